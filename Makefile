@@ -1,0 +1,38 @@
+# Thin wrapper: every target installs what is missing, configures, builds, then runs.
+BUILD   ?= build
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build demo test bench soak asan fuzz clean
+
+all: build
+
+deps:
+	@sh scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	sh scripts/demo.sh $(BUILD)/docket
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+bench: build
+	sh scripts/bench.sh $(BUILD)
+
+# Long runs that stay out of the default test run.
+soak: build
+	cd $(BUILD) && DOCKET_SOAK=1 ctest --output-on-failure -L soak --timeout 3600
+
+asan: deps
+	cmake -S . -B build-asan -DDOCKET_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(JOBS) --timeout 1800
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -1,0 +1,80 @@
+/*
+ * Every limit in docket, each with the reason for its value.
+ *
+ * Anything read from disk or from the network is checked against these before
+ * memory is allocated for it. Relations between limits are checked at compile
+ * time at the bottom of this file.
+ */
+#ifndef DK_LIMITS_H
+#define DK_LIMITS_H
+
+#include <stddef.h>
+
+/* An entry header is a short msgpack array of fixed fields (about 180 bytes);
+ * 1 KiB leaves room for future fields and rejects garbage early. */
+#define DK_HEADER_BYTES_MAX 1024
+
+/* A case event is a few paragraphs of text at most. 64 KiB keeps a single
+ * entry small enough to replicate over a poor link in one frame. */
+#define DK_BODY_BYTES_MAX (64 * 1024)
+
+/* Plaintext event before encryption: the body less nonce and tag. */
+#define DK_EVENT_BYTES_MAX (DK_BODY_BYTES_MAX - 24 - 16)
+
+/* One network frame carries a batch of entries; 1 MiB bounds the memory a
+ * peer can make us hold per connection. */
+#define DK_FRAME_BYTES_MAX (1024 * 1024)
+
+/* Before a peer has authenticated it may send only handshake frames. */
+#define DK_FRAME_BYTES_UNAUTH_MAX 256
+
+/* Upper bound on any msgpack container count we will unpack. Every element
+ * takes at least one byte, so a count is also bounded by the bytes left. */
+#define DK_MP_COUNT_MAX 65536
+
+/* Nesting depth of msgpack we accept; events are at most 3 deep. */
+#define DK_MP_DEPTH_MAX 8
+
+/* Free text fields (summary, note, agreement, reason): generous for a
+ * paragraph, small enough that an event always fits in a body. */
+#define DK_TEXT_BYTES_MAX 8192
+
+/* Names of people, categories, office paths. */
+#define DK_NAME_BYTES_MAX 256
+
+/* Parties named on one case. */
+#define DK_PARTIES_MAX 32
+
+/* A case event records the case events its author had seen (deps); more than
+ * a few means many offices wrote concurrently. */
+#define DK_DEPS_MAX 16
+
+/* Case events folded into one case state. A busy case has dozens. */
+#define DK_CASE_EVENTS_MAX 100000
+
+/* Entries appended per LMDB transaction on bulk paths (group commit). */
+#define DK_BULK_BATCH_ENTRIES 4096
+
+/* Initial LMDB map size; grown on MDB_MAP_FULL by doubling up to the max. */
+#define DK_MAP_BYTES_INITIAL ((size_t)64 << 20)
+#define DK_MAP_BYTES_MAX ((size_t)1 << 40)
+
+/* A CSV ledger line; spreadsheets export long text cells, but not this long. */
+#define DK_CSV_LINE_BYTES_MAX (64 * 1024)
+
+/* Passphrases are typed by people. */
+#define DK_PASSPHRASE_BYTES_MAX 1024
+
+/* Keyfile: magic, parameters, salt, nonce, sealed secrets. */
+#define DK_KEYFILE_BYTES_MAX 512
+
+_Static_assert(DK_HEADER_BYTES_MAX + DK_BODY_BYTES_MAX + 1024 < DK_FRAME_BYTES_MAX,
+               "one entry with its body must fit in one frame");
+_Static_assert(DK_TEXT_BYTES_MAX * 4 < DK_EVENT_BYTES_MAX,
+               "an event with a few text fields must fit in a body");
+_Static_assert(DK_PARTIES_MAX * DK_NAME_BYTES_MAX < DK_EVENT_BYTES_MAX / 2,
+               "all parties' names must fit in an event");
+_Static_assert(DK_MP_COUNT_MAX >= DK_PARTIES_MAX && DK_MP_COUNT_MAX >= DK_DEPS_MAX,
+               "msgpack count limit must admit every list we write");
+
+#endif

@@ -1,0 +1,1 @@
+/* placeholder until the store lands */ typedef int dk_node_placeholder_;

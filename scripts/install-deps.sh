@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs the Debian packages docket needs to build, test and run its demo.
+# As root it runs apt-get; otherwise it prints the line to run.
+set -eu
+PKGS="build-essential cmake pkg-config liblmdb-dev libsodium-dev libuv1-dev libmsgpack-dev \
+libcmocka-dev libjansson-dev libcsv-dev lmdb-utils"
+missing=""
+for p in $PKGS; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "docket: missing packages:$missing" >&2
+  echo "run as root: apt-get update && apt-get install -y$missing" >&2
+  exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends $missing
