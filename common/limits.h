@@ -49,6 +49,10 @@
  * a few means many offices wrote concurrently. */
 #define DK_DEPS_MAX 16
 
+/* Readers a case key is sealed to in one grants block: the writing office,
+ * the offices above it (street, district) and a handful of auditors. */
+#define DK_READERS_MAX 16
+
 /* Case events folded into one case state. A busy case has dozens. */
 #define DK_CASE_EVENTS_MAX 100000
 

@@ -39,6 +39,7 @@
 #define DK_DOMAIN_STATE_AD "docket/state/v1"
 #define DK_DOMAIN_KEYFILE_AD "docket/keyfile/v1"
 #define DK_DOMAIN_INDEX "docket/index/v1"
+#define DK_DOMAIN_CASEKEY_AD "docket/casekey/v1"
 
 struct dk_identity {
   uint8_t pk[DK_PK_BYTES];   /* Ed25519 public key: the node's name */

@@ -3,7 +3,7 @@
 # As root it runs apt-get; otherwise it prints the line to run.
 set -eu
 PKGS="build-essential cmake pkg-config liblmdb-dev libsodium-dev libuv1-dev libmsgpack-dev \
-libcmocka-dev libjansson-dev libcsv-dev lmdb-utils"
+libcmocka-dev libjansson-dev libcsv-dev lmdb-utils python3 binutils"
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

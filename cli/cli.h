@@ -1,0 +1,68 @@
+/*
+ * The docket command line. cli/ owns stdout and stderr: nothing below it
+ * prints or exits. Each command is a function taking its own argv and
+ * returning the process exit status: 0 success, 1 failure, 2 usage error.
+ */
+#ifndef DK_CLI_H
+#define DK_CLI_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "node/node.h"
+
+#define EXIT_USAGE 2
+
+struct cli {
+  const char *dir; /* --dir or DOCKET_DIR, default "." */
+  const char *prog;
+};
+
+/* Prints "docket: error: ..." to stderr; returns 1 (or 2 for usage). */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints an error for a DK_E* code with context. Returns 1. */
+int cli_fail(int rc, const char *what);
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reads the passphrase from DOCKET_PASSPHRASE_FILE, DOCKET_PASSPHRASE or
+ * the terminal (confirm: ask twice). Returns a sodium_malloc'd string the
+ * caller frees with cli_passphrase_free, or NULL after printing why. */
+char *cli_passphrase(int confirm);
+void cli_passphrase_free(char *p);
+
+/* Opens the node in c->dir, unlocked when unlock is set. Prints the error
+ * and returns NULL on failure. */
+dk_node *cli_open(const struct cli *c, int unlock);
+
+/* Times: "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS]" in local time. */
+int cli_parse_time(const char *s, uint64_t *ms);
+/* Formats ms as local "YYYY-MM-DD HH:MM" (date_only: "YYYY-MM-DD"). */
+void cli_format_time(uint64_t ms, int date_only, char *out, size_t cap);
+/* ISO 8601 UTC, for --json. */
+void cli_format_iso(uint64_t ms, char *out, size_t cap);
+json_t *cli_json_time(uint64_t ms); /* null for 0 */
+
+/* Prints a JSON value to stdout and frees it. Returns 0 or 1. */
+int cli_print_json(json_t *v);
+
+/* True when stderr is a terminal (progress lines are drawn there). */
+int cli_progress_tty(void);
+
+/* Parses a decimal unsigned integer within [min, max]. */
+int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Commands. */
+int cmd_init(struct cli *c, int argc, char **argv);
+int cmd_id(struct cli *c, int argc, char **argv);
+int cmd_config(struct cli *c, int argc, char **argv);
+int cmd_case(struct cli *c, int argc, char **argv);
+int cmd_report(struct cli *c, int argc, char **argv);
+int cmd_verify(struct cli *c, int argc, char **argv);
+int cmd_case_import(struct cli *c, int argc, char **argv);
+
+/* Case JSON (shared by show, list and report). */
+json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full);
+
+#endif

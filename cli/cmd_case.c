@@ -1,0 +1,599 @@
+/* docket case ...: open, the workflow steps, show and list. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/error.h"
+#include "common/limits.h"
+
+enum {
+  O_KIND = 1, O_CATEGORY, O_SUMMARY, O_PARTY, O_NUMBER, O_CLASS, O_TO, O_ROLE, O_NOTE,
+  O_MINUTES, O_BY, O_LEVEL, O_AGREEMENT, O_ITEMS, O_REASON, O_REFER, O_SATISFACTION, O_TEXT,
+  O_AT, O_JSON, O_STATUS, O_OVERDUE, O_HELP, O_COUNT
+};
+
+static const struct option OPTS[] = {
+    {"kind", required_argument, 0, O_KIND},       {"category", required_argument, 0, O_CATEGORY},
+    {"summary", required_argument, 0, O_SUMMARY}, {"party", required_argument, 0, O_PARTY},
+    {"number", required_argument, 0, O_NUMBER},   {"class", required_argument, 0, O_CLASS},
+    {"to", required_argument, 0, O_TO},           {"role", required_argument, 0, O_ROLE},
+    {"note", required_argument, 0, O_NOTE},       {"minutes", required_argument, 0, O_MINUTES},
+    {"by", required_argument, 0, O_BY},           {"level", required_argument, 0, O_LEVEL},
+    {"agreement", required_argument, 0, O_AGREEMENT},
+    {"items", required_argument, 0, O_ITEMS},     {"reason", required_argument, 0, O_REASON},
+    {"refer", required_argument, 0, O_REFER},
+    {"satisfaction", required_argument, 0, O_SATISFACTION},
+    {"text", required_argument, 0, O_TEXT},       {"at", required_argument, 0, O_AT},
+    {"json", no_argument, 0, O_JSON},             {"status", required_argument, 0, O_STATUS},
+    {"overdue", no_argument, 0, O_OVERDUE},       {"help", no_argument, 0, O_HELP},
+    {0, 0, 0, 0}};
+
+struct sub {
+  const char *name;
+  enum dk_event_type type; /* DK_EVENT_TYPE_COUNT for read commands */
+  int takes_case;
+  const char *usage;
+  const char *help;
+  int allowed[8];  /* options besides --at, --by, --json, --help */
+  int required[3];
+};
+
+static const struct sub SUBS[] = {
+    {"open", DK_EVENT_OPEN, 0,
+     "docket case open --kind KIND [--category C] --summary TEXT [--party NAME]... "
+     "[--number N] [--at TIME] [--by NAME] [--json]",
+     "Opens a case and prints its number. Kinds: dispute, hazard, task, service,\n"
+     "consultation, legal_aid, advice, meeting. --number keeps a number from a paper\n"
+     "ledger; otherwise the next CODE-YEAR-NNNN is assigned.",
+     {O_KIND, O_CATEGORY, O_SUMMARY, O_PARTY, O_NUMBER},
+     {O_KIND, O_SUMMARY}},
+    {"triage", DK_EVENT_TRIAGE, 1,
+     "docket case triage CASE --class clinic|emergency|joint [--at TIME] [--by NAME]",
+     "Classifies a case; the class sets its deadline (see 'docket config').",
+     {O_CLASS},
+     {O_CLASS}},
+    {"assign", DK_EVENT_ASSIGN, 1,
+     "docket case assign CASE --to NAME --role legal-advisor|chief-advisor|mediator|grid-worker",
+     "Names the person who holds a role on the case.",
+     {O_TO, O_ROLE},
+     {O_TO, O_ROLE}},
+    {"session", DK_EVENT_SESSION, 1,
+     "docket case session CASE --note TEXT [--minutes N] [--by NAME] [--at TIME]",
+     "Logs a mediation session (one contact, one person).",
+     {O_NOTE, O_MINUTES},
+     {O_NOTE}},
+    {"escalate", DK_EVENT_ESCALATE, 1,
+     "docket case escalate CASE --level street|district [--note TEXT]",
+     "Escalates a case to the street or district office.",
+     {O_LEVEL, O_NOTE},
+     {O_LEVEL}},
+    {"resolve", DK_EVENT_RESOLVE, 1,
+     "docket case resolve CASE --agreement TEXT [--items N]",
+     "Records that the case ended in agreement (for meetings: --items decided).",
+     {O_AGREEMENT, O_ITEMS},
+     {O_AGREEMENT}},
+    {"fail", DK_EVENT_FAIL, 1,
+     "docket case fail CASE --reason TEXT [--refer legal-aid|litigation|arbitration]",
+     "Records that mediation failed, and where the case was referred.",
+     {O_REASON, O_REFER},
+     {O_REASON}},
+    {"close", DK_EVENT_CLOSE, 1, "docket case close CASE [--at TIME] [--by NAME]",
+     "Closes a case (a dispute must be resolved or failed first).",
+     {0},
+     {0}},
+    {"reopen", DK_EVENT_REOPEN, 1, "docket case reopen CASE --reason TEXT",
+     "Reopens a closed case.",
+     {O_REASON},
+     {O_REASON}},
+    {"revisit", DK_EVENT_REVISIT, 1,
+     "docket case revisit CASE --satisfaction 1-5 [--note TEXT]",
+     "Records a return visit and the party's satisfaction (1 to 5).",
+     {O_SATISFACTION, O_NOTE},
+     {O_SATISFACTION}},
+    {"note", DK_EVENT_NOTE, 1, "docket case note CASE --text TEXT",
+     "Adds a note to a case.",
+     {O_TEXT},
+     {O_TEXT}},
+    {"show", DK_EVENT_TYPE_COUNT, 1, "docket case show CASE [--json]",
+     "Shows a case: its state, its history and its work log.",
+     {0},
+     {0}},
+    {"list", DK_EVENT_TYPE_COUNT, 0,
+     "docket case list [--status S] [--kind K] [--overdue] [--json]",
+     "Lists cases. Statuses: open, triaged, mediating, resolved, failed, closed.",
+     {O_STATUS, O_KIND, O_OVERDUE},
+     {0}},
+};
+
+static const char CASE_USAGE[] =
+    "docket case open|triage|assign|session|escalate|resolve|fail|close|reopen|revisit|note|"
+    "show|list|import ...";
+
+static int allowed(const struct sub *s, int opt) {
+  if (opt == O_JSON || opt == O_HELP)
+    return 1;
+  if ((opt == O_AT || opt == O_BY) && s->type != DK_EVENT_TYPE_COUNT)
+    return 1;
+  for (int i = 0; i < 8; i++)
+    if (s->allowed[i] == opt)
+      return 1;
+  return 0;
+}
+
+static const char *opt_name(int opt) {
+  for (int i = 0; OPTS[i].name; i++)
+    if (OPTS[i].val == opt)
+      return OPTS[i].name;
+  return "?";
+}
+
+/* ---- JSON and text rendering ------------------------------------------- */
+
+json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) {
+  char hex[DK_CASE_ID_BYTES * 2 + 1];
+  dk_hex(s->id, DK_CASE_ID_BYTES, hex);
+  json_t *o = json_object();
+  json_object_set_new(o, "id", json_string(hex));
+  json_object_set_new(o, "number", json_string(s->number ? s->number : ""));
+  json_object_set_new(o, "kind", json_string(dk_kind_name(s->kind)));
+  json_object_set_new(o, "category", json_string(s->category ? s->category : ""));
+  json_object_set_new(o, "office", json_string(s->office ? s->office : ""));
+  json_object_set_new(o, "summary", json_string(s->summary ? s->summary : ""));
+  json_object_set_new(o, "status", json_string(dk_status_name(s->status)));
+  json_object_set_new(o, "class", s->triage == DK_TRIAGE_NONE
+                                      ? json_null()
+                                      : json_string(dk_triage_name(s->triage)));
+  json_object_set_new(o, "opened_at", cli_json_time(s->opened_at_ms));
+  json_object_set_new(o, "deadline", cli_json_time(s->deadline_ms));
+  json_object_set_new(o, "overdue", json_boolean(dk_case_overdue(s, now_ms)));
+  json_object_set_new(o, "closed_at", cli_json_time(s->closed_at_ms));
+  json_object_set_new(o, "outcome", json_string(dk_outcome_name(s->outcome)));
+  json_object_set_new(o, "escalated_to",
+                      s->level == DK_LEVEL_NONE ? json_null() : json_string(dk_level_name(s->level)));
+  if (!full)
+    return o;
+  json_t *parties = json_array();
+  for (size_t i = 0; i < s->parties_count; i++)
+    json_array_append_new(parties, json_string(s->parties[i]));
+  json_object_set_new(o, "parties", parties);
+  json_object_set_new(o, "outcome_text", s->outcome_text ? json_string(s->outcome_text) : json_null());
+  json_object_set_new(o, "outcome_at", cli_json_time(s->outcome_at_ms));
+  json_object_set_new(o, "referral", json_string(dk_referral_name(s->referral)));
+  json_object_set_new(o, "items_decided", json_integer((json_int_t)s->items));
+  json_t *as = json_object();
+  for (int r = 0; r < DK_ROLE_COUNT; r++)
+    if (s->assignees[r].name)
+      json_object_set_new(as, dk_role_name((enum dk_role)r), json_string(s->assignees[r].name));
+  json_object_set_new(o, "assignees", as);
+  json_object_set_new(o, "sessions", json_integer((json_int_t)s->sessions_count));
+  json_object_set_new(o, "minutes", json_integer((json_int_t)s->minutes_total));
+  json_t *rv = json_array();
+  for (size_t i = 0; i < s->revisits_count; i++)
+    json_array_append_new(rv, json_pack("{s:o, s:i}", "at", cli_json_time(s->revisits[i].at_ms),
+                                         "satisfaction", (int)s->revisits[i].satisfaction));
+  json_object_set_new(o, "revisits", rv);
+  json_t *wl = json_array();
+  for (size_t i = 0; i < s->contacts_count; i++)
+    json_array_append_new(
+        wl, json_pack("{s:o, s:s, s:s, s:I}", "at", cli_json_time(s->contacts[i].at_ms), "person",
+                      s->contacts[i].person ? s->contacts[i].person : "", "type",
+                      dk_event_type_name(s->contacts[i].type), "minutes",
+                      (json_int_t)s->contacts[i].minutes));
+  json_object_set_new(o, "work_log", wl);
+  json_t *cf = json_array();
+  for (size_t i = 0; i < s->conflicts_count; i++) {
+    char eh[DK_CASE_ID_BYTES * 2 + 1];
+    dk_hex(s->conflicts[i].event_id, DK_CASE_ID_BYTES, eh);
+    json_array_append_new(cf, json_pack("{s:s, s:s}", "event", eh, "text",
+                                        s->conflicts[i].text ? s->conflicts[i].text : ""));
+  }
+  json_object_set_new(o, "conflicts", cf);
+  json_object_set_new(o, "events", json_integer((json_int_t)s->events_count));
+  json_object_set_new(o, "reopened", json_integer((json_int_t)s->reopen_count));
+  return o;
+}
+
+static const char *event_detail(const struct dk_event *ev, char *buf, size_t cap) {
+  switch (ev->type) {
+  case DK_EVENT_OPEN:
+    snprintf(buf, cap, "%s%s%s: %s", dk_kind_name(ev->kind), ev->category && *ev->category ? "/" : "",
+             ev->category ? ev->category : "", ev->text ? ev->text : "");
+    break;
+  case DK_EVENT_TRIAGE:
+    snprintf(buf, cap, "class %s", dk_triage_name(ev->triage));
+    break;
+  case DK_EVENT_ASSIGN:
+    snprintf(buf, cap, "%s as %s", ev->to, dk_role_name(ev->role));
+    break;
+  case DK_EVENT_SESSION:
+    snprintf(buf, cap, "%llu min: %s", (unsigned long long)ev->minutes, ev->text ? ev->text : "");
+    break;
+  case DK_EVENT_ESCALATE:
+    snprintf(buf, cap, "to %s%s%s", dk_level_name(ev->level), ev->text && *ev->text ? ": " : "",
+             ev->text ? ev->text : "");
+    break;
+  case DK_EVENT_FAIL:
+    snprintf(buf, cap, "%s%s%s", ev->text ? ev->text : "", ev->refer ? "; referred to " : "",
+             ev->refer ? dk_referral_name(ev->refer) : "");
+    break;
+  case DK_EVENT_REVISIT:
+    snprintf(buf, cap, "satisfaction %u%s%s", ev->satisfaction, ev->text && *ev->text ? ": " : "",
+             ev->text ? ev->text : "");
+    break;
+  default:
+    snprintf(buf, cap, "%s", ev->text ? ev->text : "");
+  }
+  return buf;
+}
+
+struct show_ctx {
+  json_t *events;
+};
+
+static int show_event(void *arg, const struct dk_event *ev) {
+  struct show_ctx *c = arg;
+  char detail[DK_TEXT_BYTES_MAX + 512];
+  event_detail(ev, detail, sizeof(detail));
+  if (c->events) {
+    char id[DK_CASE_ID_BYTES * 2 + 1], author[DK_PK_BYTES * 2 + 1];
+    dk_hex(ev->id, DK_CASE_ID_BYTES, id);
+    dk_hex(ev->author, DK_PK_BYTES, author);
+    json_array_append_new(c->events,
+                          json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:I}", "id", id, "type",
+                                    dk_event_type_name(ev->type), "at", cli_json_time(ev->at_ms),
+                                    "recorded_at", cli_json_time(ev->ts_ms), "by",
+                                    ev->by ? ev->by : "", "detail", detail, "author", author,
+                                    "seq", (json_int_t)ev->seq));
+  } else {
+    char at[32];
+    cli_format_time(ev->at_ms, 0, at, sizeof(at));
+    printf("  %s  %-9s %-14s %s\n", at, dk_event_type_name(ev->type),
+           ev->by && *ev->by ? ev->by : "-", detail);
+  }
+  return 0;
+}
+
+static int show(dk_node *n, const uint8_t *case_id, int json) {
+  struct dk_case_state s;
+  dk_case_state_init(&s);
+  int rc = dk_node_case_get(n, case_id, &s);
+  if (rc != 0) {
+    dk_case_state_release(&s);
+    return cli_fail(rc, "cannot read the case");
+  }
+  uint64_t now = dk_node_now(n);
+  struct show_ctx sc = {NULL};
+  int out = 0;
+  if (json) {
+    json_t *o = cli_case_json(&s, now, 1);
+    sc.events = json_array();
+    rc = dk_node_case_events(n, case_id, show_event, &sc);
+    json_object_set_new(o, "history", sc.events);
+    if (rc != 0) {
+      json_decref(o);
+      out = cli_fail(rc, "cannot read the case history");
+    } else {
+      out = cli_print_json(o);
+    }
+  } else {
+    char hex[DK_CASE_ID_BYTES * 2 + 1], t1[32], t2[32];
+    dk_hex(s.id, DK_CASE_ID_BYTES, hex);
+    printf("%s  %s%s%s  [%s]%s\n", s.number, dk_kind_name(s.kind), *s.category ? "/" : "",
+           s.category, dk_status_name(s.status), dk_case_overdue(&s, now) ? "  OVERDUE" : "");
+    printf("id:        %s\noffice:    %s\nsummary:   %s\n", hex, s.office, s.summary);
+    printf("parties:   ");
+    for (size_t i = 0; i < s.parties_count; i++)
+      printf("%s%s", i ? ", " : "", s.parties[i]);
+    printf("%s\n", s.parties_count ? "" : "-");
+    cli_format_time(s.opened_at_ms, 0, t1, sizeof(t1));
+    cli_format_time(s.deadline_ms, 0, t2, sizeof(t2));
+    printf("opened:    %s\nclass:     %s   deadline: %s\n", t1,
+           s.triage == DK_TRIAGE_NONE ? "-" : dk_triage_name(s.triage), t2);
+    for (int r = 0; r < DK_ROLE_COUNT; r++)
+      if (s.assignees[r].name)
+        printf("%-10s %s\n", dk_role_name((enum dk_role)r), s.assignees[r].name);
+    if (s.level != DK_LEVEL_NONE)
+      printf("escalated: to %s\n", dk_level_name(s.level));
+    if (s.outcome != DK_OUTCOME_NONE)
+      printf("outcome:   %s: %s%s%s\n", dk_outcome_name(s.outcome),
+             s.outcome_text ? s.outcome_text : "", s.referral ? " (referred to " : "",
+             s.referral ? dk_referral_name(s.referral) : "");
+    if (s.closed_at_ms) {
+      cli_format_time(s.closed_at_ms, 0, t1, sizeof(t1));
+      printf("closed:    %s\n", t1);
+    }
+    printf("sessions:  %llu (%llu minutes)   return visits: %zu\n",
+           (unsigned long long)s.sessions_count, (unsigned long long)s.minutes_total,
+           s.revisits_count);
+    for (size_t i = 0; i < s.conflicts_count; i++)
+      printf("CONFLICT:  %s\n", s.conflicts[i].text);
+    printf("history:\n");
+    rc = dk_node_case_events(n, case_id, show_event, &sc);
+    if (rc != 0)
+      out = cli_fail(rc, "cannot read the case history");
+  }
+  dk_case_state_release(&s);
+  return out;
+}
+
+struct list_ctx {
+  int status, kind, overdue;
+  uint64_t now;
+  json_t *arr;
+  size_t count;
+};
+
+static int list_one(void *arg, const struct dk_case_state *s) {
+  struct list_ctx *c = arg;
+  if (c->status >= 0 && (int)s->status != c->status)
+    return 0;
+  if (c->kind >= 0 && (int)s->kind != c->kind)
+    return 0;
+  int overdue = dk_case_overdue(s, c->now);
+  if (c->overdue && !overdue)
+    return 0;
+  c->count++;
+  if (c->arr) {
+    json_array_append_new(c->arr, cli_case_json(s, c->now, 0));
+    return 0;
+  }
+  char opened[32], deadline[32];
+  cli_format_time(s->opened_at_ms, 1, opened, sizeof(opened));
+  cli_format_time(s->deadline_ms, 1, deadline, sizeof(deadline));
+  char summary[41];
+  snprintf(summary, sizeof(summary), "%s", s->summary ? s->summary : "");
+  printf("%-14s %-12s %-10s %-10s %-10s %-7s %s\n", s->number, dk_kind_name(s->kind),
+         dk_status_name(s->status), opened, deadline, overdue ? "OVERDUE" : "", summary);
+  return 0;
+}
+
+static int list(dk_node *n, int status, int kind, int overdue, int json) {
+  struct list_ctx c = {status, kind, overdue, dk_node_now(n), json ? json_array() : NULL, 0};
+  if (!json)
+    printf("%-14s %-12s %-10s %-10s %-10s %-7s %s\n", "NUMBER", "KIND", "STATUS", "OPENED",
+           "DEADLINE", "", "SUMMARY");
+  int rc = dk_node_case_foreach(n, list_one, &c);
+  if (rc != 0) {
+    json_decref(c.arr);
+    return cli_fail(rc, "cannot list cases");
+  }
+  if (json)
+    return cli_print_json(c.arr);
+  printf("(%zu case%s)\n", c.count, c.count == 1 ? "" : "s");
+  return 0;
+}
+
+/* ---- the command ----------------------------------------------------------- */
+
+#define PARTIES_CAP DK_PARTIES_MAX
+
+int cmd_case(struct cli *c, int argc, char **argv) {
+  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+    printf("usage: %s\n\nRun 'docket case SUBCOMMAND --help' for details. CASE is a case "
+           "number (LX-2026-0042),\nan id, or a unique prefix of an id. --at TIME "
+           "(YYYY-MM-DD[THH:MM]) records when a step\nhappened if not now; --by NAME who did "
+           "it.\n",
+           CASE_USAGE);
+    return argc < 2 ? EXIT_USAGE : 0;
+  }
+  if (strcmp(argv[1], "import") == 0)
+    return cmd_case_import(c, argc - 1, argv + 1);
+  const struct sub *s = NULL;
+  for (size_t i = 0; i < sizeof(SUBS) / sizeof(SUBS[0]); i++)
+    if (strcmp(argv[1], SUBS[i].name) == 0)
+      s = &SUBS[i];
+  if (s == NULL)
+    return cli_usage_error(CASE_USAGE, "unknown case subcommand '%s'", argv[1]);
+
+  const char *val[O_COUNT] = {0};
+  const char *parties[PARTIES_CAP];
+  size_t parties_count = 0;
+  int json = 0, overdue = 0;
+  int sub_argc = argc - 1;
+  char **sub_argv = argv + 1;
+  int ch;
+  optind = 0;
+  opterr = 0;
+  while ((ch = getopt_long(sub_argc, sub_argv, "", OPTS, NULL)) != -1) {
+    if (ch == '?' || ch == ':')
+      return cli_usage_error(s->usage, "unknown option or missing value: %s",
+                             sub_argv[optind - 1]);
+    if (ch == O_HELP) {
+      printf("usage: %s\n\n%s\n", s->usage, s->help);
+      return 0;
+    }
+    if (!allowed(s, ch))
+      return cli_usage_error(s->usage, "--%s does not apply to 'case %s'", opt_name(ch), s->name);
+    if (ch == O_JSON)
+      json = 1;
+    else if (ch == O_OVERDUE)
+      overdue = 1;
+    else if (ch == O_PARTY) {
+      if (parties_count == PARTIES_CAP)
+        return cli_usage_error(s->usage, "at most %d parties", PARTIES_CAP);
+      parties[parties_count++] = optarg;
+    } else {
+      val[ch] = optarg;
+    }
+  }
+  const char *case_ref = NULL;
+  if (s->takes_case) {
+    if (optind >= sub_argc)
+      return cli_usage_error(s->usage, "which case? name it by number or id");
+    case_ref = sub_argv[optind++];
+  }
+  if (optind < sub_argc)
+    return cli_usage_error(s->usage, "unexpected argument '%s'", sub_argv[optind]);
+  for (int i = 0; i < 3; i++)
+    if (s->required[i] && val[s->required[i]] == NULL)
+      return cli_usage_error(s->usage, "--%s is required", opt_name(s->required[i]));
+
+  /* Build the event from the options before unlocking anything, so usage
+   * errors cost nothing. */
+  struct dk_event ev;
+  dk_event_init(&ev);
+  ev.type = s->type;
+  int kind = -1, status = -1;
+  if (val[O_KIND]) {
+    enum dk_kind k;
+    if (dk_kind_parse(val[O_KIND], &k) != 0)
+      return cli_usage_error(s->usage, "unknown kind '%s' (dispute, hazard, task, service, "
+                             "consultation, legal_aid, advice, meeting)", val[O_KIND]);
+    kind = (int)k;
+    ev.kind = k;
+  }
+  if (val[O_STATUS]) {
+    enum dk_status st;
+    if (dk_status_parse(val[O_STATUS], &st) != 0)
+      return cli_usage_error(s->usage, "unknown status '%s'", val[O_STATUS]);
+    status = (int)st;
+  }
+  if (val[O_CATEGORY] && dk_category_valid(ev.kind, val[O_CATEGORY]) != 0)
+    return cli_usage_error(s->usage, "'%s' is not a category of %s (one of: %s)",
+                           val[O_CATEGORY], dk_kind_name(ev.kind), dk_category_names(ev.kind));
+  if (val[O_CLASS] && dk_triage_parse(val[O_CLASS], &ev.triage) != 0)
+    return cli_usage_error(s->usage, "unknown class '%s'", val[O_CLASS]);
+  if (val[O_ROLE] && dk_role_parse(val[O_ROLE], &ev.role) != 0)
+    return cli_usage_error(s->usage, "unknown role '%s'", val[O_ROLE]);
+  if (val[O_LEVEL] && dk_level_parse(val[O_LEVEL], &ev.level) != 0)
+    return cli_usage_error(s->usage, "unknown level '%s' (street or district)", val[O_LEVEL]);
+  if (val[O_REFER] && (dk_referral_parse(val[O_REFER], &ev.refer) != 0 || ev.refer == 0))
+    return cli_usage_error(s->usage, "unknown referral '%s'", val[O_REFER]);
+  uint64_t u;
+  if (val[O_MINUTES]) {
+    if (cli_parse_u64(val[O_MINUTES], 0, 24 * 60, &u) != 0)
+      return cli_usage_error(s->usage, "--minutes must be 0 to 1440");
+    ev.minutes = u;
+  }
+  if (val[O_ITEMS]) {
+    if (cli_parse_u64(val[O_ITEMS], 0, 1000, &u) != 0)
+      return cli_usage_error(s->usage, "--items must be 0 to 1000");
+    ev.items = u;
+  }
+  if (val[O_SATISFACTION]) {
+    if (cli_parse_u64(val[O_SATISFACTION], 1, 5, &u) != 0)
+      return cli_usage_error(s->usage, "--satisfaction must be 1 to 5");
+    ev.satisfaction = (uint32_t)u;
+  }
+  uint64_t at = 0;
+  if (val[O_AT] && cli_parse_time(val[O_AT], &at) != 0)
+    return cli_usage_error(s->usage, "--at '%s' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)",
+                           val[O_AT]);
+  const char *text = val[O_SUMMARY] ? val[O_SUMMARY]
+                     : val[O_NOTE]  ? val[O_NOTE]
+                     : val[O_AGREEMENT] ? val[O_AGREEMENT]
+                     : val[O_REASON]    ? val[O_REASON]
+                                        : val[O_TEXT];
+  ev.text = (char *)text;
+  ev.by = (char *)val[O_BY];
+  ev.to = (char *)val[O_TO];
+  ev.category = (char *)val[O_CATEGORY];
+  ev.number = (char *)val[O_NUMBER];
+  ev.parties = (char **)parties;
+  ev.parties_count = parties_count;
+  if (text && strlen(text) > DK_TEXT_BYTES_MAX)
+    return cli_usage_error(s->usage, "text longer than %d bytes", DK_TEXT_BYTES_MAX);
+
+  dk_node *n = cli_open(c, 1);
+  if (n == NULL)
+    return 1;
+  uint64_t now = dk_node_now(n);
+  if (at > now + 3600000u) {
+    dk_node_close(n);
+    return cli_usage_error(s->usage, "--at is in the future");
+  }
+  ev.at_ms = at ? at : now;
+  int out = 0, rc;
+  uint8_t case_id[DK_CASE_ID_BYTES];
+  char hex[DK_CASE_ID_BYTES * 2 + 1];
+
+  if (s->type == DK_EVENT_TYPE_COUNT && case_ref == NULL) {
+    out = list(n, status, kind, overdue, json);
+    goto done;
+  }
+  if (s->type == DK_EVENT_OPEN) {
+    char number[DK_CASE_NUMBER_BYTES];
+    rc = dk_node_case_open(n, &ev, case_id, number);
+    if (rc == DK_EEXIST) {
+      out = cli_error("case number %s is already in use", val[O_NUMBER]);
+      goto done;
+    }
+    if (rc == DK_EINVAL || rc == DK_ELIMIT) {
+      out = cli_usage_error(s->usage, "the case is not valid: %s (empty party name, or "
+                            "something too long?)", dk_strerror(rc));
+      goto done;
+    }
+    if (rc != 0) {
+      out = cli_fail(rc, "cannot open the case");
+      goto done;
+    }
+    dk_hex(case_id, DK_CASE_ID_BYTES, hex);
+    if (json)
+      out = cli_print_json(json_pack("{s:s, s:s, s:s}", "number", number, "id", hex, "status",
+                                     "open"));
+    else
+      printf("opened %s  (id %.16s)\n", number, hex);
+    goto done;
+  }
+
+  rc = dk_node_case_find(n, case_ref, case_id);
+  if (rc == DK_ENOTFOUND) {
+    out = cli_error("no case '%s' on this node", case_ref);
+    goto done;
+  }
+  if (rc == DK_EAMBIGUOUS) {
+    out = cli_error("'%s' matches more than one case: give more of the id", case_ref);
+    goto done;
+  }
+  if (rc != 0) {
+    out = cli_fail(rc, "cannot look up the case");
+    goto done;
+  }
+  if (s->type == DK_EVENT_TYPE_COUNT) {
+    out = show(n, case_id, json);
+    goto done;
+  }
+  rc = dk_node_case_append(n, case_id, &ev);
+  if (rc == DK_ETRANSITION) {
+    struct dk_case_state st;
+    dk_case_state_init(&st);
+    const char *cur = "?";
+    if (dk_node_case_get(n, case_id, &st) == 0)
+      cur = dk_status_name(st.status);
+    out = cli_error("cannot %s case %s: it is %s%s", s->name, case_ref, cur,
+                    s->type == DK_EVENT_CLOSE && st.kind == DK_KIND_DISPUTE
+                        ? " (a dispute is resolved or failed before it is closed)"
+                        : "");
+    dk_case_state_release(&st);
+    goto done;
+  }
+  if (rc == DK_EINVAL || rc == DK_ELIMIT) {
+    out = cli_usage_error(s->usage, "the step is not valid: %s", dk_strerror(rc));
+    goto done;
+  }
+  if (rc != 0) {
+    out = cli_fail(rc, "cannot record the step");
+    goto done;
+  }
+  struct dk_case_state st;
+  dk_case_state_init(&st);
+  rc = dk_node_case_get(n, case_id, &st);
+  if (rc != 0) {
+    dk_case_state_release(&st);
+    out = cli_fail(rc, "recorded, but cannot read the case back");
+    goto done;
+  }
+  dk_hex(ev.id, DK_CASE_ID_BYTES, hex);
+  if (json)
+    out = cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "number", st.number, "event", hex,
+                                   "type", s->name, "status", dk_status_name(st.status)));
+  else
+    printf("%s: %s recorded; status %s\n", st.number, s->name, dk_status_name(st.status));
+  dk_case_state_release(&st);
+done:
+  /* ev points at argv strings: only what the node allocated is freed. */
+  free(ev.deps);
+  dk_node_close(n);
+  return out;
+}

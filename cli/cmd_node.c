@@ -1,0 +1,201 @@
+/* docket init, id, config. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/error.h"
+
+static const char INIT_USAGE[] =
+    "docket init --office PATH --role district|street|community|auditor [--code CODE] "
+    "[--listen HOST:PORT]";
+
+/* Default case-number code: the first two letters of the office's last
+ * path segment, in capitals (lanxin -> LA). */
+static void default_code(const char *office, char *code, size_t cap) {
+  const char *last = strrchr(office, '/');
+  last = last ? last + 1 : office;
+  size_t j = 0;
+  for (size_t i = 0; last[i] && j < 2 && j + 1 < cap; i++)
+    if (last[i] >= 'a' && last[i] <= 'z')
+      code[j++] = (char)(last[i] - 'a' + 'A');
+  if (j == 0)
+    code[j++] = 'X';
+  code[j] = 0;
+}
+
+static int code_valid(const char *code) {
+  size_t n = strlen(code);
+  if (n == 0 || n > 8)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((code[i] >= 'A' && code[i] <= 'Z') || (code[i] >= '0' && code[i] <= '9')))
+      return 0;
+  return 1;
+}
+
+int cmd_init(struct cli *c, int argc, char **argv) {
+  static const struct option opts[] = {{"office", required_argument, 0, 'o'},
+                                       {"role", required_argument, 0, 'r'},
+                                       {"code", required_argument, 0, 'c'},
+                                       {"listen", required_argument, 0, 'l'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *office = NULL, *role = NULL, *code = NULL, *listen = "";
+  int ch;
+  optind = 0;
+  while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'o': office = optarg; break;
+    case 'r': role = optarg; break;
+    case 'c': code = optarg; break;
+    case 'l': listen = optarg; break;
+    case 'h':
+      printf("usage: %s\n\nCreates a node in --dir: a new key pair sealed under a passphrase,\n"
+             "and an empty store. Prints the node's public key.\n",
+             INIT_USAGE);
+      return 0;
+    default:
+      return cli_usage_error(INIT_USAGE, "bad option");
+    }
+  }
+  if (optind != argc)
+    return cli_usage_error(INIT_USAGE, "unexpected argument '%s'", argv[optind]);
+  if (office == NULL || role == NULL)
+    return cli_usage_error(INIT_USAGE, "--office and --role are required");
+  struct dk_node_config cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  if (!dk_office_valid(office))
+    return cli_usage_error(INIT_USAGE,
+                           "office path '%s' is not valid: use 1 to 4 lowercase segments "
+                           "such as zhanhe/beidu/lanxin",
+                           office);
+  if (dk_office_role_parse(role, &cfg.role) != 0)
+    return cli_usage_error(INIT_USAGE, "unknown role '%s'", role);
+  strcpy(cfg.office, office);
+  if (code) {
+    if (!code_valid(code))
+      return cli_usage_error(INIT_USAGE, "--code must be 1 to 8 capital letters or digits");
+    strcpy(cfg.code, code);
+  } else {
+    default_code(office, cfg.code, sizeof(cfg.code));
+  }
+  if (strlen(listen) >= sizeof(cfg.listen))
+    return cli_usage_error(INIT_USAGE, "--listen is too long");
+  strcpy(cfg.listen, listen);
+
+  char *pass = cli_passphrase(1);
+  if (pass == NULL)
+    return 1;
+  uint8_t pk[DK_PK_BYTES];
+  int rc = dk_node_create(c->dir, &cfg, pass, strlen(pass), pk);
+  cli_passphrase_free(pass);
+  if (rc == DK_EEXIST)
+    return cli_error("%s already holds a docket node", c->dir);
+  if (rc != 0)
+    return cli_fail(rc, "cannot create the node");
+  char hex[DK_PK_BYTES * 2 + 1];
+  dk_hex(pk, DK_PK_BYTES, hex);
+  printf("created %s node for %s in %s\nkey: %s\ncase numbers: %s-YYYY-NNNN\n", role, office,
+         c->dir, hex, cfg.code);
+  return 0;
+}
+
+int cmd_id(struct cli *c, int argc, char **argv) {
+  int json = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--json") == 0)
+      json = 1;
+    else if (strcmp(argv[i], "--help") == 0) {
+      printf("usage: docket id [--json]\n\nShows this node's public key, office, role and "
+             "how much it holds. Needs no passphrase.\n");
+      return 0;
+    } else
+      return cli_usage_error("docket id [--json]", "unexpected argument '%s'", argv[i]);
+  }
+  dk_node *n = cli_open(c, 0);
+  if (n == NULL)
+    return 1;
+  const struct dk_node_config *cfg = dk_node_config(n);
+  char hex[DK_PK_BYTES * 2 + 1];
+  dk_hex(dk_node_pk(n), DK_PK_BYTES, hex);
+  struct dk_node_stats st;
+  int rc = dk_node_stats(n, &st);
+  if (rc != 0) {
+    dk_node_close(n);
+    return cli_fail(rc, "cannot read the store");
+  }
+  int out = 0;
+  if (json) {
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "key", hex, "office",
+                          cfg->office, "role", dk_office_role_name(cfg->role), "code", cfg->code,
+                          "listen", cfg->listen, "logs", (json_int_t)st.logs, "entries",
+                          (json_int_t)st.entries, "cases", (json_int_t)st.cases, "own_seq",
+                          (json_int_t)st.own_seq);
+    out = cli_print_json(o);
+  } else {
+    printf("key:     %s\noffice:  %s\nrole:    %s\ncode:    %s\n", hex, cfg->office,
+           dk_office_role_name(cfg->role), cfg->code);
+    if (cfg->listen[0])
+      printf("listen:  %s\n", cfg->listen);
+    printf("holds:   %llu entries in %llu logs, %llu cases\n", (unsigned long long)st.entries,
+           (unsigned long long)st.logs, (unsigned long long)st.cases);
+  }
+  dk_node_close(n);
+  return out;
+}
+
+struct setting_print {
+  json_t *obj;
+};
+
+static int print_setting(void *ctx, const char *key, const char *value) {
+  struct setting_print *p = ctx;
+  if (p->obj)
+    json_object_set_new(p->obj, key, json_integer(atoll(value)));
+  else
+    printf("%-20s %s days\n", key, value);
+  return 0;
+}
+
+static const char CONFIG_USAGE[] = "docket config [--json] | docket config set KEY DAYS";
+
+int cmd_config(struct cli *c, int argc, char **argv) {
+  int json = 0;
+  if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
+    printf("usage: %s\n\nSettings: deadline.clinic, deadline.emergency, deadline.joint: days "
+           "allowed after triage\n(defaults 15, 3 and 30).\n",
+           CONFIG_USAGE);
+    return 0;
+  }
+  if (argc >= 2 && strcmp(argv[1], "set") == 0) {
+    if (argc != 4)
+      return cli_usage_error(CONFIG_USAGE, "config set needs KEY and DAYS");
+    dk_node *n = cli_open(c, 0);
+    if (n == NULL)
+      return 1;
+    int rc = dk_node_setting_set(n, argv[2], argv[3]);
+    dk_node_close(n);
+    if (rc == DK_EINVAL)
+      return cli_usage_error(CONFIG_USAGE,
+                             "unknown setting '%s' or bad value '%s' (days from 1 to 3650)",
+                             argv[2], argv[3]);
+    if (rc != 0)
+      return cli_fail(rc, "cannot save the setting");
+    printf("%s = %s days\n", argv[2], argv[3]);
+    return 0;
+  }
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--json") == 0)
+      json = 1;
+    else
+      return cli_usage_error(CONFIG_USAGE, "unexpected argument '%s'", argv[i]);
+  }
+  dk_node *n = cli_open(c, 0);
+  if (n == NULL)
+    return 1;
+  struct setting_print p = {json ? json_object() : NULL};
+  dk_node_setting_list(n, print_setting, &p);
+  dk_node_close(n);
+  return json ? cli_print_json(p.obj) : 0;
+}

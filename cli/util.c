@@ -1,0 +1,253 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/error.h"
+#include "common/limits.h"
+
+int cli_error(const char *fmt, ...) {
+  va_list ap;
+  fputs("docket: error: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  return 1;
+}
+
+void cli_warn(const char *fmt, ...) {
+  va_list ap;
+  fputs("docket: warning: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+int cli_usage_error(const char *usage, const char *fmt, ...) {
+  va_list ap;
+  fputs("docket: error: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  if (usage)
+    fprintf(stderr, "usage: %s\n", usage);
+  return EXIT_USAGE;
+}
+
+int cli_fail(int rc, const char *what) {
+  const char *hint = "";
+  switch (rc) {
+  case DK_ENOTINIT:
+    hint = " (set --dir or DOCKET_DIR, or run 'docket init')";
+    break;
+  case DK_ENOSPC:
+    hint = "; free some space: nothing was written";
+    break;
+  case DK_ELOCKED:
+    hint = "; another docket process may hold it, try again";
+    break;
+  default:
+    break;
+  }
+  return cli_error("%s: %s%s", what, dk_strerror(rc), hint);
+}
+
+static char *read_line_fd(int fd) {
+  char *buf = sodium_malloc(DK_PASSPHRASE_BYTES_MAX + 2);
+  if (buf == NULL)
+    return NULL;
+  size_t n = 0;
+  while (n < DK_PASSPHRASE_BYTES_MAX + 1) {
+    char ch;
+    ssize_t r = read(fd, &ch, 1);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0 || ch == '\n')
+      break;
+    buf[n++] = ch;
+  }
+  if (n > 0 && buf[n - 1] == '\r')
+    n--;
+  buf[n] = 0;
+  return buf;
+}
+
+void cli_passphrase_free(char *p) {
+  sodium_free(p); /* sodium_free wipes before freeing */
+}
+
+static char *prompt(int tty, const char *text) {
+  struct termios old, quiet;
+  if (write(tty, text, strlen(text)) < 0)
+    return NULL;
+  int echo_off = tcgetattr(tty, &old) == 0;
+  if (echo_off) {
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    tcsetattr(tty, TCSAFLUSH, &quiet);
+  }
+  char *p = read_line_fd(tty);
+  if (echo_off)
+    tcsetattr(tty, TCSAFLUSH, &old);
+  if (write(tty, "\n", 1) < 0) {
+  }
+  return p;
+}
+
+char *cli_passphrase(int confirm) {
+  const char *file = getenv("DOCKET_PASSPHRASE_FILE");
+  if (file && *file) {
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      cli_error("cannot read DOCKET_PASSPHRASE_FILE %s: %s", file, strerror(errno));
+      return NULL;
+    }
+    char *p = read_line_fd(fd);
+    close(fd);
+    if (p && p[0] == 0) {
+      cli_passphrase_free(p);
+      cli_error("DOCKET_PASSPHRASE_FILE %s is empty", file);
+      return NULL;
+    }
+    return p;
+  }
+  const char *env = getenv("DOCKET_PASSPHRASE");
+  if (env && *env) {
+    size_t n = strlen(env);
+    if (n > DK_PASSPHRASE_BYTES_MAX) {
+      cli_error("passphrase longer than %d bytes", DK_PASSPHRASE_BYTES_MAX);
+      return NULL;
+    }
+    char *p = sodium_malloc(n + 1);
+    if (p)
+      memcpy(p, env, n + 1);
+    return p;
+  }
+  int tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+  if (tty < 0) {
+    cli_error("a passphrase is needed: no terminal to ask on; set DOCKET_PASSPHRASE_FILE "
+              "or DOCKET_PASSPHRASE");
+    return NULL;
+  }
+  char *p = prompt(tty, confirm ? "New passphrase: " : "Passphrase: ");
+  if (p && confirm) {
+    char *q = prompt(tty, "Repeat passphrase: ");
+    if (q == NULL || strcmp(p, q) != 0) {
+      cli_passphrase_free(p);
+      p = NULL;
+      cli_error("the passphrases do not match");
+    }
+    cli_passphrase_free(q);
+  }
+  close(tty);
+  if (p && p[0] == 0) {
+    cli_passphrase_free(p);
+    cli_error("the passphrase may not be empty");
+    return NULL;
+  }
+  return p;
+}
+
+dk_node *cli_open(const struct cli *c, int unlock) {
+  dk_node *n = NULL;
+  char *pass = NULL;
+  if (unlock) {
+    pass = cli_passphrase(0);
+    if (pass == NULL)
+      return NULL;
+  }
+  int rc = dk_node_open(c->dir, pass, pass ? strlen(pass) : 0, &n);
+  cli_passphrase_free(pass);
+  if (rc != 0) {
+    char what[4200];
+    snprintf(what, sizeof(what), "cannot open the node in %s", c->dir);
+    cli_fail(rc, what);
+    return NULL;
+  }
+  return n;
+}
+
+int cli_parse_time(const char *s, uint64_t *ms) {
+  struct tm tm;
+  memset(&tm, 0, sizeof(tm));
+  const char *end = strptime(s, "%Y-%m-%d", &tm);
+  if (end == NULL)
+    return DK_EINVAL;
+  if (*end == 'T' || *end == ' ') {
+    const char *e2 = strptime(end + 1, "%H:%M:%S", &tm);
+    if (e2 == NULL)
+      e2 = strptime(end + 1, "%H:%M", &tm);
+    if (e2 == NULL)
+      return DK_EINVAL;
+    end = e2;
+  }
+  if (*end != 0)
+    return DK_EINVAL;
+  if (tm.tm_year + 1900 < 1990 || tm.tm_year + 1900 > 2200)
+    return DK_EINVAL;
+  int mday = tm.tm_mday, mon = tm.tm_mon;
+  tm.tm_isdst = -1;
+  time_t t = mktime(&tm);
+  if (t == (time_t)-1 || tm.tm_mday != mday || tm.tm_mon != mon)
+    return DK_EINVAL; /* 2021-02-30 and the like */
+  *ms = (uint64_t)t * 1000u;
+  return 0;
+}
+
+void cli_format_time(uint64_t ms, int date_only, char *out, size_t cap) {
+  if (ms == 0) {
+    snprintf(out, cap, "-");
+    return;
+  }
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  strftime(out, cap, date_only ? "%Y-%m-%d" : "%Y-%m-%d %H:%M", &tm);
+}
+
+void cli_format_iso(uint64_t ms, char *out, size_t cap) {
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+json_t *cli_json_time(uint64_t ms) {
+  if (ms == 0)
+    return json_null();
+  char buf[32];
+  cli_format_iso(ms, buf, sizeof(buf));
+  return json_string(buf);
+}
+
+int cli_print_json(json_t *v) {
+  if (v == NULL)
+    return cli_error("out of memory");
+  int rc = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+  fputc('\n', stdout);
+  json_decref(v);
+  return rc == 0 ? 0 : 1;
+}
+
+int cli_progress_tty(void) { return isatty(2); }
+
+int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out) {
+  if (s == NULL || *s == 0 || *s == '-' || *s == '+')
+    return DK_EINVAL;
+  errno = 0;
+  char *end;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno != 0 || *end != 0 || v < min || v > max)
+    return DK_EINVAL;
+  *out = v;
+  return 0;
+}

@@ -1,0 +1,860 @@
+/*
+ * Cases in the store: opening, appending events, derived state, lookups.
+ *
+ * Derived state (the folded case) and the cached case keys are encrypted
+ * with the node's storage key; the case number index is a keyed hash. So the
+ * data file holds no name, summary or number in the clear.
+ */
+#include <ctype.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "node/node_int.h"
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int need_unlocked(const dk_node *n) { return n->unlocked ? 0 : DK_ENOKEY; }
+
+static void state_ad(uint8_t *ad, size_t *adlen, const char *domain, const uint8_t *case_id) {
+  size_t dlen = strlen(domain) + 1;
+  memcpy(ad, domain, dlen);
+  memcpy(ad + dlen, case_id, DK_HASH_BYTES);
+  *adlen = dlen + DK_HASH_BYTES;
+}
+
+static void number_key(const dk_node *n, const char *number, uint8_t key[DK_HASH_BYTES]) {
+  dk_hash_keyed(n->storage_key, DK_DOMAIN_INDEX, (const uint8_t *)number, strlen(number), key);
+}
+
+int dk__case_state_load(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
+                        struct dk_case_state *s) {
+  const uint8_t *v;
+  size_t vlen;
+  int rc = dk_txn_get(t, DK_T_CASES, case_id, DK_HASH_BYTES, &v, &vlen);
+  if (rc != 0)
+    return rc;
+  uint8_t ad[64];
+  size_t adlen;
+  state_ad(ad, &adlen, DK_DOMAIN_STATE_AD, case_id);
+  struct dk_buf pt;
+  dk_buf_init_secure(&pt);
+  rc = dk_aead_open(n->storage_key, ad, adlen, v, vlen, &pt);
+  if (rc == 0)
+    rc = dk_case_state_decode(pt.data, pt.len, s);
+  dk_buf_release(&pt);
+  return rc;
+}
+
+int dk__case_state_save(dk_node *n, struct dk_txn *t, const struct dk_case_state *s) {
+  struct dk_buf pt, ct;
+  dk_buf_init_secure(&pt);
+  dk_buf_init(&ct);
+  uint8_t ad[64];
+  size_t adlen;
+  state_ad(ad, &adlen, DK_DOMAIN_STATE_AD, s->id);
+  int rc = dk_case_state_encode(s, &pt);
+  if (rc == 0)
+    rc = dk_aead_seal(n->storage_key, ad, adlen, pt.data, pt.len, &ct);
+  if (rc == 0)
+    rc = dk_txn_put(t, DK_T_CASES, s->id, DK_HASH_BYTES, ct.data, ct.len);
+  dk_buf_release(&pt);
+  dk_buf_release(&ct);
+  return rc;
+}
+
+int dk__case_key_save(dk_node *n, struct dk_txn *t, const uint8_t *case_id, const uint8_t *key) {
+  uint8_t ad[64];
+  size_t adlen;
+  state_ad(ad, &adlen, DK_DOMAIN_CASEKEY_AD, case_id);
+  uint8_t ct[DK_SYMKEY_BYTES + DK_AEAD_OVERHEAD];
+  struct dk_buf b = {ct, 0, sizeof(ct), 0};
+  int rc = dk_aead_seal(n->storage_key, ad, adlen, key, DK_SYMKEY_BYTES, &b);
+  if (rc != 0)
+    return rc;
+  return dk_txn_put(t, DK_T_CASE_KEYS, case_id, DK_HASH_BYTES, ct, b.len);
+}
+
+/* key must point at DK_SYMKEY_BYTES of sodium_malloc memory. */
+int dk__case_key_load(dk_node *n, struct dk_txn *t, const uint8_t *case_id, uint8_t *key) {
+  const uint8_t *v;
+  size_t vlen;
+  int rc = dk_txn_get(t, DK_T_CASE_KEYS, case_id, DK_HASH_BYTES, &v, &vlen);
+  if (rc == DK_ENOTFOUND)
+    return DK_ENOKEY;
+  if (rc != 0)
+    return rc;
+  if (vlen != DK_SYMKEY_BYTES + DK_AEAD_OVERHEAD)
+    return DK_EFORMAT;
+  uint8_t ad[64];
+  size_t adlen;
+  state_ad(ad, &adlen, DK_DOMAIN_CASEKEY_AD, case_id);
+  struct dk_buf b = {key, 0, DK_SYMKEY_BYTES, 0};
+  return dk_aead_open(n->storage_key, ad, adlen, v, vlen, &b);
+}
+
+static int case_events_put(struct dk_txn *t, const uint8_t *case_id, const struct dk_entry *e) {
+  uint8_t k[DK_HASH_BYTES + DK_LOGKEY_BYTES];
+  memcpy(k, case_id, DK_HASH_BYTES);
+  dk_logkey(k + DK_HASH_BYTES, e->h.log, e->h.seq);
+  return dk_txn_put(t, DK_T_CASE_EVENTS, k, sizeof(k), "", 0);
+}
+
+/* Readers of a new case: this office. Offices above and auditors join the
+ * grants when the trust layer knows them. */
+static int case_readers(dk_node *n, struct dk_grant *grants, size_t *count, const uint8_t *key) {
+  memcpy(grants[0].reader, n->pk, DK_PK_BYTES);
+  int rc = dk_key_seal(n->pk, key, grants[0].sealed);
+  *count = 1;
+  return rc;
+}
+
+/* ---- numbers ------------------------------------------------------------ */
+
+static int year_of(uint64_t at_ms) {
+  time_t secs = (time_t)(at_ms / 1000);
+  struct tm tm;
+  if (localtime_r(&secs, &tm) == NULL)
+    return 1970;
+  return tm.tm_year + 1900;
+}
+
+/* Parses "CODE-YYYY-NNNN" into its parts; 0 when it has that shape. */
+static int number_parse(const char *number, char *code, size_t code_cap, int *year,
+                        uint64_t *counter) {
+  const char *d1 = strchr(number, '-');
+  if (d1 == NULL || (size_t)(d1 - number) + 1 > code_cap || d1 == number)
+    return DK_EINVAL;
+  const char *d2 = strchr(d1 + 1, '-');
+  if (d2 == NULL || d2 - d1 != 5)
+    return DK_EINVAL;
+  for (const char *p = d1 + 1; p < d2; p++)
+    if (!isdigit((unsigned char)*p))
+      return DK_EINVAL;
+  char *end;
+  unsigned long long c = strtoull(d2 + 1, &end, 10);
+  if (*end != 0 || d2[1] == 0)
+    return DK_EINVAL;
+  memcpy(code, number, (size_t)(d1 - number));
+  code[d1 - number] = 0;
+  *year = atoi(d1 + 1);
+  *counter = c;
+  return 0;
+}
+
+static void counter_key(uint8_t *key, size_t *klen, const char *code, int year) {
+  size_t cl = strlen(code);
+  memcpy(key, code, cl);
+  dk_be32_put(key + cl, (uint32_t)year);
+  *klen = cl + 4;
+}
+
+static int counter_get(struct dk_txn *t, const char *code, int year, uint64_t *next) {
+  uint8_t key[40];
+  size_t klen;
+  counter_key(key, &klen, code, year);
+  const uint8_t *v;
+  size_t vlen;
+  int rc = dk_txn_get(t, DK_T_COUNTERS, key, klen, &v, &vlen);
+  if (rc == DK_ENOTFOUND) {
+    *next = 1;
+    return 0;
+  }
+  if (rc != 0)
+    return rc;
+  if (vlen != 8)
+    return DK_EFORMAT;
+  *next = dk_be64_get(v);
+  return 0;
+}
+
+static int counter_put(struct dk_txn *t, const char *code, int year, uint64_t next) {
+  uint8_t key[40], v[8];
+  size_t klen;
+  counter_key(key, &klen, code, year);
+  dk_be64_put(v, next);
+  return dk_txn_put(t, DK_T_COUNTERS, key, klen, v, 8);
+}
+
+/* Assigns ev's number when empty, or checks a given one is free; keeps the
+ * office counter past any number it has seen. */
+static int assign_number(dk_node *n, struct dk_txn *t, struct dk_event *ev, char *buf) {
+  int rc;
+  if (ev->number == NULL || ev->number[0] == 0) {
+    int year = year_of(ev->at_ms);
+    uint64_t next;
+    rc = counter_get(t, n->cfg.code, year, &next);
+    if (rc != 0)
+      return rc;
+    for (;; next++) {
+      snprintf(buf, DK_CASE_NUMBER_BYTES, "%s-%04d-%04llu", n->cfg.code, year,
+               (unsigned long long)next);
+      uint8_t k[DK_HASH_BYTES];
+      const uint8_t *v;
+      size_t vlen;
+      number_key(n, buf, k);
+      rc = dk_txn_get(t, DK_T_NUMBERS, k, sizeof(k), &v, &vlen);
+      if (rc == DK_ENOTFOUND)
+        break;
+      if (rc != 0)
+        return rc;
+    }
+    ev->number = buf;
+    return counter_put(t, n->cfg.code, year, next + 1);
+  }
+  if (strlen(ev->number) >= DK_CASE_NUMBER_BYTES)
+    return DK_ELIMIT;
+  strcpy(buf, ev->number);
+  uint8_t k[DK_HASH_BYTES];
+  const uint8_t *v;
+  size_t vlen;
+  number_key(n, buf, k);
+  rc = dk_txn_get(t, DK_T_NUMBERS, k, sizeof(k), &v, &vlen);
+  if (rc == 0)
+    return DK_EEXIST;
+  if (rc != DK_ENOTFOUND)
+    return rc;
+  char code[32];
+  int year;
+  uint64_t c, next;
+  if (number_parse(buf, code, sizeof(code), &year, &c) == 0 && strcmp(code, n->cfg.code) == 0) {
+    rc = counter_get(t, code, year, &next);
+    if (rc == 0 && c >= next)
+      rc = counter_put(t, code, year, c + 1);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+/* ---- open and append ---------------------------------------------------- */
+
+/* Writes one open entry for ev (number already assigned) under key, and
+ * everything derived from it. grants may be precomputed (bulk) or NULL. */
+static int write_open(dk_node *n, struct dk_txn *t, struct dk_event *ev, const uint8_t *key,
+                      const struct dk_grant *grants_in, size_t grants_count,
+                      struct dk_case_state *s) {
+  struct dk_buf pt, body;
+  struct dk_grant grants[DK_READERS_MAX];
+  struct dk_entry e;
+  uint64_t seq;
+  dk_buf_init_secure(&pt);
+  dk_buf_init(&body);
+  int rc = dk_event_encode(ev, &pt);
+  if (rc != 0)
+    goto out;
+  if (grants_in == NULL) {
+    rc = case_readers(n, grants, &grants_count, key);
+    if (rc != 0)
+      goto out;
+    grants_in = grants;
+  }
+  rc = dk_grants_write(grants_in, grants_count, &body);
+  if (rc == 0)
+    rc = dk_log_next_seq(t, n->pk, &seq);
+  if (rc == 0)
+    rc = dk_body_seal(key, n->pk, seq, pt.data, pt.len, &body);
+  if (rc == 0)
+    rc = dk_log_append(t, &n->id, DK_ENTRY_CASE_OPEN, NULL, body.data, body.len,
+                       dk_node_now(n), &e);
+  if (rc != 0)
+    goto out;
+  memcpy(ev->id, e.id, DK_HASH_BYTES);
+  memcpy(ev->author, n->pk, DK_PK_BYTES);
+  ev->seq = e.h.seq;
+  ev->ts_ms = e.h.ts_ms;
+  rc = dk_case_apply(s, &n->case_cfg, ev);
+  if (rc != 0)
+    goto out;
+  memcpy(s->id, e.id, DK_HASH_BYTES);
+  uint8_t nk[DK_HASH_BYTES];
+  number_key(n, ev->number, nk);
+  rc = dk_txn_put(t, DK_T_NUMBERS, nk, sizeof(nk), e.id, DK_HASH_BYTES);
+  if (rc == 0)
+    rc = dk__case_key_save(n, t, e.id, key);
+  if (rc == 0)
+    rc = case_events_put(t, e.id, &e);
+out:
+  dk_buf_release(&pt);
+  dk_buf_release(&body);
+  return rc;
+}
+
+/* Appends ev (deps set from s) to case s under key and applies it. */
+static int write_event(dk_node *n, struct dk_txn *t, struct dk_case_state *s, struct dk_event *ev,
+                       const uint8_t *key) {
+  struct dk_buf pt, body;
+  struct dk_entry e;
+  uint64_t seq;
+  dk_buf_init_secure(&pt);
+  dk_buf_init(&body);
+  /* deps = the case frontier; the event then folds incrementally. */
+  free(ev->deps);
+  ev->deps = NULL;
+  ev->deps_count = 0;
+  int rc = DK_ENOMEM;
+  size_t nd = s->frontier_count > DK_DEPS_MAX ? DK_DEPS_MAX : s->frontier_count;
+  if (nd) {
+    ev->deps = malloc(nd * DK_CASE_ID_BYTES);
+    if (ev->deps == NULL)
+      goto out;
+    /* The frontier is ascending; with more heads than fit, the newest win
+     * and the fold still orders by what it knows. */
+    memcpy(ev->deps, s->frontier + (s->frontier_count - nd), nd * DK_CASE_ID_BYTES);
+    ev->deps_count = nd;
+  }
+  rc = dk_case_check(s, ev);
+  if (rc == 0)
+    rc = dk_event_encode(ev, &pt);
+  if (rc == 0)
+    rc = dk_log_next_seq(t, n->pk, &seq);
+  if (rc == 0)
+    rc = dk_body_seal(key, n->pk, seq, pt.data, pt.len, &body);
+  if (rc == 0)
+    rc = dk_log_append(t, &n->id, DK_ENTRY_CASE_EVENT, s->id, body.data, body.len,
+                       dk_node_now(n), &e);
+  if (rc != 0)
+    goto out;
+  memcpy(ev->id, e.id, DK_HASH_BYTES);
+  memcpy(ev->author, n->pk, DK_PK_BYTES);
+  ev->seq = e.h.seq;
+  ev->ts_ms = e.h.ts_ms;
+  rc = dk_case_apply(s, &n->case_cfg, ev);
+  if (rc == 0)
+    rc = case_events_put(t, s->id, &e);
+out:
+  dk_buf_release(&pt);
+  dk_buf_release(&body);
+  return rc;
+}
+
+struct open_ctx {
+  dk_node *n;
+  struct dk_event *ev;
+  char number[DK_CASE_NUMBER_BYTES];
+  uint8_t case_id[DK_HASH_BYTES];
+};
+
+static int open_fn(struct dk_txn *t, void *arg) {
+  struct open_ctx *c = arg;
+  dk_node *n = c->n;
+  struct dk_case_state s;
+  char *given = c->ev->number;
+  dk_case_state_init(&s);
+  uint8_t *key = dk_symkey_new();
+  int rc = key ? 0 : DK_ENOMEM;
+  if (rc == 0)
+    rc = assign_number(n, t, c->ev, c->number);
+  if (rc == 0)
+    rc = dk_case_check(&s, c->ev);
+  if (rc == 0)
+    rc = write_open(n, t, c->ev, key, NULL, 0, &s);
+  if (rc == 0)
+    rc = dk__case_state_save(n, t, &s);
+  if (rc == 0)
+    memcpy(c->case_id, s.id, DK_HASH_BYTES);
+  c->ev->number = given; /* restartable: the caller's pointer is back */
+  sodium_free(key);
+  dk_case_state_release(&s);
+  return rc;
+}
+
+int dk_node_case_open(dk_node *n, struct dk_event *ev, uint8_t case_id[DK_HASH_BYTES],
+                      char number[DK_CASE_NUMBER_BYTES]) {
+  int rc = need_unlocked(n);
+  if (rc != 0)
+    return rc;
+  if (ev->type != DK_EVENT_OPEN)
+    return DK_EINVAL;
+  char *office = ev->office;
+  ev->office = n->cfg.office;
+  struct open_ctx c = {n, ev, {0}, {0}};
+  /* Check the fields before taking the writer lock. */
+  char *given = ev->number;
+  if (given == NULL || given[0] == 0)
+    ev->number = "X-0000-0000";
+  rc = dk_event_validate(ev);
+  ev->number = given;
+  if (rc == 0)
+    rc = dk_store_write(n->store, open_fn, &c);
+  ev->office = office;
+  if (rc == 0) {
+    memcpy(case_id, c.case_id, DK_HASH_BYTES);
+    strcpy(number, c.number);
+  }
+  return rc;
+}
+
+struct append_ctx {
+  dk_node *n;
+  const uint8_t *case_id;
+  struct dk_event *ev;
+};
+
+static int append_fn(struct dk_txn *t, void *arg) {
+  struct append_ctx *c = arg;
+  struct dk_case_state s;
+  dk_case_state_init(&s);
+  uint8_t *key = sodium_malloc(DK_SYMKEY_BYTES);
+  int rc = key ? 0 : DK_ENOMEM;
+  if (rc == 0)
+    rc = dk__case_state_load(c->n, t, c->case_id, &s);
+  if (rc == 0)
+    rc = dk__case_key_load(c->n, t, c->case_id, key);
+  if (rc == 0)
+    rc = write_event(c->n, t, &s, c->ev, key);
+  if (rc == 0)
+    rc = dk__case_state_save(c->n, t, &s);
+  sodium_free(key);
+  dk_case_state_release(&s);
+  return rc;
+}
+
+int dk_node_case_append(dk_node *n, const uint8_t case_id[DK_HASH_BYTES], struct dk_event *ev) {
+  int rc = need_unlocked(n);
+  if (rc != 0)
+    return rc;
+  if (ev->type == DK_EVENT_OPEN)
+    return DK_EINVAL;
+  rc = dk_event_validate(ev);
+  if (rc != 0)
+    return rc;
+  struct append_ctx c = {n, case_id, ev};
+  return dk_store_write(n->store, append_fn, &c);
+}
+
+/* ---- lookups ------------------------------------------------------------ */
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+int dk_node_case_find(dk_node *n, const char *ref, uint8_t case_id[DK_HASH_BYTES]) {
+  int rc = need_unlocked(n);
+  if (rc != 0)
+    return rc;
+  size_t len = strlen(ref);
+  if (len == 0 || len >= DK_CASE_NUMBER_BYTES * 2)
+    return DK_ENOTFOUND;
+  struct dk_txn t;
+  rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  /* A case number first. */
+  uint8_t nk[DK_HASH_BYTES];
+  const uint8_t *v;
+  size_t vlen;
+  number_key(n, ref, nk);
+  rc = dk_txn_get(&t, DK_T_NUMBERS, nk, sizeof(nk), &v, &vlen);
+  if (rc == 0) {
+    rc = vlen == DK_HASH_BYTES ? 0 : DK_EFORMAT;
+    if (rc == 0)
+      memcpy(case_id, v, DK_HASH_BYTES);
+    goto out;
+  }
+  if (rc != DK_ENOTFOUND)
+    goto out;
+  /* Then a hex id or a unique prefix of one (at least 4 digits). */
+  rc = DK_ENOTFOUND;
+  if (len < 4 || len > DK_HASH_BYTES * 2)
+    goto out;
+  uint8_t prefix[DK_HASH_BYTES];
+  for (size_t i = 0; i < len; i++) {
+    int h = hexval(ref[i]);
+    if (h < 0)
+      goto out;
+    if (i % 2 == 0)
+      prefix[i / 2] = (uint8_t)(h << 4);
+    else
+      prefix[i / 2] |= (uint8_t)h;
+  }
+  size_t whole = len / 2;
+  int odd = len % 2;
+  struct dk_iter it;
+  rc = dk_iter_open(&t, DK_T_CASES, prefix, whole, &it);
+  if (rc != 0)
+    goto out;
+  const uint8_t *k;
+  size_t klen;
+  int found = 0;
+  while ((rc = dk_iter_next(&it, &k, &klen, NULL, NULL)) == 0) {
+    if (klen != DK_HASH_BYTES)
+      continue;
+    if (odd && (k[whole] & 0xf0) != prefix[whole])
+      continue;
+    if (found++) {
+      rc = DK_EAMBIGUOUS;
+      break;
+    }
+    memcpy(case_id, k, DK_HASH_BYTES);
+  }
+  dk_iter_close(&it);
+  if (rc == DK_ENOTFOUND)
+    rc = found ? 0 : DK_ENOTFOUND;
+out:
+  dk_store_read_end(&t);
+  return rc;
+}
+
+int dk_node_case_get(dk_node *n, const uint8_t case_id[DK_HASH_BYTES], struct dk_case_state *out) {
+  int rc = need_unlocked(n);
+  if (rc != 0)
+    return rc;
+  struct dk_txn t;
+  rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  rc = dk__case_state_load(n, &t, case_id, out);
+  dk_store_read_end(&t);
+  return rc;
+}
+
+int dk_node_case_foreach(dk_node *n, int (*cb)(void *ctx, const struct dk_case_state *s),
+                         void *ctx) {
+  int rc = need_unlocked(n);
+  if (rc != 0)
+    return rc;
+  struct dk_txn t;
+  rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  struct dk_iter it;
+  struct dk_case_state s;
+  dk_case_state_init(&s);
+  rc = dk_iter_open(&t, DK_T_CASES, NULL, 0, &it);
+  if (rc != 0)
+    goto out;
+  const uint8_t *k;
+  size_t klen;
+  while ((rc = dk_iter_next(&it, &k, &klen, NULL, NULL)) == 0) {
+    if (klen != DK_HASH_BYTES) {
+      rc = DK_EFORMAT;
+      break;
+    }
+    rc = dk__case_state_load(n, &t, k, &s);
+    if (rc != 0)
+      break;
+    rc = cb(ctx, &s);
+    if (rc != 0)
+      break;
+  }
+  if (rc == DK_ENOTFOUND)
+    rc = 0;
+  dk_iter_close(&it);
+out:
+  dk_case_state_release(&s);
+  dk_store_read_end(&t);
+  return rc;
+}
+
+/* Reads and decrypts every event of a case this node holds. On success the
+ * caller releases each event and frees the array. */
+int dk__case_load_events(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
+                         struct dk_event **out, size_t *count) {
+  struct dk_event *evs = NULL;
+  size_t cnt = 0, cap = 0;
+  struct dk_iter it;
+  struct dk_buf pt;
+  dk_buf_init_secure(&pt);
+  uint8_t *key = sodium_malloc(DK_SYMKEY_BYTES);
+  int rc = key ? 0 : DK_ENOMEM;
+  if (rc == 0)
+    rc = dk__case_key_load(n, t, case_id, key);
+  if (rc == 0)
+    rc = dk_iter_open(t, DK_T_CASE_EVENTS, case_id, DK_HASH_BYTES, &it);
+  if (rc != 0)
+    goto out;
+  const uint8_t *k;
+  size_t klen;
+  while ((rc = dk_iter_next(&it, &k, &klen, NULL, NULL)) == 0) {
+    if (klen != DK_HASH_BYTES + DK_LOGKEY_BYTES) {
+      rc = DK_EFORMAT;
+      break;
+    }
+    if (cnt == DK_CASE_EVENTS_MAX) {
+      rc = DK_ELIMIT;
+      break;
+    }
+    const uint8_t *log = k + DK_HASH_BYTES;
+    uint64_t seq = dk_be64_get(log + DK_PK_BYTES);
+    struct dk_entry e;
+    const uint8_t *body;
+    size_t body_len;
+    rc = dk_log_read(t, log, seq, &e, &body, &body_len);
+    if (rc != 0)
+      break;
+    if (body == NULL)
+      continue; /* erased */
+    rc = dk_entry_check_body(&e, body, body_len);
+    if (rc != 0)
+      break;
+    size_t skip = 0;
+    if (e.h.type == DK_ENTRY_CASE_OPEN) {
+      struct dk_grant g[DK_READERS_MAX];
+      size_t gc;
+      rc = dk_grants_parse(body, body_len, g, &gc, &skip);
+      if (rc != 0)
+        break;
+    } else if (e.h.type != DK_ENTRY_CASE_EVENT) {
+      continue; /* grants and other entry types carry no event */
+    }
+    dk_buf_reset(&pt);
+    rc = dk_body_open(key, e.h.log, e.h.seq, body + skip, body_len - skip, &pt);
+    if (rc != 0)
+      break;
+    if (cnt == cap) {
+      size_t ncap = cap ? cap * 2 : 16;
+      struct dk_event *p = realloc(evs, ncap * sizeof(*p));
+      if (p == NULL) {
+        rc = DK_ENOMEM;
+        break;
+      }
+      evs = p;
+      cap = ncap;
+    }
+    dk_event_init(&evs[cnt]);
+    rc = dk_event_decode(pt.data, pt.len, &evs[cnt]);
+    if (rc != 0)
+      break;
+    memcpy(evs[cnt].id, e.id, DK_HASH_BYTES);
+    memcpy(evs[cnt].author, e.h.log, DK_PK_BYTES);
+    evs[cnt].seq = e.h.seq;
+    evs[cnt].ts_ms = e.h.ts_ms;
+    cnt++;
+  }
+  if (rc == DK_ENOTFOUND)
+    rc = 0;
+  dk_iter_close(&it);
+out:
+  sodium_free(key);
+  dk_buf_release(&pt);
+  if (rc != 0) {
+    for (size_t i = 0; i < cnt; i++)
+      dk_event_release(&evs[i]);
+    free(evs);
+    return rc;
+  }
+  *out = evs;
+  *count = cnt;
+  return 0;
+}
+
+/* Sort key of the fold's tie-break, for listing events in a stable order. */
+static int event_cmp(const void *a, const void *b) {
+  const struct dk_event *x = a, *y = b;
+  if (x->type == DK_EVENT_OPEN && y->type != DK_EVENT_OPEN)
+    return -1;
+  if (y->type == DK_EVENT_OPEN && x->type != DK_EVENT_OPEN)
+    return 1;
+  if (x->at_ms != y->at_ms)
+    return x->at_ms < y->at_ms ? -1 : 1;
+  if (x->ts_ms != y->ts_ms)
+    return x->ts_ms < y->ts_ms ? -1 : 1;
+  return memcmp(x->id, y->id, DK_HASH_BYTES);
+}
+
+int dk_node_case_events(dk_node *n, const uint8_t case_id[DK_HASH_BYTES],
+                        int (*cb)(void *ctx, const struct dk_event *ev), void *ctx) {
+  int rc = need_unlocked(n);
+  if (rc != 0)
+    return rc;
+  struct dk_txn t;
+  rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  struct dk_event *evs = NULL;
+  size_t cnt = 0;
+  rc = dk__case_load_events(n, &t, case_id, &evs, &cnt);
+  dk_store_read_end(&t);
+  if (rc != 0)
+    return rc;
+  qsort(evs, cnt, sizeof(*evs), event_cmp);
+  for (size_t i = 0; i < cnt && rc == 0; i++)
+    rc = cb(ctx, &evs[i]);
+  for (size_t i = 0; i < cnt; i++)
+    dk_event_release(&evs[i]);
+  free(evs);
+  return rc;
+}
+
+/* Refolds a case from every event the store holds (after entries from other
+ * logs arrived out of order). */
+int dk__case_refold(dk_node *n, struct dk_txn *t, const uint8_t *case_id) {
+  struct dk_event *evs = NULL;
+  size_t cnt = 0;
+  struct dk_case_state s;
+  dk_case_state_init(&s);
+  int rc = dk__case_load_events(n, t, case_id, &evs, &cnt);
+  if (rc != 0)
+    return rc;
+  rc = dk_case_fold(evs, cnt, &n->case_cfg, &s);
+  if (rc == 0 && s.opened)
+    rc = dk__case_state_save(n, t, &s);
+  dk_case_state_release(&s);
+  for (size_t i = 0; i < cnt; i++)
+    dk_event_release(&evs[i]);
+  free(evs);
+  return rc;
+}
+
+/* ---- bulk ---------------------------------------------------------------- */
+
+struct bulk_ctx {
+  dk_node *n;
+  struct dk_case_plan *plans;
+  size_t first, last; /* plans [first, last) go into this commit */
+  uint8_t **keys;     /* per plan, precomputed */
+  struct dk_grant (*grants)[DK_READERS_MAX];
+  size_t *grants_count;
+  size_t entries;
+};
+
+static int bulk_fn(struct dk_txn *t, void *arg) {
+  struct bulk_ctx *c = arg;
+  dk_node *n = c->n;
+  char number[DK_CASE_NUMBER_BYTES];
+  int rc = 0;
+  c->entries = 0;
+  for (size_t i = c->first; i < c->last && rc == 0; i++) {
+    struct dk_case_plan *p = &c->plans[i];
+    struct dk_event *open = &p->events[0];
+    char *given = open->number;
+    char *office = open->office;
+    p->skipped = 0;
+    open->office = n->cfg.office;
+    rc = assign_number(n, t, open, number);
+    if (rc == DK_EEXIST) {
+      p->skipped = 1; /* loaded before: reloading is harmless */
+      open->office = office;
+      rc = 0;
+      continue;
+    }
+    struct dk_case_state s;
+    dk_case_state_init(&s);
+    if (rc == 0)
+      rc = write_open(n, t, open, c->keys[i], c->grants[i - c->first],
+                      c->grants_count[i - c->first], &s);
+    open->number = given;
+    open->office = office;
+    for (size_t j = 1; j < p->events_count && rc == 0; j++)
+      rc = write_event(n, t, &s, &p->events[j], c->keys[i]);
+    if (rc == 0)
+      rc = dk__case_state_save(n, t, &s);
+    dk_case_state_release(&s);
+    c->entries += p->events_count;
+  }
+  return rc;
+}
+
+/* Dry-runs a plan through the status machine without touching the store. */
+int dk_node_plan_check(dk_node *n, struct dk_case_plan *p) {
+  if (p->events_count == 0 || p->events[0].type != DK_EVENT_OPEN)
+    return DK_ETRANSITION;
+  struct dk_case_state s;
+  dk_case_state_init(&s);
+  int rc = 0;
+  for (size_t j = 0; j < p->events_count && rc == 0; j++) {
+    struct dk_event *ev = &p->events[j];
+    char *number = ev->number, *office = ev->office;
+    if (j == 0) {
+      if (number == NULL || number[0] == 0)
+        ev->number = "X-0000-0000";
+      ev->office = n->cfg.office;
+    }
+    rc = dk_event_validate(ev);
+    if (rc == 0)
+      rc = dk_case_check(&s, ev);
+    if (rc == 0) {
+      /* A fake id keeps the frontier logic honest in the dry run. */
+      memset(ev->id, 0, DK_HASH_BYTES);
+      dk_be64_put(ev->id, j + 1);
+      rc = dk_case_apply(&s, &n->case_cfg, ev);
+    }
+    ev->number = number;
+    ev->office = office;
+  }
+  dk_case_state_release(&s);
+  return rc;
+}
+
+int dk_node_bulk_load(dk_node *n, struct dk_case_plan *plans, size_t count,
+                      void (*progress)(void *ctx, const struct dk_bulk_progress *p),
+                      void *ctx, size_t *bad_plan) {
+  int rc = need_unlocked(n);
+  if (rc != 0)
+    return rc;
+  for (size_t i = 0; i < count; i++) {
+    rc = dk_node_plan_check(n, &plans[i]);
+    if (rc != 0) {
+      *bad_plan = i;
+      return rc;
+    }
+    if (plans[i].events_count > DK_BULK_BATCH_ENTRIES) {
+      *bad_plan = i;
+      return DK_ELIMIT;
+    }
+  }
+  struct dk_bulk_progress prog = {0, count, 0};
+  struct bulk_ctx c = {n, plans, 0, 0, NULL, NULL, NULL, 0};
+  /* Case keys and their sealed grants are made a batch at a time. */
+  size_t batch_cases_max = DK_BULK_BATCH_ENTRIES;
+  c.keys = calloc(count ? count : 1, sizeof(*c.keys));
+  c.grants = malloc(sizeof(*c.grants) * (batch_cases_max));
+  c.grants_count = calloc(batch_cases_max, sizeof(size_t));
+  if (!c.keys || !c.grants || !c.grants_count) {
+    rc = DK_ENOMEM;
+    goto out;
+  }
+  size_t i = 0;
+  while (i < count) {
+    size_t entries = 0, j = i;
+    while (j < count && j - i < batch_cases_max &&
+           (entries + plans[j].events_count <= DK_BULK_BATCH_ENTRIES || j == i)) {
+      entries += plans[j].events_count;
+      j++;
+    }
+    for (size_t k = i; k < j; k++) {
+      c.keys[k] = dk_symkey_new();
+      if (c.keys[k] == NULL) {
+        rc = DK_ENOMEM;
+        goto out;
+      }
+      rc = case_readers(n, c.grants[k - i], &c.grants_count[k - i], c.keys[k]);
+      if (rc != 0)
+        goto out;
+    }
+    struct bulk_ctx bc = c;
+    bc.first = i;
+    bc.last = j;
+    rc = dk_store_write(n->store, bulk_fn, &bc);
+    for (size_t k = i; k < j; k++) {
+      sodium_free(c.keys[k]);
+      c.keys[k] = NULL;
+    }
+    if (rc != 0)
+      goto out;
+    prog.cases_done = j;
+    prog.entries_committed += bc.entries;
+    if (progress)
+      progress(ctx, &prog);
+    i = j;
+  }
+out:
+  if (c.keys) {
+    for (size_t k = 0; k < count; k++)
+      sodium_free(c.keys[k]);
+  }
+  free(c.keys);
+  free(c.grants);
+  free(c.grants_count);
+  return rc;
+}

@@ -1,0 +1,360 @@
+#include "node/node_int.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "crypto/keyfile.h"
+
+static const char *const ROLE_NAMES[] = {NULL, "district", "street", "community", "auditor"};
+
+int dk_office_role_parse(const char *s, enum dk_office_role *out) {
+  for (int i = 1; i <= 4; i++) {
+    if (strcmp(s, ROLE_NAMES[i]) == 0) {
+      *out = (enum dk_office_role)i;
+      return 0;
+    }
+  }
+  return DK_EINVAL;
+}
+
+const char *dk_office_role_name(enum dk_office_role r) {
+  return (r >= 1 && r <= 4) ? ROLE_NAMES[r] : "unknown";
+}
+
+int dk_office_valid(const char *path) {
+  size_t n = strlen(path), seg = 0, segs = 1;
+  if (n == 0 || n >= DK_NAME_BYTES_MAX)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = path[i];
+    if (c == '/') {
+      if (seg == 0)
+        return 0;
+      seg = 0;
+      segs++;
+      continue;
+    }
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+      return 0;
+    seg++;
+  }
+  return seg > 0 && segs <= 4;
+}
+
+static uint64_t wall_clock_ms(void *ctx) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int dk__meta_get_str(struct dk_txn *t, const char *key, char *out, size_t cap) {
+  const uint8_t *v;
+  size_t vlen;
+  int rc = dk_txn_get(t, DK_T_META, key, strlen(key), &v, &vlen);
+  if (rc != 0)
+    return rc;
+  if (vlen + 1 > cap)
+    return DK_EFORMAT;
+  memcpy(out, v, vlen);
+  out[vlen] = 0;
+  return 0;
+}
+
+int dk__meta_put_str(struct dk_txn *t, const char *key, const char *val) {
+  return dk_txn_put(t, DK_T_META, key, strlen(key), val, strlen(val));
+}
+
+struct create_ctx {
+  const struct dk_node_config *cfg;
+  const uint8_t *pk;
+};
+
+static int create_fn(struct dk_txn *t, void *arg) {
+  struct create_ctx *c = arg;
+  char fmt[8];
+  snprintf(fmt, sizeof(fmt), "%d", DK_STORE_FORMAT);
+  const uint8_t *v;
+  size_t vlen;
+  if (dk_txn_get(t, DK_T_META, DK_META_PK, strlen(DK_META_PK), &v, &vlen) == 0)
+    return DK_EEXIST;
+  int rc = dk__meta_put_str(t, DK_META_FORMAT, fmt);
+  if (rc == 0)
+    rc = dk_txn_put(t, DK_T_META, DK_META_PK, strlen(DK_META_PK), c->pk, DK_PK_BYTES);
+  if (rc == 0)
+    rc = dk__meta_put_str(t, DK_META_OFFICE, c->cfg->office);
+  if (rc == 0)
+    rc = dk__meta_put_str(t, DK_META_CODE, c->cfg->code);
+  if (rc == 0)
+    rc = dk__meta_put_str(t, DK_META_ROLE, dk_office_role_name(c->cfg->role));
+  if (rc == 0)
+    rc = dk__meta_put_str(t, DK_META_LISTEN, c->cfg->listen);
+  return rc;
+}
+
+static int path_join(char *out, size_t cap, const char *dir, const char *name) {
+  return snprintf(out, cap, "%s/%s", dir, name) < (int)cap ? 0 : DK_EINVAL;
+}
+
+int dk_node_create(const char *dir, const struct dk_node_config *cfg, const char *passphrase,
+                   size_t passphrase_len, uint8_t pk_out[DK_PK_BYTES]) {
+  char keypath[4200], datapath[4200];
+  struct dk_secrets sec = {0};
+  struct dk_identity id = {0};
+  dk_store *store = NULL;
+  int rc;
+
+  if (!dk_office_valid(cfg->office) || cfg->code[0] == 0 || cfg->role < DK_OFFICE_DISTRICT ||
+      cfg->role > DK_OFFICE_AUDITOR)
+    return DK_EINVAL;
+  if (path_join(keypath, sizeof(keypath), dir, "key") != 0 ||
+      path_join(datapath, sizeof(datapath), dir, "data.mdb") != 0)
+    return DK_EINVAL;
+  struct stat st;
+  if (stat(keypath, &st) == 0 || stat(datapath, &st) == 0)
+    return DK_EEXIST;
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    return DK_EIO;
+
+  rc = dk_secrets_init(&sec);
+  if (rc != 0)
+    goto out;
+  randombytes_buf(sec.seed, DK_SEED_BYTES);
+  randombytes_buf(sec.storage_key, DK_SYMKEY_BYTES);
+  rc = dk_identity_from_seed(&id, sec.seed);
+  if (rc != 0)
+    goto out;
+  /* The keyfile first: a store without its key would be useless. */
+  rc = dk_keyfile_write(keypath, passphrase, passphrase_len, &sec);
+  if (rc != 0)
+    goto out;
+  rc = dk_store_open(dir, 1, &store);
+  if (rc != 0)
+    goto out;
+  struct create_ctx c = {cfg, id.pk};
+  rc = dk_store_write(store, create_fn, &c);
+  if (rc != 0)
+    goto out;
+  memcpy(pk_out, id.pk, DK_PK_BYTES);
+out:
+  dk_store_close(store);
+  dk_identity_release(&id);
+  dk_secrets_release(&sec);
+  return rc;
+}
+
+static int load_u64_days(struct dk_txn *t, const char *key, uint64_t *ms) {
+  char buf[32];
+  int rc = dk__meta_get_str(t, key, buf, sizeof(buf));
+  if (rc == DK_ENOTFOUND)
+    return 0;
+  if (rc != 0)
+    return rc;
+  char *end;
+  unsigned long long days = strtoull(buf, &end, 10);
+  if (*end != 0 || days == 0 || days > 3650)
+    return DK_EFORMAT;
+  *ms = days * 86400000ull;
+  return 0;
+}
+
+static const char *const DEADLINE_KEYS[3] = {"deadline.clinic", "deadline.emergency",
+                                             "deadline.joint"};
+
+static int load_config(dk_node *n) {
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  char fmt[8], role[32];
+  const uint8_t *v;
+  size_t vlen;
+  rc = dk__meta_get_str(&t, DK_META_FORMAT, fmt, sizeof(fmt));
+  if (rc == DK_ENOTFOUND) {
+    rc = DK_ENOTINIT;
+    goto out;
+  }
+  if (rc != 0)
+    goto out;
+  if (atoi(fmt) != DK_STORE_FORMAT) {
+    rc = DK_EVERSION;
+    goto out;
+  }
+  rc = dk_txn_get(&t, DK_T_META, DK_META_PK, strlen(DK_META_PK), &v, &vlen);
+  if (rc == 0 && vlen != DK_PK_BYTES)
+    rc = DK_EFORMAT;
+  if (rc != 0)
+    goto out;
+  memcpy(n->pk, v, DK_PK_BYTES);
+  if ((rc = dk__meta_get_str(&t, DK_META_OFFICE, n->cfg.office, sizeof(n->cfg.office))) != 0 ||
+      (rc = dk__meta_get_str(&t, DK_META_CODE, n->cfg.code, sizeof(n->cfg.code))) != 0 ||
+      (rc = dk__meta_get_str(&t, DK_META_ROLE, role, sizeof(role))) != 0 ||
+      (rc = dk__meta_get_str(&t, DK_META_LISTEN, n->cfg.listen, sizeof(n->cfg.listen))) != 0)
+    goto out;
+  rc = dk_office_role_parse(role, &n->cfg.role);
+  if (rc != 0) {
+    rc = DK_EFORMAT;
+    goto out;
+  }
+  n->case_cfg = dk_case_config_default();
+  for (int i = 0; i < 3 && rc == 0; i++)
+    rc = load_u64_days(&t, DEADLINE_KEYS[i], &n->case_cfg.deadline_ms[i]);
+out:
+  dk_store_read_end(&t);
+  return rc;
+}
+
+int dk_node_open(const char *dir, const char *passphrase, size_t passphrase_len, dk_node **out) {
+  struct dk_secrets sec = {0};
+  int rc;
+  dk_node *n = calloc(1, sizeof(*n));
+  if (n == NULL)
+    return DK_ENOMEM;
+  n->now_ms = wall_clock_ms;
+  n->log_level = DK_LOG_ERROR;
+  if (strlen(dir) >= sizeof(n->dir)) {
+    rc = DK_EINVAL;
+    goto out;
+  }
+  strcpy(n->dir, dir);
+  rc = dk_store_open(dir, 0, &n->store);
+  if (rc != 0)
+    goto out;
+  rc = load_config(n);
+  if (rc != 0)
+    goto out;
+  if (passphrase != NULL) {
+    char keypath[4200];
+    rc = path_join(keypath, sizeof(keypath), dir, "key");
+    if (rc != 0)
+      goto out;
+    rc = dk_secrets_init(&sec);
+    if (rc != 0)
+      goto out;
+    rc = dk_keyfile_read(keypath, passphrase, passphrase_len, &sec);
+    if (rc == DK_ENOTFOUND)
+      rc = DK_ENOTINIT;
+    if (rc != 0)
+      goto out;
+    rc = dk_identity_from_seed(&n->id, sec.seed);
+    if (rc != 0)
+      goto out;
+    if (memcmp(n->id.pk, n->pk, DK_PK_BYTES) != 0) {
+      rc = DK_EPASSPHRASE; /* a keyfile from another node */
+      goto out;
+    }
+    n->storage_key = sodium_malloc(DK_SYMKEY_BYTES);
+    if (n->storage_key == NULL) {
+      rc = DK_ENOMEM;
+      goto out;
+    }
+    memcpy(n->storage_key, sec.storage_key, DK_SYMKEY_BYTES);
+    n->unlocked = 1;
+  }
+  *out = n;
+  n = NULL;
+out:
+  dk_secrets_release(&sec);
+  if (n)
+    dk_node_close(n);
+  return rc;
+}
+
+void dk_node_close(dk_node *n) {
+  if (n == NULL)
+    return;
+  dk_store_close(n->store);
+  dk_identity_release(&n->id);
+  sodium_free(n->storage_key);
+  free(n);
+}
+
+void dk_node_set_clock(dk_node *n, uint64_t (*now_ms)(void *ctx), void *ctx) {
+  n->now_ms = now_ms ? now_ms : wall_clock_ms;
+  n->now_ctx = ctx;
+}
+
+void dk_node_set_log(dk_node *n, dk_log_fn fn, void *ctx, enum dk_log_level level) {
+  n->log = fn;
+  n->log_ctx = ctx;
+  n->log_level = level;
+}
+
+uint64_t dk_node_now(dk_node *n) { return n->now_ms(n->now_ctx); }
+
+void dk_node_logf(dk_node *n, enum dk_log_level level, const char *fmt, ...) {
+  if (n->log == NULL || level > n->log_level)
+    return;
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  n->log(n->log_ctx, level, msg);
+}
+
+const struct dk_node_config *dk_node_config(const dk_node *n) { return &n->cfg; }
+const uint8_t *dk_node_pk(const dk_node *n) { return n->pk; }
+int dk_node_unlocked(const dk_node *n) { return n->unlocked; }
+const struct dk_case_config *dk_node_case_config(const dk_node *n) { return &n->case_cfg; }
+
+struct setting_ctx {
+  const char *key, *value;
+};
+
+static int setting_fn(struct dk_txn *t, void *arg) {
+  struct setting_ctx *c = arg;
+  return dk__meta_put_str(t, c->key, c->value);
+}
+
+int dk_node_setting_set(dk_node *n, const char *key, const char *value) {
+  int idx = -1;
+  for (int i = 0; i < 3; i++)
+    if (strcmp(key, DEADLINE_KEYS[i]) == 0)
+      idx = i;
+  if (idx < 0)
+    return DK_EINVAL;
+  char *end;
+  unsigned long long days = strtoull(value, &end, 10);
+  if (*value == 0 || *end != 0 || days == 0 || days > 3650)
+    return DK_EINVAL;
+  struct setting_ctx c = {key, value};
+  int rc = dk_store_write(n->store, setting_fn, &c);
+  if (rc == 0)
+    n->case_cfg.deadline_ms[idx] = days * 86400000ull;
+  return rc;
+}
+
+int dk_node_setting_list(dk_node *n, int (*cb)(void *ctx, const char *key, const char *value),
+                         void *ctx) {
+  char buf[32];
+  for (int i = 0; i < 3; i++) {
+    snprintf(buf, sizeof(buf), "%llu",
+             (unsigned long long)(n->case_cfg.deadline_ms[i] / 86400000ull));
+    int rc = cb(ctx, DEADLINE_KEYS[i], buf);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+int dk_node_stats(dk_node *n, struct dk_node_stats *out) {
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  memset(out, 0, sizeof(*out));
+  struct dk_head h;
+  if ((rc = dk_txn_count(&t, DK_T_HEADS, &out->logs)) == 0 &&
+      (rc = dk_txn_count(&t, DK_T_ENTRIES, &out->entries)) == 0 &&
+      (rc = dk_txn_count(&t, DK_T_CASES, &out->cases)) == 0 &&
+      (rc = dk_log_head(&t, n->pk, &h)) == 0)
+    out->own_seq = h.seq;
+  dk_store_read_end(&t);
+  return rc;
+}

@@ -1,0 +1,174 @@
+/*
+ * The node: one office's store, identity and configuration.
+ *
+ * A dk_node is opened on a directory that holds the LMDB environment
+ * (data.mdb, lock.mdb) and the keyfile (key). Opening with a passphrase
+ * unlocks the identity and the storage key; opening without one gives a
+ * read-only view of public facts (dk_node_public_*). The node is used by one
+ * thread at a time; several processes may open the same directory (LMDB
+ * serialises writers), so nothing here caches state that another process
+ * could change between transactions.
+ *
+ * Time comes from a clock callback (wall clock by default) so that tests and
+ * the simulator can drive it. Logging goes through a callback gated by level.
+ */
+#ifndef DK_NODE_H
+#define DK_NODE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/crypto.h"
+#include "node/case.h"
+#include "node/entry.h"
+
+typedef struct dk_node dk_node;
+
+/* What kind of office a node serves (not to be confused with the roles of
+ * people on a case, enum dk_role in case.h). */
+enum dk_office_role {
+  DK_OFFICE_DISTRICT = 1,
+  DK_OFFICE_STREET,
+  DK_OFFICE_COMMUNITY,
+  DK_OFFICE_AUDITOR
+};
+int dk_office_role_parse(const char *s, enum dk_office_role *out);
+const char *dk_office_role_name(enum dk_office_role r);
+
+/* Longest human case number, "LX-2020-0042" with room to spare. */
+#define DK_CASE_NUMBER_BYTES 64
+
+enum dk_log_level { DK_LOG_ERROR, DK_LOG_WARN, DK_LOG_INFO, DK_LOG_DEBUG };
+typedef void (*dk_log_fn)(void *ctx, enum dk_log_level level, const char *msg);
+
+struct dk_node_config {
+  char office[DK_NAME_BYTES_MAX]; /* zhanhe/beidu/lanxin */
+  char code[16];                  /* case number prefix, e.g. LX */
+  enum dk_office_role role;
+  char listen[DK_NAME_BYTES_MAX]; /* host:port, may be empty */
+};
+
+/* Validates an office path: 1-4 lowercase segments [a-z0-9_-] joined by '/'. */
+int dk_office_valid(const char *path);
+
+/* Creates a new node in dir (which must be empty or absent): a fresh identity
+ * and storage key sealed in dir/key under passphrase, and the store holding
+ * cfg. DK_EEXIST when dir already holds a node. */
+int dk_node_create(const char *dir, const struct dk_node_config *cfg, const char *passphrase,
+                   size_t passphrase_len, uint8_t pk_out[DK_PK_BYTES]);
+
+/* Opens the node in dir. With a passphrase the keys are unlocked
+ * (DK_EPASSPHRASE when wrong); with passphrase NULL only public data can be
+ * read. DK_ENOTINIT when dir holds no node. */
+int dk_node_open(const char *dir, const char *passphrase, size_t passphrase_len, dk_node **out);
+void dk_node_close(dk_node *n);
+
+void dk_node_set_clock(dk_node *n, uint64_t (*now_ms)(void *ctx), void *ctx);
+void dk_node_set_log(dk_node *n, dk_log_fn fn, void *ctx, enum dk_log_level level);
+uint64_t dk_node_now(dk_node *n);
+void dk_node_logf(dk_node *n, enum dk_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+const struct dk_node_config *dk_node_config(const dk_node *n);
+const uint8_t *dk_node_pk(const dk_node *n);
+int dk_node_unlocked(const dk_node *n);
+const struct dk_case_config *dk_node_case_config(const dk_node *n);
+
+/* Per-node settings (triage deadlines). Keys: deadline.clinic,
+ * deadline.emergency, deadline.joint, in days. */
+int dk_node_setting_set(dk_node *n, const char *key, const char *value);
+int dk_node_setting_list(dk_node *n, int (*cb)(void *ctx, const char *key, const char *value),
+                         void *ctx);
+
+/* ---- cases (node/cases.c) ---------------------------------------------- */
+
+/* Opens a case. ev->type must be DK_EVENT_OPEN with kind, summary and so on set;
+ * ev->number may be empty, in which case the next number for the office
+ * code and the year of ev->at_ms is assigned. On success case_id and the
+ * number are returned. DK_EEXIST when ev->number is already in use. */
+int dk_node_case_open(dk_node *n, struct dk_event *ev, uint8_t case_id[DK_HASH_BYTES],
+                      char number[DK_CASE_NUMBER_BYTES]);
+
+/* Appends a later event to a case: checks the step against the current
+ * state (DK_ETRANSITION, nothing written), sets deps to the case frontier,
+ * signs, stores and updates the state, all in one durable commit. */
+int dk_node_case_append(dk_node *n, const uint8_t case_id[DK_HASH_BYTES], struct dk_event *ev);
+
+/* Resolves a case reference: a case number (LX-2020-0042), a full hex id
+ * or a unique hex prefix of at least 4 characters. DK_ENOTFOUND or
+ * DK_EAMBIGUOUS otherwise. */
+int dk_node_case_find(dk_node *n, const char *ref, uint8_t case_id[DK_HASH_BYTES]);
+
+/* Reads the derived state of a case (caller releases it). */
+int dk_node_case_get(dk_node *n, const uint8_t case_id[DK_HASH_BYTES], struct dk_case_state *out);
+
+/* Calls cb for every case this node can read, in case id order. A non-zero
+ * return from cb stops the walk and is returned. */
+int dk_node_case_foreach(dk_node *n, int (*cb)(void *ctx, const struct dk_case_state *s),
+                         void *ctx);
+
+/* Calls cb for each event of a case in fold order (the event is borrowed
+ * for the duration of the call). */
+int dk_node_case_events(dk_node *n, const uint8_t case_id[DK_HASH_BYTES],
+                        int (*cb)(void *ctx, const struct dk_event *ev), void *ctx);
+
+/* ---- bulk import ---------------------------------------------------------- */
+
+/* A case to load in bulk: its open event and the events that follow, in
+ * order (deps are filled in). The case is skipped if its number exists, so
+ * reloading a ledger is harmless. */
+struct dk_case_plan {
+  struct dk_event *events;
+  size_t events_count;
+  int skipped; /* out: 1 when the number already existed */
+};
+
+struct dk_bulk_progress {
+  size_t cases_done, cases_total;
+  size_t entries_committed;
+};
+
+/* Checks one plan against the field rules and the status machine without
+ * writing anything: 0, DK_EINVAL/DK_ELIMIT for a bad field, DK_ETRANSITION
+ * for an impossible sequence of steps. */
+int dk_node_plan_check(dk_node *n, struct dk_case_plan *plan);
+
+/* Loads plans in commits of at most DK_BULK_BATCH_ENTRIES entries, never
+ * splitting a case across commits. Every step is checked against the status
+ * machine first; a plan whose steps are impossible is refused before anything
+ * is written (DK_ETRANSITION, *bad_plan set). progress is called after each
+ * commit with what is durable so far. */
+int dk_node_bulk_load(dk_node *n, struct dk_case_plan *plans, size_t count,
+                      void (*progress)(void *ctx, const struct dk_bulk_progress *p),
+                      void *ctx, size_t *bad_plan);
+
+/* ---- verification ------------------------------------------------------- */
+
+struct dk_verify_problem {
+  uint8_t log[DK_PK_BYTES];
+  uint64_t seq;
+  int code;         /* DK_EBADSIG, DK_EBADLINK, DK_EBADID, DK_EBADBODY, ... */
+  const char *what; /* short description of the failed check */
+};
+
+struct dk_verify_report {
+  uint64_t logs, entries, bodies_checked, bodies_erased, bodies_decrypted, problems;
+  uint64_t forks;
+};
+
+/* Verifies every entry in the store: encoding, id, signature, links and
+ * time, body hash, and that the bodies this node can read decrypt and
+ * decode. Never stops at the first problem: each is passed to on_problem.
+ * progress (may be NULL) is called now and then with entries checked. */
+int dk_node_verify(dk_node *n, void (*on_problem)(void *ctx, const struct dk_verify_problem *p),
+                   void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
+                   struct dk_verify_report *out);
+
+/* Counts: logs, entries and cases held. */
+struct dk_node_stats {
+  uint64_t logs, entries, cases, own_seq;
+};
+int dk_node_stats(dk_node *n, struct dk_node_stats *out);
+
+#endif

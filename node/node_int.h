@@ -1,0 +1,47 @@
+/* Private to node/: the node struct and helpers shared by its files. */
+#ifndef DK_NODE_INT_H
+#define DK_NODE_INT_H
+
+#include "node/log.h"
+#include "node/node.h"
+#include "node/store.h"
+
+struct dk_node {
+  dk_store *store;
+  char dir[4096];
+  struct dk_node_config cfg;
+  struct dk_case_config case_cfg;
+  uint8_t pk[DK_PK_BYTES];
+  int unlocked;
+  struct dk_identity id;  /* valid when unlocked */
+  uint8_t *storage_key;   /* sodium_malloc, valid when unlocked */
+  uint64_t (*now_ms)(void *ctx);
+  void *now_ctx;
+  dk_log_fn log;
+  void *log_ctx;
+  enum dk_log_level log_level;
+};
+
+/* Meta keys. */
+#define DK_META_FORMAT "format"
+#define DK_META_PK "pk"
+#define DK_META_OFFICE "office"
+#define DK_META_CODE "code"
+#define DK_META_ROLE "role"
+#define DK_META_LISTEN "listen"
+#define DK_STORE_FORMAT 1
+
+int dk__meta_get_str(struct dk_txn *t, const char *key, char *out, size_t cap);
+int dk__meta_put_str(struct dk_txn *t, const char *key, const char *val);
+
+/* cases.c, shared with verify.c and the replication ingest path. */
+int dk__case_key_load(dk_node *n, struct dk_txn *t, const uint8_t *case_id, uint8_t *key);
+int dk__case_key_save(dk_node *n, struct dk_txn *t, const uint8_t *case_id, const uint8_t *key);
+int dk__case_state_load(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
+                        struct dk_case_state *s);
+int dk__case_state_save(dk_node *n, struct dk_txn *t, const struct dk_case_state *s);
+int dk__case_load_events(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
+                         struct dk_event **out, size_t *count);
+int dk__case_refold(dk_node *n, struct dk_txn *t, const uint8_t *case_id);
+
+#endif

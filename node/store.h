@@ -1,0 +1,98 @@
+/*
+ * The LMDB store: one environment per node, one named table per concept.
+ *
+ * This header is the node's face onto LMDB; nothing outside node/ includes
+ * it (replication goes through node.h). LMDB codes never leave this module:
+ * they become DK_E* codes here.
+ *
+ * Write transactions run through dk_store_write(), which owns the retry
+ * policy: when the map is full it aborts, grows the map and runs the
+ * callback again, so callbacks must be restartable (they derive everything
+ * they write from their inputs and what they read in the same transaction).
+ * A transaction that saw an error is sticky-failed: every later call on it
+ * returns DK_ETXN and dk_store_write() aborts it, so a half-done write is
+ * never committed. A failed commit is never reported as success.
+ *
+ * Values returned by get and by iterators are borrowed views into the map,
+ * valid until the transaction ends or the next write to that table.
+ * One dk_store may be used by one thread at a time.
+ */
+#ifndef DK_STORE_H
+#define DK_STORE_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum dk_table {
+  DK_T_META,        /* configuration: office, role, keys, deadlines */
+  DK_T_ENTRIES,     /* log || seq(be64) -> u16 header length || header || sig */
+  DK_T_BODIES,      /* log || seq(be64) -> body ciphertext (erasable) */
+  DK_T_IDS,         /* entry id -> log || seq */
+  DK_T_HEADS,       /* log -> seq(be64) || id || ts_ms(be64) */
+  DK_T_CASES,       /* case id -> AEAD(storage key, case state) */
+  DK_T_CASE_EVENTS, /* case id || log || seq -> empty: the case's entries */
+  DK_T_CASE_KEYS,   /* case id -> AEAD(storage key, case key) */
+  DK_T_NUMBERS,     /* keyed hash of case number -> case id */
+  DK_T_COUNTERS,    /* office code || year(be32) -> next counter (be64) */
+  DK_T_FORKS,       /* log || seq -> the conflicting entry (fork proof) */
+  DK_T_PEERS,       /* peer name -> peer record */
+  DK_T_CURSORS,     /* peer key || log -> sync position */
+  DK_T_COUNT
+};
+
+typedef struct dk_store dk_store;
+
+struct dk_txn {
+  dk_store *store;
+  MDB_txn *txn;
+  int write;
+  int err; /* sticky: first error seen */
+};
+
+/* Opens (creating if create is set) the environment in dir. Clears stale
+ * reader slots left by crashed processes. */
+int dk_store_open(const char *dir, int create, dk_store **out);
+void dk_store_close(dk_store *s);
+
+/* Runs fn in a write transaction and commits it. See the header comment
+ * for the retry and failure rules. Returns fn's error or the commit's. */
+int dk_store_write(dk_store *s, int (*fn)(struct dk_txn *t, void *ctx), void *ctx);
+
+/* Read transactions: begin, use, end. */
+int dk_store_read_begin(dk_store *s, struct dk_txn *t);
+void dk_store_read_end(struct dk_txn *t);
+
+/* DK_ENOTFOUND when absent. */
+int dk_txn_get(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen,
+               const uint8_t **val, size_t *vlen);
+int dk_txn_put(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen, const void *val,
+               size_t vlen);
+/* Returns DK_EEXIST if the key is present (and leaves the txn usable). */
+int dk_txn_put_new(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen,
+                   const void *val, size_t vlen);
+/* Deleting an absent key is not an error. */
+int dk_txn_del(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen);
+
+/* Iterates over the keys that start with prefix (plen may be 0), in order. */
+struct dk_iter {
+  struct dk_txn *t;
+  MDB_cursor *cur;
+  uint8_t prefix[128];
+  size_t plen;
+  int started;
+};
+int dk_iter_open(struct dk_txn *t, enum dk_table tb, const void *prefix, size_t plen,
+                 struct dk_iter *it);
+/* 0 with the next pair, DK_ENOTFOUND at the end, or an error. */
+int dk_iter_next(struct dk_iter *it, const uint8_t **key, size_t *klen, const uint8_t **val,
+                 size_t *vlen);
+void dk_iter_close(struct dk_iter *it);
+
+/* Number of keys in a table. */
+int dk_txn_count(struct dk_txn *t, enum dk_table tb, uint64_t *count);
+
+/* Path of the environment's data file, for messages. */
+const char *dk_store_dir(const dk_store *s);
+
+#endif

@@ -1,0 +1,286 @@
+/*
+ * docket verify: every entry of every log, checked from the bytes up.
+ *
+ * Signatures dominate the cost, so each batch of entries is verified on two
+ * threads (the machine's two cores); everything else runs on the caller's.
+ */
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "node/node_int.h"
+
+#define VERIFY_BATCH 2048
+
+struct sig_job {
+  struct dk_entry *entries;
+  int *ok;
+  size_t from, count, step;
+};
+
+static void *sig_worker(void *arg) {
+  struct sig_job *j = arg;
+  for (size_t i = j->from; i < j->count; i += j->step)
+    j->ok[i] = dk_entry_verify_sig(&j->entries[i]) == 0;
+  return NULL;
+}
+
+/* Per-entry facts gathered in the sequential pass. */
+struct pending {
+  uint64_t seq;
+  uint8_t log[DK_PK_BYTES];
+  int parsed; /* 0 when the stored bytes did not even decode */
+};
+
+struct verify_state {
+  dk_node *n;
+  struct dk_txn *t;
+  void (*on_problem)(void *ctx, const struct dk_verify_problem *p);
+  void *ctx;
+  struct dk_verify_report *rep;
+  /* The previous entry of the current log. */
+  int have_prev;
+  int prev_damaged; /* the previous entry failed its own checks */
+  uint8_t prev_log[DK_PK_BYTES];
+  uint64_t prev_seq, prev_ts;
+  uint8_t prev_id[DK_HASH_BYTES];
+  uint8_t *key; /* scratch case key, sodium_malloc */
+  struct dk_buf pt;
+};
+
+static void problem(struct verify_state *v, const uint8_t *log, uint64_t seq, int code,
+                    const char *what) {
+  struct dk_verify_problem p;
+  memcpy(p.log, log, DK_PK_BYTES);
+  p.seq = seq;
+  p.code = code;
+  p.what = what;
+  v->rep->problems++;
+  if (v->on_problem)
+    v->on_problem(v->ctx, &p);
+}
+
+/* Body checks for an entry whose header parsed: hash, then (when this node
+ * can read it) decryption and decoding of the event. */
+static void check_body(struct verify_state *v, const struct dk_entry *e) {
+  uint8_t key[DK_LOGKEY_BYTES];
+  dk_logkey(key, e->h.log, e->h.seq);
+  const uint8_t *body;
+  size_t blen;
+  int rc = dk_txn_get(v->t, DK_T_BODIES, key, sizeof(key), &body, &blen);
+  if (rc == DK_ENOTFOUND) {
+    v->rep->bodies_erased++;
+    return;
+  }
+  if (rc != 0) {
+    problem(v, e->h.log, e->h.seq, rc, "body unreadable");
+    return;
+  }
+  v->rep->bodies_checked++;
+  if (dk_entry_check_body(e, body, blen) != 0) {
+    problem(v, e->h.log, e->h.seq, DK_EBADBODY, "body does not match the signed hash");
+    return;
+  }
+  if (!v->n->unlocked)
+    return;
+  struct dk_grant g[DK_READERS_MAX];
+  size_t gc = 0, skip = 0;
+  const uint8_t *case_id = e->h.case_id;
+  if (e->h.type == DK_ENTRY_CASE_OPEN || e->h.type == DK_ENTRY_KEY_GRANT) {
+    if (dk_grants_parse(body, blen, g, &gc, &skip) != 0) {
+      problem(v, e->h.log, e->h.seq, DK_EFORMAT, "grants block malformed");
+      return;
+    }
+    if (e->h.type == DK_ENTRY_KEY_GRANT)
+      return;
+    case_id = e->id;
+  }
+  rc = dk__case_key_load(v->n, v->t, case_id, v->key);
+  if (rc == DK_ENOKEY)
+    return; /* a case this node may store but not read */
+  if (rc != 0) {
+    problem(v, e->h.log, e->h.seq, rc, "case key unreadable");
+    return;
+  }
+  dk_buf_reset(&v->pt);
+  if (dk_body_open(v->key, e->h.log, e->h.seq, body + skip, blen - skip, &v->pt) != 0) {
+    problem(v, e->h.log, e->h.seq, DK_EBADBODY, "body does not decrypt");
+    return;
+  }
+  struct dk_event ev;
+  dk_event_init(&ev);
+  if (dk_event_decode(v->pt.data, v->pt.len, &ev) != 0)
+    problem(v, e->h.log, e->h.seq, DK_EFORMAT, "event does not decode");
+  else
+    v->rep->bodies_decrypted++;
+  dk_event_release(&ev);
+}
+
+/* Link, id index and head checks, in log order. */
+static void check_sequence(struct verify_state *v, const struct dk_entry *e, int damaged) {
+  if (!v->have_prev || memcmp(v->prev_log, e->h.log, DK_PK_BYTES) != 0) {
+    v->rep->logs++;
+    v->have_prev = 1;
+    memcpy(v->prev_log, e->h.log, DK_PK_BYTES);
+    v->prev_seq = 0;
+    v->prev_ts = 0;
+    memset(v->prev_id, 0, DK_HASH_BYTES);
+    v->prev_damaged = 0;
+  }
+  /* After a damaged entry its true id is unknown: this entry's prev (which
+   * its own signature vouches for) is the best record of it, so only the
+   * seq is checked here; the damage was already reported. */
+  const uint8_t *prev_id = v->prev_damaged && e->h.has_prev ? e->h.prev : v->prev_id;
+  int rc = dk_entry_check_link(e, v->prev_seq, prev_id, v->prev_ts);
+  if (rc == DK_ETIME)
+    problem(v, e->h.log, e->h.seq, rc, "timestamp goes backwards");
+  else if (rc != 0)
+    problem(v, e->h.log, e->h.seq, rc, "does not link to the previous entry");
+  uint8_t key[DK_LOGKEY_BYTES];
+  dk_logkey(key, e->h.log, e->h.seq);
+  const uint8_t *where;
+  size_t wlen;
+  rc = dk_txn_get(v->t, DK_T_IDS, e->id, DK_HASH_BYTES, &where, &wlen);
+  if (rc != 0 || wlen != sizeof(key) || memcmp(where, key, sizeof(key)) != 0) {
+    problem(v, e->h.log, e->h.seq, DK_EBADID, "entry id is not the one recorded");
+    damaged = 1;
+  }
+  v->prev_seq = e->h.seq;
+  v->prev_ts = e->h.ts_ms;
+  memcpy(v->prev_id, e->id, DK_HASH_BYTES);
+  v->prev_damaged = damaged;
+}
+
+static int check_heads(struct verify_state *v) {
+  struct dk_iter it;
+  int rc = dk_iter_open(v->t, DK_T_HEADS, NULL, 0, &it);
+  if (rc != 0)
+    return rc;
+  const uint8_t *k, *val;
+  size_t klen, vlen;
+  while ((rc = dk_iter_next(&it, &k, &klen, &val, &vlen)) == 0) {
+    if (klen != DK_PK_BYTES)
+      continue;
+    struct dk_head h;
+    struct dk_entry e;
+    if (dk_log_head(v->t, k, &h) != 0 || dk_log_read(v->t, k, h.seq, &e, NULL, NULL) != 0 ||
+        memcmp(e.id, h.id, DK_HASH_BYTES) != 0) {
+      problem(v, k, h.seq, DK_EBADID, "log head does not match its last entry");
+      continue;
+    }
+    uint8_t next[DK_LOGKEY_BYTES];
+    const uint8_t *x;
+    size_t xl;
+    dk_logkey(next, k, h.seq + 1);
+    if (dk_txn_get(v->t, DK_T_ENTRIES, next, sizeof(next), &x, &xl) == 0)
+      problem(v, k, h.seq + 1, DK_EBADLINK, "entries past the recorded head");
+  }
+  dk_iter_close(&it);
+  return rc == DK_ENOTFOUND ? 0 : rc;
+}
+
+int dk_node_verify(dk_node *n, void (*on_problem)(void *ctx, const struct dk_verify_problem *p),
+                   void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
+                   struct dk_verify_report *out) {
+  struct dk_txn t;
+  struct verify_state v;
+  memset(&v, 0, sizeof(v));
+  memset(out, 0, sizeof(*out));
+  struct dk_entry *batch = malloc(sizeof(*batch) * VERIFY_BATCH);
+  int *ok = malloc(sizeof(int) * VERIFY_BATCH);
+  int *parsed = malloc(sizeof(int) * VERIFY_BATCH);
+  uint8_t(*keys)[DK_LOGKEY_BYTES] = malloc(DK_LOGKEY_BYTES * VERIFY_BATCH);
+  v.key = sodium_malloc(DK_SYMKEY_BYTES);
+  dk_buf_init_secure(&v.pt);
+  int rc = (batch && ok && parsed && keys && v.key) ? 0 : DK_ENOMEM;
+  if (rc != 0)
+    goto done;
+  rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    goto done;
+  v.n = n;
+  v.t = &t;
+  v.on_problem = on_problem;
+  v.ctx = ctx;
+  v.rep = out;
+  uint64_t total = 0;
+  dk_txn_count(&t, DK_T_ENTRIES, &total);
+  dk_txn_count(&t, DK_T_FORKS, &out->forks);
+
+  struct dk_iter it;
+  rc = dk_iter_open(&t, DK_T_ENTRIES, NULL, 0, &it);
+  if (rc != 0)
+    goto out;
+  int end = 0;
+  while (!end) {
+    size_t cnt = 0;
+    const uint8_t *k, *val;
+    size_t klen, vlen;
+    while (cnt < VERIFY_BATCH) {
+      rc = dk_iter_next(&it, &k, &klen, &val, &vlen);
+      if (rc == DK_ENOTFOUND) {
+        end = 1;
+        rc = 0;
+        break;
+      }
+      if (rc != 0)
+        break;
+      if (klen != DK_LOGKEY_BYTES) {
+        out->problems++;
+        continue;
+      }
+      memcpy(keys[cnt], k, DK_LOGKEY_BYTES);
+      int prc = dk_log_decode_stored(val, vlen, &batch[cnt]);
+      parsed[cnt] = prc == 0 && memcmp(batch[cnt].h.log, k, DK_PK_BYTES) == 0 &&
+                    batch[cnt].h.seq == dk_be64_get(k + DK_PK_BYTES);
+      ok[cnt] = 0;
+      cnt++;
+    }
+    if (rc != 0)
+      break;
+    /* Signatures on two threads. */
+    struct sig_job a = {batch, ok, 0, cnt, 2}, b = {batch, ok, 1, cnt, 2};
+    pthread_t th;
+    int threaded = pthread_create(&th, NULL, sig_worker, &b) == 0;
+    sig_worker(&a);
+    if (threaded)
+      pthread_join(th, NULL);
+    else
+      sig_worker(&b);
+    for (size_t i = 0; i < cnt; i++) {
+      out->entries++;
+      const uint8_t *log = keys[i];
+      uint64_t seq = dk_be64_get(keys[i] + DK_PK_BYTES);
+      if (!parsed[i]) {
+        problem(&v, log, seq, DK_EFORMAT, "entry header is malformed");
+        v.have_prev = 1; /* later entries of this log will show a broken link */
+        memcpy(v.prev_log, log, DK_PK_BYTES);
+        v.prev_seq = seq;
+        v.prev_damaged = 1;
+        memset(v.prev_id, 0, DK_HASH_BYTES);
+        continue;
+      }
+      if (!ok[i])
+        problem(&v, log, seq, DK_EBADSIG, "signature does not verify");
+      check_sequence(&v, &batch[i], !ok[i]);
+      check_body(&v, &batch[i]);
+    }
+    if (progress)
+      progress(ctx, out->entries, total);
+  }
+  dk_iter_close(&it);
+  if (rc == 0)
+    rc = check_heads(&v);
+out:
+  dk_store_read_end(&t);
+done:
+  free(batch);
+  free(ok);
+  free(parsed);
+  free(keys);
+  sodium_free(v.key);
+  dk_buf_release(&v.pt);
+  return rc;
+}
