@@ -1,1 +1,0 @@
-/* placeholder until the store lands */ typedef int dk_node_placeholder_;
