@@ -56,6 +56,19 @@
 /* Case events folded into one case state. A busy case has dozens. */
 #define DK_CASE_EVENTS_MAX 100000
 
+/* Minutes recorded for one mediation session: a session does not last more
+ * than a day, and the bound keeps a case's minutes_total from overflowing. */
+#define DK_SESSION_MINUTES_MAX (24 * 60)
+
+/* Items one residents' meeting decides; a real agenda has a handful. */
+#define DK_MEETING_ITEMS_MAX 1000
+
+/* Entries in each list of a case state (contacts, conflicts, revisits,
+ * assignee history). A busy case has dozens; the bound keeps a hostile log
+ * from growing one state without end and keeps every list encodable within
+ * the msgpack count limit. Past it, a state counts what it left out. */
+#define DK_CASE_LIST_MAX 16384
+
 /* Entries appended per LMDB transaction on bulk paths (group commit). */
 #define DK_BULK_BATCH_ENTRIES 4096
 
@@ -80,5 +93,9 @@ _Static_assert(DK_PARTIES_MAX * DK_NAME_BYTES_MAX < DK_EVENT_BYTES_MAX / 2,
                "all parties' names must fit in an event");
 _Static_assert(DK_MP_COUNT_MAX >= DK_PARTIES_MAX && DK_MP_COUNT_MAX >= DK_DEPS_MAX,
                "msgpack count limit must admit every list we write");
+_Static_assert(DK_CASE_LIST_MAX <= DK_MP_COUNT_MAX,
+               "every list of a case state must be decodable");
+_Static_assert((unsigned long long)DK_CASE_EVENTS_MAX * DK_SESSION_MINUTES_MAX < (1ull << 53),
+               "a case's total minutes must stay exact in any integer or double");
 
 #endif
