@@ -298,6 +298,13 @@ static void wrong_lengths_are_caller_errors(void **state) {
   assert_int_equal(dk_hs_next(&p.client, NULL, 0, small, sizeof(small), &n), DK_EINVAL);
   assert_int_equal(dk_hs_next(&p.client, NULL, 0, out, sizeof(out), &n), 0);
   assert_int_equal(dk_hs_next(&p.server, out, n - 1, out, sizeof(out), &n), DK_EINVAL);
+  /* A server key that is not a usable curve point is refused at init. */
+  struct dk_hs bad;
+  const uint8_t zero_pk[32] = {0};
+  assert_int_equal(dk_hs_init_client(&bad, p.network_key, &p.client_id, zero_pk), DK_EINVAL);
+  assert_int_equal(dk_hs_next(&bad, NULL, 0, out, sizeof(out), &n), DK_EINVAL);
+  assert_int_equal(n, 0);
+  dk_hs_release(&bad);
   peers_release(&p);
 }
 
