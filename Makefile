@@ -34,5 +34,16 @@ asan: deps
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS) --timeout 1800
 
+# libFuzzer targets, built with clang; new inputs go to build-fuzz/corpus,
+# the seed corpus in tests/fuzz/corpus stays as committed.
+FUZZ_SECONDS ?= 30
+fuzz:
+	@sh scripts/install-deps.sh fuzz
+	cmake -S . -B build-fuzz -DDOCKET_FUZZ=ON -DCMAKE_C_COMPILER=clang $(CMAKE_FLAGS)
+	cmake --build build-fuzz -j $(JOBS)
+	mkdir -p build-fuzz/corpus/frame
+	build-fuzz/fuzz_frame -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	  build-fuzz/corpus/frame tests/fuzz/corpus/frame
+
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -4,6 +4,10 @@
 set -eu
 PKGS="build-essential cmake pkg-config liblmdb-dev libsodium-dev libuv1-dev libmsgpack-dev \
 libcmocka-dev libjansson-dev libcsv-dev lmdb-utils python3 binutils"
+# 'install-deps.sh fuzz' adds what the libFuzzer targets need.
+if [ "${1:-}" = fuzz ]; then
+  PKGS="$PKGS clang libclang-rt-14-dev"
+fi
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -1,0 +1,58 @@
+/* Replays the fuzz corpus (tests/fuzz/corpus/<target>/) through the fuzz
+ * targets' own entry point, compiled without libFuzzer, so that every ctest
+ * run exercises the corpus. A target that finds a violation aborts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Corpus files are small seeds; anything larger is a mistake. */
+#define CORPUS_FILE_BYTES_MAX (1 << 20)
+
+static int replay_dir(const char *dir) {
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  int files = 0;
+  struct dirent *e;
+  uint8_t *buf = malloc(CORPUS_FILE_BYTES_MAX);
+  assert_non_null(buf);
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.')
+      continue;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, CORPUS_FILE_BYTES_MAX, f);
+    assert_true(feof(f));
+    fclose(f);
+    assert_int_equal(LLVMFuzzerTestOneInput(buf, n), 0);
+    files++;
+  }
+  closedir(d);
+  free(buf);
+  return files;
+}
+
+static void frame_corpus(void **state) {
+  int files = replay_dir(DK_SOURCE_DIR "/tests/fuzz/corpus/frame");
+  assert_true(files >= 5);
+}
+
+int main(void) {
+  if (sodium_init() < 0)
+    return 1;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(frame_corpus),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
