@@ -149,7 +149,7 @@ int dk_aead_open(const uint8_t key[DK_SYMKEY_BYTES], const uint8_t *ad, size_t a
   if (len < DK_AEAD_OVERHEAD)
     return DK_EBADBODY;
   size_t ptlen = len - DK_AEAD_OVERHEAD;
-  int rc = dk_buf_reserve(out, ptlen + 1);
+  int rc = dk_buf_reserve(out, ptlen);
   if (rc != 0)
     return rc;
   unsigned long long mlen = 0;
