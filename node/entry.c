@@ -89,8 +89,12 @@ int dk_header_decode(const uint8_t *bytes, size_t len, struct dk_header *h) {
   if (h->seq == 0 || h->has_prev != (h->seq > 1) || h->type == 0 || h->type > DK_ENTRY_TYPE_MAX ||
       h->body_bytes > DK_BODY_BYTES_MAX)
     goto out;
-  if ((h->type == DK_ENTRY_CASE_OPEN) == (h->has_case != 0))
-    goto out; /* an open names no case; every other type names one */
+  /* Case entries but the open name their case; other types name none. */
+  int names_case = h->type == DK_ENTRY_CASE_EVENT || h->type == DK_ENTRY_KEY_GRANT;
+  if (names_case != (h->has_case != 0))
+    goto out;
+  if ((h->type == DK_ENTRY_OFFICE) != (h->seq == 1))
+    goto out; /* seq 1, and only seq 1, says whose log it is */
   /* Canonical: our encoding of what we read must be the very same bytes. */
   uint8_t again[DK_HEADER_BYTES_MAX];
   size_t again_len;
@@ -189,5 +193,55 @@ int dk_grants_write(const struct dk_grant *grants, size_t count, struct dk_buf *
     if (rc == 0)
       rc = dk_buf_append(out, grants[i].sealed, DK_SEALED_KEY_BYTES);
   }
+  return rc;
+}
+
+int dk_office_body_encode(const struct dk_office_info *o, struct dk_buf *out) {
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, dk_buf_msgpack_write);
+  if (msgpack_pack_array(&pk, 3) != 0 || dk_mp_pack_str(&pk, o->office) != 0 ||
+      dk_mp_pack_str(&pk, o->role) != 0 || dk_mp_pack_str(&pk, o->code) != 0)
+    return DK_ENOMEM;
+  return 0;
+}
+
+int dk_office_body_decode(const uint8_t *body, size_t len, struct dk_office_info *o) {
+  msgpack_unpacked u;
+  int rc = dk_mp_parse(body, len, &u);
+  if (rc != 0)
+    return rc;
+  rc = DK_EFORMAT;
+  const msgpack_object *a = &u.data;
+  if (a->type == MSGPACK_OBJECT_ARRAY && a->via.array.size == 3 &&
+      dk_mp_get_str(&a->via.array.ptr[0], o->office, sizeof(o->office)) == 0 &&
+      dk_mp_get_str(&a->via.array.ptr[1], o->role, sizeof(o->role)) == 0 &&
+      dk_mp_get_str(&a->via.array.ptr[2], o->code, sizeof(o->code)) == 0)
+    rc = 0;
+  msgpack_unpacked_destroy(&u);
+  return rc;
+}
+
+int dk_witness_body_encode(const struct dk_witness *w, struct dk_buf *out) {
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, dk_buf_msgpack_write);
+  if (msgpack_pack_array(&pk, 3) != 0 || dk_mp_pack_bin(&pk, w->log, DK_PK_BYTES) != 0 ||
+      msgpack_pack_uint64(&pk, w->seq) != 0 || dk_mp_pack_bin(&pk, w->id, DK_HASH_BYTES) != 0)
+    return DK_ENOMEM;
+  return 0;
+}
+
+int dk_witness_body_decode(const uint8_t *body, size_t len, struct dk_witness *w) {
+  msgpack_unpacked u;
+  int rc = dk_mp_parse(body, len, &u);
+  if (rc != 0)
+    return rc;
+  rc = DK_EFORMAT;
+  const msgpack_object *a = &u.data;
+  if (a->type == MSGPACK_OBJECT_ARRAY && a->via.array.size == 3 &&
+      dk_mp_get_bin_fixed(&a->via.array.ptr[0], w->log, DK_PK_BYTES) == 0 &&
+      dk_mp_get_u64(&a->via.array.ptr[1], &w->seq) == 0 &&
+      dk_mp_get_bin_fixed(&a->via.array.ptr[2], w->id, DK_HASH_BYTES) == 0 && w->seq >= 1)
+    rc = 0;
+  msgpack_unpacked_destroy(&u);
   return rc;
 }

@@ -32,8 +32,10 @@ enum dk_entry_type {
   DK_ENTRY_CASE_OPEN = 1,  /* opens a case; body = grants block || AEAD(event) */
   DK_ENTRY_CASE_EVENT = 2, /* a later case event; body = AEAD(event) */
   DK_ENTRY_KEY_GRANT = 3,  /* more readers for a case; body = grants block */
+  DK_ENTRY_OFFICE = 4,     /* seq 1 of every log: whose log it is; body = office block */
+  DK_ENTRY_WITNESS = 5,    /* a parent cosigns a child's head; body = witness block */
 };
-#define DK_ENTRY_TYPE_MAX 3
+#define DK_ENTRY_TYPE_MAX 5
 
 struct dk_header {
   uint64_t version;
@@ -99,5 +101,28 @@ struct dk_grant {
 int dk_grants_parse(const uint8_t *body, size_t len, struct dk_grant *grants, size_t *count,
                     size_t *used);
 int dk_grants_write(const struct dk_grant *grants, size_t count, struct dk_buf *out);
+
+/* Office block (plaintext, nothing personal): msgpack array
+ * [office path (str), office role (str), case number code (str)].
+ * It is the body of seq 1 of every log, so that every node that holds a log
+ * knows which office wrote it (until certificates vouch for that). */
+struct dk_office_info {
+  char office[DK_NAME_BYTES_MAX];
+  char role[16];
+  char code[16];
+};
+int dk_office_body_encode(const struct dk_office_info *o, struct dk_buf *out);
+int dk_office_body_decode(const uint8_t *body, size_t len, struct dk_office_info *o);
+
+/* Witness block: msgpack array [log (bin 32), seq (uint), entry id (bin 32)]:
+ * the writer has checked that log's entry seq has this id and extends the
+ * head it last witnessed. */
+struct dk_witness {
+  uint8_t log[DK_PK_BYTES];
+  uint64_t seq;
+  uint8_t id[DK_HASH_BYTES];
+};
+int dk_witness_body_encode(const struct dk_witness *w, struct dk_buf *out);
+int dk_witness_body_decode(const uint8_t *body, size_t len, struct dk_witness *w);
 
 #endif

@@ -73,6 +73,8 @@ int dk__meta_put_str(struct dk_txn *t, const char *key, const char *val) {
 struct create_ctx {
   const struct dk_node_config *cfg;
   const uint8_t *pk;
+  const struct dk_identity *id;
+  uint64_t now_ms;
 };
 
 static int create_fn(struct dk_txn *t, void *arg) {
@@ -94,6 +96,22 @@ static int create_fn(struct dk_txn *t, void *arg) {
     rc = dk__meta_put_str(t, DK_META_ROLE, dk_office_role_name(c->cfg->role));
   if (rc == 0)
     rc = dk__meta_put_str(t, DK_META_LISTEN, c->cfg->listen);
+  /* Seq 1 of the log says whose log it is. */
+  struct dk_office_info info;
+  memset(&info, 0, sizeof(info));
+  strcpy(info.office, c->cfg->office);
+  strcpy(info.role, dk_office_role_name(c->cfg->role));
+  strcpy(info.code, c->cfg->code);
+  struct dk_buf body;
+  dk_buf_init(&body);
+  struct dk_entry e;
+  if (rc == 0)
+    rc = dk_office_body_encode(&info, &body);
+  if (rc == 0)
+    rc = dk_log_append(t, c->id, DK_ENTRY_OFFICE, NULL, body.data, body.len, c->now_ms, &e);
+  if (rc == 0)
+    rc = dk_txn_put(t, DK_T_LOGS, c->pk, DK_PK_BYTES, body.data, body.len);
+  dk_buf_release(&body);
   return rc;
 }
 
@@ -136,7 +154,7 @@ int dk_node_create(const char *dir, const struct dk_node_config *cfg, const char
   rc = dk_store_open(dir, 1, &store);
   if (rc != 0)
     goto out;
-  struct create_ctx c = {cfg, id.pk};
+  struct create_ctx c = {cfg, id.pk, &id, wall_clock_ms(NULL)};
   rc = dk_store_write(store, create_fn, &c);
   if (rc != 0)
     goto out;

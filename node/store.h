@@ -38,6 +38,7 @@ enum dk_table {
   DK_T_FORKS,       /* log || seq -> the conflicting entry (fork proof) */
   DK_T_PEERS,       /* peer name -> peer record */
   DK_T_CURSORS,     /* peer key || log -> sync position */
+  DK_T_LOGS,        /* log -> office block of its seq-1 entry */
   DK_T_COUNT
 };
 
