@@ -42,6 +42,9 @@ struct row {
   char *f[C_COUNT];
 };
 
+/* Empty fields point here, never at memory the parser frees. */
+static char EMPTY[1] = "";
+
 struct parser {
   struct csv_parser csv;
   int col_of_field[64]; /* header position -> column, -1 unused */
@@ -145,9 +148,8 @@ static void cb_row(int term, void *arg) {
   if (!blank) {
     struct row r;
     memset(&r, 0, sizeof(r));
-    static char empty[1] = "";
     for (int c = 0; c < C_COUNT; c++)
-      r.f[c] = empty;
+      r.f[c] = EMPTY;
     int bad_width = p->field_index != p->fields_in_header || p->too_many_fields;
     for (size_t i = 0; i < p->field_index && i < p->fields_in_header; i++)
       if (p->col_of_field[i] >= 0)
@@ -504,7 +506,7 @@ static void on_progress(void *arg, const struct dk_bulk_progress *p) {
 static void rows_free(struct load_ctx *c) {
   for (size_t i = 0; i < c->pending; i++) {
     for (int k = 0; k < C_COUNT; k++)
-      if (c->rows[i].f[k][0])
+      if (c->rows[i].f[k] != EMPTY)
         free(c->rows[i].f[k]);
     for (size_t j = 0; j < c->b[i].count; j++)
       free(c->b[i].ev[j].deps);
@@ -542,7 +544,7 @@ static int load_row(void *arg, size_t line, struct row *r) {
       if (keep->f[k] == NULL)
         return DK_ENOMEM;
     } else {
-      keep->f[k] = r->f[k];
+      keep->f[k] = EMPTY;
     }
   }
   int rc = build_row(keep, &c->b[c->pending], c->now, err, sizeof(err));
