@@ -103,13 +103,17 @@ static int case_events_put(struct dk_txn *t, const uint8_t *case_id, const struc
   return dk_txn_put(t, DK_T_CASE_EVENTS, k, sizeof(k), "", 0);
 }
 
-/* Readers of a new case: this office. Offices above and auditors join the
- * grants when the trust layer knows them. */
-static int case_readers(dk_node *n, struct dk_grant *grants, size_t *count, const uint8_t *key) {
-  memcpy(grants[0].reader, n->pk, DK_PK_BYTES);
-  int rc = dk_key_seal(n->pk, key, grants[0].sealed);
-  *count = 1;
-  return rc;
+/* Seals key to each reader of a new case of this office (dk__case_readers). */
+static int seal_grants(uint8_t readers[][DK_PK_BYTES], size_t nreaders, const uint8_t *key,
+                       struct dk_grant *grants, size_t *count) {
+  for (size_t i = 0; i < nreaders; i++) {
+    memcpy(grants[i].reader, readers[i], DK_PK_BYTES);
+    int rc = dk_key_seal(readers[i], key, grants[i].sealed);
+    if (rc != 0)
+      return rc;
+  }
+  *count = nreaders;
+  return 0;
 }
 
 /* ---- numbers ------------------------------------------------------------ */
@@ -247,7 +251,11 @@ static int write_open(dk_node *n, struct dk_txn *t, struct dk_event *ev, const u
   if (rc != 0)
     goto out;
   if (grants_in == NULL) {
-    rc = case_readers(n, grants, &grants_count, key);
+    uint8_t readers[DK_READERS_MAX][DK_PK_BYTES];
+    size_t nreaders = 0;
+    rc = dk__case_readers(n, t, readers, &nreaders);
+    if (rc == 0)
+      rc = seal_grants(readers, nreaders, key, grants, &grants_count);
     if (rc != 0)
       goto out;
     grants_in = grants;
@@ -814,6 +822,17 @@ int dk_node_bulk_load(dk_node *n, struct dk_case_plan *plans, size_t count,
     rc = DK_ENOMEM;
     goto out;
   }
+  /* Readers do not change during a load: read them once. */
+  uint8_t readers[DK_READERS_MAX][DK_PK_BYTES];
+  size_t nreaders = 0;
+  struct dk_txn rt;
+  rc = dk_store_read_begin(n->store, &rt);
+  if (rc != 0)
+    goto out;
+  rc = dk__case_readers(n, &rt, readers, &nreaders);
+  dk_store_read_end(&rt);
+  if (rc != 0)
+    goto out;
   size_t i = 0;
   while (i < count) {
     size_t entries = 0, j = i;
@@ -828,7 +847,7 @@ int dk_node_bulk_load(dk_node *n, struct dk_case_plan *plans, size_t count,
         rc = DK_ENOMEM;
         goto out;
       }
-      rc = case_readers(n, c.grants[k - i], &c.grants_count[k - i], c.keys[k]);
+      rc = seal_grants(readers, nreaders, c.keys[k], c.grants[k - i], &c.grants_count[k - i]);
       if (rc != 0)
         goto out;
     }

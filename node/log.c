@@ -38,8 +38,8 @@ int dk_log_next_seq(struct dk_txn *t, const uint8_t log[DK_PK_BYTES], uint64_t *
 }
 
 /* Writes the entry, its body, its id and the new head. */
-static int store_entry(struct dk_txn *t, const struct dk_entry *e, const uint8_t *body,
-                       size_t body_len) {
+int dk_log_store(struct dk_txn *t, const struct dk_entry *e, const uint8_t *body,
+                 size_t body_len) {
   uint8_t key[DK_LOGKEY_BYTES];
   uint8_t val[2 + DK_HEADER_BYTES_MAX + DK_SIG_BYTES];
   dk_logkey(key, e->h.log, e->h.seq);
@@ -89,7 +89,7 @@ int dk_log_append(struct dk_txn *t, const struct dk_identity *signer, uint64_t t
   rc = dk_entry_seal(out, &h, signer);
   if (rc != 0)
     return rc;
-  return store_entry(t, out, body, body_len);
+  return dk_log_store(t, out, body, body_len);
 }
 
 int dk_log_decode_stored(const uint8_t *val, size_t vlen, struct dk_entry *e) {
@@ -170,12 +170,7 @@ int dk_log_ingest(struct dk_txn *t, const struct dk_entry *e, const uint8_t *bod
     if (prc == 0 && memcmp(have.id, e->id, DK_HASH_BYTES) == 0)
       return DK_EEXIST;
     /* Two signed entries for one position: keep the newcomer as proof. */
-    uint8_t val[2 + DK_HEADER_BYTES_MAX + DK_SIG_BYTES];
-    val[0] = (uint8_t)(e->header_len >> 8);
-    val[1] = (uint8_t)e->header_len;
-    memcpy(val + 2, e->header_bytes, e->header_len);
-    memcpy(val + 2 + e->header_len, e->sig, DK_SIG_BYTES);
-    rc = dk_txn_put(t, DK_T_FORKS, key, sizeof(key), val, 2 + e->header_len + DK_SIG_BYTES);
+    rc = dk_log_store_fork(t, e);
     return rc != 0 ? rc : DK_EFORK;
   }
   if (rc != DK_ENOTFOUND)
@@ -187,5 +182,16 @@ int dk_log_ingest(struct dk_txn *t, const struct dk_entry *e, const uint8_t *bod
   rc = dk_entry_check_link(e, head.seq, head.id, head.ts_ms);
   if (rc != 0)
     return rc;
-  return store_entry(t, e, body, body_len);
+  return dk_log_store(t, e, body, body_len);
+}
+
+int dk_log_store_fork(struct dk_txn *t, const struct dk_entry *e) {
+  uint8_t key[DK_LOGKEY_BYTES];
+  uint8_t val[2 + DK_HEADER_BYTES_MAX + DK_SIG_BYTES];
+  dk_logkey(key, e->h.log, e->h.seq);
+  val[0] = (uint8_t)(e->header_len >> 8);
+  val[1] = (uint8_t)e->header_len;
+  memcpy(val + 2, e->header_bytes, e->header_len);
+  memcpy(val + 2 + e->header_len, e->sig, DK_SIG_BYTES);
+  return dk_txn_put(t, DK_T_FORKS, key, sizeof(key), val, 2 + e->header_len + DK_SIG_BYTES);
 }

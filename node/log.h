@@ -39,6 +39,14 @@ int dk_log_next_seq(struct dk_txn *t, const uint8_t log[DK_PK_BYTES], uint64_t *
 int dk_log_ingest(struct dk_txn *t, const struct dk_entry *e, const uint8_t *body,
                   size_t body_len);
 
+/* Stores an entry whose checks the caller has done (link, body, signature
+ * as its path requires): entry, body (NULL when erased), id and new head. */
+int dk_log_store(struct dk_txn *t, const struct dk_entry *e, const uint8_t *body,
+                 size_t body_len);
+
+/* Keeps e as proof that its log forked at e's position. */
+int dk_log_store_fork(struct dk_txn *t, const struct dk_entry *e);
+
 /* Reads entry (log, seq) and checks that its id matches the id index.
  * body/body_len get a borrowed view of the body, or NULL/0 when erased. */
 int dk_log_read(struct dk_txn *t, const uint8_t log[DK_PK_BYTES], uint64_t seq,

@@ -165,6 +165,74 @@ int dk_node_verify(dk_node *n, void (*on_problem)(void *ctx, const struct dk_ver
                    void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
                    struct dk_verify_report *out);
 
+/* ---- replication support (replication/ reaches the store through these) -- */
+
+/* One entry as it travels (borrowed views). body NULL when erased. */
+struct dk_raw_entry {
+  const uint8_t *header;
+  size_t header_len;
+  const uint8_t *sig;
+  const uint8_t *body;
+  size_t body_len;
+};
+
+struct dk_ingest_stats {
+  size_t stored, duplicates, forks;
+};
+
+/* Every log held, in key order, with its head and its office (from the
+ * log's seq-1 office entry). */
+int dk_node_log_heads(dk_node *n,
+                      int (*cb)(void *ctx, const uint8_t log[DK_PK_BYTES], uint64_t seq,
+                                const uint8_t id[DK_HASH_BYTES], const char *office),
+                      void *ctx);
+/* Head of one log: *seq 0 when absent. */
+int dk_node_log_head(dk_node *n, const uint8_t log[DK_PK_BYTES], uint64_t *seq,
+                     uint8_t id[DK_HASH_BYTES]);
+/* Office of a log: DK_ENOTFOUND when the log is not held. */
+int dk_node_log_office(dk_node *n, const uint8_t log[DK_PK_BYTES], struct dk_office_info *out);
+/* Calls cb for entries of log from seq `from` on, stopping after
+ * max_entries or once max_bytes are reached (at least one entry when any).
+ * Each entry's id is checked against the id index on the way out. */
+int dk_node_log_read(dk_node *n, const uint8_t log[DK_PK_BYTES], uint64_t from,
+                     size_t max_entries, size_t max_bytes,
+                     int (*cb)(void *ctx, const struct dk_raw_entry *e), void *ctx);
+/* Verifies and stores a batch from another node in one durable commit, as
+ * replication/sync_store.h specifies for ingest, and updates the cases this
+ * node can read. */
+int dk_node_ingest(dk_node *n, const struct dk_raw_entry *entries, size_t count,
+                   struct dk_ingest_stats *out);
+/* Appends a witness entry for log's current head to this node's log, unless
+ * the last witness of that log already names it. */
+int dk_node_witness(dk_node *n, const uint8_t log[DK_PK_BYTES]);
+
+/* The deployment's network key (shared by every node; strangers lack it). */
+int dk_node_network_key(dk_node *n, uint8_t key[32]);
+int dk_node_set_network_key(dk_node *n, const uint8_t key[32]);
+
+/* Pinned peers, until certificates vouch for offices. */
+struct dk_peer {
+  char name[64];
+  char addr[DK_NAME_BYTES_MAX]; /* host:port; empty = the peer dials us */
+  uint8_t key[DK_PK_BYTES];
+  char office[DK_NAME_BYTES_MAX];
+  enum dk_office_role role;
+  uint64_t added_ms;
+  uint64_t last_sync_ms;  /* last sync that reached caught-up, 0 never */
+  uint64_t they_lack;     /* entries we hold in their scope that they lacked, as last known */
+  uint64_t we_lack;       /* and the other way */
+};
+int dk_node_peer_add(dk_node *n, const struct dk_peer *p);   /* DK_EEXIST: name or key */
+int dk_node_peer_remove(dk_node *n, const char *name);       /* DK_ENOTFOUND */
+int dk_node_peer_get(dk_node *n, const char *name, struct dk_peer *out);
+int dk_node_peer_by_key(dk_node *n, const uint8_t key[DK_PK_BYTES], struct dk_peer *out);
+int dk_node_peer_list(dk_node *n, int (*cb)(void *ctx, const struct dk_peer *p), void *ctx);
+int dk_node_peer_update(dk_node *n, const struct dk_peer *p); /* by name */
+
+/* A change counter of the store (LMDB's last transaction id): it moves when
+ * any process commits, which is how serve notices other writers. */
+uint64_t dk_node_change_mark(dk_node *n);
+
 /* Counts: logs, entries and cases held. */
 struct dk_node_stats {
   uint64_t logs, entries, cases, own_seq;

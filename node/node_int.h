@@ -42,6 +42,10 @@ int dk__case_state_load(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
 int dk__case_state_save(dk_node *n, struct dk_txn *t, const struct dk_case_state *s);
 int dk__case_load_events(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
                          struct dk_event **out, size_t *count);
+/* replica.c: who reads a new case of this office: itself and every office
+ * above it whose log this node holds. */
+int dk__case_readers(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_BYTES],
+                     size_t *count);
 int dk__case_refold(dk_node *n, struct dk_txn *t, const uint8_t *case_id);
 
 #endif

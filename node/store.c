@@ -311,3 +311,10 @@ int dk_txn_count(struct dk_txn *t, enum dk_table tb, uint64_t *count) {
   *count = st.ms_entries;
   return 0;
 }
+
+uint64_t dk_store_last_txn(dk_store *s) {
+  MDB_envinfo info;
+  if (mdb_env_info(s->env, &info) != 0)
+    return 0;
+  return (uint64_t)info.me_last_txnid;
+}

@@ -93,6 +93,9 @@ void dk_iter_close(struct dk_iter *it);
 /* Number of keys in a table. */
 int dk_txn_count(struct dk_txn *t, enum dk_table tb, uint64_t *count);
 
+/* LMDB's last committed transaction id: moves when any process commits. */
+uint64_t dk_store_last_txn(dk_store *s);
+
 /* Path of the environment's data file, for messages. */
 const char *dk_store_dir(const dk_store *s);
 

@@ -1,0 +1,746 @@
+/*
+ * The node's side of replication: heads, reading ranges, ingesting batches
+ * from other nodes, witnessing children's heads, pinned peers.
+ */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/mp.h"
+#include "node/node_int.h"
+
+/* ---- heads and reads ----------------------------------------------------- */
+
+int dk_node_log_office(dk_node *n, const uint8_t log[DK_PK_BYTES], struct dk_office_info *out) {
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  const uint8_t *v;
+  size_t vlen;
+  rc = dk_txn_get(&t, DK_T_LOGS, log, DK_PK_BYTES, &v, &vlen);
+  if (rc == 0)
+    rc = dk_office_body_decode(v, vlen, out);
+  dk_store_read_end(&t);
+  return rc;
+}
+
+int dk_node_log_heads(dk_node *n,
+                      int (*cb)(void *ctx, const uint8_t log[DK_PK_BYTES], uint64_t seq,
+                                const uint8_t id[DK_HASH_BYTES], const char *office),
+                      void *ctx) {
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  struct dk_iter it;
+  rc = dk_iter_open(&t, DK_T_HEADS, NULL, 0, &it);
+  if (rc != 0)
+    goto out;
+  const uint8_t *k, *v;
+  size_t klen, vlen;
+  while ((rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0) {
+    if (klen != DK_PK_BYTES || vlen != 8 + DK_HASH_BYTES + 8) {
+      rc = DK_EFORMAT;
+      break;
+    }
+    const uint8_t *ov;
+    size_t olen;
+    struct dk_office_info info;
+    rc = dk_txn_get(&t, DK_T_LOGS, k, DK_PK_BYTES, &ov, &olen);
+    if (rc == 0)
+      rc = dk_office_body_decode(ov, olen, &info);
+    if (rc != 0)
+      break;
+    rc = cb(ctx, k, dk_be64_get(v), v + 8, info.office);
+    if (rc != 0)
+      break;
+  }
+  if (rc == DK_ENOTFOUND)
+    rc = 0;
+  dk_iter_close(&it);
+out:
+  dk_store_read_end(&t);
+  return rc;
+}
+
+int dk_node_log_head(dk_node *n, const uint8_t log[DK_PK_BYTES], uint64_t *seq,
+                     uint8_t id[DK_HASH_BYTES]) {
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  struct dk_head h;
+  rc = dk_log_head(&t, log, &h);
+  if (rc == 0) {
+    *seq = h.seq;
+    memcpy(id, h.id, DK_HASH_BYTES);
+  }
+  dk_store_read_end(&t);
+  return rc;
+}
+
+int dk_node_log_read(dk_node *n, const uint8_t log[DK_PK_BYTES], uint64_t from,
+                     size_t max_entries, size_t max_bytes,
+                     int (*cb)(void *ctx, const struct dk_raw_entry *e), void *ctx) {
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  size_t count = 0, bytes = 0;
+  for (uint64_t seq = from < 1 ? 1 : from; count < max_entries && (count == 0 || bytes < max_bytes);
+       seq++) {
+    struct dk_entry e;
+    const uint8_t *body;
+    size_t blen;
+    rc = dk_log_read(&t, log, seq, &e, &body, &blen);
+    if (rc == DK_ENOTFOUND) {
+      rc = 0;
+      break;
+    }
+    if (rc != 0)
+      break;
+    struct dk_raw_entry raw = {e.header_bytes, e.header_len, e.sig, body, blen};
+    bytes += e.header_len + DK_SIG_BYTES + blen;
+    count++;
+    rc = cb(ctx, &raw);
+    if (rc != 0)
+      break;
+  }
+  dk_store_read_end(&t);
+  return rc;
+}
+
+uint64_t dk_node_change_mark(dk_node *n) { return dk_store_last_txn(n->store); }
+
+/* ---- readers and grants -------------------------------------------------- */
+
+/* Grants every case this office opened to a newly known reader above it, in
+ * one KEY_GRANT entry per case. */
+static int grant_own_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK_PK_BYTES]) {
+  struct dk_iter it;
+  uint8_t *key = sodium_malloc(DK_SYMKEY_BYTES);
+  struct dk_case_state s;
+  dk_case_state_init(&s);
+  int rc = key ? dk_iter_open(t, DK_T_CASE_KEYS, NULL, 0, &it) : DK_ENOMEM;
+  if (rc != 0) {
+    sodium_free(key);
+    return rc;
+  }
+  /* Collect first: appending while iterating the same transaction's table
+   * would move the cursor. */
+  uint8_t(*ids)[DK_HASH_BYTES] = NULL;
+  size_t count = 0, cap = 0;
+  const uint8_t *k;
+  size_t klen;
+  while ((rc = dk_iter_next(&it, &k, &klen, NULL, NULL)) == 0) {
+    if (klen != DK_HASH_BYTES)
+      continue;
+    if (count == cap) {
+      size_t ncap = cap ? cap * 2 : 64;
+      void *p = realloc(ids, ncap * DK_HASH_BYTES);
+      if (p == NULL) {
+        rc = DK_ENOMEM;
+        break;
+      }
+      ids = p;
+      cap = ncap;
+    }
+    memcpy(ids[count++], k, DK_HASH_BYTES);
+  }
+  dk_iter_close(&it);
+  if (rc == DK_ENOTFOUND)
+    rc = 0;
+  for (size_t i = 0; i < count && rc == 0; i++) {
+    rc = dk__case_state_load(n, t, ids[i], &s);
+    if (rc == DK_ENOTFOUND) {
+      rc = 0;
+      continue;
+    }
+    if (rc != 0)
+      break;
+    if (s.office == NULL || strcmp(s.office, n->cfg.office) != 0)
+      continue; /* not ours to grant */
+    rc = dk__case_key_load(n, t, ids[i], key);
+    if (rc != 0)
+      break;
+    struct dk_grant g;
+    memcpy(g.reader, reader, DK_PK_BYTES);
+    rc = dk_key_seal(reader, key, g.sealed);
+    struct dk_buf body;
+    dk_buf_init(&body);
+    struct dk_entry e;
+    if (rc == 0)
+      rc = dk_grants_write(&g, 1, &body);
+    if (rc == 0)
+      rc = dk_log_append(t, &n->id, DK_ENTRY_KEY_GRANT, ids[i], body.data, body.len,
+                         dk_node_now(n), &e);
+    if (rc == 0) {
+      uint8_t ck[DK_HASH_BYTES + DK_LOGKEY_BYTES];
+      memcpy(ck, ids[i], DK_HASH_BYTES);
+      dk_logkey(ck + DK_HASH_BYTES, e.h.log, e.h.seq);
+      rc = dk_txn_put(t, DK_T_CASE_EVENTS, ck, sizeof(ck), "", 0);
+    }
+    dk_buf_release(&body);
+  }
+  free(ids);
+  dk_case_state_release(&s);
+  sodium_free(key);
+  return rc;
+}
+
+int dk__case_readers(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_BYTES],
+                     size_t *count) {
+  size_t c = 0;
+  memcpy(readers[c++], n->pk, DK_PK_BYTES);
+  struct dk_iter it;
+  int rc = dk_iter_open(t, DK_T_LOGS, NULL, 0, &it);
+  if (rc != 0)
+    return rc;
+  const uint8_t *k, *v;
+  size_t klen, vlen;
+  while ((rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0) {
+    struct dk_office_info info;
+    if (klen != DK_PK_BYTES || memcmp(k, n->pk, DK_PK_BYTES) == 0 ||
+        dk_office_body_decode(v, vlen, &info) != 0)
+      continue;
+    size_t ol = strlen(info.office);
+    int above = strncmp(info.office, n->cfg.office, ol) == 0 && n->cfg.office[ol] == '/';
+    if (above && c < DK_READERS_MAX)
+      memcpy(readers[c++], k, DK_PK_BYTES);
+  }
+  dk_iter_close(&it);
+  *count = c;
+  return rc == DK_ENOTFOUND ? 0 : rc;
+}
+
+/* ---- ingest ----------------------------------------------------------------- */
+
+static int peer_by_key_txn(struct dk_txn *t, const uint8_t key[DK_PK_BYTES], struct dk_peer *out);
+
+struct run {
+  uint8_t log[DK_PK_BYTES];
+  uint64_t held_seq; /* head in the store before this batch */
+  uint64_t seq;      /* last seq accepted so far (held or new) */
+  uint8_t id[DK_HASH_BYTES];
+  uint64_t ts;
+  ptrdiff_t last_new; /* index of the last new entry, -1 none */
+};
+
+enum { NEW = 1, DUP = 2, FORK = 3 };
+
+struct ingest_ctx {
+  dk_node *n;
+  const struct dk_raw_entry *raw;
+  struct dk_entry *e;
+  int *what;
+  size_t count;
+  struct dk_ingest_stats stats;
+};
+
+static int find_run(struct dk_txn *t, struct run *runs, size_t *nruns, size_t cap,
+                    const uint8_t *log, struct run **out) {
+  for (size_t i = 0; i < *nruns; i++)
+    if (memcmp(runs[i].log, log, DK_PK_BYTES) == 0) {
+      *out = &runs[i];
+      return 0;
+    }
+  if (*nruns == cap)
+    return DK_ELIMIT;
+  struct run *r = &runs[(*nruns)++];
+  struct dk_head h;
+  int rc = dk_log_head(t, log, &h);
+  if (rc != 0)
+    return rc;
+  memcpy(r->log, log, DK_PK_BYTES);
+  r->held_seq = r->seq = h.seq;
+  memcpy(r->id, h.id, DK_HASH_BYTES);
+  r->ts = h.ts_ms;
+  r->last_new = -1;
+  *out = r;
+  return 0;
+}
+
+/* Is `office` a proper ancestor of this node's office? */
+static int is_above_me(const dk_node *n, const char *office) {
+  size_t ol = strlen(office);
+  return strncmp(office, n->cfg.office, ol) == 0 && n->cfg.office[ol] == '/';
+}
+
+static int ingest_fn(struct dk_txn *t, void *arg) {
+  struct ingest_ctx *c = arg;
+  dk_node *n = c->n;
+  size_t runs_cap = c->count < 64 ? c->count : 64;
+  struct run runs[64];
+  size_t nruns = 0;
+  int rc = 0;
+  memset(&c->stats, 0, sizeof(c->stats));
+
+  /* Pass 1: every check, nothing written. */
+  for (size_t i = 0; i < c->count && rc == 0; i++) {
+    struct dk_entry *e = &c->e[i];
+    struct run *r;
+    rc = find_run(t, runs, &nruns, runs_cap, e->h.log, &r);
+    if (rc != 0)
+      break;
+    if (c->raw[i].body != NULL && (rc = dk_entry_check_body(e, c->raw[i].body,
+                                                            c->raw[i].body_len)) != 0)
+      break;
+    if (e->h.seq <= r->held_seq) {
+      struct dk_entry have;
+      rc = dk_log_read(t, e->h.log, e->h.seq, &have, NULL, NULL);
+      if (rc != 0)
+        break;
+      if (memcmp(have.id, e->id, DK_HASH_BYTES) == 0) {
+        c->what[i] = DUP;
+      } else {
+        rc = dk_entry_verify_sig(e); /* only a signed entry proves a fork */
+        c->what[i] = FORK;
+      }
+      continue;
+    }
+    rc = dk_entry_check_link(e, r->seq, r->id, r->ts);
+    if (rc != 0)
+      break;
+    if (e->h.type == DK_ENTRY_OFFICE) {
+      struct dk_office_info info;
+      if (c->raw[i].body == NULL ||
+          dk_office_body_decode(c->raw[i].body, c->raw[i].body_len, &info) != 0 ||
+          !dk_office_valid(info.office)) {
+        rc = DK_EFORMAT;
+        break;
+      }
+      /* A pinned peer's log must say the office it was pinned with. */
+      struct dk_peer p;
+      if (peer_by_key_txn(t, e->h.log, &p) == 0 && strcmp(p.office, info.office) != 0) {
+        rc = DK_EAUTH;
+        break;
+      }
+    }
+    c->what[i] = NEW;
+    r->seq = e->h.seq;
+    memcpy(r->id, e->id, DK_HASH_BYTES);
+    r->ts = e->h.ts_ms;
+    r->last_new = (ptrdiff_t)i;
+  }
+  /* The last new entry of each run: its signature and the links above
+   * authenticate the whole run. */
+  for (size_t k = 0; k < nruns && rc == 0; k++)
+    if (runs[k].last_new >= 0)
+      rc = dk_entry_verify_sig(&c->e[runs[k].last_new]);
+  if (rc != 0)
+    return rc;
+
+  /* Pass 2: store, and index what cases need. */
+  uint8_t(*dirty)[DK_HASH_BYTES] = NULL;
+  size_t ndirty = 0;
+  uint8_t *key = sodium_malloc(DK_SYMKEY_BYTES);
+  dirty = malloc((c->count ? c->count : 1) * DK_HASH_BYTES);
+  if (!key || !dirty) {
+    rc = DK_ENOMEM;
+    goto out;
+  }
+  for (size_t i = 0; i < c->count && rc == 0; i++) {
+    const struct dk_entry *e = &c->e[i];
+    const struct dk_raw_entry *raw = &c->raw[i];
+    if (c->what[i] == DUP) {
+      c->stats.duplicates++;
+      continue;
+    }
+    if (c->what[i] == FORK) {
+      c->stats.forks++;
+      rc = dk_log_store_fork(t, e);
+      dk_node_logf(n, DK_LOG_WARN, "fork: two signed entries at one position of a log");
+      continue;
+    }
+    rc = dk_log_store(t, e, raw->body, raw->body_len);
+    if (rc != 0)
+      break;
+    c->stats.stored++;
+    const uint8_t *case_id = NULL;
+    if (e->h.type == DK_ENTRY_OFFICE) {
+      rc = dk_txn_put(t, DK_T_LOGS, e->h.log, DK_PK_BYTES, raw->body, raw->body_len);
+      struct dk_office_info info;
+      if (rc == 0 && dk_office_body_decode(raw->body, raw->body_len, &info) == 0 &&
+          n->unlocked && is_above_me(n, info.office))
+        rc = grant_own_cases(n, t, e->h.log);
+    } else if (e->h.type == DK_ENTRY_CASE_OPEN) {
+      case_id = e->id;
+    } else if (e->h.type == DK_ENTRY_CASE_EVENT || e->h.type == DK_ENTRY_KEY_GRANT) {
+      case_id = e->h.case_id;
+    }
+    if (case_id == NULL || rc != 0)
+      continue;
+    uint8_t ck[DK_HASH_BYTES + DK_LOGKEY_BYTES];
+    memcpy(ck, case_id, DK_HASH_BYTES);
+    dk_logkey(ck + DK_HASH_BYTES, e->h.log, e->h.seq);
+    rc = dk_txn_put(t, DK_T_CASE_EVENTS, ck, sizeof(ck), "", 0);
+    if (rc != 0 || !n->unlocked)
+      continue;
+    /* A grant to this node: keep the key. */
+    if ((e->h.type == DK_ENTRY_CASE_OPEN || e->h.type == DK_ENTRY_KEY_GRANT) && raw->body) {
+      struct dk_grant g[DK_READERS_MAX];
+      size_t gc = 0, used = 0;
+      if (dk_grants_parse(raw->body, raw->body_len, g, &gc, &used) == 0) {
+        for (size_t j = 0; j < gc; j++) {
+          if (memcmp(g[j].reader, n->pk, DK_PK_BYTES) != 0)
+            continue;
+          if (dk_key_unseal(&n->id, g[j].sealed, key) == 0)
+            rc = dk__case_key_save(n, t, case_id, key);
+          break;
+        }
+      }
+    }
+    int seen = 0;
+    for (size_t j = 0; j < ndirty && !seen; j++)
+      seen = memcmp(dirty[j], case_id, DK_HASH_BYTES) == 0;
+    if (!seen)
+      memcpy(dirty[ndirty++], case_id, DK_HASH_BYTES);
+  }
+  /* Pass 3: the cases touched, folded again from what is now held. A case
+   * this node cannot read is stored and relayed, never folded. */
+  for (size_t j = 0; j < ndirty && rc == 0 && n->unlocked; j++) {
+    rc = dk__case_refold(n, t, dirty[j]);
+    if (rc == DK_ENOKEY)
+      rc = 0;
+    if (rc == DK_EBADBODY || rc == DK_EFORMAT) {
+      /* Signed by its author but unreadable: keep the entries (they verify),
+       * leave the case as it was, and say so. */
+      dk_node_logf(n, DK_LOG_WARN, "a case event could not be decrypted or decoded");
+      rc = 0;
+    }
+  }
+out:
+  sodium_free(key);
+  free(dirty);
+  return rc;
+}
+
+int dk_node_ingest(dk_node *n, const struct dk_raw_entry *entries, size_t count,
+                   struct dk_ingest_stats *out) {
+  memset(out, 0, sizeof(*out));
+  if (count == 0)
+    return 0;
+  struct ingest_ctx c;
+  memset(&c, 0, sizeof(c));
+  c.n = n;
+  c.raw = entries;
+  c.count = count;
+  c.e = malloc(sizeof(*c.e) * count);
+  c.what = calloc(count, sizeof(int));
+  int rc = (c.e && c.what) ? 0 : DK_ENOMEM;
+  for (size_t i = 0; i < count && rc == 0; i++) {
+    if (entries[i].header_len == 0 || entries[i].header_len > DK_HEADER_BYTES_MAX ||
+        entries[i].body_len > DK_BODY_BYTES_MAX) {
+      rc = DK_ELIMIT;
+      break;
+    }
+    rc = dk_entry_parse(&c.e[i], entries[i].header, entries[i].header_len, entries[i].sig);
+  }
+  if (rc == 0)
+    rc = dk_store_write(n->store, ingest_fn, &c);
+  if (rc == 0)
+    *out = c.stats;
+  free(c.e);
+  free(c.what);
+  return rc;
+}
+
+/* ---- witness ---------------------------------------------------------------- */
+
+struct witness_ctx {
+  dk_node *n;
+  const uint8_t *log;
+};
+
+static int witness_fn(struct dk_txn *t, void *arg) {
+  struct witness_ctx *c = arg;
+  struct dk_head h;
+  int rc = dk_log_head(t, c->log, &h);
+  if (rc != 0 || h.seq == 0)
+    return rc;
+  char mk[8 + DK_PK_BYTES * 2 + 1];
+  memcpy(mk, "witness:", 8);
+  dk_hex(c->log, DK_PK_BYTES, mk + 8);
+  const uint8_t *v;
+  size_t vlen;
+  rc = dk_txn_get(t, DK_T_META, mk, strlen(mk), &v, &vlen);
+  if (rc == 0 && vlen == 8 + DK_HASH_BYTES) {
+    uint64_t seq = dk_be64_get(v);
+    if (seq == h.seq)
+      return 0; /* already witnessed */
+    /* The new head must extend the one witnessed: the entry at that seq is
+     * still the one we saw. */
+    struct dk_entry old;
+    rc = dk_log_read(t, c->log, seq, &old, NULL, NULL);
+    if (rc != 0 || memcmp(old.id, v + 8, DK_HASH_BYTES) != 0)
+      return rc != 0 ? rc : DK_EFORK;
+  } else if (rc != DK_ENOTFOUND && rc != 0) {
+    return rc;
+  }
+  struct dk_witness w;
+  memcpy(w.log, c->log, DK_PK_BYTES);
+  w.seq = h.seq;
+  memcpy(w.id, h.id, DK_HASH_BYTES);
+  struct dk_buf body;
+  dk_buf_init(&body);
+  struct dk_entry e;
+  rc = dk_witness_body_encode(&w, &body);
+  if (rc == 0)
+    rc = dk_log_append(t, &c->n->id, DK_ENTRY_WITNESS, NULL, body.data, body.len,
+                       dk_node_now(c->n), &e);
+  dk_buf_release(&body);
+  uint8_t val[8 + DK_HASH_BYTES];
+  dk_be64_put(val, h.seq);
+  memcpy(val + 8, h.id, DK_HASH_BYTES);
+  if (rc == 0)
+    rc = dk_txn_put(t, DK_T_META, mk, strlen(mk), val, sizeof(val));
+  return rc;
+}
+
+int dk_node_witness(dk_node *n, const uint8_t log[DK_PK_BYTES]) {
+  if (!n->unlocked)
+    return DK_ENOKEY;
+  struct witness_ctx c = {n, log};
+  return dk_store_write(n->store, witness_fn, &c);
+}
+
+/* ---- network key -------------------------------------------------------------- */
+
+#define META_NETKEY "network_key"
+#define DK_DOMAIN_NETKEY_AD "docket/netkey/v1"
+
+struct netkey_ctx {
+  dk_node *n;
+  const uint8_t *key;
+};
+
+static int netkey_fn(struct dk_txn *t, void *arg) {
+  struct netkey_ctx *c = arg;
+  struct dk_buf ct;
+  dk_buf_init(&ct);
+  int rc = dk_aead_seal(c->n->storage_key, (const uint8_t *)DK_DOMAIN_NETKEY_AD,
+                        sizeof(DK_DOMAIN_NETKEY_AD), c->key, 32, &ct);
+  if (rc == 0)
+    rc = dk_txn_put(t, DK_T_META, META_NETKEY, strlen(META_NETKEY), ct.data, ct.len);
+  dk_buf_release(&ct);
+  return rc;
+}
+
+int dk_node_set_network_key(dk_node *n, const uint8_t key[32]) {
+  if (!n->unlocked)
+    return DK_ENOKEY;
+  struct netkey_ctx c = {n, key};
+  return dk_store_write(n->store, netkey_fn, &c);
+}
+
+int dk_node_network_key(dk_node *n, uint8_t key[32]) {
+  if (!n->unlocked)
+    return DK_ENOKEY;
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  const uint8_t *v;
+  size_t vlen;
+  rc = dk_txn_get(&t, DK_T_META, META_NETKEY, strlen(META_NETKEY), &v, &vlen);
+  if (rc == 0) {
+    uint8_t tmp[32];
+    struct dk_buf b = {tmp, 0, sizeof(tmp), 0};
+    rc = vlen == 32 + DK_AEAD_OVERHEAD
+             ? dk_aead_open(n->storage_key, (const uint8_t *)DK_DOMAIN_NETKEY_AD,
+                            sizeof(DK_DOMAIN_NETKEY_AD), v, vlen, &b)
+             : DK_EFORMAT;
+    if (rc == 0)
+      memcpy(key, tmp, 32);
+    sodium_memzero(tmp, sizeof(tmp));
+  }
+  dk_store_read_end(&t);
+  return rc;
+}
+
+/* ---- peers -------------------------------------------------------------------- */
+
+static int peer_encode(const struct dk_peer *p, struct dk_buf *out) {
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, dk_buf_msgpack_write);
+  int bad = msgpack_pack_array(&pk, 9);
+  bad |= dk_mp_pack_str(&pk, p->name);
+  bad |= dk_mp_pack_str(&pk, p->addr);
+  bad |= dk_mp_pack_bin(&pk, p->key, DK_PK_BYTES);
+  bad |= dk_mp_pack_str(&pk, p->office);
+  bad |= msgpack_pack_uint64(&pk, (uint64_t)p->role);
+  bad |= msgpack_pack_uint64(&pk, p->added_ms);
+  bad |= msgpack_pack_uint64(&pk, p->last_sync_ms);
+  bad |= msgpack_pack_uint64(&pk, p->they_lack);
+  bad |= msgpack_pack_uint64(&pk, p->we_lack);
+  return bad ? DK_ENOMEM : 0;
+}
+
+static int peer_decode(const uint8_t *v, size_t vlen, struct dk_peer *p) {
+  msgpack_unpacked u;
+  int rc = dk_mp_parse(v, vlen, &u);
+  if (rc != 0)
+    return rc;
+  rc = DK_EFORMAT;
+  const msgpack_object *a = &u.data;
+  uint64_t role;
+  memset(p, 0, sizeof(*p));
+  if (a->type == MSGPACK_OBJECT_ARRAY && a->via.array.size == 9) {
+    const msgpack_object *f = a->via.array.ptr;
+    if (dk_mp_get_str(&f[0], p->name, sizeof(p->name)) == 0 &&
+        dk_mp_get_str(&f[1], p->addr, sizeof(p->addr)) == 0 &&
+        dk_mp_get_bin_fixed(&f[2], p->key, DK_PK_BYTES) == 0 &&
+        dk_mp_get_str(&f[3], p->office, sizeof(p->office)) == 0 &&
+        dk_mp_get_u64(&f[4], &role) == 0 && dk_mp_get_u64(&f[5], &p->added_ms) == 0 &&
+        dk_mp_get_u64(&f[6], &p->last_sync_ms) == 0 &&
+        dk_mp_get_u64(&f[7], &p->they_lack) == 0 && dk_mp_get_u64(&f[8], &p->we_lack) == 0 &&
+        role >= DK_OFFICE_DISTRICT && role <= DK_OFFICE_AUDITOR) {
+      p->role = (enum dk_office_role)role;
+      rc = 0;
+    }
+  }
+  msgpack_unpacked_destroy(&u);
+  return rc;
+}
+
+struct peer_ctx {
+  const struct dk_peer *p;
+  int replace;
+};
+
+static int peer_put_fn(struct dk_txn *t, void *arg) {
+  struct peer_ctx *c = arg;
+  const uint8_t *v;
+  size_t vlen;
+  int rc = dk_txn_get(t, DK_T_PEERS, c->p->name, strlen(c->p->name), &v, &vlen);
+  if (rc == 0 && !c->replace)
+    return DK_EEXIST;
+  if (rc == DK_ENOTFOUND && c->replace)
+    return DK_ENOTFOUND;
+  if (rc != 0 && rc != DK_ENOTFOUND)
+    return rc;
+  if (!c->replace) {
+    /* One name per key, too. */
+    struct dk_iter it;
+    rc = dk_iter_open(t, DK_T_PEERS, NULL, 0, &it);
+    if (rc != 0)
+      return rc;
+    const uint8_t *k;
+    size_t klen;
+    while ((rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0) {
+      struct dk_peer other;
+      if (peer_decode(v, vlen, &other) == 0 &&
+          memcmp(other.key, c->p->key, DK_PK_BYTES) == 0) {
+        rc = DK_EEXIST;
+        break;
+      }
+    }
+    dk_iter_close(&it);
+    if (rc != DK_ENOTFOUND)
+      return rc;
+  }
+  struct dk_buf b;
+  dk_buf_init(&b);
+  rc = peer_encode(c->p, &b);
+  if (rc == 0)
+    rc = dk_txn_put(t, DK_T_PEERS, c->p->name, strlen(c->p->name), b.data, b.len);
+  dk_buf_release(&b);
+  return rc;
+}
+
+int dk_node_peer_add(dk_node *n, const struct dk_peer *p) {
+  struct peer_ctx c = {p, 0};
+  return dk_store_write(n->store, peer_put_fn, &c);
+}
+
+int dk_node_peer_update(dk_node *n, const struct dk_peer *p) {
+  struct peer_ctx c = {p, 1};
+  return dk_store_write(n->store, peer_put_fn, &c);
+}
+
+static int peer_del_fn(struct dk_txn *t, void *arg) {
+  const char *name = arg;
+  const uint8_t *v;
+  size_t vlen;
+  int rc = dk_txn_get(t, DK_T_PEERS, name, strlen(name), &v, &vlen);
+  if (rc != 0)
+    return rc;
+  return dk_txn_del(t, DK_T_PEERS, name, strlen(name));
+}
+
+int dk_node_peer_remove(dk_node *n, const char *name) {
+  return dk_store_write(n->store, peer_del_fn, (void *)name);
+}
+
+static int peers_iterate(struct dk_txn *t, int (*cb)(void *ctx, const struct dk_peer *p),
+                         void *ctx) {
+  struct dk_iter it;
+  int rc = dk_iter_open(t, DK_T_PEERS, NULL, 0, &it);
+  if (rc == 0) {
+    const uint8_t *k, *v;
+    size_t klen, vlen;
+    while ((rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0) {
+      struct dk_peer p;
+      rc = peer_decode(v, vlen, &p);
+      if (rc == 0)
+        rc = cb(ctx, &p);
+      if (rc != 0)
+        break;
+    }
+    if (rc == DK_ENOTFOUND)
+      rc = 0;
+    dk_iter_close(&it);
+  }
+  return rc;
+}
+
+int dk_node_peer_list(dk_node *n, int (*cb)(void *ctx, const struct dk_peer *p), void *ctx) {
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  rc = peers_iterate(&t, cb, ctx);
+  dk_store_read_end(&t);
+  return rc;
+}
+
+int dk_node_peer_get(dk_node *n, const char *name, struct dk_peer *out) {
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  const uint8_t *v;
+  size_t vlen;
+  rc = dk_txn_get(&t, DK_T_PEERS, name, strlen(name), &v, &vlen);
+  if (rc == 0)
+    rc = peer_decode(v, vlen, out);
+  dk_store_read_end(&t);
+  return rc;
+}
+
+struct by_key {
+  const uint8_t *key;
+  struct dk_peer *out;
+};
+
+static int match_key(void *ctx, const struct dk_peer *p) {
+  struct by_key *b = ctx;
+  if (memcmp(p->key, b->key, DK_PK_BYTES) != 0)
+    return 0;
+  *b->out = *p;
+  return 1;
+}
+
+static int peer_by_key_txn(struct dk_txn *t, const uint8_t key[DK_PK_BYTES], struct dk_peer *out) {
+  struct by_key b = {key, out};
+  int rc = peers_iterate(t, match_key, &b);
+  return rc == 1 ? 0 : rc == 0 ? DK_ENOTFOUND : rc;
+}
+
+int dk_node_peer_by_key(dk_node *n, const uint8_t key[DK_PK_BYTES], struct dk_peer *out) {
+  struct by_key b = {key, out};
+  int rc = dk_node_peer_list(n, match_key, &b);
+  return rc == 1 ? 0 : rc == 0 ? DK_ENOTFOUND : rc;
+}
