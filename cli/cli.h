@@ -61,6 +61,14 @@ int cmd_case(struct cli *c, int argc, char **argv);
 int cmd_report(struct cli *c, int argc, char **argv);
 int cmd_verify(struct cli *c, int argc, char **argv);
 int cmd_case_import(struct cli *c, int argc, char **argv);
+int cmd_peer(struct cli *c, int argc, char **argv);
+int cmd_serve(struct cli *c, int argc, char **argv);
+int cmd_sync(struct cli *c, int argc, char **argv);
+int cmd_network_key(struct cli *c, int argc, char **argv);
+int cmd_export(struct cli *c, int argc, char **argv);
+int cmd_import(struct cli *c, int argc, char **argv);
+/* Reads 64 hex digits from path. Returns 0 or 1 after printing why. */
+int cli_read_network_key(const char *path, uint8_t key[32]);
 
 /* Case JSON (shared by show, list and report). */
 json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full);

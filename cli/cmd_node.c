@@ -1,5 +1,6 @@
 /* docket init, id, config. */
 #include <getopt.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,7 +9,7 @@
 
 static const char INIT_USAGE[] =
     "docket init --office PATH --role district|street|community|auditor [--code CODE] "
-    "[--listen HOST:PORT]";
+    "[--listen HOST:PORT] [--network-key-file FILE]";
 
 /* Default case-number code: the first two letters of the office's last
  * path segment, in capitals (lanxin -> LA). */
@@ -39,9 +40,10 @@ int cmd_init(struct cli *c, int argc, char **argv) {
                                        {"role", required_argument, 0, 'r'},
                                        {"code", required_argument, 0, 'c'},
                                        {"listen", required_argument, 0, 'l'},
+                                       {"network-key-file", required_argument, 0, 'k'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-  const char *office = NULL, *role = NULL, *code = NULL, *listen = "";
+  const char *office = NULL, *role = NULL, *code = NULL, *listen = "", *netkey_file = NULL;
   int ch;
   optind = 0;
   while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -50,9 +52,12 @@ int cmd_init(struct cli *c, int argc, char **argv) {
     case 'r': role = optarg; break;
     case 'c': code = optarg; break;
     case 'l': listen = optarg; break;
+    case 'k': netkey_file = optarg; break;
     case 'h':
       printf("usage: %s\n\nCreates a node in --dir: a new key pair sealed under a passphrase,\n"
-             "and an empty store. Prints the node's public key.\n",
+             "and an empty store. Prints the node's public key. The first node of a\n"
+             "deployment (the district) gets a new network key; every other office is\n"
+             "given that key with --network-key-file (see 'docket network-key').\n",
              INIT_USAGE);
       return 0;
     default:
@@ -84,11 +89,25 @@ int cmd_init(struct cli *c, int argc, char **argv) {
     return cli_usage_error(INIT_USAGE, "--listen is too long");
   strcpy(cfg.listen, listen);
 
+  uint8_t netkey[32];
+  if (netkey_file) {
+    if (cli_read_network_key(netkey_file, netkey) != 0)
+      return 1;
+  } else {
+    randombytes_buf(netkey, sizeof(netkey));
+  }
   char *pass = cli_passphrase(1);
   if (pass == NULL)
     return 1;
   uint8_t pk[DK_PK_BYTES];
   int rc = dk_node_create(c->dir, &cfg, pass, strlen(pass), pk);
+  dk_node *n = NULL;
+  if (rc == 0)
+    rc = dk_node_open(c->dir, pass, strlen(pass), &n);
+  if (rc == 0)
+    rc = dk_node_set_network_key(n, netkey);
+  dk_node_close(n);
+  sodium_memzero(netkey, sizeof(netkey));
   cli_passphrase_free(pass);
   if (rc == DK_EEXIST)
     return cli_error("%s already holds a docket node", c->dir);
@@ -96,8 +115,10 @@ int cmd_init(struct cli *c, int argc, char **argv) {
     return cli_fail(rc, "cannot create the node");
   char hex[DK_PK_BYTES * 2 + 1];
   dk_hex(pk, DK_PK_BYTES, hex);
-  printf("created %s node for %s in %s\nkey: %s\ncase numbers: %s-YYYY-NNNN\n", role, office,
-         c->dir, hex, cfg.code);
+  printf("created %s node for %s in %s\nkey: %s\ncase numbers: %s-YYYY-NNNN\n%s\n", role,
+         office, c->dir, hex, cfg.code,
+         netkey_file ? "network key: from the file given"
+                     : "network key: new (share it with 'docket network-key')");
   return 0;
 }
 

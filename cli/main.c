@@ -1,4 +1,5 @@
 /* docket: the command line entry point. */
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,12 @@ static const char USAGE[] =
     "  case      open, update, show and list cases; import a ledger\n"
     "  report    figures for a period, by office, kind or category\n"
     "  verify    check every entry: links, signatures, ids, bodies\n"
+    "  peer      pin the offices this node replicates with\n"
+    "  serve     run the node: accept peers, keep live links, replicate\n"
+    "  sync      replicate once with a peer and exit\n"
+    "  export    write what a peer lacks to a bundle file (for a USB stick)\n"
+    "  import    read a bundle, with the same checks as the network\n"
+    "  network-key  print the deployment's network key\n"
     "\n"
     "Run 'docket COMMAND --help' for a command's options.\n";
 
@@ -28,6 +35,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "docket: error: cannot initialise libsodium\n");
     return 1;
   }
+  /* A peer that hangs up must not kill the process on our next write: the
+   * write fails with EPIPE and the connection is closed instead. */
+  signal(SIGPIPE, SIG_IGN);
   struct cli c = {0};
   c.prog = "docket";
   c.dir = getenv("DOCKET_DIR");
@@ -70,6 +80,18 @@ int main(int argc, char **argv) {
     return cmd_report(&c, sub_argc, sub_argv);
   if (strcmp(cmd, "verify") == 0)
     return cmd_verify(&c, sub_argc, sub_argv);
+  if (strcmp(cmd, "peer") == 0)
+    return cmd_peer(&c, sub_argc, sub_argv);
+  if (strcmp(cmd, "serve") == 0)
+    return cmd_serve(&c, sub_argc, sub_argv);
+  if (strcmp(cmd, "sync") == 0)
+    return cmd_sync(&c, sub_argc, sub_argv);
+  if (strcmp(cmd, "network-key") == 0)
+    return cmd_network_key(&c, sub_argc, sub_argv);
+  if (strcmp(cmd, "export") == 0)
+    return cmd_export(&c, sub_argc, sub_argv);
+  if (strcmp(cmd, "import") == 0)
+    return cmd_import(&c, sub_argc, sub_argv);
   if (strcmp(cmd, "help") == 0) {
     fputs(USAGE, stdout);
     return 0;

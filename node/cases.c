@@ -278,6 +278,9 @@ static int write_open(dk_node *n, struct dk_txn *t, struct dk_event *ev, const u
   if (rc != 0)
     goto out;
   memcpy(s->id, e.id, DK_HASH_BYTES);
+  rc = dk__grants_record(t, e.id, grants_in, grants_count);
+  if (rc != 0)
+    goto out;
   uint8_t nk[DK_HASH_BYTES];
   number_key(n, ev->number, nk);
   rc = dk_txn_put(t, DK_T_NUMBERS, nk, sizeof(nk), e.id, DK_HASH_BYTES);
@@ -707,6 +710,12 @@ int dk__case_refold(dk_node *n, struct dk_txn *t, const uint8_t *case_id) {
   rc = dk_case_fold(evs, cnt, &n->case_cfg, &s);
   if (rc == 0 && s.opened)
     rc = dk__case_state_save(n, t, &s);
+  if (rc == 0 && s.opened && s.number && s.number[0]) {
+    /* Cases from other offices are found by their number here too. */
+    uint8_t nk[DK_HASH_BYTES];
+    number_key(n, s.number, nk);
+    rc = dk_txn_put(t, DK_T_NUMBERS, nk, sizeof(nk), s.id, DK_HASH_BYTES);
+  }
   dk_case_state_release(&s);
   for (size_t i = 0; i < cnt; i++)
     dk_event_release(&evs[i]);

@@ -318,6 +318,9 @@ void dk_node_logf(dk_node *n, enum dk_log_level level, const char *fmt, ...) {
 
 const struct dk_node_config *dk_node_config(const dk_node *n) { return &n->cfg; }
 const uint8_t *dk_node_pk(const dk_node *n) { return n->pk; }
+const struct dk_identity *dk_node_identity(const dk_node *n) {
+  return n->unlocked ? &n->id : NULL;
+}
 int dk_node_unlocked(const dk_node *n) { return n->unlocked; }
 const struct dk_case_config *dk_node_case_config(const dk_node *n) { return &n->case_cfg; }
 

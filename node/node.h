@@ -72,6 +72,9 @@ void dk_node_logf(dk_node *n, enum dk_log_level level, const char *fmt, ...)
 
 const struct dk_node_config *dk_node_config(const dk_node *n);
 const uint8_t *dk_node_pk(const dk_node *n);
+/* The unlocked identity (NULL when the node was opened without a passphrase);
+ * borrowed, valid until dk_node_close(). */
+const struct dk_identity *dk_node_identity(const dk_node *n);
 int dk_node_unlocked(const dk_node *n);
 const struct dk_case_config *dk_node_case_config(const dk_node *n);
 
@@ -228,6 +231,17 @@ int dk_node_peer_get(dk_node *n, const char *name, struct dk_peer *out);
 int dk_node_peer_by_key(dk_node *n, const uint8_t key[DK_PK_BYTES], struct dk_peer *out);
 int dk_node_peer_list(dk_node *n, int (*cb)(void *ctx, const struct dk_peer *p), void *ctx);
 int dk_node_peer_update(dk_node *n, const struct dk_peer *p); /* by name */
+
+/* Sync cursors: after a sync in which the peer caught up with everything
+ * this node holds in its scope, the transport records the peer's position
+ * in each of those logs (the heads here at that moment), so that an offline
+ * bundle for that peer carries only what came after. in_scope decides which
+ * logs, by office. */
+int dk_node_peer_cursors_save(dk_node *n, const uint8_t peer_key[DK_PK_BYTES],
+                              int (*in_scope)(void *ctx, const char *log_office), void *ctx);
+/* The recorded position of the peer in log, 0 when none. */
+int dk_node_peer_cursor(dk_node *n, const uint8_t peer_key[DK_PK_BYTES],
+                        const uint8_t log[DK_PK_BYTES], uint64_t *seq);
 
 /* A change counter of the store (LMDB's last transaction id): it moves when
  * any process commits, which is how serve notices other writers. */

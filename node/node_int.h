@@ -46,6 +46,9 @@ int dk__case_load_events(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
  * above it whose log this node holds. */
 int dk__case_readers(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_BYTES],
                      size_t *count);
+/* Records that grants (a grants block) gave case_id's key to its readers. */
+int dk__grants_record(struct dk_txn *t, const uint8_t *case_id, const struct dk_grant *g,
+                      size_t count);
 int dk__case_refold(dk_node *n, struct dk_txn *t, const uint8_t *case_id);
 
 #endif

@@ -162,6 +162,16 @@ static int grant_own_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK
       break;
     if (s.office == NULL || strcmp(s.office, n->cfg.office) != 0)
       continue; /* not ours to grant */
+    uint8_t gk[DK_HASH_BYTES + DK_PK_BYTES];
+    memcpy(gk, ids[i], DK_HASH_BYTES);
+    memcpy(gk + DK_HASH_BYTES, reader, DK_PK_BYTES);
+    const uint8_t *gv;
+    size_t gl;
+    rc = dk_txn_get(t, DK_T_GRANTS, gk, sizeof(gk), &gv, &gl);
+    if (rc == 0)
+      continue; /* it holds the key already */
+    if (rc != DK_ENOTFOUND)
+      break;
     rc = dk__case_key_load(n, t, ids[i], key);
     if (rc != 0)
       break;
@@ -173,6 +183,8 @@ static int grant_own_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK
     struct dk_entry e;
     if (rc == 0)
       rc = dk_grants_write(&g, 1, &body);
+    if (rc == 0)
+      rc = dk__grants_record(t, ids[i], &g, 1);
     if (rc == 0)
       rc = dk_log_append(t, &n->id, DK_ENTRY_KEY_GRANT, ids[i], body.data, body.len,
                          dk_node_now(n), &e);
@@ -190,6 +202,9 @@ static int grant_own_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK
   return rc;
 }
 
+static int peer_decode(const uint8_t *v, size_t vlen, struct dk_peer *p);
+static int is_above_me(const dk_node *n, const char *office);
+
 int dk__case_readers(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_BYTES],
                      size_t *count) {
   size_t c = 0;
@@ -205,10 +220,25 @@ int dk__case_readers(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_BYTES
     if (klen != DK_PK_BYTES || memcmp(k, n->pk, DK_PK_BYTES) == 0 ||
         dk_office_body_decode(v, vlen, &info) != 0)
       continue;
-    size_t ol = strlen(info.office);
-    int above = strncmp(info.office, n->cfg.office, ol) == 0 && n->cfg.office[ol] == '/';
-    if (above && c < DK_READERS_MAX)
+    if (is_above_me(n, info.office) && c < DK_READERS_MAX)
       memcpy(readers[c++], k, DK_PK_BYTES);
+  }
+  dk_iter_close(&it);
+  if (rc != DK_ENOTFOUND)
+    return rc;
+  /* Pinned offices above, whose logs may not have arrived yet. */
+  rc = dk_iter_open(t, DK_T_PEERS, NULL, 0, &it);
+  if (rc != 0)
+    return rc;
+  while ((rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0) {
+    struct dk_peer p;
+    if (peer_decode(v, vlen, &p) != 0 || !is_above_me(n, p.office))
+      continue;
+    int dup = 0;
+    for (size_t i = 0; i < c && !dup; i++)
+      dup = memcmp(readers[i], p.key, DK_PK_BYTES) == 0;
+    if (!dup && c < DK_READERS_MAX)
+      memcpy(readers[c++], p.key, DK_PK_BYTES);
   }
   dk_iter_close(&it);
   *count = c;
@@ -383,7 +413,8 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
       struct dk_grant g[DK_READERS_MAX];
       size_t gc = 0, used = 0;
       if (dk_grants_parse(raw->body, raw->body_len, g, &gc, &used) == 0) {
-        for (size_t j = 0; j < gc; j++) {
+        rc = dk__grants_record(t, case_id, g, gc);
+        for (size_t j = 0; j < gc && rc == 0; j++) {
           if (memcmp(g[j].reader, n->pk, DK_PK_BYTES) != 0)
             continue;
           if (dk_key_unseal(&n->id, g[j].sealed, key) == 0)
@@ -743,4 +774,82 @@ int dk_node_peer_by_key(dk_node *n, const uint8_t key[DK_PK_BYTES], struct dk_pe
   struct by_key b = {key, out};
   int rc = dk_node_peer_list(n, match_key, &b);
   return rc == 1 ? 0 : rc == 0 ? DK_ENOTFOUND : rc;
+}
+
+/* ---- cursors ------------------------------------------------------------------ */
+
+struct cursors_ctx {
+  dk_node *n;
+  const uint8_t *peer;
+  int (*in_scope)(void *ctx, const char *log_office);
+  void *ctx;
+};
+
+static int cursors_fn(struct dk_txn *t, void *arg) {
+  struct cursors_ctx *c = arg;
+  struct dk_iter it;
+  int rc = dk_iter_open(t, DK_T_HEADS, NULL, 0, &it);
+  if (rc != 0)
+    return rc;
+  const uint8_t *k, *v;
+  size_t klen, vlen;
+  while ((rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0) {
+    if (klen != DK_PK_BYTES || vlen < 8)
+      continue;
+    const uint8_t *ov;
+    size_t olen;
+    struct dk_office_info info;
+    if (dk_txn_get(t, DK_T_LOGS, k, DK_PK_BYTES, &ov, &olen) != 0 ||
+        dk_office_body_decode(ov, olen, &info) != 0 || !c->in_scope(c->ctx, info.office))
+      continue;
+    uint8_t key[2 * DK_PK_BYTES];
+    memcpy(key, c->peer, DK_PK_BYTES);
+    memcpy(key + DK_PK_BYTES, k, DK_PK_BYTES);
+    uint8_t seq[8];
+    memcpy(seq, v, 8);
+    rc = dk_txn_put(t, DK_T_CURSORS, key, sizeof(key), seq, 8);
+    if (rc != 0)
+      break;
+  }
+  dk_iter_close(&it);
+  return rc == DK_ENOTFOUND ? 0 : rc;
+}
+
+int dk_node_peer_cursors_save(dk_node *n, const uint8_t peer_key[DK_PK_BYTES],
+                              int (*in_scope)(void *ctx, const char *log_office), void *ctx) {
+  struct cursors_ctx c = {n, peer_key, in_scope, ctx};
+  return dk_store_write(n->store, cursors_fn, &c);
+}
+
+int dk_node_peer_cursor(dk_node *n, const uint8_t peer_key[DK_PK_BYTES],
+                        const uint8_t log[DK_PK_BYTES], uint64_t *seq) {
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  uint8_t key[2 * DK_PK_BYTES];
+  memcpy(key, peer_key, DK_PK_BYTES);
+  memcpy(key + DK_PK_BYTES, log, DK_PK_BYTES);
+  const uint8_t *v;
+  size_t vlen;
+  rc = dk_txn_get(&t, DK_T_CURSORS, key, sizeof(key), &v, &vlen);
+  *seq = 0;
+  if (rc == 0 && vlen == 8)
+    *seq = dk_be64_get(v);
+  if (rc == DK_ENOTFOUND)
+    rc = 0;
+  dk_store_read_end(&t);
+  return rc;
+}
+
+int dk__grants_record(struct dk_txn *t, const uint8_t *case_id, const struct dk_grant *g,
+                      size_t count) {
+  int rc = 0;
+  for (size_t i = 0; i < count && rc == 0; i++) {
+    uint8_t k[DK_HASH_BYTES + DK_PK_BYTES];
+    memcpy(k, case_id, DK_HASH_BYTES);
+    memcpy(k + DK_HASH_BYTES, g[i].reader, DK_PK_BYTES);
+    rc = dk_txn_put(t, DK_T_GRANTS, k, sizeof(k), "", 0);
+  }
+  return rc;
 }

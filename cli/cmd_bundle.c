@@ -1,0 +1,141 @@
+/* docket export and import: offline bundles. */
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/error.h"
+#include "replication/bundle.h"
+
+int cmd_export(struct cli *c, int argc, char **argv) {
+  static const char usage[] = "docket export --out FILE [--peer P] [--json]";
+  const char *out_path = NULL, *peer_name = NULL;
+  int json = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+      out_path = argv[++i];
+    else if (strcmp(argv[i], "--peer") == 0 && i + 1 < argc)
+      peer_name = argv[++i];
+    else if (strcmp(argv[i], "--json") == 0)
+      json = 1;
+    else if (strcmp(argv[i], "--help") == 0) {
+      printf("usage: %s\n\nWrites a bundle file to carry to an office the network does not "
+             "reach.\nWith --peer, it holds what that peer lacks since the last sync that "
+             "caught it\nup, and only logs in its scope; without, everything this node holds. "
+             "The\nbundle is sealed with the deployment's network key.\n",
+             usage);
+      return 0;
+    } else
+      return cli_usage_error(usage, "unexpected argument '%s'", argv[i]);
+  }
+  if (out_path == NULL)
+    return cli_usage_error(usage, "--out FILE is required");
+  dk_node *n = cli_open(c, 1);
+  if (n == NULL)
+    return 1;
+  struct dk_peer peer;
+  int out = 0, rc = 0;
+  if (peer_name) {
+    rc = dk_node_peer_get(n, peer_name, &peer);
+    if (rc == DK_ENOTFOUND) {
+      out = cli_error("no peer named '%s'", peer_name);
+      goto done;
+    }
+    if (rc != 0) {
+      out = cli_fail(rc, "cannot read the peer");
+      goto done;
+    }
+  }
+  struct dk_bundle_stats st;
+  rc = dk_bundle_export(n, peer_name ? &peer : NULL, out_path, &st);
+  if (rc != 0) {
+    out = cli_fail(rc, "cannot write the bundle");
+    goto done;
+  }
+  if (json)
+    out = cli_print_json(json_pack("{s:s, s:I, s:I, s:I}", "file", out_path, "logs",
+                                   (json_int_t)st.logs, "entries", (json_int_t)st.entries,
+                                   "bytes", (json_int_t)st.bytes));
+  else
+    printf("wrote %s: %llu entries of %llu logs, %llu bytes\n", out_path,
+           (unsigned long long)st.entries, (unsigned long long)st.logs,
+           (unsigned long long)st.bytes);
+done:
+  dk_node_close(n);
+  return out;
+}
+
+static void import_progress(void *ctx, const struct dk_bundle_stats *st) {
+  if (*(int *)ctx)
+    fprintf(stderr, "\rimporting: %llu entries, %llu new", (unsigned long long)st->entries,
+            (unsigned long long)st->stored);
+}
+
+int cmd_import(struct cli *c, int argc, char **argv) {
+  static const char usage[] = "docket import FILE [--json]";
+  const char *path = NULL;
+  int json = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--json") == 0)
+      json = 1;
+    else if (strcmp(argv[i], "--help") == 0) {
+      printf("usage: %s\n\nReads a bundle written by 'docket export' on a pinned peer. The "
+             "whole file is\nchecked against the network key first; then every entry goes "
+             "through the same\nchecks as over the network. A damaged or foreign bundle "
+             "stores nothing.\n(For a CSV ledger, see 'docket case import'.)\n",
+             usage);
+      return 0;
+    } else if (argv[i][0] == '-')
+      return cli_usage_error(usage, "unknown option %s", argv[i]);
+    else if (path == NULL)
+      path = argv[i];
+    else
+      return cli_usage_error(usage, "one bundle at a time");
+  }
+  if (path == NULL)
+    return cli_usage_error(usage, "which bundle file?");
+  dk_node *n = cli_open(c, 1);
+  if (n == NULL)
+    return 1;
+  struct dk_bundle_stats st;
+  uint8_t log[DK_PK_BYTES];
+  uint64_t seq = 0;
+  int tty = !json && cli_progress_tty();
+  int rc = dk_bundle_import(n, path, import_progress, &tty, &st, log, &seq);
+  if (tty)
+    fputs("\r\033[K", stderr);
+  dk_node_close(n);
+  int out = 0;
+  if (rc == DK_EAUTH)
+    out = cli_error("%s is damaged or from another deployment (its seal does not verify); "
+                    "nothing was stored", path);
+  else if (rc == DK_EFORMAT)
+    out = cli_error("%s is not a docket bundle, or is malformed; nothing invalid was stored",
+                    path);
+  else if (rc == DK_EREFUSED)
+    out = cli_error("%s comes from a node this office has not pinned (see 'docket peer add')",
+                    path);
+  else if (rc == DK_ESCOPE)
+    out = cli_error("%s carries logs this office must not receive from its sender", path);
+  else if (rc == DK_ENOTFOUND && seq) {
+    char hex[17];
+    dk_hex(log, 8, hex);
+    out = cli_error("%s continues log %s... from entry %llu, which this node does not hold "
+                    "yet: import the earlier bundle first, or sync",
+                    path, hex, (unsigned long long)seq);
+  } else if (rc == DK_ENOTFOUND)
+    out = cli_error("cannot open %s", path);
+  else if (rc != 0)
+    out = cli_fail(rc, "import stopped (what was stored before is valid and kept)");
+  if (rc != 0)
+    return out;
+  if (json)
+    return cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I}", "file", path, "entries",
+                                    (json_int_t)st.entries, "stored", (json_int_t)st.stored,
+                                    "duplicates", (json_int_t)st.duplicates, "forks",
+                                    (json_int_t)st.forks));
+  printf("imported %s: %llu entries, %llu new, %llu already here\n", path,
+         (unsigned long long)st.entries, (unsigned long long)st.stored,
+         (unsigned long long)st.duplicates);
+  if (st.forks)
+    cli_warn("%llu fork proofs: run 'docket verify'", (unsigned long long)st.forks);
+  return 0;
+}

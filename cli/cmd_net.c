@@ -1,0 +1,396 @@
+/* docket peer, serve, sync, network-key. */
+#include <getopt.h>
+#include <sodium.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "common/error.h"
+#include "replication/transport.h"
+
+/* ---- network key ----------------------------------------------------------- */
+
+int cli_read_network_key(const char *path, uint8_t key[32]) {
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return cli_error("cannot read the network key file %s", path);
+  char hex[130];
+  size_t n = fread(hex, 1, sizeof(hex) - 1, f);
+  fclose(f);
+  hex[n] = 0;
+  while (n > 0 && (hex[n - 1] == '\n' || hex[n - 1] == '\r' || hex[n - 1] == ' '))
+    hex[--n] = 0;
+  int got = dk_unhex(hex, key, 32);
+  sodium_memzero(hex, sizeof(hex));
+  if (got != 32)
+    return cli_error("%s does not hold a network key (64 hex digits)", path);
+  return 0;
+}
+
+int cmd_network_key(struct cli *c, int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+    printf("usage: docket network-key\n\nPrints this deployment's network key (64 hex digits). "
+           "Give it to every new\noffice for 'docket init --network-key-file FILE'; keep it "
+           "from strangers: without\nit no one can even start a handshake with a node.\n");
+    return 0;
+  }
+  if (argc > 1)
+    return cli_usage_error("docket network-key", "unexpected argument '%s'", argv[1]);
+  dk_node *n = cli_open(c, 1);
+  if (n == NULL)
+    return 1;
+  uint8_t key[32];
+  int rc = dk_node_network_key(n, key);
+  dk_node_close(n);
+  if (rc != 0)
+    return cli_fail(rc, "cannot read the network key");
+  char hex[65];
+  dk_hex(key, 32, hex);
+  sodium_memzero(key, sizeof(key));
+  puts(hex);
+  return 0;
+}
+
+/* ---- peers ------------------------------------------------------------------- */
+
+static const char PEER_USAGE[] =
+    "docket peer add --name N [--addr HOST:PORT] --key KEY --office PATH --role ROLE\n"
+    "       docket peer list [--json]\n"
+    "       docket peer remove NAME";
+
+static int name_valid(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n >= 64)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+          (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.'))
+      return 0;
+  return 1;
+}
+
+static int peer_add(struct cli *c, int argc, char **argv) {
+  static const struct option opts[] = {{"name", required_argument, 0, 'n'},
+                                       {"addr", required_argument, 0, 'a'},
+                                       {"key", required_argument, 0, 'k'},
+                                       {"office", required_argument, 0, 'o'},
+                                       {"role", required_argument, 0, 'r'},
+                                       {0, 0, 0, 0}};
+  const char *name = NULL, *addr = "", *key = NULL, *office = NULL, *role = NULL;
+  int ch;
+  optind = 0;
+  opterr = 0;
+  while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'n': name = optarg; break;
+    case 'a': addr = optarg; break;
+    case 'k': key = optarg; break;
+    case 'o': office = optarg; break;
+    case 'r': role = optarg; break;
+    default:
+      return cli_usage_error(PEER_USAGE, "unknown option or missing value: %s", argv[optind - 1]);
+    }
+  }
+  if (optind != argc)
+    return cli_usage_error(PEER_USAGE, "unexpected argument '%s'", argv[optind]);
+  if (!name || !key || !office || !role)
+    return cli_usage_error(PEER_USAGE, "--name, --key, --office and --role are required");
+  struct dk_peer p;
+  memset(&p, 0, sizeof(p));
+  if (!name_valid(name))
+    return cli_usage_error(PEER_USAGE, "a peer name is 1-63 letters, digits, '-', '_' or '.'");
+  strcpy(p.name, name);
+  if (strlen(key) != 64 || dk_unhex(key, p.key, 32) != 32)
+    return cli_usage_error(PEER_USAGE, "--key must be the 64 hex digits 'docket id' shows");
+  if (!dk_office_valid(office))
+    return cli_usage_error(PEER_USAGE, "office path '%s' is not valid", office);
+  strcpy(p.office, office);
+  if (dk_office_role_parse(role, &p.role) != 0)
+    return cli_usage_error(PEER_USAGE, "unknown role '%s'", role);
+  struct sockaddr_storage ss;
+  if (addr[0] && dk_net_parse_addr(addr, &ss) != 0)
+    return cli_usage_error(PEER_USAGE, "--addr '%s' is not HOST:PORT (an IP address or "
+                           "localhost)", addr);
+  if (strlen(addr) >= sizeof(p.addr))
+    return cli_usage_error(PEER_USAGE, "--addr is too long");
+  strcpy(p.addr, addr);
+  dk_node *n = cli_open(c, 0);
+  if (n == NULL)
+    return 1;
+  const char *mine = dk_node_config(n)->office;
+  int out = 0;
+  if (memcmp(p.key, dk_node_pk(n), 32) == 0) {
+    out = cli_error("that is this node's own key");
+    goto done;
+  }
+  size_t ml = strlen(mine), pl = strlen(office);
+  int above = pl < ml && strncmp(office, mine, pl) == 0 && mine[pl] == '/';
+  int below = ml < pl && strncmp(mine, office, ml) == 0 && office[ml] == '/';
+  if (!above && !below)
+    cli_warn("%s is neither above nor below %s: nothing will replicate with it", office, mine);
+  p.added_ms = dk_node_now(n);
+  int rc = dk_node_peer_add(n, &p);
+  if (rc == DK_EEXIST)
+    out = cli_error("a peer with that name or key is already pinned (see 'docket peer list')");
+  else if (rc != 0)
+    out = cli_fail(rc, "cannot add the peer");
+  else
+    printf("pinned %s: %s (%s)%s%s\n", name, office, role, addr[0] ? " at " : "", addr);
+done:
+  dk_node_close(n);
+  return out;
+}
+
+struct list_ctx {
+  json_t *arr;
+  size_t count;
+};
+
+static int list_peer(void *ctx, const struct dk_peer *p) {
+  struct list_ctx *l = ctx;
+  char hex[65], when[32];
+  dk_hex(p->key, 32, hex);
+  l->count++;
+  if (l->arr) {
+    json_array_append_new(
+        l->arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I}", "name", p->name, "addr",
+                          p->addr, "key", hex, "office", p->office, "role",
+                          dk_office_role_name(p->role), "last_sync", cli_json_time(p->last_sync_ms),
+                          "they_lack", (json_int_t)p->they_lack, "we_lack",
+                          (json_int_t)p->we_lack));
+    return 0;
+  }
+  cli_format_time(p->last_sync_ms, 0, when, sizeof(when));
+  printf("%-12s %-26s %-10s %-22s %.16s  %-16s %9llu %9llu\n", p->name, p->office,
+         dk_office_role_name(p->role), p->addr[0] ? p->addr : "-", hex,
+         p->last_sync_ms ? when : "never", (unsigned long long)p->they_lack,
+         (unsigned long long)p->we_lack);
+  return 0;
+}
+
+int cmd_peer(struct cli *c, int argc, char **argv) {
+  if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+    printf("usage: %s\n\nPins the nodes this office replicates with: their key (from 'docket "
+           "id' on\nthat node), office path and role, and for offices above, the address to "
+           "dial.\nA peer that is not pinned gets nothing.\n",
+           PEER_USAGE);
+    return argc < 2 ? EXIT_USAGE : 0;
+  }
+  if (strcmp(argv[1], "add") == 0)
+    return peer_add(c, argc - 1, argv + 1);
+  if (strcmp(argv[1], "remove") == 0) {
+    if (argc != 3)
+      return cli_usage_error(PEER_USAGE, "peer remove needs one NAME");
+    dk_node *n = cli_open(c, 0);
+    if (n == NULL)
+      return 1;
+    int rc = dk_node_peer_remove(n, argv[2]);
+    dk_node_close(n);
+    if (rc == DK_ENOTFOUND)
+      return cli_error("no peer named '%s'", argv[2]);
+    if (rc != 0)
+      return cli_fail(rc, "cannot remove the peer");
+    printf("removed %s\n", argv[2]);
+    return 0;
+  }
+  if (strcmp(argv[1], "list") == 0) {
+    int json = 0;
+    for (int i = 2; i < argc; i++) {
+      if (strcmp(argv[i], "--json") == 0)
+        json = 1;
+      else
+        return cli_usage_error(PEER_USAGE, "unexpected argument '%s'", argv[i]);
+    }
+    dk_node *n = cli_open(c, 0);
+    if (n == NULL)
+      return 1;
+    struct list_ctx l = {json ? json_array() : NULL, 0};
+    if (!json)
+      printf("%-12s %-26s %-10s %-22s %-17s %-16s %9s %9s\n", "NAME", "OFFICE", "ROLE", "ADDR",
+             "KEY", "LAST SYNC", "THEY LACK", "WE LACK");
+    int rc = dk_node_peer_list(n, list_peer, &l);
+    dk_node_close(n);
+    if (rc != 0) {
+      json_decref(l.arr);
+      return cli_fail(rc, "cannot list peers");
+    }
+    return json ? cli_print_json(l.arr) : 0;
+  }
+  return cli_usage_error(PEER_USAGE, "unknown peer subcommand '%s'", argv[1]);
+}
+
+/* ---- serve and sync ----------------------------------------------------------- */
+
+static void log_stderr(void *ctx, enum dk_log_level level, const char *msg) {
+  char when[32];
+  time_t t = time(NULL);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+  static const char *const names[] = {"error", "warning", "info", "debug"};
+  fprintf(stderr, "%s docket[%s]: %s: %s\n", when, (const char *)ctx, names[level], msg);
+}
+
+int cmd_serve(struct cli *c, int argc, char **argv) {
+  static const char usage[] = "docket serve [--listen HOST:PORT] [--quiet]";
+  const char *listen = NULL;
+  int quiet = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
+      listen = argv[++i];
+    else if (strcmp(argv[i], "--quiet") == 0)
+      quiet = 1;
+    else if (strcmp(argv[i], "--help") == 0) {
+      printf("usage: %s\n\nRuns the node: accepts pinned peers on --listen (default: the "
+             "address given at\ninit), keeps a live link to each pinned office above this one, "
+             "redialling with\nbackoff, and passes new entries on within a second. Other "
+             "docket commands may\nwrite to the store meanwhile. Stops on SIGINT or SIGTERM.\n",
+             usage);
+      return 0;
+    } else
+      return cli_usage_error(usage, "unexpected argument '%s'", argv[i]);
+  }
+  dk_node *n = cli_open(c, 1);
+  if (n == NULL)
+    return 1;
+  const struct dk_node_config *cfg = dk_node_config(n);
+  if (listen == NULL)
+    listen = cfg->listen;
+  struct sockaddr_storage ss;
+  if (listen[0] && dk_net_parse_addr(listen, &ss) != 0) {
+    dk_node_close(n);
+    return cli_usage_error(usage, "--listen '%s' is not HOST:PORT", listen);
+  }
+  dk_node_set_log(n, log_stderr, (void *)cfg->office, quiet ? DK_LOG_WARN : DK_LOG_INFO);
+  struct dk_net_options opt = {NULL, listen, 0, NULL, NULL};
+  struct dk_net_result res;
+  int rc = dk_net_run(n, &opt, &res);
+  dk_node_close(n);
+  if (rc == DK_ENOKEY)
+    return cli_error("this node has no network key: run 'docket init' with "
+                     "--network-key-file, or see 'docket network-key'");
+  if (rc != 0)
+    return cli_fail(rc, "serve stopped");
+  return 0;
+}
+
+struct sync_progress {
+  int tty;
+};
+
+static void show_progress(void *ctx, const struct dk_sync_status *st) {
+  struct sync_progress *p = ctx;
+  if (!p->tty)
+    return;
+  fprintf(stderr, "\rsync: sent %llu, received %llu, stored %llu entries",
+          (unsigned long long)st->stats.entries_sent,
+          (unsigned long long)st->stats.entries_received,
+          (unsigned long long)st->stats.entries_stored);
+}
+
+static int pick_parent(void *ctx, const struct dk_peer *p) {
+  struct dk_peer *out = ctx;
+  if (p->addr[0] == 0)
+    return 0;
+  if (out->name[0]) {
+    out->name[0] = 0;
+    out->key[0] = 1; /* mark: more than one */
+    return 1;
+  }
+  *out = *p;
+  return 0;
+}
+
+int cmd_sync(struct cli *c, int argc, char **argv) {
+  static const char usage[] = "docket sync [PEER] [--timeout SECONDS] [--json]";
+  const char *name = NULL;
+  int json = 0;
+  uint64_t timeout_s = 60;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--json") == 0)
+      json = 1;
+    else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+      if (cli_parse_u64(argv[++i], 1, 86400, &timeout_s) != 0)
+        return cli_usage_error(usage, "--timeout takes seconds (1 to 86400)");
+    } else if (strcmp(argv[i], "--help") == 0) {
+      printf("usage: %s\n\nSyncs once with PEER (by default the one pinned peer with an "
+             "address):\nsends what it lacks, receives what this node lacks, and exits when "
+             "both are\ncaught up. Each batch is verified and stored durably before it is "
+             "acknowledged,\nso an interrupted sync resumes where it stopped.\n",
+             usage);
+      return 0;
+    } else if (argv[i][0] == '-')
+      return cli_usage_error(usage, "unknown option %s", argv[i]);
+    else if (name == NULL)
+      name = argv[i];
+    else
+      return cli_usage_error(usage, "one peer at a time");
+  }
+  dk_node *n = cli_open(c, 1);
+  if (n == NULL)
+    return 1;
+  struct dk_peer peer;
+  memset(&peer, 0, sizeof(peer));
+  int out = 0, rc;
+  if (name) {
+    rc = dk_node_peer_get(n, name, &peer);
+    if (rc == DK_ENOTFOUND) {
+      out = cli_error("no peer named '%s' (see 'docket peer list')", name);
+      goto done;
+    }
+  } else {
+    rc = dk_node_peer_list(n, pick_parent, &peer);
+    if (rc == 1 || peer.name[0] == 0) {
+      out = cli_usage_error(usage, rc == 1 ? "several peers have addresses: name one"
+                                           : "no pinned peer has an address: name one");
+      goto done;
+    }
+  }
+  if (rc != 0 && rc != 1) {
+    out = cli_fail(rc, "cannot read the peers");
+    goto done;
+  }
+  if (peer.addr[0] == 0) {
+    out = cli_error("peer %s has no address to dial (it dials this node)", peer.name);
+    goto done;
+  }
+  if (!json)
+    dk_node_set_log(n, log_stderr, (void *)dk_node_config(n)->office, DK_LOG_WARN);
+  struct sync_progress sp = {!json && cli_progress_tty()};
+  struct dk_net_options opt = {&peer, NULL, timeout_s * 1000, show_progress, &sp};
+  struct dk_net_result res;
+  rc = dk_net_run(n, &opt, &res);
+  if (sp.tty)
+    fputs("\r\033[K", stderr);
+  const struct dk_sync_stats *s = &res.status.stats;
+  if (rc != 0) {
+    const char *why = rc == DK_ECONN      ? "peer unreachable or the connection was lost"
+                      : rc == DK_EAUTH    ? "handshake failed: wrong network key, or the peer is "
+                                            "not the node pinned under that name"
+                      : rc == DK_EREFUSED ? "the peer closed the handshake: it has not pinned "
+                                            "this node, or the network keys differ"
+                                          : dk_strerror(rc);
+    out = cli_error("sync with %s failed: %s", peer.name, why);
+    if (s->entries_stored)
+      fprintf(stderr, "docket: %llu entries were stored before it stopped; they are kept\n",
+              (unsigned long long)s->entries_stored);
+    goto done;
+  }
+  if (json)
+    out = cli_print_json(json_pack(
+        "{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "peer", peer.name, "idle",
+        res.status.idle, "entries_sent", (json_int_t)s->entries_sent, "entries_received",
+        (json_int_t)s->entries_received, "entries_stored", (json_int_t)s->entries_stored,
+        "duplicates", (json_int_t)s->duplicates, "forks", (json_int_t)s->forks, "bytes_sent",
+        (json_int_t)s->bytes_sent, "bytes_received", (json_int_t)s->bytes_received));
+  else
+    printf("synced with %s: sent %llu entries, received %llu (%llu new)%s\n", peer.name,
+           (unsigned long long)s->entries_sent, (unsigned long long)s->entries_received,
+           (unsigned long long)s->entries_stored,
+           res.status.idle ? "; already in step" : "");
+  if (s->forks)
+    cli_warn("%llu fork proofs received: run 'docket verify'", (unsigned long long)s->forks);
+done:
+  dk_node_close(n);
+  return out;
+}

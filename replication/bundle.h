@@ -1,0 +1,57 @@
+/*
+ * Offline bundles: the replication stream written to a file, for links that
+ * never come up (a USB stick carried from a community to its street office).
+ *
+ *   magic "DKBUNDL" 0x01                                    8 bytes
+ *   header length (u32 BE) || header (msgpack)
+ *   batches: length (u32 BE, 1..DK_FRAME_BYTES_MAX) || batch (msgpack)
+ *   0 (u32)                                                   end marker
+ *   MAC: BLAKE2b-256 keyed with the network key over
+ *        "docket/bundle/v1" NUL || every byte before the MAC     32 bytes
+ *
+ *   header = [from key (bin 32), from office (str), for office (str, "" for
+ *             anyone), created ms (uint),
+ *             needs: [[log (bin 32), seq (uint)], ...],
+ *             brings: [[log (bin 32), first seq, last seq], ...]]
+ *   batch  = [[header (bin), signature (bin 64), body (bin, or nil when
+ *             erased)], ...]
+ *
+ * Like a git bundle it says what it needs (how far the reader must already
+ * hold each log it continues) and what it brings. Reading it runs the same checks as the network:
+ * the MAC (a bundle of another deployment, or a changed byte, is refused
+ * before anything is stored), a pinned sender, the replication scope, and
+ * every entry through the node's ingest (links, signatures, bodies).
+ * docs/PROTOCOL.md has the byte-level details.
+ */
+#ifndef DK_BUNDLE_H
+#define DK_BUNDLE_H
+
+#include <stdint.h>
+
+#include "node/node.h"
+
+#define DK_BUNDLE_MAGIC "DKBUNDL\x01"
+#define DK_DOMAIN_BUNDLE_MAC "docket/bundle/v1"
+
+struct dk_bundle_stats {
+  uint64_t logs, entries, batches, bytes;
+  uint64_t stored, duplicates, forks; /* import */
+};
+
+/* Writes a bundle for peer (NULL: everything this node holds) to path,
+ * durably (temporary file, fsync, rename). With a peer, each log starts
+ * after the position recorded at the last sync that caught the peer up. */
+int dk_bundle_export(dk_node *n, const struct dk_peer *peer, const char *path,
+                     struct dk_bundle_stats *st);
+
+/* Reads a bundle. Errors: DK_EAUTH (MAC: another deployment, or damaged),
+ * DK_EFORMAT (not a bundle), DK_EREFUSED (from a node this one has not
+ * pinned), DK_ESCOPE (it carries a log this node must not receive from that
+ * sender), DK_ENOTFOUND (it continues a log from further than this node
+ * holds: *needs_log / *needs_seq say which), and ingest's codes. */
+int dk_bundle_import(dk_node *n, const char *path,
+                     void (*progress)(void *ctx, const struct dk_bundle_stats *st), void *ctx,
+                     struct dk_bundle_stats *st, uint8_t needs_log[DK_PK_BYTES],
+                     uint64_t *needs_seq);
+
+#endif

@@ -1,0 +1,697 @@
+/*
+ * The libuv transport. Each connection goes through three phases:
+ *   HANDSHAKE  fixed-size messages of replication/handshake.h, in the clear
+ *              (they are authenticated and reveal nothing without the
+ *              network key);
+ *   SYNC       encrypted frames (frame.h) carrying sync messages (sync.h);
+ *   CLOSING    waiting for libuv's close callback, which alone frees it.
+ * A 200 ms timer notices commits by other processes (the store's change
+ * mark), ticks the sessions and times out stalled handshakes.
+ */
+#include "replication/transport.h"
+
+#include <arpa/inet.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "common/error.h"
+#include "replication/frame.h"
+#include "replication/handshake.h"
+#include "replication/node_store.h"
+
+#define TIMER_MS 200
+#define HANDSHAKE_TIMEOUT_MS 10000
+#define REDIAL_MS_MIN 500
+#define REDIAL_MS_MAX 30000
+#define READ_BUF_BYTES (64 * 1024)
+#define DIALS_MAX 16
+
+enum phase { PH_HANDSHAKE = 1, PH_SYNC, PH_CLOSING };
+
+struct net;
+struct dial;
+
+struct conn {
+  struct net *net;
+  uv_tcp_t tcp;
+  uv_connect_t connect_req;
+  int outbound;
+  enum phase phase;
+  struct dk_peer peer; /* pinned record; known after authorize (inbound) */
+  int peer_known;
+  struct dk_hs hs;
+  uint8_t hsbuf[DK_HS_MESSAGE_BYTES_MAX];
+  size_t hsgot;
+  struct dk_frame_encoder enc;
+  struct dk_frame_decoder dec;
+  struct dk_sync *sync;
+  uint64_t stored_seen;  /* entries_stored already announced to others */
+  int caught_up_logged;
+  uint64_t started_ms;
+  int error;             /* why it closed */
+  struct dial *dial;     /* outbound in serve mode: the redial state */
+  struct conn *next;
+  uint8_t readbuf[READ_BUF_BYTES];
+};
+
+struct dial {
+  struct net *net;
+  struct dk_peer peer;
+  uv_timer_t timer;
+  int attempts;
+  struct conn *conn;
+};
+
+struct net {
+  uv_loop_t loop;
+  dk_node *n;
+  const struct dk_net_options *opt;
+  struct dk_sync_store store;
+  uint8_t *netkey; /* sodium_malloc */
+  uv_tcp_t listener;
+  int listening;
+  uv_timer_t timer;
+  uv_signal_t sigint, sigterm;
+  struct conn *conns;
+  struct dial dials[DIALS_MAX];
+  size_t ndials;
+  uint64_t mark;
+  int stopping;
+  int once_result; /* once mode: 1 when set */
+  int result;
+  struct dk_sync_status last;
+};
+
+struct wreq {
+  uv_write_t req;
+  struct conn *c;
+  int close_after;
+  size_t len;
+  uint8_t data[];
+};
+
+static uint64_t now_ms(struct net *net) { return dk_node_now(net->n); }
+
+static void net_stop(struct net *net);
+static void conn_close(struct conn *c, int error);
+static void dial_start(struct dial *d);
+static void on_redial(uv_timer_t *t) { dial_start(t->data); }
+
+/* ---- writing ------------------------------------------------------------- */
+
+static void on_write(uv_write_t *req, int status) {
+  struct wreq *w = (struct wreq *)req;
+  struct conn *c = w->c;
+  int close_after = w->close_after;
+  free(w);
+  if (status < 0 && c->phase != PH_CLOSING) {
+    dk_node_logf(c->net->n, DK_LOG_INFO, "write to %s failed: %s",
+                 c->peer_known ? c->peer.name : "peer", uv_strerror(status));
+    conn_close(c, DK_ECONN);
+    return;
+  }
+  if (close_after && c->phase != PH_CLOSING)
+    conn_close(c, 0);
+}
+
+static int conn_write(struct conn *c, const uint8_t *p, size_t len, int close_after) {
+  if (c->phase == PH_CLOSING)
+    return DK_ECONN;
+  struct wreq *w = malloc(sizeof(*w) + len);
+  if (w == NULL)
+    return DK_ENOMEM;
+  w->c = c;
+  w->close_after = close_after;
+  w->len = len;
+  memcpy(w->data, p, len);
+  uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)len);
+  int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_write);
+  if (rc != 0) {
+    free(w);
+    return DK_ECONN;
+  }
+  return 0;
+}
+
+/* The sync session's send callback: one message, one encrypted frame. */
+static int sync_send(void *ctx, const uint8_t *msg, size_t len) {
+  struct conn *c = ctx;
+  struct dk_buf out;
+  dk_buf_init(&out);
+  int rc = dk_frame_encode(&c->enc, msg, len, &out);
+  if (rc == 0)
+    rc = conn_write(c, out.data, out.len, 0);
+  dk_buf_release(&out);
+  return rc;
+}
+
+/* ---- closing ------------------------------------------------------------- */
+
+static void conn_unlink(struct conn *c) {
+  struct conn **pp = &c->net->conns;
+  while (*pp && *pp != c)
+    pp = &(*pp)->next;
+  if (*pp)
+    *pp = c->next;
+}
+
+static void on_conn_closed(uv_handle_t *h) {
+  struct conn *c = h->data;
+  struct net *net = c->net;
+  conn_unlink(c);
+  dk_hs_release(&c->hs);
+  dk_frame_encoder_release(&c->enc);
+  dk_frame_decoder_release(&c->dec);
+  dk_sync_free(c->sync);
+  struct dial *d = c->dial;
+  if (d)
+    d->conn = NULL;
+  free(c);
+  if (d && !net->stopping) {
+    /* Capped exponential backoff with jitter, so that many offices coming
+     * back online at once do not redial in step. */
+    uint64_t base = (uint64_t)REDIAL_MS_MIN << (d->attempts < 6 ? d->attempts : 6);
+    if (base > REDIAL_MS_MAX)
+      base = REDIAL_MS_MAX;
+    uint64_t delay = base / 2 + randombytes_uniform((uint32_t)base);
+    d->attempts++;
+    uv_timer_start(&d->timer, on_redial, delay, 0);
+  }
+}
+
+static void conn_close(struct conn *c, int error) {
+  if (c->phase == PH_CLOSING)
+    return;
+  struct net *net = c->net;
+  c->phase = PH_CLOSING;
+  c->error = error;
+  if (net->opt->peer && !net->once_result) {
+    net->once_result = 1;
+    net->result = error ? error : DK_ECONN;
+    if (c->sync)
+      dk_sync_status(c->sync, &net->last);
+  }
+  uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+  if (net->opt->peer)
+    net_stop(net);
+}
+
+/* ---- sync phase ---------------------------------------------------------- */
+
+static void announce_to_others(struct conn *from) {
+  for (struct conn *c = from->net->conns; c; c = c->next) {
+    if (c == from || c->phase != PH_SYNC)
+      continue;
+    int rc = dk_sync_local_change(c->sync);
+    if (rc != 0)
+      conn_close(c, rc);
+  }
+}
+
+static int peer_in_scope(void *ctx, const char *log_office) {
+  struct conn *c = ctx;
+  return dk_scope_sends(dk_node_config(c->net->n)->office, c->peer.office, log_office);
+}
+
+static void record_peer_sync(struct conn *c, const struct dk_sync_status *st) {
+  if (!c->peer_known)
+    return;
+  if (st->send_caught_up)
+    dk_node_peer_cursors_save(c->net->n, c->peer.key, peer_in_scope, c);
+  struct dk_peer p;
+  if (dk_node_peer_get(c->net->n, c->peer.name, &p) != 0)
+    return;
+  if (st->send_caught_up && st->recv_caught_up)
+    p.last_sync_ms = now_ms(c->net);
+  p.they_lack = st->stats.peer_lacks_entries;
+  p.we_lack = st->stats.local_lacks_entries;
+  dk_node_peer_update(c->net->n, &p);
+}
+
+/* After every call into the session: errors, progress, forwarding, the end. */
+static void after_sync_call(struct conn *c, int rc) {
+  struct net *net = c->net;
+  struct dk_sync_status st;
+  dk_sync_status(c->sync, &st);
+  if (rc != 0 || st.error != 0) {
+    int err = rc ? rc : st.error;
+    dk_node_logf(net->n, DK_LOG_WARN, "sync with %s failed: %s", c->peer.name, dk_strerror(err));
+    record_peer_sync(c, &st);
+    conn_close(c, err);
+    return;
+  }
+  if (st.stats.entries_stored > c->stored_seen) {
+    dk_node_logf(net->n, DK_LOG_INFO, "stored %llu new entries from %s",
+                 (unsigned long long)(st.stats.entries_stored - c->stored_seen), c->peer.name);
+    c->stored_seen = st.stats.entries_stored;
+    announce_to_others(c); /* store and forward */
+    /* Ingest may have written here too (grants to a newly known office
+     * above, witness entries): offer them to this peer in this session. */
+    int lrc = dk_sync_local_change(c->sync);
+    if (lrc != 0) {
+      conn_close(c, lrc);
+      return;
+    }
+    dk_sync_status(c->sync, &st);
+  }
+  if (st.send_caught_up && st.recv_caught_up && !c->caught_up_logged) {
+    c->caught_up_logged = 1;
+    dk_node_logf(net->n, DK_LOG_INFO, "caught up with %s (%s)", c->peer.name,
+                 st.idle ? "nothing to exchange" : "exchanged");
+    record_peer_sync(c, &st);
+  }
+  if (net->opt->peer) {
+    net->last = st;
+    if (net->opt->progress)
+      net->opt->progress(net->opt->ctx, &st);
+    if (st.done && !net->once_result) {
+      net->once_result = 1;
+      net->result = 0;
+      record_peer_sync(c, &st);
+      struct dk_buf out;
+      dk_buf_init(&out);
+      if (dk_frame_encode_end(&c->enc, &out) != 0 || conn_write(c, out.data, out.len, 1) != 0)
+        conn_close(c, 0);
+      dk_buf_release(&out);
+    }
+  }
+}
+
+static int on_frame(void *ctx, const uint8_t *msg, size_t len) {
+  struct conn *c = ctx;
+  int rc = dk_sync_receive(c->sync, msg, len);
+  after_sync_call(c, rc);
+  return c->phase == PH_CLOSING ? DK_ECANCELED : 0;
+}
+
+static void become_sync(struct conn *c) {
+  struct net *net = c->net;
+  const uint8_t *peer_pk = dk_hs_peer_pk(&c->hs);
+  if (!c->peer_known && dk_node_peer_by_key(net->n, peer_pk, &c->peer) == 0)
+    c->peer_known = 1;
+  if (!c->peer_known) {
+    conn_close(c, DK_EREFUSED);
+    return;
+  }
+  if (c->dial)
+    c->dial->attempts = 0;
+  struct dk_buf out;
+  dk_buf_init(&out);
+  int rc = dk_frame_encoder_init(&c->enc, dk_hs_send_key(&c->hs), &out);
+  if (rc == 0)
+    rc = dk_frame_decoder_init(&c->dec, dk_hs_recv_key(&c->hs));
+  if (rc == 0)
+    rc = conn_write(c, out.data, out.len, 0);
+  dk_buf_release(&out);
+  if (rc != 0) {
+    conn_close(c, rc);
+    return;
+  }
+  struct dk_sync_config cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  memcpy(cfg.my_pk, dk_node_pk(net->n), DK_PK_BYTES);
+  cfg.my_office = dk_node_config(net->n)->office;
+  memcpy(cfg.peer_pk, c->peer.key, DK_PK_BYTES);
+  cfg.peer_office = c->peer.office;
+  cfg.mode = net->opt->peer ? DK_SYNC_ONCE : DK_SYNC_LIVE;
+  cfg.timeout_ms = net->opt->peer ? net->opt->timeout_ms : 0;
+  rc = dk_sync_new(&c->sync, &cfg, &net->store, sync_send, c);
+  if (rc != 0) {
+    conn_close(c, rc);
+    return;
+  }
+  c->phase = PH_SYNC;
+  dk_node_logf(net->n, DK_LOG_INFO, "connected to %s (%s, %s)", c->peer.name, c->peer.office,
+               c->outbound ? "dialled" : "accepted");
+  rc = dk_sync_start(c->sync, now_ms(net));
+  after_sync_call(c, rc);
+}
+
+/* ---- handshake phase ---------------------------------------------------- */
+
+static int authorize(void *ctx, const uint8_t client_pk[DK_PK_BYTES]) {
+  struct conn *c = ctx;
+  if (dk_node_peer_by_key(c->net->n, client_pk, &c->peer) != 0) {
+    char hex[17];
+    dk_hex(client_pk, 8, hex);
+    dk_node_logf(c->net->n, DK_LOG_WARN, "refused a node this office does not know (key %s...)",
+                 hex);
+    return DK_EREFUSED;
+  }
+  c->peer_known = 1;
+  return 0;
+}
+
+/* Feeds handshake bytes; returns how many of data were consumed. */
+static size_t handshake_feed(struct conn *c, const uint8_t *data, size_t len) {
+  size_t used = 0;
+  while (used < len && c->phase == PH_HANDSHAKE) {
+    size_t need = dk_hs_expect_bytes(&c->hs);
+    if (need == 0 || need > sizeof(c->hsbuf)) {
+      conn_close(c, DK_EPROTO);
+      break;
+    }
+    size_t take = need - c->hsgot;
+    if (take > len - used)
+      take = len - used;
+    memcpy(c->hsbuf + c->hsgot, data + used, take);
+    c->hsgot += take;
+    used += take;
+    if (c->hsgot < need)
+      break;
+    uint8_t out[DK_HS_MESSAGE_BYTES_MAX];
+    size_t out_len = 0;
+    int rc = dk_hs_next(&c->hs, c->hsbuf, c->hsgot, out, sizeof(out), &out_len);
+    c->hsgot = 0;
+    if (out_len > 0 && conn_write(c, out, out_len, rc != 0) != 0) {
+      conn_close(c, DK_ECONN);
+      break;
+    }
+    if (rc != 0) {
+      const char *who = c->peer_known ? c->peer.name : "a peer";
+      if (rc == DK_EAUTH)
+        dk_node_logf(c->net->n, DK_LOG_WARN,
+                     "handshake with %s failed: wrong network key or not the pinned node", who);
+      else
+        dk_node_logf(c->net->n, DK_LOG_WARN, "handshake with %s failed: %s", who,
+                     dk_strerror(rc));
+      if (out_len == 0)
+        conn_close(c, rc);
+      else
+        c->error = rc; /* closes after the write */
+      if (c->net->opt->peer && !c->net->once_result) {
+        c->net->once_result = 1;
+        c->net->result = rc;
+      }
+      break;
+    }
+    if (dk_hs_done(&c->hs))
+      become_sync(c);
+  }
+  return used;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  struct conn *c = h->data;
+  buf->base = (char *)c->readbuf;
+  buf->len = sizeof(c->readbuf);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  struct conn *c = s->data;
+  if (nread == 0 || c->phase == PH_CLOSING)
+    return;
+  if (nread < 0) {
+    int err = DK_ECONN;
+    if (c->phase == PH_SYNC && dk_frame_decoder_finish(&c->dec) == 0)
+      err = 0; /* a clean end */
+    else if (c->phase == PH_HANDSHAKE && c->outbound)
+      err = DK_EREFUSED; /* the server hung up: it does not know us */
+    if (err)
+      dk_node_logf(c->net->n, DK_LOG_INFO, "connection to %s lost",
+                   c->peer_known ? c->peer.name : "peer");
+    conn_close(c, err);
+    return;
+  }
+  const uint8_t *p = (const uint8_t *)buf->base;
+  size_t len = (size_t)nread;
+  if (c->phase == PH_HANDSHAKE) {
+    size_t used = handshake_feed(c, p, len);
+    p += used;
+    len -= used;
+  }
+  if (len > 0 && c->phase == PH_SYNC) {
+    int rc = dk_frame_feed(&c->dec, p, len, on_frame, c);
+    if (rc != 0 && c->phase != PH_CLOSING) {
+      dk_node_logf(c->net->n, DK_LOG_WARN, "bad frame from %s: %s", c->peer.name,
+                   dk_strerror(rc));
+      conn_close(c, rc);
+    }
+  }
+}
+
+static struct conn *conn_new(struct net *net, int outbound) {
+  struct conn *c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return NULL;
+  c->net = net;
+  c->outbound = outbound;
+  c->phase = PH_HANDSHAKE;
+  c->started_ms = now_ms(net);
+  if (uv_tcp_init(&net->loop, &c->tcp) != 0) {
+    free(c);
+    return NULL;
+  }
+  c->tcp.data = c;
+  c->next = net->conns;
+  net->conns = c;
+  return c;
+}
+
+static void on_connect(uv_connect_t *req, int status) {
+  struct conn *c = req->data;
+  if (c->phase == PH_CLOSING)
+    return;
+  if (status < 0) {
+    dk_node_logf(c->net->n, DK_LOG_INFO, "cannot reach %s at %s: %s", c->peer.name,
+                 c->peer.addr, uv_strerror(status));
+    conn_close(c, DK_ECONN);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  uv_tcp_keepalive(&c->tcp, 1, 30);
+  int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  uint8_t out[DK_HS_MESSAGE_BYTES_MAX];
+  size_t out_len = 0;
+  if (rc == 0)
+    rc = dk_hs_next(&c->hs, NULL, 0, out, sizeof(out), &out_len);
+  if (rc == 0)
+    rc = conn_write(c, out, out_len, 0);
+  if (rc != 0)
+    conn_close(c, rc < 0 ? rc : DK_ECONN);
+}
+
+static int dial_peer(struct net *net, const struct dk_peer *peer, struct dial *d) {
+  struct sockaddr_storage addr;
+  if (dk_net_parse_addr(peer->addr, &addr) != 0)
+    return DK_EINVAL;
+  struct conn *c = conn_new(net, 1);
+  if (c == NULL)
+    return DK_ENOMEM;
+  c->peer = *peer;
+  c->peer_known = 1;
+  c->dial = d;
+  if (d)
+    d->conn = c;
+  int rc = dk_hs_init_client(&c->hs, net->netkey, dk_node_identity(net->n), peer->key);
+  c->connect_req.data = c;
+  if (rc == 0 &&
+      uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&addr, on_connect) != 0)
+    rc = DK_ECONN;
+  if (rc != 0)
+    conn_close(c, rc);
+  return rc;
+}
+
+static void dial_start(struct dial *d) {
+  if (d->net->stopping || d->conn)
+    return;
+  if (dial_peer(d->net, &d->peer, d) == DK_EINVAL)
+    dk_node_logf(d->net->n, DK_LOG_ERROR, "peer %s has a bad address '%s'", d->peer.name,
+                 d->peer.addr);
+}
+
+static void on_incoming(uv_stream_t *server, int status) {
+  struct net *net = server->data;
+  if (status < 0 || net->stopping)
+    return;
+  struct conn *c = conn_new(net, 0);
+  if (c == NULL)
+    return;
+  if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
+      dk_hs_init_server(&c->hs, net->netkey, dk_node_identity(net->n), authorize, c) != 0) {
+    conn_close(c, DK_ECONN);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  uv_tcp_keepalive(&c->tcp, 1, 30);
+  if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+    conn_close(c, DK_ECONN);
+}
+
+/* ---- the loop -------------------------------------------------------------- */
+
+static void on_timer(uv_timer_t *t) {
+  struct net *net = t->data;
+  uint64_t now = now_ms(net);
+  uint64_t mark = dk_node_change_mark(net->n);
+  int changed = mark != net->mark;
+  net->mark = mark;
+  struct conn *next;
+  for (struct conn *c = net->conns; c; c = next) {
+    next = c->next;
+    if (c->phase == PH_HANDSHAKE && now - c->started_ms > HANDSHAKE_TIMEOUT_MS) {
+      dk_node_logf(net->n, DK_LOG_INFO, "handshake with %s timed out",
+                   c->peer_known ? c->peer.name : "a peer");
+      conn_close(c, DK_ETIMEDOUT);
+      continue;
+    }
+    if (c->phase != PH_SYNC)
+      continue;
+    int rc = changed ? dk_sync_local_change(c->sync) : 0;
+    if (rc == 0)
+      rc = dk_sync_tick(c->sync, now);
+    after_sync_call(c, rc);
+  }
+}
+
+static void on_handle_closed(uv_handle_t *h) { (void)h; }
+
+static void net_stop(struct net *net) {
+  if (net->stopping)
+    return;
+  net->stopping = 1;
+  if (net->listening)
+    uv_close((uv_handle_t *)&net->listener, on_handle_closed);
+  uv_close((uv_handle_t *)&net->timer, on_handle_closed);
+  uv_close((uv_handle_t *)&net->sigint, on_handle_closed);
+  uv_close((uv_handle_t *)&net->sigterm, on_handle_closed);
+  for (size_t i = 0; i < net->ndials; i++)
+    uv_close((uv_handle_t *)&net->dials[i].timer, on_handle_closed);
+  struct conn *next;
+  for (struct conn *c = net->conns; c; c = next) {
+    next = c->next;
+    if (c->phase == PH_SYNC && !net->opt->peer) {
+      /* A clean end for the peer. */
+      struct dk_buf out;
+      dk_buf_init(&out);
+      if (dk_frame_encode_end(&c->enc, &out) == 0)
+        conn_write(c, out.data, out.len, 0);
+      dk_buf_release(&out);
+    }
+    conn_close(c, c->error);
+  }
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+  struct net *net = s->data;
+  dk_node_logf(net->n, DK_LOG_INFO, "signal %d: shutting down", signum);
+  net_stop(net);
+}
+
+int dk_net_parse_addr(const char *hostport, struct sockaddr_storage *out) {
+  char host[DK_NAME_BYTES_MAX];
+  const char *colon = strrchr(hostport, ':');
+  if (colon == NULL || colon == hostport || (size_t)(colon - hostport) >= sizeof(host))
+    return DK_EINVAL;
+  memcpy(host, hostport, (size_t)(colon - hostport));
+  host[colon - hostport] = 0;
+  char *end;
+  long port = strtol(colon + 1, &end, 10);
+  if (*end != 0 || port <= 0 || port > 65535)
+    return DK_EINVAL;
+  memset(out, 0, sizeof(*out));
+  if (strcmp(host, "localhost") == 0)
+    strcpy(host, "127.0.0.1");
+  size_t hl = strlen(host);
+  if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+    host[hl - 1] = 0;
+    return uv_ip6_addr(host + 1, (int)port, (struct sockaddr_in6 *)out) == 0 ? 0 : DK_EINVAL;
+  }
+  return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)out) == 0 ? 0 : DK_EINVAL;
+}
+
+struct dial_collect {
+  struct net *net;
+};
+
+static int collect_dial(void *ctx, const struct dk_peer *p) {
+  struct net *net = ctx;
+  const char *mine = dk_node_config(net->n)->office;
+  size_t pl = strlen(p->office);
+  int above = strncmp(p->office, mine, pl) == 0 && mine[pl] == '/';
+  if (!above || p->addr[0] == 0 || net->ndials == DIALS_MAX)
+    return 0;
+  struct dial *d = &net->dials[net->ndials++];
+  memset(d, 0, sizeof(*d));
+  d->net = net;
+  d->peer = *p;
+  return 0;
+}
+
+int dk_net_run(dk_node *n, const struct dk_net_options *opt, struct dk_net_result *out) {
+  struct net *net = calloc(1, sizeof(*net));
+  if (net == NULL)
+    return DK_ENOMEM;
+  int rc = 0;
+  net->n = n;
+  net->opt = opt;
+  memset(out, 0, sizeof(*out));
+  dk_node_store_init(&net->store, n);
+  net->netkey = sodium_malloc(32);
+  if (net->netkey == NULL || dk_node_identity(n) == NULL) {
+    rc = net->netkey ? DK_ENOKEY : DK_ENOMEM;
+    goto free_net;
+  }
+  rc = dk_node_network_key(n, net->netkey);
+  if (rc != 0)
+    goto free_net;
+  if (uv_loop_init(&net->loop) != 0) {
+    rc = DK_ECONN;
+    goto free_net;
+  }
+  uv_timer_init(&net->loop, &net->timer);
+  net->timer.data = net;
+  uv_signal_init(&net->loop, &net->sigint);
+  uv_signal_init(&net->loop, &net->sigterm);
+  net->sigint.data = net->sigterm.data = net;
+  uv_signal_start(&net->sigint, on_signal, SIGINT);
+  uv_signal_start(&net->sigterm, on_signal, SIGTERM);
+  net->mark = dk_node_change_mark(n);
+  uv_timer_start(&net->timer, on_timer, TIMER_MS, TIMER_MS);
+
+  if (opt->peer) {
+    rc = dial_peer(net, opt->peer, NULL);
+  } else {
+    if (opt->listen && opt->listen[0]) {
+      struct sockaddr_storage addr;
+      rc = dk_net_parse_addr(opt->listen, &addr);
+      if (rc == 0) {
+        uv_tcp_init(&net->loop, &net->listener);
+        net->listener.data = net;
+        net->listening = 1;
+        int urc = uv_tcp_bind(&net->listener, (const struct sockaddr *)&addr, 0);
+        if (urc == 0)
+          urc = uv_listen((uv_stream_t *)&net->listener, 64, on_incoming);
+        if (urc != 0) {
+          dk_node_logf(n, DK_LOG_ERROR, "cannot listen on %s: %s", opt->listen,
+                       uv_strerror(urc));
+          rc = DK_ECONN;
+        } else {
+          dk_node_logf(n, DK_LOG_INFO, "listening on %s", opt->listen);
+        }
+      }
+    }
+    if (rc == 0)
+      rc = dk_node_peer_list(n, collect_dial, net);
+    for (size_t i = 0; rc == 0 && i < net->ndials; i++) {
+      uv_timer_init(&net->loop, &net->dials[i].timer);
+      net->dials[i].timer.data = &net->dials[i];
+      dial_start(&net->dials[i]);
+    }
+  }
+  if (rc != 0)
+    net_stop(net);
+  uv_run(&net->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&net->loop);
+  if (rc == 0 && opt->peer) {
+    rc = net->once_result ? net->result : DK_ECONN;
+    out->status = net->last;
+  }
+free_net:
+  sodium_free(net->netkey);
+  free(net);
+  return rc;
+}
