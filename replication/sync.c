@@ -613,7 +613,9 @@ static int on_hello(struct dk_sync *s, const msgpack_object *f, uint32_t n) {
     if (rc != 0)
       return rc;
   }
-  if (s->dirty) {
+  if (s->dirty && s->mode == DK_SYNC_LIVE) {
+    /* A once session keeps to what its HELLO announced: the peer may have
+     * judged a direction caught up from it. */
     s->dirty = 0;
     rc = refresh(s);
     if (rc != 0)
@@ -946,12 +948,12 @@ int dk_sync_local_change(struct dk_sync *s) {
     return s->error;
   if (!s->started)
     return fail(s, DK_EINVAL);
-  if (s->done)
-    return 0;
   if (!s->hello_received) {
     s->dirty = 1; /* the HELLO digests must stay what was sent */
     return 0;
   }
+  if (s->mode == DK_SYNC_ONCE)
+    return 0; /* a once session syncs what was there at HELLO time */
   rc = refresh(s);
   if (rc == 0 && s->send_phase == SEND_STREAM && next_pending(s) < s->logs_count)
     rc = pump(s);

@@ -166,7 +166,9 @@ int dk_sync_receive(struct dk_sync *s, const uint8_t *msg, size_t len);
  * The store may have changed outside this session: look at the heads again
  * and stream what the peer lacks. Costs one walk of the heads and nothing
  * more when nothing in the peer's scope changed. Before the peer's HELLO the
- * look is deferred until it arrives.
+ * look is deferred until it arrives. A once session syncs what the store
+ * held when the peers' HELLOs crossed (and the witness that answers it): it
+ * ignores later changes, so that both sides finish together.
  */
 int dk_sync_local_change(struct dk_sync *s);
 
