@@ -415,8 +415,6 @@ static int on_read(void *cbctx, const struct dk_wire_entry *e) {
     f->mismatch = 1;
     return append_entry(f, e); /* the fork proof for the peer */
   }
-  if (f->full)
-    return 0;
   int rc = append_entry(f, e);
   if (rc == 0 && !f->full)
     dk_entry_compute_id(e->header, e->header_len, e->sig, f->last_id);
@@ -430,7 +428,6 @@ static int check_fork(struct dk_sync *s, struct log_state *l, struct fill *f) {
   f->expect_id = l->peer_id;
   f->mismatch = 0;
   f->from_log = 0;
-  size_t before = f->entries;
   int rc = s->store.read(s->store.ctx, l->log, l->peer_seq, 1, DK_SYNC_ENTRY_WIRE_BYTES_MAX,
                          on_read, f);
   f->check_only = 0;
@@ -441,7 +438,6 @@ static int check_fork(struct dk_sync *s, struct log_state *l, struct fill *f) {
   if (f->mismatch) {
     l->flags |= LOG_FORKED;
     s->stats.peer_forks++;
-    (void)before;
   } else if (f->from_log == 1) {
     l->flags |= LOG_CHECKED;
   } else {
