@@ -26,8 +26,10 @@ bench: build
 	sh scripts/bench.sh $(BUILD)
 
 # Long runs that stay out of the default test run.
+SIM_SEEDS ?= 20000
 soak: build
 	cd $(BUILD) && DOCKET_SOAK=1 ctest --output-on-failure -L soak --timeout 3600
+	DOCKET_SIM_FIRST=1001 DOCKET_SIM_SEEDS=$(SIM_SEEDS) $(BUILD)/tests/test_sim
 
 asan: deps
 	cmake -S . -B build-asan -DDOCKET_SANITIZE=ON $(CMAKE_FLAGS)
@@ -44,6 +46,9 @@ fuzz:
 	mkdir -p build-fuzz/corpus/frame
 	build-fuzz/fuzz_frame -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	  build-fuzz/corpus/frame tests/fuzz/corpus/frame
+	mkdir -p build-fuzz/corpus/sync_msg
+	build-fuzz/fuzz_sync_msg -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	  build-fuzz/corpus/sync_msg tests/fuzz/corpus/sync_msg
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -85,6 +85,34 @@
 /* Keyfile: magic, parameters, salt, nonce, sealed secrets. */
 #define DK_KEYFILE_BYTES_MAX 512
 
+
+/* Sync (replication/sync.c). Entries in one batch: the receiver checks and
+ * commits a batch at once, so 1024 keeps one commit short and the array of
+ * entry views it builds small (and a count msgpack admits). */
+#define DK_SYNC_BATCH_ENTRIES_MAX 1024
+
+/* Encoded entries in one batch: under the frame limit, leaving 1 KiB for the
+ * message envelope and the batch's own fields. */
+#define DK_SYNC_BATCH_BYTES_MAX (DK_FRAME_BYTES_MAX - 1024)
+
+/* The largest entry as a batch element: msgpack array of header, 64-byte
+ * signature and body, with up to 16 bytes of msgpack headers. */
+#define DK_SYNC_ENTRY_WIRE_BYTES_MAX (DK_HEADER_BYTES_MAX + 64 + DK_BODY_BYTES_MAX + 16)
+
+/* Unacknowledged batches per session: with batches of at most 1 MiB, 8 bound
+ * what a slow peer makes the sender queue while keeping a fast link busy. */
+#define DK_SYNC_WINDOW_BATCHES_MAX 8
+
+/* Heads in one heads message: a head is 78 bytes of msgpack, so 8192 of them
+ * stay well below one frame; 10 000 logs take two messages. */
+#define DK_SYNC_HEADS_PER_MESSAGE_MAX 8192
+#define DK_SYNC_HEAD_WIRE_BYTES 80
+
+/* Logs one session tracks (one small record each): far above a district's
+ * tens of thousands of offices, and a bound on what new logs a peer can make
+ * us remember. */
+#define DK_SYNC_LOGS_MAX (1 << 20)
+
 _Static_assert(DK_HEADER_BYTES_MAX + DK_BODY_BYTES_MAX + 1024 < DK_FRAME_BYTES_MAX,
                "one entry with its body must fit in one frame");
 _Static_assert(DK_TEXT_BYTES_MAX * 4 < DK_EVENT_BYTES_MAX,
@@ -97,5 +125,18 @@ _Static_assert(DK_CASE_LIST_MAX <= DK_MP_COUNT_MAX,
                "every list of a case state must be decodable");
 _Static_assert((unsigned long long)DK_CASE_EVENTS_MAX * DK_SESSION_MINUTES_MAX < (1ull << 53),
                "a case's total minutes must stay exact in any integer or double");
+
+_Static_assert(DK_SYNC_ENTRY_WIRE_BYTES_MAX <= DK_SYNC_BATCH_BYTES_MAX,
+               "any single entry must fit in an empty batch");
+_Static_assert(DK_SYNC_BATCH_BYTES_MAX + 1024 <= DK_FRAME_BYTES_MAX,
+               "a full batch with its envelope must fit in one frame");
+_Static_assert(DK_SYNC_BATCH_ENTRIES_MAX <= DK_MP_COUNT_MAX,
+               "a batch's entry array must be decodable");
+_Static_assert(DK_SYNC_HEADS_PER_MESSAGE_MAX <= DK_MP_COUNT_MAX,
+               "a heads message's array must be decodable");
+_Static_assert((size_t)DK_SYNC_HEADS_PER_MESSAGE_MAX * DK_SYNC_HEAD_WIRE_BYTES + 1024 <=
+                   DK_FRAME_BYTES_MAX,
+               "a full heads message must fit in one frame");
+_Static_assert(DK_SYNC_WINDOW_BATCHES_MAX >= 1, "a session must be able to send a batch");
 
 #endif

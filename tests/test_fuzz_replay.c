@@ -13,12 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* The targets' LLVMFuzzerTestOneInput, renamed by tests/CMakeLists.txt. */
+int dk_fuzz_frame_one(const uint8_t *data, size_t size);
+int dk_fuzz_sync_msg_one(const uint8_t *data, size_t size);
+
+typedef int (*fuzz_fn)(const uint8_t *data, size_t size);
 
 /* Corpus files are small seeds; anything larger is a mistake. */
 #define CORPUS_FILE_BYTES_MAX (1 << 20)
 
-static int replay_dir(const char *dir) {
+static int replay_dir(const char *dir, fuzz_fn one) {
   DIR *d = opendir(dir);
   assert_non_null(d);
   int files = 0;
@@ -35,7 +39,7 @@ static int replay_dir(const char *dir) {
     size_t n = fread(buf, 1, CORPUS_FILE_BYTES_MAX, f);
     assert_true(feof(f));
     fclose(f);
-    assert_int_equal(LLVMFuzzerTestOneInput(buf, n), 0);
+    assert_int_equal(one(buf, n), 0);
     files++;
   }
   closedir(d);
@@ -44,7 +48,12 @@ static int replay_dir(const char *dir) {
 }
 
 static void frame_corpus(void **state) {
-  int files = replay_dir(DK_SOURCE_DIR "/tests/fuzz/corpus/frame");
+  int files = replay_dir(DK_SOURCE_DIR "/tests/fuzz/corpus/frame", dk_fuzz_frame_one);
+  assert_true(files >= 5);
+}
+
+static void sync_msg_corpus(void **state) {
+  int files = replay_dir(DK_SOURCE_DIR "/tests/fuzz/corpus/sync_msg", dk_fuzz_sync_msg_one);
   assert_true(files >= 5);
 }
 
@@ -53,6 +62,7 @@ int main(void) {
     return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(frame_corpus),
+      cmocka_unit_test(sync_msg_corpus),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,987 @@
+/*
+ * The sync state machine (sync.h); docs/protocol-sync.md has the messages.
+ *
+ * A session keeps one record per log in scope in either direction, sorted by
+ * log key: what this node holds (my_seq) and, for logs it sends, what the
+ * peer is known to hold or has been sent (peer_seq). Everything else is a
+ * handful of counters. Memory is bounded by the logs in scope (at most
+ * DK_SYNC_LOGS_MAX records) plus one batch being built and one being
+ * received.
+ */
+#include "replication/sync.h"
+
+#include <assert.h>
+#include <msgpack.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/mp.h"
+#include "node/entry.h"
+#include "replication/msg.h"
+
+#define LOG_SEND 1u    /* goes from me to the peer */
+#define LOG_RECV 2u    /* goes from the peer to me */
+#define LOG_FORKED 4u  /* my entry at the peer's head differs: send no more of it */
+#define LOG_CHECKED 8u /* the peer's head id is known to match mine */
+
+struct log_state {
+  uint8_t log[DK_PK_BYTES];
+  uint8_t my_id[DK_HASH_BYTES];
+  uint8_t peer_id[DK_HASH_BYTES];
+  uint64_t my_seq;   /* held here */
+  uint64_t peer_seq; /* send scope: held by the peer as far as known, or sent */
+  unsigned flags;
+};
+
+enum send_phase {
+  SEND_WAIT_HELLO = 0, /* the peer's hello has not arrived */
+  SEND_WAIT_HEADS,     /* digests differ: waiting for the peer's heads */
+  SEND_STREAM,         /* the peer's holdings are known: stream what it lacks */
+};
+
+struct dk_sync {
+  uint8_t my_pk[DK_PK_BYTES];
+  uint8_t peer_pk[DK_PK_BYTES];
+  char my_office[DK_NAME_BYTES_MAX];
+  char peer_office[DK_NAME_BYTES_MAX];
+  enum dk_sync_mode mode;
+  size_t window_batches;
+  size_t batch_entries;
+  size_t batch_bytes;
+  uint64_t timeout_ms;
+  int i_am_parent; /* the peer's office is a proper descendant of mine */
+  int peer_is_parent;
+
+  struct dk_sync_store store;
+  dk_sync_send_fn send;
+  void *send_ctx;
+
+  int error;
+  int started;
+  int hello_received;
+  int idle;
+  int done;
+  int dirty; /* local_change before the peer's hello: look again after it */
+  enum send_phase send_phase;
+  int caught_up_sent;   /* CAUGHT_UP sent since the last batch */
+  int defer_caught_up;  /* parent in a witness round: CAUGHT_UP after the child's */
+  int recv_caught_up;
+  int peer_log_advanced; /* parent: the child's own log grew this round */
+  uint8_t digest_send[DK_HASH_BYTES]; /* as sent in my HELLO */
+  uint8_t digest_recv[DK_HASH_BYTES];
+
+  struct log_state *logs;
+  size_t logs_count;
+  size_t logs_cap;
+  size_t cursor; /* logs before it have nothing pending */
+
+  uint64_t batch_next;      /* number of the next batch I send */
+  uint64_t ack_next;        /* number of the batch the next ack must name */
+  uint64_t recv_batch_next; /* number the next batch received must carry */
+
+  uint64_t now_ms;
+  uint64_t waiting_since_ms; /* last time the peer made progress */
+
+  struct dk_buf out;     /* the message being built */
+  struct dk_buf scratch; /* a batch's entries being built */
+  struct dk_wire_entry *wire; /* DK_SYNC_BATCH_ENTRIES_MAX views of a received batch */
+  struct dk_sync_stats stats;
+};
+
+/* ---------- small helpers ---------- */
+
+static int fail(struct dk_sync *s, int rc) {
+  assert(rc < 0);
+  if (s->error == 0)
+    s->error = rc;
+  return s->error;
+}
+
+static size_t clamp(size_t v, size_t dflt, size_t lo, size_t hi) {
+  if (v == 0)
+    v = dflt;
+  if (v < lo)
+    v = lo;
+  if (v > hi)
+    v = hi;
+  return v;
+}
+
+/* Index of log, or of where it would be inserted (*found 0). */
+static size_t log_find(const struct dk_sync *s, const uint8_t log[DK_PK_BYTES], int *found) {
+  size_t lo = 0, hi = s->logs_count;
+  /* Walks in key order append: check the end first. */
+  if (hi > 0 && memcmp(s->logs[hi - 1].log, log, DK_PK_BYTES) < 0) {
+    *found = 0;
+    return hi;
+  }
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = memcmp(s->logs[mid].log, log, DK_PK_BYTES);
+    if (c == 0) {
+      *found = 1;
+      return mid;
+    }
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  *found = 0;
+  return lo;
+}
+
+static int log_insert(struct dk_sync *s, size_t at, const uint8_t log[DK_PK_BYTES], unsigned flags,
+                      struct log_state **out) {
+  if (s->logs_count >= DK_SYNC_LOGS_MAX)
+    return DK_ELIMIT;
+  if (s->logs_count == s->logs_cap) {
+    size_t cap = s->logs_cap ? s->logs_cap * 2 : 64;
+    struct log_state *p = realloc(s->logs, cap * sizeof(*p));
+    if (p == NULL)
+      return DK_ENOMEM;
+    s->logs = p;
+    s->logs_cap = cap;
+  }
+  memmove(&s->logs[at + 1], &s->logs[at], (s->logs_count - at) * sizeof(*s->logs));
+  s->logs_count++;
+  struct log_state *l = &s->logs[at];
+  memset(l, 0, sizeof(*l));
+  memcpy(l->log, log, DK_PK_BYTES);
+  l->flags = flags;
+  if (at < s->cursor)
+    s->cursor = at;
+  *out = l;
+  return 0;
+}
+
+static unsigned scope_flags(const struct dk_sync *s, const char *office) {
+  unsigned f = 0;
+  if (dk_scope_sends(s->my_office, s->peer_office, office))
+    f |= LOG_SEND;
+  if (dk_scope_sends(s->peer_office, s->my_office, office))
+    f |= LOG_RECV;
+  /* The upper office's own log is in both directions by dk_scope_sends (the
+   * lower side may pass it back up). Only its author's side sends it, so
+   * that what comes down never bounces back as duplicates. */
+  if (f == (LOG_SEND | LOG_RECV))
+    f = strcmp(office, s->my_office) == 0 ? LOG_SEND : LOG_RECV;
+  return f;
+}
+
+static int emit(struct dk_sync *s) {
+  assert(s->out.len <= DK_FRAME_BYTES_MAX);
+  int rc = s->send(s->send_ctx, s->out.data, s->out.len);
+  if (rc != 0)
+    return rc > 0 ? DK_EINVAL : rc;
+  s->stats.messages_sent++;
+  s->stats.bytes_sent += s->out.len;
+  return 0;
+}
+
+static int pack_bin(msgpack_packer *pk, const uint8_t *p, size_t n) { return dk_mp_pack_bin(pk, p, n); }
+
+/* ---------- digests ---------- */
+
+static void digest_add(crypto_generichash_state *st, const uint8_t *log, uint64_t seq,
+                       const uint8_t *id) {
+  uint8_t seq_be[8];
+  dk_be64_put(seq_be, seq);
+  crypto_generichash_update(st, log, DK_PK_BYTES);
+  crypto_generichash_update(st, seq_be, 8);
+  crypto_generichash_update(st, id, DK_HASH_BYTES);
+}
+
+static void digest_init(crypto_generichash_state *st) {
+  crypto_generichash_init(st, NULL, 0, DK_HASH_BYTES);
+  crypto_generichash_update(st, (const uint8_t *)DK_DOMAIN_SYNC_DIGEST,
+                            sizeof(DK_DOMAIN_SYNC_DIGEST)); /* with its NUL */
+}
+
+void dk_sync_digest(const struct dk_sync_head *heads, size_t count, uint8_t out[DK_HASH_BYTES]) {
+  crypto_generichash_state st;
+  digest_init(&st);
+  for (size_t i = 0; i < count; i++)
+    digest_add(&st, heads[i].log, heads[i].seq, heads[i].id);
+  crypto_generichash_final(&st, out, DK_HASH_BYTES);
+}
+
+/* Digest of the logs held with flag; *count gets their number. */
+static void digest_scope(const struct dk_sync *s, unsigned flag, uint8_t out[DK_HASH_BYTES],
+                         uint64_t *count) {
+  crypto_generichash_state st;
+  digest_init(&st);
+  *count = 0;
+  for (size_t i = 0; i < s->logs_count; i++) {
+    const struct log_state *l = &s->logs[i];
+    if ((l->flags & flag) && l->my_seq > 0) {
+      digest_add(&st, l->log, l->my_seq, l->my_id);
+      (*count)++;
+    }
+  }
+  crypto_generichash_final(&st, out, DK_HASH_BYTES);
+}
+
+/* ---------- looking at the store ---------- */
+
+static int on_head(void *cbctx, const struct dk_sync_head *h, const char *office) {
+  struct dk_sync *s = cbctx;
+  if (h->seq == 0)
+    return 0;
+  int found;
+  size_t at = log_find(s, h->log, &found);
+  struct log_state *l;
+  if (found) {
+    l = &s->logs[at];
+  } else {
+    unsigned f = scope_flags(s, office);
+    if (f == 0)
+      return 0; /* neither way: this session never deals with it */
+    int rc = log_insert(s, at, h->log, f, &l);
+    if (rc != 0)
+      return rc;
+  }
+  if (h->seq != l->my_seq || memcmp(h->id, l->my_id, DK_HASH_BYTES) != 0) {
+    l->my_seq = h->seq;
+    memcpy(l->my_id, h->id, DK_HASH_BYTES);
+    if (at < s->cursor)
+      s->cursor = at;
+  }
+  return 0;
+}
+
+static int refresh(struct dk_sync *s) { return s->store.heads(s->store.ctx, on_head, s); }
+
+static int pending(const struct log_state *l) {
+  return (l->flags & LOG_SEND) && !(l->flags & LOG_FORKED) && l->my_seq > l->peer_seq;
+}
+
+static uint64_t lacks(const struct dk_sync *s) {
+  uint64_t n = 0;
+  for (size_t i = 0; i < s->logs_count; i++)
+    if (pending(&s->logs[i]))
+      n += s->logs[i].my_seq - s->logs[i].peer_seq;
+  return n;
+}
+
+/* First log from the cursor with something to send, or logs_count. */
+static size_t next_pending(struct dk_sync *s) {
+  while (s->cursor < s->logs_count && !pending(&s->logs[s->cursor]))
+    s->cursor++;
+  return s->cursor;
+}
+
+/* ---------- sending ---------- */
+
+static int send_hello(struct dk_sync *s) {
+  uint64_t send_count, recv_count;
+  digest_scope(s, LOG_SEND, s->digest_send, &send_count);
+  digest_scope(s, LOG_RECV, s->digest_recv, &recv_count);
+  dk_buf_reset(&s->out);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &s->out, dk_buf_msgpack_write);
+  int rc = dk_msg_begin(&pk, DK_SYNC_MSG_HELLO, 6);
+  if (rc == 0)
+    rc = dk_mp_pack_str(&pk, s->my_office);
+  if (rc == 0)
+    rc = dk_mp_pack_str(&pk, s->peer_office);
+  if (rc == 0)
+    rc = pack_bin(&pk, s->digest_send, DK_HASH_BYTES);
+  if (rc == 0)
+    rc = pack_bin(&pk, s->digest_recv, DK_HASH_BYTES);
+  if (rc == 0 && (msgpack_pack_uint64(&pk, send_count) != 0 ||
+                  msgpack_pack_uint64(&pk, recv_count) != 0))
+    rc = DK_ENOMEM;
+  if (rc == 0)
+    rc = emit(s);
+  return rc;
+}
+
+/* HEADS: what I hold of the logs the peer sends me, in chunks. */
+static int send_heads(struct dk_sync *s) {
+  int rc = 0;
+  size_t i = 0;
+  do {
+    size_t n = 0, j = i;
+    for (; j < s->logs_count && n < DK_SYNC_HEADS_PER_MESSAGE_MAX; j++)
+      if ((s->logs[j].flags & LOG_RECV) && s->logs[j].my_seq > 0)
+        n++;
+    /* Skip trailing logs that are not in this direction so `final` is exact. */
+    size_t k = j;
+    while (k < s->logs_count && !((s->logs[k].flags & LOG_RECV) && s->logs[k].my_seq > 0))
+      k++;
+    int final = k >= s->logs_count;
+    dk_buf_reset(&s->out);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &s->out, dk_buf_msgpack_write);
+    rc = dk_msg_begin(&pk, DK_SYNC_MSG_HEADS, 2);
+    if (rc == 0 && ((final ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk)) != 0 ||
+                    msgpack_pack_array(&pk, n) != 0))
+      rc = DK_ENOMEM;
+    for (size_t m = i; rc == 0 && m < j; m++) {
+      const struct log_state *l = &s->logs[m];
+      if (!((l->flags & LOG_RECV) && l->my_seq > 0))
+        continue;
+      if (msgpack_pack_array(&pk, 3) != 0 || pack_bin(&pk, l->log, DK_PK_BYTES) != 0 ||
+          msgpack_pack_uint64(&pk, l->my_seq) != 0 || pack_bin(&pk, l->my_id, DK_HASH_BYTES) != 0)
+        rc = DK_ENOMEM;
+    }
+    if (rc == 0)
+      rc = emit(s);
+    i = k;
+  } while (rc == 0 && i < s->logs_count);
+  return rc;
+}
+
+static int send_caught_up(struct dk_sync *s) {
+  dk_buf_reset(&s->out);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &s->out, dk_buf_msgpack_write);
+  int rc = dk_msg_begin(&pk, DK_SYNC_MSG_CAUGHT_UP, 1);
+  if (rc == 0 && msgpack_pack_uint64(&pk, s->batch_next) != 0)
+    rc = DK_ENOMEM;
+  if (rc == 0)
+    rc = emit(s);
+  return rc;
+}
+
+static int send_ack(struct dk_sync *s, uint64_t batch, const struct dk_ingest_result *r) {
+  dk_buf_reset(&s->out);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &s->out, dk_buf_msgpack_write);
+  int rc = dk_msg_begin(&pk, DK_SYNC_MSG_ACK, 4);
+  if (rc == 0 && (msgpack_pack_uint64(&pk, batch) != 0 || msgpack_pack_uint64(&pk, r->stored) != 0 ||
+                  msgpack_pack_uint64(&pk, r->duplicates) != 0 ||
+                  msgpack_pack_uint64(&pk, r->forks) != 0))
+    rc = DK_ENOMEM;
+  if (rc == 0)
+    rc = emit(s);
+  return rc;
+}
+
+/* Collects entries read from the store into the batch being built. */
+struct fill {
+  struct dk_sync *s;
+  size_t entries;    /* in the batch so far */
+  size_t from_log;   /* appended by the current read */
+  int full;          /* the batch took all it can */
+  int check_only;    /* fork check: compare the id, append only on mismatch */
+  const uint8_t *expect_id;
+  int mismatch;
+  uint8_t last_id[DK_HASH_BYTES];
+};
+
+static int append_entry(struct fill *f, const struct dk_wire_entry *e) {
+  struct dk_sync *s = f->s;
+  if (e->header_len == 0 || e->header_len > DK_HEADER_BYTES_MAX || e->body_len > DK_BODY_BYTES_MAX)
+    return DK_EFORMAT; /* the store holds something it should not */
+  size_t need = e->header_len + DK_SIG_BYTES + (e->body ? e->body_len : 0) + 16;
+  if (f->entries >= s->batch_entries || s->scratch.len + need > s->batch_bytes) {
+    f->full = 1;
+    return 0;
+  }
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &s->scratch, dk_buf_msgpack_write);
+  int rc = 0;
+  if (msgpack_pack_array(&pk, 3) != 0 || pack_bin(&pk, e->header, e->header_len) != 0 ||
+      pack_bin(&pk, e->sig, DK_SIG_BYTES) != 0)
+    rc = DK_ENOMEM;
+  if (rc == 0)
+    rc = e->body ? pack_bin(&pk, e->body, e->body_len)
+                 : (msgpack_pack_nil(&pk) != 0 ? DK_ENOMEM : 0);
+  if (rc != 0)
+    return rc;
+  f->entries++;
+  f->from_log++;
+  return 0;
+}
+
+static int on_read(void *cbctx, const struct dk_wire_entry *e) {
+  struct fill *f = cbctx;
+  if (f->full)
+    return 0;
+  if (f->check_only) {
+    if (f->from_log > 0 || f->mismatch)
+      return 0; /* only the first entry matters */
+    uint8_t id[DK_HASH_BYTES];
+    dk_entry_compute_id(e->header, e->header_len, e->sig, id);
+    if (memcmp(id, f->expect_id, DK_HASH_BYTES) == 0) {
+      f->from_log++;
+      return 0;
+    }
+    f->mismatch = 1;
+    return append_entry(f, e); /* the fork proof for the peer */
+  }
+  int rc = append_entry(f, e);
+  if (rc == 0 && !f->full)
+    dk_entry_compute_id(e->header, e->header_len, e->sig, f->last_id);
+  return rc;
+}
+
+/* The peer holds l up to peer_seq: is that my entry too? Appends my entry to
+ * the batch when it is not (the peer keeps it as the fork proof). */
+static int check_fork(struct dk_sync *s, struct log_state *l, struct fill *f) {
+  f->check_only = 1;
+  f->expect_id = l->peer_id;
+  f->mismatch = 0;
+  f->from_log = 0;
+  int rc = s->store.read(s->store.ctx, l->log, l->peer_seq, 1, DK_SYNC_ENTRY_WIRE_BYTES_MAX,
+                         on_read, f);
+  f->check_only = 0;
+  if (rc != 0)
+    return rc;
+  if (f->full)
+    return 0; /* try again in the next batch */
+  if (f->mismatch) {
+    l->flags |= LOG_FORKED;
+    s->stats.peer_forks++;
+  } else if (f->from_log == 1) {
+    l->flags |= LOG_CHECKED;
+  } else {
+    l->my_seq = l->peer_seq; /* the store no longer has it: nothing to send */
+  }
+  f->from_log = 0;
+  return 0;
+}
+
+/* Builds and sends one batch; *sent is 0 when there was nothing to send. */
+static int send_batch(struct dk_sync *s, int *sent) {
+  struct fill f;
+  memset(&f, 0, sizeof(f));
+  f.s = s;
+  dk_buf_reset(&s->scratch);
+  *sent = 0;
+  int rc = 0;
+  while (!f.full && f.entries < s->batch_entries) {
+    size_t i = next_pending(s);
+    if (i >= s->logs_count)
+      break;
+    struct log_state *l = &s->logs[i];
+    if (l->peer_seq > 0 && !(l->flags & LOG_CHECKED)) {
+      rc = check_fork(s, l, &f);
+      if (rc != 0)
+        goto out;
+      continue;
+    }
+    f.from_log = 0;
+    rc = s->store.read(s->store.ctx, l->log, l->peer_seq + 1, s->batch_entries - f.entries,
+                       s->batch_bytes - s->scratch.len, on_read, &f);
+    if (rc != 0)
+      goto out;
+    if (f.from_log == 0) {
+      if (f.full)
+        break;
+      l->my_seq = l->peer_seq; /* the store has less than its heads said */
+      continue;
+    }
+    l->peer_seq += f.from_log;
+    memcpy(l->peer_id, f.last_id, DK_HASH_BYTES);
+    if (l->peer_seq > l->my_seq) { /* the store grew since the last look */
+      l->my_seq = l->peer_seq;
+      memcpy(l->my_id, f.last_id, DK_HASH_BYTES);
+    }
+  }
+  if (f.entries == 0)
+    goto out;
+  s->stats.peer_lacks_entries = lacks(s);
+  dk_buf_reset(&s->out);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &s->out, dk_buf_msgpack_write);
+  rc = dk_msg_begin(&pk, DK_SYNC_MSG_BATCH, 3);
+  if (rc == 0 && (msgpack_pack_uint64(&pk, s->batch_next) != 0 ||
+                  msgpack_pack_uint64(&pk, s->stats.peer_lacks_entries) != 0 ||
+                  msgpack_pack_array(&pk, f.entries) != 0))
+    rc = DK_ENOMEM;
+  if (rc == 0)
+    rc = dk_buf_append(&s->out, s->scratch.data, s->scratch.len);
+  if (rc == 0)
+    rc = emit(s);
+  if (rc != 0)
+    goto out;
+  if (s->stats.batches_in_flight == 0)
+    s->waiting_since_ms = s->now_ms;
+  s->batch_next++;
+  s->stats.batches_sent++;
+  s->stats.entries_sent += f.entries;
+  s->stats.batches_in_flight++;
+  if (s->stats.batches_in_flight > s->stats.batches_in_flight_max)
+    s->stats.batches_in_flight_max = s->stats.batches_in_flight;
+  s->caught_up_sent = 0;
+  *sent = 1;
+out:
+  return rc;
+}
+
+static void update_done(struct dk_sync *s) {
+  if (s->mode == DK_SYNC_ONCE && s->hello_received && s->recv_caught_up &&
+      s->send_phase == SEND_STREAM && s->caught_up_sent && s->stats.batches_in_flight == 0 &&
+      next_pending(s) >= s->logs_count)
+    s->done = 1;
+}
+
+/* Streams what the peer lacks within the window, then says CAUGHT_UP. */
+static int pump(struct dk_sync *s) {
+  int rc = 0;
+  if (s->send_phase != SEND_STREAM)
+    goto out;
+  while (s->stats.batches_in_flight < s->window_batches) {
+    int sent;
+    rc = send_batch(s, &sent);
+    if (rc != 0 || !sent)
+      break;
+  }
+  if (rc != 0)
+    goto out;
+  if (next_pending(s) >= s->logs_count) {
+    s->stats.peer_lacks_entries = 0;
+    if (!s->caught_up_sent && !(s->defer_caught_up && !s->recv_caught_up)) {
+      rc = send_caught_up(s);
+      if (rc != 0)
+        goto out;
+      s->caught_up_sent = 1;
+    }
+  }
+out:
+  update_done(s);
+  return rc;
+}
+
+/* ---------- receiving ---------- */
+
+static int on_hello(struct dk_sync *s, const msgpack_object *f, uint32_t n) {
+  int rc;
+  const char *office;
+  size_t office_len;
+  uint8_t peer_send[DK_HASH_BYTES], peer_recv[DK_HASH_BYTES];
+  uint64_t count_send, count_recv;
+  if (s->hello_received || n != 8)
+    return DK_EPROTO;
+  rc = dk_mp_get_str_view(&f[2], &office, &office_len);
+  if (rc != 0)
+    return rc;
+  if (office_len != strlen(s->peer_office) || memcmp(office, s->peer_office, office_len) != 0)
+    return DK_ESCOPE; /* the peer is not the office we pinned */
+  rc = dk_mp_get_str_view(&f[3], &office, &office_len);
+  if (rc != 0)
+    return rc;
+  if (office_len != strlen(s->my_office) || memcmp(office, s->my_office, office_len) != 0)
+    return DK_ESCOPE; /* the peer takes us for another office */
+  if ((rc = dk_mp_get_bin_fixed(&f[4], peer_send, DK_HASH_BYTES)) != 0 ||
+      (rc = dk_mp_get_bin_fixed(&f[5], peer_recv, DK_HASH_BYTES)) != 0 ||
+      (rc = dk_mp_get_u64(&f[6], &count_send)) != 0 || (rc = dk_mp_get_u64(&f[7], &count_recv)) != 0)
+    return rc;
+  s->hello_received = 1;
+  int recv_equal = memcmp(peer_send, s->digest_recv, DK_HASH_BYTES) == 0;
+  int send_equal = memcmp(peer_recv, s->digest_send, DK_HASH_BYTES) == 0;
+  s->idle = recv_equal && send_equal;
+  /* A child that brings its parent something gets a witness back: the parent
+   * says CAUGHT_UP only after the child's, and the child waits for it. */
+  int witness_round = 0;
+  if (s->i_am_parent && !recv_equal)
+    witness_round = s->defer_caught_up = 1;
+  if (s->peer_is_parent && !send_equal)
+    witness_round = 1;
+
+  if (send_equal) {
+    /* The peer holds exactly what I held at HELLO time, and the table has not
+     * changed since: local changes were deferred. */
+    for (size_t i = 0; i < s->logs_count; i++) {
+      struct log_state *l = &s->logs[i];
+      if (l->flags & LOG_SEND) {
+        l->peer_seq = l->my_seq;
+        memcpy(l->peer_id, l->my_id, DK_HASH_BYTES);
+        l->flags |= LOG_CHECKED;
+      }
+    }
+    s->send_phase = SEND_STREAM;
+    s->caught_up_sent = !s->defer_caught_up;
+  } else {
+    s->send_phase = SEND_WAIT_HEADS;
+    s->waiting_since_ms = s->now_ms;
+  }
+  if (recv_equal && !(s->peer_is_parent && witness_round)) {
+    s->recv_caught_up = 1;
+  } else if (!recv_equal) {
+    rc = send_heads(s);
+    if (rc != 0)
+      return rc;
+  }
+  if (s->dirty && s->mode == DK_SYNC_LIVE) {
+    /* A once session keeps to what its HELLO announced: the peer may have
+     * judged a direction caught up from it. */
+    s->dirty = 0;
+    rc = refresh(s);
+    if (rc != 0)
+      return rc;
+  }
+  return pump(s);
+}
+
+static int on_heads(struct dk_sync *s, const msgpack_object *f, uint32_t n) {
+  if (s->send_phase != SEND_WAIT_HEADS || n != 4)
+    return DK_EPROTO;
+  if (f[2].type != MSGPACK_OBJECT_BOOLEAN || f[3].type != MSGPACK_OBJECT_ARRAY)
+    return DK_EFORMAT;
+  const msgpack_object_array *a = &f[3].via.array;
+  if (a->size > DK_SYNC_HEADS_PER_MESSAGE_MAX)
+    return DK_ELIMIT;
+  for (uint32_t i = 0; i < a->size; i++) {
+    const msgpack_object *h = &a->ptr[i];
+    uint8_t log[DK_PK_BYTES], id[DK_HASH_BYTES];
+    uint64_t seq;
+    int rc;
+    if (h->type != MSGPACK_OBJECT_ARRAY || h->via.array.size != 3)
+      return DK_EFORMAT;
+    if ((rc = dk_mp_get_bin_fixed(&h->via.array.ptr[0], log, DK_PK_BYTES)) != 0 ||
+        (rc = dk_mp_get_u64(&h->via.array.ptr[1], &seq)) != 0 ||
+        (rc = dk_mp_get_bin_fixed(&h->via.array.ptr[2], id, DK_HASH_BYTES)) != 0)
+      return rc;
+    if (seq == 0)
+      return DK_EFORMAT;
+    int found;
+    size_t at = log_find(s, log, &found);
+    if (!found || !(s->logs[at].flags & LOG_SEND))
+      continue; /* a log I do not hold or do not send: nothing to do */
+    s->logs[at].peer_seq = seq;
+    memcpy(s->logs[at].peer_id, id, DK_HASH_BYTES);
+  }
+  s->waiting_since_ms = s->now_ms;
+  if (f[2].via.boolean) {
+    s->send_phase = SEND_STREAM;
+    s->cursor = 0;
+    s->caught_up_sent = 0;
+    s->stats.peer_lacks_entries = lacks(s);
+    return pump(s);
+  }
+  return 0;
+}
+
+/* Is entry h, offered by the peer, one it may send us? New logs must begin
+ * with their office entry, whose body says whose log it is. */
+static int check_offer(struct dk_sync *s, const struct dk_header *h, const struct dk_wire_entry *e) {
+  int found;
+  size_t at = log_find(s, h->log, &found);
+  if (found)
+    return (s->logs[at].flags & LOG_RECV) ? 0 : DK_ESCOPE;
+  if (h->seq != 1 || h->type != DK_ENTRY_OFFICE || e->body == NULL)
+    return DK_ESCOPE; /* cannot tell whose log it is */
+  uint8_t hash[DK_HASH_BYTES];
+  dk_hash_plain(e->body, e->body_len, hash);
+  if (e->body_len != h->body_bytes || memcmp(hash, h->body_hash, DK_HASH_BYTES) != 0)
+    return DK_EBADBODY;
+  struct dk_office_info info;
+  int rc = dk_office_body_decode(e->body, e->body_len, &info);
+  if (rc != 0)
+    return rc == DK_ENOMEM ? rc : DK_EFORMAT;
+  unsigned flags = scope_flags(s, info.office);
+  if (!(flags & LOG_RECV))
+    return DK_ESCOPE;
+  struct log_state *l;
+  return log_insert(s, at, h->log, flags, &l);
+}
+
+static int on_batch(struct dk_sync *s, const msgpack_object *f, uint32_t n) {
+  uint64_t batch, remaining;
+  int rc;
+  if (!s->hello_received || n != 5)
+    return DK_EPROTO;
+  if ((rc = dk_mp_get_u64(&f[2], &batch)) != 0 || (rc = dk_mp_get_u64(&f[3], &remaining)) != 0)
+    return rc;
+  if (batch != s->recv_batch_next)
+    return DK_EPROTO;
+  if (f[4].type != MSGPACK_OBJECT_ARRAY)
+    return DK_EFORMAT;
+  const msgpack_object_array *a = &f[4].via.array;
+  if (a->size > DK_SYNC_BATCH_ENTRIES_MAX)
+    return DK_ELIMIT;
+  if (a->size == 0)
+    return DK_EPROTO;
+  for (uint32_t i = 0; i < a->size; i++) {
+    const msgpack_object *o = &a->ptr[i];
+    struct dk_wire_entry *e = &s->wire[i];
+    size_t sig_len;
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3)
+      return DK_EFORMAT;
+    const msgpack_object *x = o->via.array.ptr;
+    if ((rc = dk_mp_get_bin_view(&x[0], &e->header, &e->header_len)) != 0 ||
+        (rc = dk_mp_get_bin_view(&x[1], &e->sig, &sig_len)) != 0)
+      return rc;
+    if (sig_len != DK_SIG_BYTES || e->header_len == 0 || e->header_len > DK_HEADER_BYTES_MAX)
+      return DK_EFORMAT;
+    if (x[2].type == MSGPACK_OBJECT_NIL) {
+      e->body = NULL;
+      e->body_len = 0;
+    } else {
+      if ((rc = dk_mp_get_bin_view(&x[2], &e->body, &e->body_len)) != 0)
+        return rc;
+      if (e->body_len > DK_BODY_BYTES_MAX)
+        return DK_ELIMIT;
+    }
+    struct dk_header h;
+    rc = dk_header_decode(e->header, e->header_len, &h);
+    if (rc != 0)
+      return rc;
+    rc = check_offer(s, &h, e);
+    if (rc != 0)
+      return rc;
+  }
+  struct dk_sync_head before = {0}, after = {0};
+  if (s->i_am_parent && (rc = s->store.head(s->store.ctx, s->peer_pk, &before)) != 0)
+    return rc;
+  struct dk_ingest_result res = {0};
+  rc = s->store.ingest(s->store.ctx, s->wire, a->size, &res);
+  if (rc != 0)
+    return rc;
+  if (s->i_am_parent) {
+    if ((rc = s->store.head(s->store.ctx, s->peer_pk, &after)) != 0)
+      return rc;
+    if (after.seq > before.seq)
+      s->peer_log_advanced = 1;
+  }
+  s->recv_batch_next++;
+  s->recv_caught_up = 0;
+  s->stats.batches_received++;
+  s->stats.entries_received += a->size;
+  s->stats.entries_stored += res.stored;
+  s->stats.duplicates += res.duplicates;
+  s->stats.forks += res.forks;
+  s->stats.local_lacks_entries = remaining;
+  return send_ack(s, batch, &res);
+}
+
+static int on_ack(struct dk_sync *s, const msgpack_object *f, uint32_t n) {
+  uint64_t batch, stored, duplicates, forks;
+  int rc;
+  if (n != 6)
+    return DK_EPROTO;
+  if ((rc = dk_mp_get_u64(&f[2], &batch)) != 0 || (rc = dk_mp_get_u64(&f[3], &stored)) != 0 ||
+      (rc = dk_mp_get_u64(&f[4], &duplicates)) != 0 || (rc = dk_mp_get_u64(&f[5], &forks)) != 0)
+    return rc;
+  if (s->stats.batches_in_flight == 0 || batch != s->ack_next)
+    return DK_EPROTO;
+  s->ack_next++;
+  s->stats.batches_in_flight--;
+  s->stats.batches_acked++;
+  s->stats.peer_stored += stored;
+  s->waiting_since_ms = s->now_ms;
+  return pump(s);
+}
+
+static int on_caught_up(struct dk_sync *s, const msgpack_object *f, uint32_t n) {
+  uint64_t total;
+  int rc;
+  if (!s->hello_received || n != 3)
+    return DK_EPROTO;
+  if ((rc = dk_mp_get_u64(&f[2], &total)) != 0)
+    return rc;
+  if (total != s->recv_batch_next)
+    return DK_EPROTO; /* it says it sent batches we never saw */
+  s->recv_caught_up = 1;
+  s->stats.local_lacks_entries = 0;
+  if (s->i_am_parent && s->peer_log_advanced) {
+    /* One witness per catch-up round, over the child's head as now held. */
+    s->peer_log_advanced = 0;
+    rc = s->store.witness(s->store.ctx, s->peer_pk);
+    if (rc != 0)
+      return rc;
+    s->stats.witnesses++;
+    rc = refresh(s); /* the witness is a new entry of my log: send it down */
+    if (rc != 0)
+      return rc;
+  }
+  if (s->send_phase == SEND_STREAM)
+    s->cursor = 0;
+  return pump(s);
+}
+
+/* ---------- public ---------- */
+
+int dk_sync_new(struct dk_sync **out, const struct dk_sync_config *cfg,
+                const struct dk_sync_store *store, dk_sync_send_fn send, void *send_ctx) {
+  int rc = DK_EINVAL;
+  struct dk_sync *s = NULL;
+  *out = NULL;
+  if (cfg == NULL || store == NULL || send == NULL || cfg->my_office == NULL ||
+      cfg->peer_office == NULL || store->heads == NULL || store->head == NULL ||
+      store->read == NULL || store->ingest == NULL || store->witness == NULL)
+    goto out;
+  size_t my_len = strlen(cfg->my_office), peer_len = strlen(cfg->peer_office);
+  if (my_len == 0 || peer_len == 0 || my_len >= DK_NAME_BYTES_MAX || peer_len >= DK_NAME_BYTES_MAX)
+    goto out;
+  if (memcmp(cfg->my_pk, cfg->peer_pk, DK_PK_BYTES) == 0)
+    goto out;
+  if (cfg->mode != DK_SYNC_ONCE && cfg->mode != DK_SYNC_LIVE)
+    goto out;
+  rc = DK_ENOMEM;
+  s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    goto out;
+  s->wire = calloc(DK_SYNC_BATCH_ENTRIES_MAX, sizeof(*s->wire));
+  if (s->wire == NULL)
+    goto out;
+  memcpy(s->my_pk, cfg->my_pk, DK_PK_BYTES);
+  memcpy(s->peer_pk, cfg->peer_pk, DK_PK_BYTES);
+  memcpy(s->my_office, cfg->my_office, my_len + 1);
+  memcpy(s->peer_office, cfg->peer_office, peer_len + 1);
+  s->mode = cfg->mode;
+  s->window_batches =
+      clamp(cfg->window_batches, DK_SYNC_WINDOW_BATCHES_DEFAULT, 1, DK_SYNC_WINDOW_BATCHES_MAX);
+  s->batch_entries =
+      clamp(cfg->batch_entries, DK_SYNC_BATCH_ENTRIES_DEFAULT, 1, DK_SYNC_BATCH_ENTRIES_MAX);
+  s->batch_bytes = clamp(cfg->batch_bytes, DK_SYNC_BATCH_BYTES_DEFAULT,
+                         DK_SYNC_ENTRY_WIRE_BYTES_MAX, DK_SYNC_BATCH_BYTES_MAX);
+  s->timeout_ms = cfg->timeout_ms;
+  int peer_below = dk_office_covers(s->my_office, s->peer_office) && my_len != peer_len;
+  int peer_above = dk_office_covers(s->peer_office, s->my_office) && my_len != peer_len;
+  s->i_am_parent = peer_below;
+  s->peer_is_parent = peer_above;
+  s->store = *store;
+  s->send = send;
+  s->send_ctx = send_ctx;
+  dk_buf_init(&s->out);
+  dk_buf_init(&s->scratch);
+  *out = s;
+  s = NULL;
+  rc = 0;
+out:
+  if (s != NULL) {
+    free(s->wire);
+    free(s);
+  }
+  return rc;
+}
+
+void dk_sync_free(struct dk_sync *s) {
+  if (s == NULL)
+    return;
+  dk_buf_release(&s->out);
+  dk_buf_release(&s->scratch);
+  free(s->logs);
+  free(s->wire);
+  free(s);
+}
+
+int dk_sync_start(struct dk_sync *s, uint64_t now_ms) {
+  int rc;
+  if (s->error != 0)
+    return s->error;
+  if (s->started)
+    return fail(s, DK_EINVAL);
+  s->now_ms = now_ms;
+  s->waiting_since_ms = now_ms;
+  s->started = 1;
+  rc = refresh(s);
+  if (rc == 0)
+    rc = send_hello(s);
+  if (rc != 0)
+    return fail(s, rc);
+  return 0;
+}
+
+int dk_sync_receive(struct dk_sync *s, const uint8_t *msg, size_t len) {
+  msgpack_unpacked u;
+  int have_u = 0;
+  int rc;
+  if (s->error != 0)
+    return s->error;
+  if (!s->started)
+    return fail(s, DK_EINVAL);
+  if (s->done)
+    return 0;
+  s->stats.messages_received++;
+  s->stats.bytes_received += len;
+  if (len > DK_FRAME_BYTES_MAX) {
+    rc = DK_ELIMIT;
+    goto out;
+  }
+  /* The envelope as dk_msg_peek() reads it, parsing the message once. */
+  rc = dk_mp_parse(msg, len, &u);
+  if (rc != 0)
+    goto out;
+  have_u = 1;
+  uint64_t version = 0, type = 0;
+  if (u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size < 2) {
+    rc = DK_EFORMAT;
+    goto out;
+  }
+  const msgpack_object *f = u.data.via.array.ptr;
+  uint32_t n = u.data.via.array.size;
+  if ((rc = dk_mp_get_u64(&f[0], &version)) != 0)
+    goto out;
+  if (version != DK_PROTO_VERSION) {
+    rc = DK_EVERSION;
+    goto out;
+  }
+  if ((rc = dk_mp_get_u64(&f[1], &type)) != 0)
+    goto out;
+  if (!s->hello_received && type != DK_SYNC_MSG_HELLO) {
+    rc = DK_EPROTO; /* HELLO comes first */
+    goto out;
+  }
+  s->waiting_since_ms = s->now_ms;
+  switch (type) {
+  case DK_SYNC_MSG_HELLO: rc = on_hello(s, f, n); break;
+  case DK_SYNC_MSG_HEADS: rc = on_heads(s, f, n); break;
+  case DK_SYNC_MSG_BATCH: rc = on_batch(s, f, n); break;
+  case DK_SYNC_MSG_ACK: rc = on_ack(s, f, n); break;
+  case DK_SYNC_MSG_CAUGHT_UP: rc = on_caught_up(s, f, n); break;
+  default: rc = DK_EPROTO; break;
+  }
+  if (rc == 0)
+    update_done(s);
+out:
+  if (have_u)
+    msgpack_unpacked_destroy(&u);
+  return rc == 0 ? 0 : fail(s, rc);
+}
+
+int dk_sync_local_change(struct dk_sync *s) {
+  int rc = 0;
+  if (s->error != 0)
+    return s->error;
+  if (!s->started)
+    return fail(s, DK_EINVAL);
+  if (!s->hello_received) {
+    s->dirty = 1; /* the HELLO digests must stay what was sent */
+    return 0;
+  }
+  if (s->mode == DK_SYNC_ONCE)
+    return 0; /* a once session syncs what was there at HELLO time */
+  rc = refresh(s);
+  if (rc == 0 && s->send_phase == SEND_STREAM && next_pending(s) < s->logs_count)
+    rc = pump(s);
+  return rc == 0 ? 0 : fail(s, rc);
+}
+
+int dk_sync_tick(struct dk_sync *s, uint64_t now_ms) {
+  if (s->error != 0)
+    return s->error;
+  if (now_ms > s->now_ms)
+    s->now_ms = now_ms;
+  if (!s->started || s->done || s->timeout_ms == 0)
+    return 0;
+  int waiting = !s->hello_received || s->send_phase == SEND_WAIT_HEADS ||
+                s->stats.batches_in_flight > 0 || (s->mode == DK_SYNC_ONCE && !s->recv_caught_up);
+  if (waiting && s->now_ms - s->waiting_since_ms >= s->timeout_ms)
+    return fail(s, DK_ETIMEDOUT);
+  return 0;
+}
+
+void dk_sync_status(const struct dk_sync *s, struct dk_sync_status *out) {
+  memset(out, 0, sizeof(*out));
+  out->error = s->error;
+  out->started = s->started;
+  out->hello_received = s->hello_received;
+  out->recv_caught_up = s->hello_received && s->recv_caught_up;
+  int pending_any = 0;
+  for (size_t i = s->cursor; i < s->logs_count && !pending_any; i++)
+    pending_any = pending(&s->logs[i]);
+  out->send_caught_up = s->send_phase == SEND_STREAM && s->caught_up_sent &&
+                        s->stats.batches_in_flight == 0 && !pending_any;
+  out->done = s->done;
+  out->idle = s->idle;
+  out->stats = s->stats;
+}
