@@ -87,7 +87,10 @@ struct dk_sync_store {
  * Replication scope (DESIGN.md §5). Office paths are '/'-separated; an
  * office is in its own subtree.
  *   - to a peer above (the peer's office is a proper ancestor of mine): the
- *     logs of offices in the peer's subtree;
+ *     logs of offices in my subtree (the part of the peer's subtree that I
+ *     answer for; the offices above me are the peer's to send, and a
+ *     sibling's logs never reach me), so that both sides can tell exactly
+ *     which logs the sender can hold;
  *   - to a peer below (mine is a proper ancestor of the peer's): the logs of
  *     offices that are proper ancestors of the peer's office;
  *   - to anyone else: nothing.

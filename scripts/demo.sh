@@ -68,7 +68,11 @@ run --dir "$DEMO/xinhe" case list
 say "Links come up: the district and the street start serving"
 "$DOCKET" --dir "$DEMO/zhanhe" serve >"$DEMO/zhanhe.log" 2>&1 & PIDS="$PIDS $!"
 "$DOCKET" --dir "$DEMO/beidu" serve >"$DEMO/beidu.log" 2>&1 & PIDS="$PIDS $!"
-sleep 1
+# the street dials the district; wait until it holds the district's log
+for i in $(seq 1 50); do
+  "$DOCKET" --dir "$DEMO/beidu" id --json | grep -q '"logs": [2-9]' && break
+  sleep 0.2
+done
 run --dir "$DEMO/lanxin" sync
 run --dir "$DEMO/xinhe" sync
 

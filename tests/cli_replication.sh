@@ -8,7 +8,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 BASE=$((21000 + RANDOM % 20000))
 PIDS=""
 stop_all() { for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=""; }
-trap 'stop_all; rm -rf "$WORK"' EXIT
+trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 dk() { local d=$1; shift; "$DOCKET" --dir "$WORK/$d" "$@"; }
 key() { dk "$1" id --json | json_get "['key']"; }
 serve() { dk "$1" serve >>"$WORK/$1.log" 2>&1 & PIDS="$PIDS $!"; eval "PID_$1=$!"; }
@@ -43,13 +43,16 @@ check "xinhe escalates" dk xinhe case escalate "$XN" --level street
 
 # --- links come up
 serve zhanhe; serve beidu
-sleep 0.5
+# The street dials the district (redialling with backoff if it came up
+# first); communities learn of the district through the street.
+street_has_district() { [ "$(dk beidu id --json | json_get "['logs']")" -ge 2 ]; }
+if wait_for 20 street_has_district; then ok; else bad "the street never reached the district"; fi
 check "lanxin syncs" dk lanxin sync --json
 check "xinhe syncs" dk xinhe sync --json
 # Forwarding and witness entries settle within a few rounds, then a sync is
 # one idle round trip.
 idle_sync() { dk "$1" sync --json >"$WORK/idle.out" 2>&1 && [ "$(json_get "['idle']" <"$WORK/idle.out")" = True ]; }
-if wait_for 20 idle_sync xinhe; then ok; else bad "xinhe never reached an idle sync"; fi
+if wait_for 20 idle_sync xinhe; then ok; else bad "xinhe never reached an idle sync: $(cat "$WORK/idle.out")"; fi
 # The street passes everything on to the district (store and forward).
 LXE=$(entries_at lanxin)
 district_has_all() { [ "$(cases_at zhanhe)" = 77 ]; }

@@ -5,7 +5,7 @@ set -u
 DOCKET=${1:?usage: $0 path/to/docket}
 DOCKET=$(cd "$(dirname "$DOCKET")" && pwd)/$(basename "$DOCKET")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/docket-test.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 export TZ=UTC
 export DOCKET_PASSPHRASE="test passphrase"
 unset DOCKET_PASSPHRASE_FILE DOCKET_DIR
