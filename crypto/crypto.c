@@ -194,19 +194,35 @@ uint8_t *dk_symkey_new(void) {
   return k;
 }
 
-int dk_key_seal(const uint8_t pk[DK_PK_BYTES], const uint8_t key[DK_SYMKEY_BYTES],
-                uint8_t out[DK_SEALED_KEY_BYTES]) {
+int dk_key_shared(const struct dk_identity *me, const uint8_t peer_pk[DK_PK_BYTES],
+                  uint8_t shared[DK_SYMKEY_BYTES]) {
   uint8_t xpk[32];
-  if (dk_pk_to_x25519(pk, xpk) != 0)
+  if (dk_pk_to_x25519(peer_pk, xpk) != 0)
     return DK_ECRYPTO;
-  return crypto_box_seal(out, key, DK_SYMKEY_BYTES, xpk) == 0 ? 0 : DK_ECRYPTO;
+  return crypto_box_beforenm(shared, xpk, me->xsk) == 0 ? 0 : DK_ECRYPTO;
 }
 
-int dk_key_unseal(const struct dk_identity *id, const uint8_t in[DK_SEALED_KEY_BYTES],
-                  uint8_t key[DK_SYMKEY_BYTES]) {
-  return crypto_box_seal_open(key, in, DK_SEALED_KEY_BYTES, id->xpk, id->xsk) == 0 ? 0
-                                                                                  : DK_ENOKEY;
+int dk_key_wrap(const uint8_t shared[DK_SYMKEY_BYTES], const uint8_t key[DK_SYMKEY_BYTES],
+                uint8_t out[DK_SEALED_KEY_BYTES]) {
+  randombytes_buf(out, crypto_box_NONCEBYTES);
+  return crypto_box_easy_afternm(out + crypto_box_NONCEBYTES, key, DK_SYMKEY_BYTES, out, shared) ==
+                 0
+             ? 0
+             : DK_ECRYPTO;
 }
+
+int dk_key_unwrap(const uint8_t shared[DK_SYMKEY_BYTES], const uint8_t in[DK_SEALED_KEY_BYTES],
+                  uint8_t key[DK_SYMKEY_BYTES]) {
+  return crypto_box_open_easy_afternm(key, in + crypto_box_NONCEBYTES,
+                                      DK_SEALED_KEY_BYTES - crypto_box_NONCEBYTES, in,
+                                      shared) == 0
+             ? 0
+             : DK_ENOKEY;
+}
+
+_Static_assert(DK_SEALED_KEY_BYTES == crypto_box_NONCEBYTES + DK_SYMKEY_BYTES + crypto_box_MACBYTES,
+               "a wrapped key is nonce, key and MAC");
+_Static_assert(crypto_box_BEFORENMBYTES == DK_SYMKEY_BYTES, "shared keys are 32 bytes");
 
 void dk_hex(const uint8_t *in, size_t len, char *out) {
   sodium_bin2hex(out, len * 2 + 1, in, len);

@@ -29,8 +29,8 @@
 #define DK_NONCE_BYTES 24
 #define DK_TAG_BYTES 16
 #define DK_AEAD_OVERHEAD (DK_NONCE_BYTES + DK_TAG_BYTES)
-/* A 32-byte key sealed with crypto_box_seal: ephemeral pk + key + MAC. */
-#define DK_SEALED_KEY_BYTES (32 + DK_SYMKEY_BYTES + 16)
+/* A 32-byte key wrapped for one reader: nonce (24) || crypto_box (key + MAC). */
+#define DK_SEALED_KEY_BYTES (24 + DK_SYMKEY_BYTES + 16)
 
 /* Domains. Changing one breaks every signature or id made with it. */
 #define DK_DOMAIN_ENTRY_SIG "docket/entry-sig/v1"
@@ -95,11 +95,26 @@ int dk_body_open(const uint8_t key[DK_SYMKEY_BYTES], const uint8_t log[DK_PK_BYT
  * sodium_free(). NULL on failure. */
 uint8_t *dk_symkey_new(void);
 
-/* Seals a symmetric key to an Ed25519 public key (through its X25519 form). */
-int dk_key_seal(const uint8_t pk[DK_PK_BYTES], const uint8_t key[DK_SYMKEY_BYTES],
+/*
+ * Case keys are given to each reader with crypto_box between the writing
+ * office's key and the reader's (both X25519 forms of their Ed25519 keys):
+ * the writer is public anyway (it signs the entry that carries the grant),
+ * and the shared key of a pair is computed once (crypto_box_beforenm) and
+ * reused, so a grant costs one XSalsa20-Poly1305 of 32 bytes rather than
+ * the two scalar multiplications of crypto_box_seal. That is what makes
+ * bulk loads of many cases affordable.
+ *
+ * dk_key_shared() derives the shared key of me and peer_pk into shared
+ * (which should be sodium_malloc memory); the same value comes out on both
+ * sides. DK_ECRYPTO for a peer key that is not a valid point.
+ */
+int dk_key_shared(const struct dk_identity *me, const uint8_t peer_pk[DK_PK_BYTES],
+                  uint8_t shared[DK_SYMKEY_BYTES]);
+/* out = random nonce || crypto_box_afternm(key). */
+int dk_key_wrap(const uint8_t shared[DK_SYMKEY_BYTES], const uint8_t key[DK_SYMKEY_BYTES],
                 uint8_t out[DK_SEALED_KEY_BYTES]);
-/* Opens a key sealed to id. DK_ENOKEY when it was not sealed to id. */
-int dk_key_unseal(const struct dk_identity *id, const uint8_t in[DK_SEALED_KEY_BYTES],
+/* DK_ENOKEY when in was not wrapped under shared. */
+int dk_key_unwrap(const uint8_t shared[DK_SYMKEY_BYTES], const uint8_t in[DK_SEALED_KEY_BYTES],
                   uint8_t key[DK_SYMKEY_BYTES]);
 
 /* Hex helpers. dk_hex writes 2*len chars and a NUL. dk_unhex returns the

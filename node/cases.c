@@ -103,17 +103,20 @@ static int case_events_put(struct dk_txn *t, const uint8_t *case_id, const struc
   return dk_txn_put(t, DK_T_CASE_EVENTS, k, sizeof(k), "", 0);
 }
 
-/* Seals key to each reader of a new case of this office (dk__case_readers). */
-static int seal_grants(uint8_t readers[][DK_PK_BYTES], size_t nreaders, const uint8_t *key,
-                       struct dk_grant *grants, size_t *count) {
-  for (size_t i = 0; i < nreaders; i++) {
+/* Wraps key for each reader of a new case of this office (dk__case_readers). */
+static int seal_grants(dk_node *n, uint8_t readers[][DK_PK_BYTES], size_t nreaders,
+                       const uint8_t *key, struct dk_grant *grants, size_t *count) {
+  uint8_t *shared = sodium_malloc(DK_SYMKEY_BYTES);
+  int rc = shared ? 0 : DK_ENOMEM;
+  for (size_t i = 0; i < nreaders && rc == 0; i++) {
     memcpy(grants[i].reader, readers[i], DK_PK_BYTES);
-    int rc = dk_key_seal(readers[i], key, grants[i].sealed);
-    if (rc != 0)
-      return rc;
+    rc = dk__shared_key(n, readers[i], shared);
+    if (rc == 0)
+      rc = dk_key_wrap(shared, key, grants[i].sealed);
   }
+  sodium_free(shared);
   *count = nreaders;
-  return 0;
+  return rc;
 }
 
 /* ---- numbers ------------------------------------------------------------ */
@@ -255,7 +258,7 @@ static int write_open(dk_node *n, struct dk_txn *t, struct dk_event *ev, const u
     size_t nreaders = 0;
     rc = dk__case_readers(n, t, readers, &nreaders);
     if (rc == 0)
-      rc = seal_grants(readers, nreaders, key, grants, &grants_count);
+      rc = seal_grants(n, readers, nreaders, key, grants, &grants_count);
     if (rc != 0)
       goto out;
     grants_in = grants;
@@ -856,7 +859,7 @@ int dk_node_bulk_load(dk_node *n, struct dk_case_plan *plans, size_t count,
         rc = DK_ENOMEM;
         goto out;
       }
-      rc = seal_grants(readers, nreaders, c.keys[k], c.grants[k - i], &c.grants_count[k - i]);
+      rc = seal_grants(n, readers, nreaders, c.keys[k], c.grants[k - i], &c.grants_count[k - i]);
       if (rc != 0)
         goto out;
     }

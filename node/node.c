@@ -289,7 +289,37 @@ void dk_node_close(dk_node *n) {
   dk_store_close(n->store);
   dk_identity_release(&n->id);
   sodium_free(n->storage_key);
+  sodium_free(n->shared_keys);
   free(n);
+}
+
+int dk__shared_key(dk_node *n, const uint8_t pk[DK_PK_BYTES], uint8_t out[DK_SYMKEY_BYTES]) {
+  if (!n->unlocked)
+    return DK_ENOKEY;
+  for (size_t i = 0; i < n->shared_count; i++) {
+    if (memcmp(n->shared_pk[i], pk, DK_PK_BYTES) == 0) {
+      memcpy(out, n->shared_keys + i * DK_SYMKEY_BYTES, DK_SYMKEY_BYTES);
+      return 0;
+    }
+  }
+  if (n->shared_keys == NULL) {
+    n->shared_keys = sodium_malloc(32 * DK_SYMKEY_BYTES);
+    if (n->shared_keys == NULL)
+      return DK_ENOMEM;
+  }
+  size_t slot = n->shared_count < 32 ? n->shared_count++ : (n->shared_next++ % 32);
+  int rc = dk_key_shared(&n->id, pk, n->shared_keys + slot * DK_SYMKEY_BYTES);
+  if (rc != 0) {
+    /* Leave no half-made entry behind. */
+    memset(n->shared_pk[slot], 0, DK_PK_BYTES);
+    sodium_memzero(n->shared_keys + slot * DK_SYMKEY_BYTES, DK_SYMKEY_BYTES);
+    if (slot + 1 == n->shared_count)
+      n->shared_count--;
+    return rc;
+  }
+  memcpy(n->shared_pk[slot], pk, DK_PK_BYTES);
+  memcpy(out, n->shared_keys + slot * DK_SYMKEY_BYTES, DK_SYMKEY_BYTES);
+  return 0;
 }
 
 void dk_node_set_clock(dk_node *n, uint64_t (*now_ms)(void *ctx), void *ctx) {

@@ -17,6 +17,11 @@ struct dk_node {
   uint8_t *storage_key;   /* sodium_malloc, valid when unlocked */
   uint64_t (*now_ms)(void *ctx);
   void *now_ctx;
+  /* Shared keys with other offices for wrapping case keys (crypto.h),
+   * computed once per pair: pks in the clear, keys in sodium_malloc. */
+  uint8_t shared_pk[32][DK_PK_BYTES];
+  uint8_t *shared_keys; /* 32 x DK_SYMKEY_BYTES */
+  size_t shared_count, shared_next;
   dk_log_fn log;
   void *log_ctx;
   enum dk_log_level log_level;
@@ -42,6 +47,9 @@ int dk__case_state_load(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
 int dk__case_state_save(dk_node *n, struct dk_txn *t, const struct dk_case_state *s);
 int dk__case_load_events(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
                          struct dk_event **out, size_t *count);
+/* The shared key of this node and pk (cached). */
+int dk__shared_key(dk_node *n, const uint8_t pk[DK_PK_BYTES], uint8_t out[DK_SYMKEY_BYTES]);
+
 /* replica.c: who reads a new case of this office: itself and every office
  * above it whose log this node holds. */
 int dk__case_readers(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_BYTES],

@@ -121,11 +121,13 @@ uint64_t dk_node_change_mark(dk_node *n) { return dk_store_last_txn(n->store); }
 static int grant_own_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK_PK_BYTES]) {
   struct dk_iter it;
   uint8_t *key = sodium_malloc(DK_SYMKEY_BYTES);
+  uint8_t *shared = sodium_malloc(DK_SYMKEY_BYTES);
   struct dk_case_state s;
   dk_case_state_init(&s);
-  int rc = key ? dk_iter_open(t, DK_T_CASE_KEYS, NULL, 0, &it) : DK_ENOMEM;
+  int rc = key && shared ? dk_iter_open(t, DK_T_CASE_KEYS, NULL, 0, &it) : DK_ENOMEM;
   if (rc != 0) {
     sodium_free(key);
+    sodium_free(shared);
     return rc;
   }
   /* Collect first: appending while iterating the same transaction's table
@@ -177,7 +179,9 @@ static int grant_own_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK
       break;
     struct dk_grant g;
     memcpy(g.reader, reader, DK_PK_BYTES);
-    rc = dk_key_seal(reader, key, g.sealed);
+    rc = dk__shared_key(n, reader, shared);
+    if (rc == 0)
+      rc = dk_key_wrap(shared, key, g.sealed);
     struct dk_buf body;
     dk_buf_init(&body);
     struct dk_entry e;
@@ -199,6 +203,7 @@ static int grant_own_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK
   free(ids);
   dk_case_state_release(&s);
   sodium_free(key);
+  sodium_free(shared);
   return rc;
 }
 
@@ -366,8 +371,9 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
   uint8_t(*dirty)[DK_HASH_BYTES] = NULL;
   size_t ndirty = 0;
   uint8_t *key = sodium_malloc(DK_SYMKEY_BYTES);
+  uint8_t *shared = sodium_malloc(DK_SYMKEY_BYTES);
   dirty = malloc((c->count ? c->count : 1) * DK_HASH_BYTES);
-  if (!key || !dirty) {
+  if (!key || !dirty || !shared) {
     rc = DK_ENOMEM;
     goto out;
   }
@@ -417,7 +423,9 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
         for (size_t j = 0; j < gc && rc == 0; j++) {
           if (memcmp(g[j].reader, n->pk, DK_PK_BYTES) != 0)
             continue;
-          if (dk_key_unseal(&n->id, g[j].sealed, key) == 0)
+          /* Wrapped by the entry's author for this node. */
+          if (dk__shared_key(n, e->h.log, shared) == 0 &&
+              dk_key_unwrap(shared, g[j].sealed, key) == 0)
             rc = dk__case_key_save(n, t, case_id, key);
           break;
         }
@@ -444,6 +452,7 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
   }
 out:
   sodium_free(key);
+  sodium_free(shared);
   free(dirty);
   return rc;
 }

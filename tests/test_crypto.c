@@ -70,12 +70,26 @@ static void sealed_key_only_for_recipient(void **state) {
   struct dk_identity a, b;
   assert_int_equal(dk_identity_generate(&a), 0);
   assert_int_equal(dk_identity_generate(&b), 0);
-  uint8_t key[32], sealed[DK_SEALED_KEY_BYTES], out[32];
+  struct dk_identity c;
+  assert_int_equal(dk_identity_generate(&c), 0);
+  uint8_t key[32], sealed[DK_SEALED_KEY_BYTES], out[32], ab[32], ba[32], cb[32];
   randombytes_buf(key, 32);
-  assert_int_equal(dk_key_seal(a.pk, key, sealed), 0);
-  assert_int_equal(dk_key_unseal(&a, sealed, out), 0);
+  /* Both ends of a pair derive the same shared key. */
+  assert_int_equal(dk_key_shared(&a, b.pk, ab), 0);
+  assert_int_equal(dk_key_shared(&b, a.pk, ba), 0);
+  assert_memory_equal(ab, ba, 32);
+  assert_int_equal(dk_key_wrap(ab, key, sealed), 0);
+  assert_int_equal(dk_key_unwrap(ba, sealed, out), 0);
   assert_memory_equal(key, out, 32);
-  assert_int_equal(dk_key_unseal(&b, sealed, out), DK_ENOKEY);
+  /* A third party's shared key with either end opens nothing. */
+  assert_int_equal(dk_key_shared(&c, a.pk, cb), 0);
+  assert_int_equal(dk_key_unwrap(cb, sealed, out), DK_ENOKEY);
+  sealed[30] ^= 1;
+  assert_int_equal(dk_key_unwrap(ba, sealed, out), DK_ENOKEY);
+  uint8_t bad_pk[32];
+  memset(bad_pk, 0xff, 32);
+  assert_int_equal(dk_key_shared(&a, bad_pk, ab), DK_ECRYPTO);
+  dk_identity_release(&c);
   dk_identity_release(&a);
   dk_identity_release(&b);
 }
