@@ -542,7 +542,10 @@ static int load_row(void *arg, size_t line, struct row *r) {
       if (keep->f[k] == NULL)
         return DK_ENOMEM;
     } else {
-      keep->f[k] = r->f[k];
+      /* An empty field is the parser's own allocation, freed with the row:
+       * point at a string that outlives it. */
+      static char empty[1] = "";
+      keep->f[k] = empty;
     }
   }
   int rc = build_row(keep, &c->b[c->pending], c->now, err, sizeof(err));
