@@ -13,6 +13,8 @@
 #include "node/node_int.h"
 
 #define VERIFY_BATCH 2048
+/* Missing entries named one by one before the rest are summed up. */
+#define MISSING_NAMED_MAX 16
 
 struct sig_job {
   struct dk_entry *entries;
@@ -129,11 +131,25 @@ static void check_sequence(struct verify_state *v, const struct dk_entry *e, int
     memset(v->prev_id, 0, DK_HASH_BYTES);
     v->prev_damaged = 0;
   }
-  /* After a damaged entry its true id is unknown: this entry's prev (which
-   * its own signature vouches for) is the best record of it, so only the
-   * seq is checked here; the damage was already reported. */
-  const uint8_t *prev_id = v->prev_damaged && e->h.has_prev ? e->h.prev : v->prev_id;
-  int rc = dk_entry_check_link(e, v->prev_seq, prev_id, v->prev_ts);
+  int rc;
+  if (e->h.seq > v->prev_seq + 1) {
+    /* Entries are gone between the previous one and this: the damage is
+     * theirs, so name them (the first few) rather than blame this entry,
+     * whose link can no longer be checked. */
+    uint64_t first = v->prev_seq + 1;
+    for (uint64_t seq = first; seq < e->h.seq && seq < first + MISSING_NAMED_MAX; seq++)
+      problem(v, e->h.log, seq, DK_ENOTFOUND, "entry missing from the log");
+    if (e->h.seq - first > MISSING_NAMED_MAX)
+      problem(v, e->h.log, first + MISSING_NAMED_MAX, DK_ENOTFOUND,
+              "more entries missing, up to the next one present");
+    rc = e->h.ts_ms < v->prev_ts ? DK_ETIME : 0;
+  } else {
+    /* After a damaged entry its true id is unknown: this entry's prev (which
+     * its own signature vouches for) is the best record of it, so only the
+     * seq is checked here; the damage was already reported. */
+    const uint8_t *prev_id = v->prev_damaged && e->h.has_prev ? e->h.prev : v->prev_id;
+    rc = dk_entry_check_link(e, v->prev_seq, prev_id, v->prev_ts);
+  }
   if (rc == DK_ETIME)
     problem(v, e->h.log, e->h.seq, rc, "timestamp goes backwards");
   else if (rc != 0)
