@@ -18,6 +18,7 @@
 
 struct sig_job {
   struct dk_entry *entries;
+  const int *parsed; /* entries that did not decode hold no header to check */
   int *ok;
   size_t from, count, step;
 };
@@ -25,7 +26,7 @@ struct sig_job {
 static void *sig_worker(void *arg) {
   struct sig_job *j = arg;
   for (size_t i = j->from; i < j->count; i += j->step)
-    j->ok[i] = dk_entry_verify_sig(&j->entries[i]) == 0;
+    j->ok[i] = j->parsed[i] && dk_entry_verify_sig(&j->entries[i]) == 0;
   return NULL;
 }
 
@@ -257,7 +258,7 @@ int dk_node_verify(dk_node *n, void (*on_problem)(void *ctx, const struct dk_ver
     if (rc != 0)
       break;
     /* Signatures on two threads. */
-    struct sig_job a = {batch, ok, 0, cnt, 2}, b = {batch, ok, 1, cnt, 2};
+    struct sig_job a = {batch, parsed, ok, 0, cnt, 2}, b = {batch, parsed, ok, 1, cnt, 2};
     pthread_t th;
     int threaded = pthread_create(&th, NULL, sig_worker, &b) == 0;
     sig_worker(&a);
