@@ -604,6 +604,8 @@ int dk__case_load_events(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
     const uint8_t *body;
     size_t body_len;
     rc = dk_log_read(t, log, seq, &e, &body, &body_len);
+    if (rc == DK_ENOTFOUND)
+      rc = DK_EBADLINK; /* indexed but gone: not the end of the walk */
     if (rc != 0)
       break;
     if (body == NULL)

@@ -13,9 +13,12 @@
 #include "node/node_int.h"
 
 #define VERIFY_BATCH 2048
+/* Missing entries named one by one before the rest are summed up. */
+#define MISSING_NAMED_MAX 16
 
 struct sig_job {
   struct dk_entry *entries;
+  const int *parsed; /* entries that did not decode hold no header to check */
   int *ok;
   size_t from, count, step;
 };
@@ -23,7 +26,7 @@ struct sig_job {
 static void *sig_worker(void *arg) {
   struct sig_job *j = arg;
   for (size_t i = j->from; i < j->count; i += j->step)
-    j->ok[i] = dk_entry_verify_sig(&j->entries[i]) == 0;
+    j->ok[i] = j->parsed[i] && dk_entry_verify_sig(&j->entries[i]) == 0;
   return NULL;
 }
 
@@ -129,11 +132,25 @@ static void check_sequence(struct verify_state *v, const struct dk_entry *e, int
     memset(v->prev_id, 0, DK_HASH_BYTES);
     v->prev_damaged = 0;
   }
-  /* After a damaged entry its true id is unknown: this entry's prev (which
-   * its own signature vouches for) is the best record of it, so only the
-   * seq is checked here; the damage was already reported. */
-  const uint8_t *prev_id = v->prev_damaged && e->h.has_prev ? e->h.prev : v->prev_id;
-  int rc = dk_entry_check_link(e, v->prev_seq, prev_id, v->prev_ts);
+  int rc;
+  if (e->h.seq > v->prev_seq + 1) {
+    /* Entries are gone between the previous one and this: the damage is
+     * theirs, so name them (the first few) rather than blame this entry,
+     * whose link can no longer be checked. */
+    uint64_t first = v->prev_seq + 1;
+    for (uint64_t seq = first; seq < e->h.seq && seq < first + MISSING_NAMED_MAX; seq++)
+      problem(v, e->h.log, seq, DK_ENOTFOUND, "entry missing from the log");
+    if (e->h.seq - first > MISSING_NAMED_MAX)
+      problem(v, e->h.log, first + MISSING_NAMED_MAX, DK_ENOTFOUND,
+              "more entries missing, up to the next one present");
+    rc = e->h.ts_ms < v->prev_ts ? DK_ETIME : 0;
+  } else {
+    /* After a damaged entry its true id is unknown: this entry's prev (which
+     * its own signature vouches for) is the best record of it, so only the
+     * seq is checked here; the damage was already reported. */
+    const uint8_t *prev_id = v->prev_damaged && e->h.has_prev ? e->h.prev : v->prev_id;
+    rc = dk_entry_check_link(e, v->prev_seq, prev_id, v->prev_ts);
+  }
   if (rc == DK_ETIME)
     problem(v, e->h.log, e->h.seq, rc, "timestamp goes backwards");
   else if (rc != 0)
@@ -241,7 +258,7 @@ int dk_node_verify(dk_node *n, void (*on_problem)(void *ctx, const struct dk_ver
     if (rc != 0)
       break;
     /* Signatures on two threads. */
-    struct sig_job a = {batch, ok, 0, cnt, 2}, b = {batch, ok, 1, cnt, 2};
+    struct sig_job a = {batch, parsed, ok, 0, cnt, 2}, b = {batch, parsed, ok, 1, cnt, 2};
     pthread_t th;
     int threaded = pthread_create(&th, NULL, sig_worker, &b) == 0;
     sig_worker(&a);

@@ -90,6 +90,15 @@ for s in "Wang Fang" "Li Jun" "ceiling" "Chen Gang" "$N1"; do
   if strings "$D/data.mdb" | grep -q "$s"; then bad "'$s' readable in data.mdb"; else ok; fi
 done
 
+# --- import: the example ledger, then again (every row is skipped)
+EX="$(dirname "$0")/../examples/lanxin-ledger-2025.csv"
+check "import example ledger" dk case import "$EX" --json
+# LX-2025-0001 is already here (the consultation above): that row is skipped
+expect_eq "example rows imported" "75 1" "$(json_get "['imported'], d['skipped']" <"$WORK/out" | tr -d '(),')"
+check "import example ledger again" dk case import "$EX" --json
+expect_eq "second import skips every row" "76" "$(json_get "['skipped']" <"$WORK/out")"
+expect_eq "second import adds nothing" "0" "$(json_get "['imported']" <"$WORK/out")"
+
 # --- verify
 check "verify" dk verify --json
 expect_eq "verify ok" "True" "$(json_get "['ok']" <"$WORK/out")"

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Damage in the store is found and named. A node with a few cases is copied,
+# one value of the copy is damaged behind docket's back (tests/tools/
+# lmdb_poke), and `docket verify` must exit 1 naming exactly the damaged
+# entry (log prefix and seq in the text output; log, seq and error in
+# --json problems[]), without crashing. The undamaged original keeps
+# verifying. Reading a case whose body is damaged fails with a clear error.
+. "$(dirname "$0")/lib/harness.sh"
+POKE=${2:?usage: $0 path/to/docket path/to/lmdb_poke}
+P="$WORK/pristine"
+dk() { "$DOCKET" --dir "$P" "$@"; }
+
+# --- a node with three cases: seq 1 office; per case open, triage, note
+check "init" dk init --office zhanhe/beidu/lanxin --role community --code LX
+for i in 1 2 3; do
+  check "open case $i" dk case open --kind dispute --category neighbour --summary "Noise from flat 30$i" --party "Resident $i" --number "LX-2024-000$i"
+  check "triage case $i" dk case triage "LX-2024-000$i" --class clinic
+  check "note case $i" dk case note "LX-2024-000$i" --text "Visited flat 30$i"
+done
+check "id" dk id --json
+LOG=$(json_get "['key']" <"$WORK/out")
+expect_eq "entries held" "10" "$(json_get "['entries']" <"$WORK/out")"
+check "pristine node verifies" dk verify --json
+expect_eq "pristine verify ok" "True" "$(json_get "['ok']" <"$WORK/out")"
+expect_eq "pristine verify decrypts every case body" "9" "$(json_get "['bodies_decrypted']" <"$WORK/out")"
+
+key() { printf '%s%016x' "$LOG" "$1"; }
+
+# copy NAME: a fresh copy of the pristine node; prints its directory
+copy() { rm -rf "$WORK/$1"; cp -a "$P" "$WORK/$1"; echo "$WORK/$1"; }
+
+poke() { "$POKE" "$@" >"$WORK/poke.out" 2>"$WORK/poke.err" || { bad "lmdb_poke $*: $(cat "$WORK/poke.err")"; return 1; }; }
+
+# expect_damage WHAT DIR SEQ ERROR...: verify exits 1, names (LOG, SEQ) in
+# both outputs, reports every ERROR for it, and blames no other entry.
+expect_damage() {
+  local what=$1 dir=$2 seq=$3; shift 3
+  "$DOCKET" --dir "$dir" verify >"$WORK/v.txt" 2>"$WORK/v.err"
+  local rc=$?
+  expect_eq "$what: verify exit status" 1 "$rc"
+  grep -q "log ${LOG:0:16}  seq $seq:" "$WORK/v.txt" && ok ||
+    bad "$what: verify output does not name seq $seq: $(head -c 400 "$WORK/v.txt") $(head -c 200 "$WORK/v.err")"
+  "$DOCKET" --dir "$dir" verify --json >"$WORK/v.json" 2>"$WORK/v.err"
+  rc=$?
+  expect_eq "$what: verify --json exit status" 1 "$rc"
+  local got
+  got=$(python3 - "$WORK/v.json" "$LOG" "$seq" "$@" <<'EOF'
+import json, sys
+path, log, seq, want = sys.argv[1], sys.argv[2], int(sys.argv[3]), set(sys.argv[4:])
+try:
+    d = json.load(open(path))
+except Exception as e:
+    print("no JSON: %s" % e); sys.exit()
+probs = d.get("problems", [])
+others = [p for p in probs if p["log"] != log or p["seq"] != seq]
+codes = {p["error"] for p in probs if p["log"] == log and p["seq"] == seq}
+if d.get("ok") is not False: print("ok is not false")
+elif not probs: print("no problems listed")
+elif others: print("blames other entries: %s" % others)
+elif not want <= codes: print("errors %s, wanted %s" % (sorted(codes), sorted(want)))
+else: print("named")
+EOF
+)
+  expect_eq "$what: problems[] names log and seq $seq with ${*}" "named" "$got"
+}
+
+# --- a header byte: the last byte of the signed body hash. The header still
+# decodes, but the signature, the id and the body hash no longer agree.
+D=$(copy header)
+poke "$D" entries flip "$(key 6)" -65 &&
+  expect_damage "header byte" "$D" 6 EBADSIG EBADID EBADBODY
+
+# --- the header's first byte (array of 9 becomes array of 8): malformed
+D=$(copy header-format)
+poke "$D" entries flip "$(key 3)" 2 &&
+  expect_damage "malformed header" "$D" 3 EFORMAT
+
+# --- a signature byte
+D=$(copy signature)
+poke "$D" entries flip "$(key 7)" -1 &&
+  expect_damage "signature byte" "$D" 7 EBADSIG EBADID
+
+# --- a stored entry cut short
+D=$(copy truncated)
+if poke "$D" entries get "$(key 4)"; then
+  v=$(cat "$WORK/poke.out")
+  poke "$D" entries put "$(key 4)" "${v:0:${#v}-2}" &&
+    expect_damage "truncated entry" "$D" 4 EFORMAT
+fi
+
+# --- a body byte (case 2's triage, seq 6); then read that case
+D=$(copy body)
+poke "$D" bodies flip "$(key 6)" 60 &&
+  expect_damage "body byte" "$D" 6 EBADBODY
+"$DOCKET" --dir "$D" case show LX-2024-0002 >"$WORK/out" 2>"$WORK/err"
+expect_eq "show a case with a damaged body: exit status" 1 $?
+grep -q "docket: error: .*body does not match" "$WORK/err" && ok ||
+  bad "show a damaged case: unclear error: $(head -c 300 "$WORK/err")"
+"$DOCKET" --dir "$D" case show LX-2024-0002 --json >"$WORK/out" 2>"$WORK/err"
+expect_eq "show --json a case with a damaged body: exit status" 1 $?
+grep -q "docket: error: .*body does not match" "$WORK/err" && ok ||
+  bad "show --json a damaged case: unclear error: $(head -c 300 "$WORK/err")"
+check "undamaged case of the damaged node still shows" "$DOCKET" --dir "$D" case show LX-2024-0003 --json
+expect_eq "undamaged case history" "3" "$(json_get "['history'].__len__()" <"$WORK/out")"
+
+# --- an entry deleted from the middle of the log
+D=$(copy deleted)
+poke "$D" entries del "$(key 5)" &&
+  expect_damage "deleted entry" "$D" 5 ENOTFOUND
+"$DOCKET" --dir "$D" case show LX-2024-0002 >"$WORK/out" 2>"$WORK/err"
+expect_eq "show a case whose open entry is gone: exit status" 1 $?
+grep -q "docket: error: " "$WORK/err" && ok || bad "show a case with a deleted entry: $(head -c 300 "$WORK/err")"
+
+# --- the last entry deleted: the head names it
+D=$(copy deleted-head)
+poke "$D" entries del "$(key 10)" &&
+  expect_damage "deleted head entry" "$D" 10 EBADID
+
+# --- the id index entry of seq 8 pointing at seq 9
+D=$(copy ids)
+id8=""
+poke "$D" ids keys
+for id in $(cat "$WORK/poke.out"); do
+  "$POKE" "$D" ids get "$id" >"$WORK/where" 2>/dev/null
+  [ "$(cat "$WORK/where")" = "$(key 8)" ] && id8=$id
+done
+if [ -n "$id8" ]; then ok; else bad "no id index entry points at seq 8"; fi
+[ -n "$id8" ] && poke "$D" ids put "$id8" "$(key 9)" &&
+  expect_damage "id index pointing elsewhere" "$D" 8 EBADID
+
+# --- an erased body is not damage: the signed history still verifies
+D=$(copy erased)
+poke "$D" bodies del "$(key 9)"
+check "verify with an erased body" "$DOCKET" --dir "$D" verify --json
+expect_eq "erased body counted" "1" "$(json_get "['bodies_erased']" <"$WORK/out")"
+
+# --- the original was never touched
+check "pristine node still verifies" dk verify --json
+expect_eq "pristine still ok" "True" "$(json_get "['ok']" <"$WORK/out")"
+finish
