@@ -139,19 +139,16 @@ static void body_seal_with_nonce(const uint8_t key[32], const uint8_t nonce[24],
   assert_int_equal(clen, len + 16);
 }
 
-/* crypto_box_seal with a given ephemeral secret: epk || box(key, nonce =
- * BLAKE2b-192(epk || recipient x25519 pk)). */
-static void seal_with_ephemeral(const uint8_t xpk[32], const uint8_t esk[32],
-                                const uint8_t key[32], uint8_t out[DK_SEALED_KEY_BYTES]) {
-  uint8_t epk[32], nonce[24];
-  assert_int_equal(crypto_scalarmult_base(epk, esk), 0);
-  crypto_generichash_state st;
-  crypto_generichash_init(&st, NULL, 0, sizeof(nonce));
-  crypto_generichash_update(&st, epk, 32);
-  crypto_generichash_update(&st, xpk, 32);
-  crypto_generichash_final(&st, nonce, sizeof(nonce));
-  memcpy(out, epk, 32);
-  assert_int_equal(crypto_box_easy(out + 32, key, 32, nonce, xpk, esk), 0);
+/* A case key wrapped for a reader with a given nonce, as PROTOCOL.md section
+ * 5.2 describes it: nonce || crypto_box_easy_afternm(key, nonce,
+ * beforenm(reader x25519 pk, writer x25519 sk)). */
+static void wrap_with_nonce(const uint8_t reader_xpk[32], const uint8_t writer_xsk[32],
+                            const uint8_t nonce[24], const uint8_t key[32],
+                            uint8_t out[DK_SEALED_KEY_BYTES]) {
+  uint8_t shared[32];
+  assert_int_equal(crypto_box_beforenm(shared, reader_xpk, writer_xsk), 0);
+  memcpy(out, nonce, 24);
+  assert_int_equal(crypto_box_easy_afternm(out + 24, key, 32, nonce, shared), 0);
 }
 
 static void seal_entry(struct dk_entry *e, const struct dk_identity *id, uint64_t seq,
@@ -219,17 +216,19 @@ static void log_vectors(void **state) {
   assert_int_equal(dk_log_decode_stored(stored, stored_len, &back), 0);
   assert_memory_equal(back.id, e1.id, DK_HASH_BYTES);
 
-  /* Entry 2: a case opened. Case key 32 x 02, sealed to the node with the
-   * ephemeral secret 32 x 04; the event is protocol-events.md's vector,
-   * encrypted with nonce 24 x 03. */
+  /* Entry 2: a case opened. Case key 32 x 02, wrapped for the node itself
+   * with nonce 24 x 04; the event is protocol-events.md's vector, encrypted
+   * with nonce 24 x 03. */
   uint8_t case_key[32], esk[32], nonce2[24];
   fill(case_key, 32, 0x02);
   fill(esk, 32, 0x04);
   fill(nonce2, 24, 0x03);
   uint8_t sealed[DK_SEALED_KEY_BYTES], opened[32];
-  seal_with_ephemeral(id.xpk, esk, case_key, sealed);
+  wrap_with_nonce(id.xpk, id.xsk, esk, case_key, sealed);
   expect_vector(d, "entry2_sealed_key", sealed, sizeof(sealed));
-  assert_int_equal(dk_key_unseal(&id, sealed, opened), 0); /* libsodium's own format */
+  uint8_t shared[32];
+  assert_int_equal(dk_key_shared(&id, id.pk, shared), 0);
+  assert_int_equal(dk_key_unwrap(shared, sealed, opened), 0); /* docket's own unwrap */
   assert_memory_equal(opened, case_key, 32);
 
   struct dk_event ev;
