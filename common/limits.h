@@ -72,8 +72,10 @@
 /* Entries appended per LMDB transaction on bulk paths (group commit). */
 #define DK_BULK_BATCH_ENTRIES 4096
 
-/* Initial LMDB map size; grown on MDB_MAP_FULL by doubling up to the max. */
-#define DK_MAP_BYTES_INITIAL ((size_t)64 << 20)
+/* Initial LMDB map size: address space only (the file grows as pages are
+ * written), so a generous start avoids aborting and redoing a large group
+ * commit to grow the map. Grown on MDB_MAP_FULL by doubling up to the max. */
+#define DK_MAP_BYTES_INITIAL ((size_t)1 << 30)
 #define DK_MAP_BYTES_MAX ((size_t)1 << 40)
 
 /* A CSV ledger line; spreadsheets export long text cells, but not this long. */

@@ -40,28 +40,28 @@ int dk__case_state_load(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
   uint8_t ad[64];
   size_t adlen;
   state_ad(ad, &adlen, DK_DOMAIN_STATE_AD, case_id);
-  struct dk_buf pt;
-  dk_buf_init_secure(&pt);
-  rc = dk_aead_open(n->storage_key, ad, adlen, v, vlen, &pt);
+  struct dk_buf *pt = &n->scratch_state;
+  dk_buf_reset(pt);
+  rc = dk_aead_open(n->storage_key, ad, adlen, v, vlen, pt);
   if (rc == 0)
-    rc = dk_case_state_decode(pt.data, pt.len, s);
-  dk_buf_release(&pt);
+    rc = dk_case_state_decode(pt->data, pt->len, s);
+  dk_buf_reset(pt);
   return rc;
 }
 
 int dk__case_state_save(dk_node *n, struct dk_txn *t, const struct dk_case_state *s) {
-  struct dk_buf pt, ct;
-  dk_buf_init_secure(&pt);
+  struct dk_buf *pt = &n->scratch_state, ct;
+  dk_buf_reset(pt);
   dk_buf_init(&ct);
   uint8_t ad[64];
   size_t adlen;
   state_ad(ad, &adlen, DK_DOMAIN_STATE_AD, s->id);
-  int rc = dk_case_state_encode(s, &pt);
+  int rc = dk_case_state_encode(s, pt);
   if (rc == 0)
-    rc = dk_aead_seal(n->storage_key, ad, adlen, pt.data, pt.len, &ct);
+    rc = dk_aead_seal(n->storage_key, ad, adlen, pt->data, pt->len, &ct);
   if (rc == 0)
     rc = dk_txn_put(t, DK_T_CASES, s->id, DK_HASH_BYTES, ct.data, ct.len);
-  dk_buf_release(&pt);
+  dk_buf_reset(pt);
   dk_buf_release(&ct);
   return rc;
 }
@@ -106,15 +106,15 @@ static int case_events_put(struct dk_txn *t, const uint8_t *case_id, const struc
 /* Wraps key for each reader of a new case of this office (dk__case_readers). */
 static int seal_grants(dk_node *n, uint8_t readers[][DK_PK_BYTES], size_t nreaders,
                        const uint8_t *key, struct dk_grant *grants, size_t *count) {
-  uint8_t *shared = sodium_malloc(DK_SYMKEY_BYTES);
-  int rc = shared ? 0 : DK_ENOMEM;
+  uint8_t *shared = n->tmp_keys + DK_SYMKEY_BYTES;
+  int rc = 0;
   for (size_t i = 0; i < nreaders && rc == 0; i++) {
     memcpy(grants[i].reader, readers[i], DK_PK_BYTES);
     rc = dk__shared_key(n, readers[i], shared);
     if (rc == 0)
       rc = dk_key_wrap(shared, key, grants[i].sealed);
   }
-  sodium_free(shared);
+  sodium_memzero(shared, DK_SYMKEY_BYTES);
   *count = nreaders;
   return rc;
 }
@@ -244,13 +244,13 @@ static int assign_number(dk_node *n, struct dk_txn *t, struct dk_event *ev, char
 static int write_open(dk_node *n, struct dk_txn *t, struct dk_event *ev, const uint8_t *key,
                       const struct dk_grant *grants_in, size_t grants_count,
                       struct dk_case_state *s) {
-  struct dk_buf pt, body;
+  struct dk_buf *pt = &n->scratch_event, body;
   struct dk_grant grants[DK_READERS_MAX];
   struct dk_entry e;
   uint64_t seq;
-  dk_buf_init_secure(&pt);
+  dk_buf_reset(pt);
   dk_buf_init(&body);
-  int rc = dk_event_encode(ev, &pt);
+  int rc = dk_event_encode(ev, pt);
   if (rc != 0)
     goto out;
   if (grants_in == NULL) {
@@ -267,7 +267,8 @@ static int write_open(dk_node *n, struct dk_txn *t, struct dk_event *ev, const u
   if (rc == 0)
     rc = dk_log_next_seq(t, n->pk, &seq);
   if (rc == 0)
-    rc = dk_body_seal(key, n->pk, seq, pt.data, pt.len, &body);
+    rc = dk_body_seal(key, n->pk, seq, pt->data, pt->len, &body);
+  dk_buf_reset(pt);
   if (rc == 0)
     rc = dk_log_append(t, &n->id, DK_ENTRY_CASE_OPEN, NULL, body.data, body.len,
                        dk_node_now(n), &e);
@@ -292,7 +293,7 @@ static int write_open(dk_node *n, struct dk_txn *t, struct dk_event *ev, const u
   if (rc == 0)
     rc = case_events_put(t, e.id, &e);
 out:
-  dk_buf_release(&pt);
+  dk_buf_reset(pt);
   dk_buf_release(&body);
   return rc;
 }
@@ -300,10 +301,10 @@ out:
 /* Appends ev (deps set from s) to case s under key and applies it. */
 static int write_event(dk_node *n, struct dk_txn *t, struct dk_case_state *s, struct dk_event *ev,
                        const uint8_t *key) {
-  struct dk_buf pt, body;
+  struct dk_buf *pt = &n->scratch_event, body;
   struct dk_entry e;
   uint64_t seq;
-  dk_buf_init_secure(&pt);
+  dk_buf_reset(pt);
   dk_buf_init(&body);
   /* deps = the case frontier; the event then folds incrementally. */
   free(ev->deps);
@@ -322,11 +323,12 @@ static int write_event(dk_node *n, struct dk_txn *t, struct dk_case_state *s, st
   }
   rc = dk_case_check(s, ev);
   if (rc == 0)
-    rc = dk_event_encode(ev, &pt);
+    rc = dk_event_encode(ev, pt);
   if (rc == 0)
     rc = dk_log_next_seq(t, n->pk, &seq);
   if (rc == 0)
-    rc = dk_body_seal(key, n->pk, seq, pt.data, pt.len, &body);
+    rc = dk_body_seal(key, n->pk, seq, pt->data, pt->len, &body);
+  dk_buf_reset(pt);
   if (rc == 0)
     rc = dk_log_append(t, &n->id, DK_ENTRY_CASE_EVENT, s->id, body.data, body.len,
                        dk_node_now(n), &e);
@@ -340,7 +342,7 @@ static int write_event(dk_node *n, struct dk_txn *t, struct dk_case_state *s, st
   if (rc == 0)
     rc = case_events_put(t, s->id, &e);
 out:
-  dk_buf_release(&pt);
+  dk_buf_reset(pt);
   dk_buf_release(&body);
   return rc;
 }
@@ -358,10 +360,9 @@ static int open_fn(struct dk_txn *t, void *arg) {
   struct dk_case_state s;
   char *given = c->ev->number;
   dk_case_state_init(&s);
-  uint8_t *key = dk_symkey_new();
-  int rc = key ? 0 : DK_ENOMEM;
-  if (rc == 0)
-    rc = assign_number(n, t, c->ev, c->number);
+  uint8_t *key = n->tmp_keys; /* slot 0: the new case's key */
+  randombytes_buf(key, DK_SYMKEY_BYTES);
+  int rc = assign_number(n, t, c->ev, c->number);
   if (rc == 0)
     rc = dk_case_check(&s, c->ev);
   if (rc == 0)
@@ -371,7 +372,7 @@ static int open_fn(struct dk_txn *t, void *arg) {
   if (rc == 0)
     memcpy(c->case_id, s.id, DK_HASH_BYTES);
   c->ev->number = given; /* restartable: the caller's pointer is back */
-  sodium_free(key);
+  sodium_memzero(key, DK_SYMKEY_BYTES);
   dk_case_state_release(&s);
   return rc;
 }
@@ -412,17 +413,15 @@ static int append_fn(struct dk_txn *t, void *arg) {
   struct append_ctx *c = arg;
   struct dk_case_state s;
   dk_case_state_init(&s);
-  uint8_t *key = sodium_malloc(DK_SYMKEY_BYTES);
-  int rc = key ? 0 : DK_ENOMEM;
-  if (rc == 0)
-    rc = dk__case_state_load(c->n, t, c->case_id, &s);
+  uint8_t *key = c->n->tmp_keys; /* slot 0 */
+  int rc = dk__case_state_load(c->n, t, c->case_id, &s);
   if (rc == 0)
     rc = dk__case_key_load(c->n, t, c->case_id, key);
   if (rc == 0)
     rc = write_event(c->n, t, &s, c->ev, key);
   if (rc == 0)
     rc = dk__case_state_save(c->n, t, &s);
-  sodium_free(key);
+  sodium_memzero(key, DK_SYMKEY_BYTES);
   dk_case_state_release(&s);
   return rc;
 }
@@ -577,12 +576,9 @@ int dk__case_load_events(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
   struct dk_event *evs = NULL;
   size_t cnt = 0, cap = 0;
   struct dk_iter it;
-  struct dk_buf pt;
-  dk_buf_init_secure(&pt);
-  uint8_t *key = sodium_malloc(DK_SYMKEY_BYTES);
-  int rc = key ? 0 : DK_ENOMEM;
-  if (rc == 0)
-    rc = dk__case_key_load(n, t, case_id, key);
+  struct dk_buf *pt = &n->scratch_event;
+  uint8_t *key = n->tmp_keys; /* slot 0 */
+  int rc = dk__case_key_load(n, t, case_id, key);
   if (rc == 0)
     rc = dk_iter_open(t, DK_T_CASE_EVENTS, case_id, DK_HASH_BYTES, &it);
   if (rc != 0)
@@ -623,8 +619,8 @@ int dk__case_load_events(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
     } else if (e.h.type != DK_ENTRY_CASE_EVENT) {
       continue; /* grants and other entry types carry no event */
     }
-    dk_buf_reset(&pt);
-    rc = dk_body_open(key, e.h.log, e.h.seq, body + skip, body_len - skip, &pt);
+    dk_buf_reset(pt);
+    rc = dk_body_open(key, e.h.log, e.h.seq, body + skip, body_len - skip, pt);
     if (rc != 0)
       break;
     if (cnt == cap) {
@@ -638,7 +634,7 @@ int dk__case_load_events(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
       cap = ncap;
     }
     dk_event_init(&evs[cnt]);
-    rc = dk_event_decode(pt.data, pt.len, &evs[cnt]);
+    rc = dk_event_decode(pt->data, pt->len, &evs[cnt]);
     if (rc != 0)
       break;
     memcpy(evs[cnt].id, e.id, DK_HASH_BYTES);
@@ -651,8 +647,8 @@ int dk__case_load_events(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
     rc = 0;
   dk_iter_close(&it);
 out:
-  sodium_free(key);
-  dk_buf_release(&pt);
+  sodium_memzero(key, DK_SYMKEY_BYTES);
+  dk_buf_reset(pt);
   if (rc != 0) {
     for (size_t i = 0; i < cnt; i++)
       dk_event_release(&evs[i]);
@@ -830,9 +826,11 @@ int dk_node_bulk_load(dk_node *n, struct dk_case_plan *plans, size_t count,
   /* Case keys and their sealed grants are made a batch at a time. */
   size_t batch_cases_max = DK_BULK_BATCH_ENTRIES;
   c.keys = calloc(count ? count : 1, sizeof(*c.keys));
+  /* One secure block for the keys of a batch, not one sodium_malloc each. */
+  uint8_t *keyblock = sodium_malloc(batch_cases_max * DK_SYMKEY_BYTES);
   c.grants = malloc(sizeof(*c.grants) * (batch_cases_max));
   c.grants_count = calloc(batch_cases_max, sizeof(size_t));
-  if (!c.keys || !c.grants || !c.grants_count) {
+  if (!c.keys || !c.grants || !c.grants_count || !keyblock) {
     rc = DK_ENOMEM;
     goto out;
   }
@@ -856,11 +854,8 @@ int dk_node_bulk_load(dk_node *n, struct dk_case_plan *plans, size_t count,
       j++;
     }
     for (size_t k = i; k < j; k++) {
-      c.keys[k] = dk_symkey_new();
-      if (c.keys[k] == NULL) {
-        rc = DK_ENOMEM;
-        goto out;
-      }
+      c.keys[k] = keyblock + (k - i) * DK_SYMKEY_BYTES;
+      randombytes_buf(c.keys[k], DK_SYMKEY_BYTES);
       rc = seal_grants(n, readers, nreaders, c.keys[k], c.grants[k - i], &c.grants_count[k - i]);
       if (rc != 0)
         goto out;
@@ -869,10 +864,9 @@ int dk_node_bulk_load(dk_node *n, struct dk_case_plan *plans, size_t count,
     bc.first = i;
     bc.last = j;
     rc = dk_store_write(n->store, bulk_fn, &bc);
-    for (size_t k = i; k < j; k++) {
-      sodium_free(c.keys[k]);
+    sodium_memzero(keyblock, batch_cases_max * DK_SYMKEY_BYTES);
+    for (size_t k = i; k < j; k++)
       c.keys[k] = NULL;
-    }
     if (rc != 0)
       goto out;
     prog.cases_done = j;
@@ -882,10 +876,7 @@ int dk_node_bulk_load(dk_node *n, struct dk_case_plan *plans, size_t count,
     i = j;
   }
 out:
-  if (c.keys) {
-    for (size_t k = 0; k < count; k++)
-      sodium_free(c.keys[k]);
-  }
+  sodium_free(keyblock); /* wipes */
   free(c.keys);
   free(c.grants);
   free(c.grants_count);

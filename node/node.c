@@ -235,6 +235,8 @@ int dk_node_open(const char *dir, const char *passphrase, size_t passphrase_len,
     return DK_ENOMEM;
   n->now_ms = wall_clock_ms;
   n->log_level = DK_LOG_ERROR;
+  dk_buf_init_secure(&n->scratch_event);
+  dk_buf_init_secure(&n->scratch_state);
   if (strlen(dir) >= sizeof(n->dir)) {
     rc = DK_EINVAL;
     goto out;
@@ -267,7 +269,8 @@ int dk_node_open(const char *dir, const char *passphrase, size_t passphrase_len,
       goto out;
     }
     n->storage_key = sodium_malloc(DK_SYMKEY_BYTES);
-    if (n->storage_key == NULL) {
+    n->tmp_keys = sodium_malloc(2 * DK_SYMKEY_BYTES);
+    if (n->storage_key == NULL || n->tmp_keys == NULL) {
       rc = DK_ENOMEM;
       goto out;
     }
@@ -290,6 +293,9 @@ void dk_node_close(dk_node *n) {
   dk_identity_release(&n->id);
   sodium_free(n->storage_key);
   sodium_free(n->shared_keys);
+  sodium_free(n->tmp_keys);
+  dk_buf_release(&n->scratch_event);
+  dk_buf_release(&n->scratch_state);
   free(n);
 }
 

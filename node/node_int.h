@@ -22,6 +22,13 @@ struct dk_node {
   uint8_t shared_pk[32][DK_PK_BYTES];
   uint8_t *shared_keys; /* 32 x DK_SYMKEY_BYTES */
   size_t shared_count, shared_next;
+  /* Reused secure scratch, so that hot paths do not pay a sodium_malloc
+   * (an mmap, mprotect and mlock) per event: plaintext of one event at a
+   * time, plaintext of one case state at a time, and two 32-byte key slots
+   * (0: the case key being written, 1: a shared key). Single-threaded like
+   * the node; wiped after each use and freed at close. */
+  struct dk_buf scratch_event, scratch_state;
+  uint8_t *tmp_keys;
   dk_log_fn log;
   void *log_ctx;
   enum dk_log_level log_level;
