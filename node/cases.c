@@ -26,7 +26,7 @@ static void state_ad(uint8_t *ad, size_t *adlen, const char *domain, const uint8
   *adlen = dlen + DK_HASH_BYTES;
 }
 
-static void number_key(const dk_node *n, const char *number, uint8_t key[DK_HASH_BYTES]) {
+void dk__number_key(const dk_node *n, const char *number, uint8_t key[DK_HASH_BYTES]) {
   dk_hash_keyed(n->storage_key, DK_DOMAIN_INDEX, (const uint8_t *)number, strlen(number), key);
 }
 
@@ -96,7 +96,7 @@ int dk__case_key_load(dk_node *n, struct dk_txn *t, const uint8_t *case_id, uint
   return dk_aead_open(n->storage_key, ad, adlen, v, vlen, &b);
 }
 
-static int case_events_put(struct dk_txn *t, const uint8_t *case_id, const struct dk_entry *e) {
+int dk__case_events_put(struct dk_txn *t, const uint8_t *case_id, const struct dk_entry *e) {
   uint8_t k[DK_HASH_BYTES + DK_LOGKEY_BYTES];
   memcpy(k, case_id, DK_HASH_BYTES);
   dk_logkey(k + DK_HASH_BYTES, e->h.log, e->h.seq);
@@ -104,8 +104,8 @@ static int case_events_put(struct dk_txn *t, const uint8_t *case_id, const struc
 }
 
 /* Wraps key for each reader of a new case of this office (dk__case_readers). */
-static int seal_grants(dk_node *n, uint8_t readers[][DK_PK_BYTES], size_t nreaders,
-                       const uint8_t *key, struct dk_grant *grants, size_t *count) {
+int dk__seal_grants(dk_node *n, uint8_t readers[][DK_PK_BYTES], size_t nreaders,
+                    const uint8_t *key, struct dk_grant *grants, size_t *count) {
   uint8_t *shared = n->tmp_keys + DK_SYMKEY_BYTES;
   int rc = 0;
   for (size_t i = 0; i < nreaders && rc == 0; i++) {
@@ -188,7 +188,7 @@ static int counter_put(struct dk_txn *t, const char *code, int year, uint64_t ne
 
 /* Assigns ev's number when empty, or checks a given one is free; keeps the
  * office counter past any number it has seen. */
-static int assign_number(dk_node *n, struct dk_txn *t, struct dk_event *ev, char *buf) {
+int dk__assign_number(dk_node *n, struct dk_txn *t, struct dk_event *ev, char *buf) {
   int rc;
   if (ev->number == NULL || ev->number[0] == 0) {
     int year = year_of(ev->at_ms);
@@ -202,7 +202,7 @@ static int assign_number(dk_node *n, struct dk_txn *t, struct dk_event *ev, char
       uint8_t k[DK_HASH_BYTES];
       const uint8_t *v;
       size_t vlen;
-      number_key(n, buf, k);
+      dk__number_key(n, buf, k);
       rc = dk_txn_get(t, DK_T_NUMBERS, k, sizeof(k), &v, &vlen);
       if (rc == DK_ENOTFOUND)
         break;
@@ -218,7 +218,7 @@ static int assign_number(dk_node *n, struct dk_txn *t, struct dk_event *ev, char
   uint8_t k[DK_HASH_BYTES];
   const uint8_t *v;
   size_t vlen;
-  number_key(n, buf, k);
+  dk__number_key(n, buf, k);
   rc = dk_txn_get(t, DK_T_NUMBERS, k, sizeof(k), &v, &vlen);
   if (rc == 0)
     return DK_EEXIST;
@@ -258,7 +258,7 @@ static int write_open(dk_node *n, struct dk_txn *t, struct dk_event *ev, const u
     size_t nreaders = 0;
     rc = dk__case_readers(n, t, readers, &nreaders);
     if (rc == 0)
-      rc = seal_grants(n, readers, nreaders, key, grants, &grants_count);
+      rc = dk__seal_grants(n, readers, nreaders, key, grants, &grants_count);
     if (rc != 0)
       goto out;
     grants_in = grants;
@@ -286,12 +286,12 @@ static int write_open(dk_node *n, struct dk_txn *t, struct dk_event *ev, const u
   if (rc != 0)
     goto out;
   uint8_t nk[DK_HASH_BYTES];
-  number_key(n, ev->number, nk);
+  dk__number_key(n, ev->number, nk);
   rc = dk_txn_put(t, DK_T_NUMBERS, nk, sizeof(nk), e.id, DK_HASH_BYTES);
   if (rc == 0)
     rc = dk__case_key_save(n, t, e.id, key);
   if (rc == 0)
-    rc = case_events_put(t, e.id, &e);
+    rc = dk__case_events_put(t, e.id, &e);
 out:
   dk_buf_reset(pt);
   dk_buf_release(&body);
@@ -340,7 +340,7 @@ static int write_event(dk_node *n, struct dk_txn *t, struct dk_case_state *s, st
   ev->ts_ms = e.h.ts_ms;
   rc = dk_case_apply(s, &n->case_cfg, ev);
   if (rc == 0)
-    rc = case_events_put(t, s->id, &e);
+    rc = dk__case_events_put(t, s->id, &e);
 out:
   dk_buf_reset(pt);
   dk_buf_release(&body);
@@ -362,7 +362,7 @@ static int open_fn(struct dk_txn *t, void *arg) {
   dk_case_state_init(&s);
   uint8_t *key = n->tmp_keys; /* slot 0: the new case's key */
   randombytes_buf(key, DK_SYMKEY_BYTES);
-  int rc = assign_number(n, t, c->ev, c->number);
+  int rc = dk__assign_number(n, t, c->ev, c->number);
   if (rc == 0)
     rc = dk_case_check(&s, c->ev);
   if (rc == 0)
@@ -466,7 +466,7 @@ int dk_node_case_find(dk_node *n, const char *ref, uint8_t case_id[DK_HASH_BYTES
   uint8_t nk[DK_HASH_BYTES];
   const uint8_t *v;
   size_t vlen;
-  number_key(n, ref, nk);
+  dk__number_key(n, ref, nk);
   rc = dk_txn_get(&t, DK_T_NUMBERS, nk, sizeof(nk), &v, &vlen);
   if (rc == 0) {
     rc = vlen == DK_HASH_BYTES ? 0 : DK_EFORMAT;
@@ -714,7 +714,7 @@ int dk__case_refold(dk_node *n, struct dk_txn *t, const uint8_t *case_id) {
   if (rc == 0 && s.opened && s.number && s.number[0]) {
     /* Cases from other offices are found by their number here too. */
     uint8_t nk[DK_HASH_BYTES];
-    number_key(n, s.number, nk);
+    dk__number_key(n, s.number, nk);
     rc = dk_txn_put(t, DK_T_NUMBERS, nk, sizeof(nk), s.id, DK_HASH_BYTES);
   }
   dk_case_state_release(&s);
@@ -724,161 +724,3 @@ int dk__case_refold(dk_node *n, struct dk_txn *t, const uint8_t *case_id) {
   return rc;
 }
 
-/* ---- bulk ---------------------------------------------------------------- */
-
-struct bulk_ctx {
-  dk_node *n;
-  struct dk_case_plan *plans;
-  size_t first, last; /* plans [first, last) go into this commit */
-  uint8_t **keys;     /* per plan, precomputed */
-  struct dk_grant (*grants)[DK_READERS_MAX];
-  size_t *grants_count;
-  size_t entries;
-};
-
-static int bulk_fn(struct dk_txn *t, void *arg) {
-  struct bulk_ctx *c = arg;
-  dk_node *n = c->n;
-  char number[DK_CASE_NUMBER_BYTES];
-  int rc = 0;
-  c->entries = 0;
-  for (size_t i = c->first; i < c->last && rc == 0; i++) {
-    struct dk_case_plan *p = &c->plans[i];
-    struct dk_event *open = &p->events[0];
-    char *given = open->number;
-    char *office = open->office;
-    p->skipped = 0;
-    open->office = n->cfg.office;
-    rc = assign_number(n, t, open, number);
-    if (rc == DK_EEXIST) {
-      p->skipped = 1; /* loaded before: reloading is harmless */
-      open->office = office;
-      rc = 0;
-      continue;
-    }
-    struct dk_case_state s;
-    dk_case_state_init(&s);
-    if (rc == 0)
-      rc = write_open(n, t, open, c->keys[i], c->grants[i - c->first],
-                      c->grants_count[i - c->first], &s);
-    open->number = given;
-    open->office = office;
-    for (size_t j = 1; j < p->events_count && rc == 0; j++)
-      rc = write_event(n, t, &s, &p->events[j], c->keys[i]);
-    if (rc == 0)
-      rc = dk__case_state_save(n, t, &s);
-    dk_case_state_release(&s);
-    c->entries += p->events_count;
-  }
-  return rc;
-}
-
-/* Dry-runs a plan through the status machine without touching the store. */
-int dk_node_plan_check(dk_node *n, struct dk_case_plan *p) {
-  if (p->events_count == 0 || p->events[0].type != DK_EVENT_OPEN)
-    return DK_ETRANSITION;
-  struct dk_case_state s;
-  dk_case_state_init(&s);
-  int rc = 0;
-  for (size_t j = 0; j < p->events_count && rc == 0; j++) {
-    struct dk_event *ev = &p->events[j];
-    char *number = ev->number, *office = ev->office;
-    if (j == 0) {
-      if (number == NULL || number[0] == 0)
-        ev->number = "X-0000-0000";
-      ev->office = n->cfg.office;
-    }
-    rc = dk_event_validate(ev);
-    if (rc == 0)
-      rc = dk_case_check(&s, ev);
-    if (rc == 0) {
-      /* A fake id keeps the frontier logic honest in the dry run. */
-      memset(ev->id, 0, DK_HASH_BYTES);
-      dk_be64_put(ev->id, j + 1);
-      rc = dk_case_apply(&s, &n->case_cfg, ev);
-    }
-    ev->number = number;
-    ev->office = office;
-  }
-  dk_case_state_release(&s);
-  return rc;
-}
-
-int dk_node_bulk_load(dk_node *n, struct dk_case_plan *plans, size_t count,
-                      void (*progress)(void *ctx, const struct dk_bulk_progress *p),
-                      void *ctx, size_t *bad_plan) {
-  int rc = need_unlocked(n);
-  if (rc != 0)
-    return rc;
-  for (size_t i = 0; i < count; i++) {
-    rc = dk_node_plan_check(n, &plans[i]);
-    if (rc != 0) {
-      *bad_plan = i;
-      return rc;
-    }
-    if (plans[i].events_count > DK_BULK_BATCH_ENTRIES) {
-      *bad_plan = i;
-      return DK_ELIMIT;
-    }
-  }
-  struct dk_bulk_progress prog = {0, count, 0};
-  struct bulk_ctx c = {n, plans, 0, 0, NULL, NULL, NULL, 0};
-  /* Case keys and their sealed grants are made a batch at a time. */
-  size_t batch_cases_max = DK_BULK_BATCH_ENTRIES;
-  c.keys = calloc(count ? count : 1, sizeof(*c.keys));
-  /* One secure block for the keys of a batch, not one sodium_malloc each. */
-  uint8_t *keyblock = sodium_malloc(batch_cases_max * DK_SYMKEY_BYTES);
-  c.grants = malloc(sizeof(*c.grants) * (batch_cases_max));
-  c.grants_count = calloc(batch_cases_max, sizeof(size_t));
-  if (!c.keys || !c.grants || !c.grants_count || !keyblock) {
-    rc = DK_ENOMEM;
-    goto out;
-  }
-  /* Readers do not change during a load: read them once. */
-  uint8_t readers[DK_READERS_MAX][DK_PK_BYTES];
-  size_t nreaders = 0;
-  struct dk_txn rt;
-  rc = dk_store_read_begin(n->store, &rt);
-  if (rc != 0)
-    goto out;
-  rc = dk__case_readers(n, &rt, readers, &nreaders);
-  dk_store_read_end(&rt);
-  if (rc != 0)
-    goto out;
-  size_t i = 0;
-  while (i < count) {
-    size_t entries = 0, j = i;
-    while (j < count && j - i < batch_cases_max &&
-           (entries + plans[j].events_count <= DK_BULK_BATCH_ENTRIES || j == i)) {
-      entries += plans[j].events_count;
-      j++;
-    }
-    for (size_t k = i; k < j; k++) {
-      c.keys[k] = keyblock + (k - i) * DK_SYMKEY_BYTES;
-      randombytes_buf(c.keys[k], DK_SYMKEY_BYTES);
-      rc = seal_grants(n, readers, nreaders, c.keys[k], c.grants[k - i], &c.grants_count[k - i]);
-      if (rc != 0)
-        goto out;
-    }
-    struct bulk_ctx bc = c;
-    bc.first = i;
-    bc.last = j;
-    rc = dk_store_write(n->store, bulk_fn, &bc);
-    sodium_memzero(keyblock, batch_cases_max * DK_SYMKEY_BYTES);
-    for (size_t k = i; k < j; k++)
-      c.keys[k] = NULL;
-    if (rc != 0)
-      goto out;
-    prog.cases_done = j;
-    prog.entries_committed += bc.entries;
-    if (progress)
-      progress(ctx, &prog);
-    i = j;
-  }
-out:
-  sodium_free(keyblock); /* wipes */
-  free(c.keys);
-  free(c.grants);
-  free(c.grants_count);
-  return rc;
-}

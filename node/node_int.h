@@ -54,6 +54,15 @@ int dk__case_state_load(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
 int dk__case_state_save(dk_node *n, struct dk_txn *t, const struct dk_case_state *s);
 int dk__case_load_events(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
                          struct dk_event **out, size_t *count);
+/* cases.c helpers shared with bulk.c. */
+void dk__number_key(const dk_node *n, const char *number, uint8_t key[DK_HASH_BYTES]);
+int dk__case_events_put(struct dk_txn *t, const uint8_t *case_id, const struct dk_entry *e);
+int dk__seal_grants(dk_node *n, uint8_t readers[][DK_PK_BYTES], size_t nreaders,
+                    const uint8_t *key, struct dk_grant *grants, size_t *count);
+/* Assigns ev's number when empty (buf receives it and ev->number points at
+ * it), or checks a given one is free (DK_EEXIST). */
+int dk__assign_number(dk_node *n, struct dk_txn *t, struct dk_event *ev, char *buf);
+
 /* The shared key of this node and pk (cached). */
 int dk__shared_key(dk_node *n, const uint8_t pk[DK_PK_BYTES], uint8_t out[DK_SYMKEY_BYTES]);
 
