@@ -67,7 +67,22 @@ static void problem(struct verify_state *v, const uint8_t *log, uint64_t seq, in
 
 /* Body checks for an entry whose header parsed: hash, then (when this node
  * can read it) decryption and decoding of the event. */
-static void check_body(struct verify_state *v, const struct dk_entry *e) {
+/* What check_body found, reported later in entry order. */
+struct body_result {
+  int code; /* 0: fine */
+  const char *what;
+};
+
+#define BODY_FAIL(c, w)                                                                    \
+  do {                                                                                     \
+    r->code = (c);                                                                         \
+    r->what = (w);                                                                         \
+    return;                                                                                \
+  } while (0)
+
+static void check_body(struct verify_state *v, const struct dk_entry *e, struct body_result *r) {
+  r->code = 0;
+  r->what = NULL;
   uint8_t key[DK_LOGKEY_BYTES];
   dk_logkey(key, e->h.log, e->h.seq);
   const uint8_t *body;
@@ -78,13 +93,11 @@ static void check_body(struct verify_state *v, const struct dk_entry *e) {
     return;
   }
   if (rc != 0) {
-    problem(v, e->h.log, e->h.seq, rc, "body unreadable");
-    return;
+    BODY_FAIL(rc, "body unreadable");
   }
   v->rep->bodies_checked++;
   if (dk_entry_check_body(e, body, blen) != 0) {
-    problem(v, e->h.log, e->h.seq, DK_EBADBODY, "body does not match the signed hash");
-    return;
+    BODY_FAIL(DK_EBADBODY, "body does not match the signed hash");
   }
   if (!v->n->unlocked)
     return;
@@ -93,8 +106,7 @@ static void check_body(struct verify_state *v, const struct dk_entry *e) {
   const uint8_t *case_id = e->h.case_id;
   if (e->h.type == DK_ENTRY_CASE_OPEN || e->h.type == DK_ENTRY_KEY_GRANT) {
     if (dk_grants_parse(body, blen, g, &gc, &skip) != 0) {
-      problem(v, e->h.log, e->h.seq, DK_EFORMAT, "grants block malformed");
-      return;
+      BODY_FAIL(DK_EFORMAT, "grants block malformed");
     }
     if (e->h.type == DK_ENTRY_KEY_GRANT)
       return;
@@ -104,21 +116,19 @@ static void check_body(struct verify_state *v, const struct dk_entry *e) {
   if (rc == DK_ENOKEY)
     return; /* a case this node may store but not read */
   if (rc != 0) {
-    problem(v, e->h.log, e->h.seq, rc, "case key unreadable");
-    return;
+    BODY_FAIL(rc, "case key unreadable");
   }
   dk_buf_reset(&v->pt);
   if (dk_body_open(v->key, e->h.log, e->h.seq, body + skip, blen - skip, &v->pt) != 0) {
-    problem(v, e->h.log, e->h.seq, DK_EBADBODY, "body does not decrypt");
-    return;
+    BODY_FAIL(DK_EBADBODY, "body does not decrypt");
   }
   struct dk_event ev;
   dk_event_init(&ev);
-  if (dk_event_decode(v->pt.data, v->pt.len, &ev) != 0)
-    problem(v, e->h.log, e->h.seq, DK_EFORMAT, "event does not decode");
-  else
-    v->rep->bodies_decrypted++;
+  int drc = dk_event_decode(v->pt.data, v->pt.len, &ev);
   dk_event_release(&ev);
+  if (drc != 0)
+    BODY_FAIL(DK_EFORMAT, "event does not decode");
+  v->rep->bodies_decrypted++;
 }
 
 /* Link, id index and head checks, in log order. */
@@ -208,10 +218,11 @@ int dk_node_verify(dk_node *n, void (*on_problem)(void *ctx, const struct dk_ver
   struct dk_entry *batch = malloc(sizeof(*batch) * VERIFY_BATCH);
   int *ok = malloc(sizeof(int) * VERIFY_BATCH);
   int *parsed = malloc(sizeof(int) * VERIFY_BATCH);
+  struct body_result *bres = malloc(sizeof(*bres) * VERIFY_BATCH);
   uint8_t(*keys)[DK_LOGKEY_BYTES] = malloc(DK_LOGKEY_BYTES * VERIFY_BATCH);
   v.key = sodium_malloc(DK_SYMKEY_BYTES);
   dk_buf_init_secure(&v.pt);
-  int rc = (batch && ok && parsed && keys && v.key) ? 0 : DK_ENOMEM;
+  int rc = (batch && ok && parsed && keys && v.key && bres) ? 0 : DK_ENOMEM;
   if (rc != 0)
     goto done;
   rc = dk_store_read_begin(n->store, &t);
@@ -257,13 +268,25 @@ int dk_node_verify(dk_node *n, void (*on_problem)(void *ctx, const struct dk_ver
     }
     if (rc != 0)
       break;
-    /* Signatures on two threads. */
+    /* Signatures on two threads while this one checks the bodies (hash,
+     * decryption, decoding): the machine's two cores stay busy on the
+     * costliest part, and the body work is hidden behind it. Results are
+     * reported afterwards, in entry order. */
     struct sig_job a = {batch, parsed, ok, 0, cnt, 2}, b = {batch, parsed, ok, 1, cnt, 2};
-    pthread_t th;
-    int threaded = pthread_create(&th, NULL, sig_worker, &b) == 0;
-    sig_worker(&a);
-    if (threaded)
-      pthread_join(th, NULL);
+    pthread_t tha, thb;
+    int ta = pthread_create(&tha, NULL, sig_worker, &a) == 0;
+    int tb = pthread_create(&thb, NULL, sig_worker, &b) == 0;
+    for (size_t i = 0; i < cnt; i++) {
+      bres[i].code = 0;
+      if (parsed[i])
+        check_body(&v, &batch[i], &bres[i]);
+    }
+    if (ta)
+      pthread_join(tha, NULL);
+    else
+      sig_worker(&a);
+    if (tb)
+      pthread_join(thb, NULL);
     else
       sig_worker(&b);
     for (size_t i = 0; i < cnt; i++) {
@@ -282,7 +305,8 @@ int dk_node_verify(dk_node *n, void (*on_problem)(void *ctx, const struct dk_ver
       if (!ok[i])
         problem(&v, log, seq, DK_EBADSIG, "signature does not verify");
       check_sequence(&v, &batch[i], !ok[i]);
-      check_body(&v, &batch[i]);
+      if (bres[i].code != 0)
+        problem(&v, log, seq, bres[i].code, bres[i].what);
     }
     if (progress)
       progress(ctx, out->entries, total);
@@ -296,6 +320,7 @@ done:
   free(batch);
   free(ok);
   free(parsed);
+  free(bres);
   free(keys);
   sodium_free(v.key);
   dk_buf_release(&v.pt);
