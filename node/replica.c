@@ -270,6 +270,7 @@ struct ingest_ctx {
   const struct dk_raw_entry *raw;
   struct dk_entry *e;
   int *what;
+  struct run *runs; /* count of them */
   size_t count;
   struct dk_ingest_stats stats;
 };
@@ -306,8 +307,9 @@ static int is_above_me(const dk_node *n, const char *office) {
 static int ingest_fn(struct dk_txn *t, void *arg) {
   struct ingest_ctx *c = arg;
   dk_node *n = c->n;
-  size_t runs_cap = c->count < 64 ? c->count : 64;
-  struct run runs[64];
+  /* One run per log in the batch: as many as entries at most. */
+  size_t runs_cap = c->count;
+  struct run *runs = c->runs;
   size_t nruns = 0;
   int rc = 0;
   memset(&c->stats, 0, sizeof(c->stats));
@@ -469,7 +471,8 @@ int dk_node_ingest(dk_node *n, const struct dk_raw_entry *entries, size_t count,
   c.count = count;
   c.e = malloc(sizeof(*c.e) * count);
   c.what = calloc(count, sizeof(int));
-  int rc = (c.e && c.what) ? 0 : DK_ENOMEM;
+  c.runs = malloc(sizeof(*c.runs) * count);
+  int rc = (c.e && c.what && c.runs) ? 0 : DK_ENOMEM;
   for (size_t i = 0; i < count && rc == 0; i++) {
     if (entries[i].header_len == 0 || entries[i].header_len > DK_HEADER_BYTES_MAX ||
         entries[i].body_len > DK_BODY_BYTES_MAX) {
@@ -484,6 +487,7 @@ int dk_node_ingest(dk_node *n, const struct dk_raw_entry *entries, size_t count,
     *out = c.stats;
   free(c.e);
   free(c.what);
+  free(c.runs);
   return rc;
 }
 
