@@ -29,13 +29,15 @@ int cli_read_network_key(const char *path, uint8_t key[32]) {
 
 int cmd_network_key(struct cli *c, int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-    printf("usage: docket network-key\n\nPrints this deployment's network key (64 hex digits). "
+    printf("usage: docket network-key [--json]\n\nPrints this deployment's network key (64 hex digits). "
            "Give it to every new\noffice for 'docket init --network-key-file FILE'; keep it "
            "from strangers: without\nit no one can even start a handshake with a node.\n");
     return 0;
   }
-  if (argc > 1)
-    return cli_usage_error("docket network-key", "unexpected argument '%s'", argv[1]);
+  int json = argc > 1 && strcmp(argv[1], "--json") == 0;
+  if (argc > 1 + json)
+    return cli_usage_error("docket network-key [--json]", "unexpected argument '%s'",
+                           argv[1 + json]);
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
@@ -47,6 +49,8 @@ int cmd_network_key(struct cli *c, int argc, char **argv) {
   char hex[65];
   dk_hex(key, 32, hex);
   sodium_memzero(key, sizeof(key));
+  if (json)
+    return cli_print_json(json_pack("{s:s}", "network_key", hex));
   puts(hex);
   return 0;
 }
