@@ -31,6 +31,11 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * caller frees with cli_passphrase_free, or NULL after printing why. */
 char *cli_passphrase(int confirm);
 void cli_passphrase_free(char *p);
+/* The same from other variables: what names the passphrase in prompts and
+ * messages ("root " for the root key: DOCKET_ROOT_PASSPHRASE_FILE and
+ * DOCKET_ROOT_PASSPHRASE). */
+char *cli_passphrase_from(const char *file_var, const char *env_var, const char *what,
+                          int confirm);
 
 /* Opens the node in c->dir, unlocked when unlock is set. Prints the error
  * and returns NULL on failure. */
@@ -65,6 +70,7 @@ int cmd_peer(struct cli *c, int argc, char **argv);
 int cmd_serve(struct cli *c, int argc, char **argv);
 int cmd_sync(struct cli *c, int argc, char **argv);
 int cmd_network_key(struct cli *c, int argc, char **argv);
+int cmd_cert(struct cli *c, int argc, char **argv);
 int cmd_export(struct cli *c, int argc, char **argv);
 int cmd_import(struct cli *c, int argc, char **argv);
 /* Reads 64 hex digits from path. Returns 0 or 1 after printing why. */

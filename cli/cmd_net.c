@@ -394,7 +394,8 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
                       : rc == DK_EAUTH    ? "handshake failed: wrong network key, or the peer is "
                                             "not the node pinned under that name"
                       : rc == DK_EREFUSED ? "the peer closed the handshake: it has not pinned "
-                                            "this node, or the network keys differ"
+                                            "this node, holds no valid certificate for it, or "
+                                            "the network keys differ"
                                           : dk_strerror(rc);
     out = cli_error("sync with %s failed: %s", peer.name, why);
     if (s->entries_stored)

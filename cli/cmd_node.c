@@ -9,7 +9,7 @@
 
 static const char INIT_USAGE[] =
     "docket init --office PATH --role district|street|community|auditor [--code CODE] "
-    "[--listen HOST:PORT] [--network-key-file FILE]";
+    "[--listen HOST:PORT] [--network-key-file FILE] [--root-pk HEX]";
 
 /* Default case-number code: the first two letters of the office's last
  * path segment, in capitals (lanxin -> LA). */
@@ -41,9 +41,12 @@ int cmd_init(struct cli *c, int argc, char **argv) {
                                        {"code", required_argument, 0, 'c'},
                                        {"listen", required_argument, 0, 'l'},
                                        {"network-key-file", required_argument, 0, 'k'},
+                                       {"root-pk", required_argument, 0, 'R'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *office = NULL, *role = NULL, *code = NULL, *listen = "", *netkey_file = NULL;
+  const char *root_hex = NULL;
+  uint8_t root[DK_PK_BYTES];
   int ch;
   optind = 0;
   while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -53,6 +56,7 @@ int cmd_init(struct cli *c, int argc, char **argv) {
     case 'c': code = optarg; break;
     case 'l': listen = optarg; break;
     case 'k': netkey_file = optarg; break;
+    case 'R': root_hex = optarg; break;
     case 'h':
       printf("usage: %s\n\nCreates a node in --dir: a new key pair sealed under a passphrase,\n"
              "and an empty store. Prints the node's public key. The first node of a\n"
@@ -68,6 +72,8 @@ int cmd_init(struct cli *c, int argc, char **argv) {
     return cli_usage_error(INIT_USAGE, "unexpected argument '%s'", argv[optind]);
   if (office == NULL || role == NULL)
     return cli_usage_error(INIT_USAGE, "--office and --role are required");
+  if (root_hex && (strlen(root_hex) != 64 || dk_unhex(root_hex, root, DK_PK_BYTES) != DK_PK_BYTES))
+    return cli_usage_error(INIT_USAGE, "--root-pk must be the 64 hex digits of the root key");
   struct dk_node_config cfg;
   memset(&cfg, 0, sizeof(cfg));
   if (!dk_office_valid(office))
@@ -106,6 +112,8 @@ int cmd_init(struct cli *c, int argc, char **argv) {
     rc = dk_node_open(c->dir, pass, strlen(pass), &n);
   if (rc == 0)
     rc = dk_node_set_network_key(n, netkey);
+  if (rc == 0 && root_hex)
+    rc = dk_node_set_root(n, root);
   dk_node_close(n);
   sodium_memzero(netkey, sizeof(netkey));
   cli_passphrase_free(pass);

@@ -27,6 +27,7 @@ static const char USAGE[] =
     "  export    write what a peer lacks to a bundle file (for a USB stick)\n"
     "  import    read a bundle, with the same checks as the network\n"
     "  network-key  print the deployment's network key\n"
+    "  cert      the deployment root: certificates, revocations, auditor grants\n"
     "\n"
     "Run 'docket COMMAND --help' for a command's options.\n";
 
@@ -88,6 +89,8 @@ int main(int argc, char **argv) {
     return cmd_sync(&c, sub_argc, sub_argv);
   if (strcmp(cmd, "network-key") == 0)
     return cmd_network_key(&c, sub_argc, sub_argv);
+  if (strcmp(cmd, "cert") == 0)
+    return cmd_cert(&c, sub_argc, sub_argv);
   if (strcmp(cmd, "export") == 0)
     return cmd_export(&c, sub_argc, sub_argv);
   if (strcmp(cmd, "import") == 0)

@@ -104,23 +104,28 @@ static char *prompt(int tty, const char *text) {
 }
 
 char *cli_passphrase(int confirm) {
-  const char *file = getenv("DOCKET_PASSPHRASE_FILE");
+  return cli_passphrase_from("DOCKET_PASSPHRASE_FILE", "DOCKET_PASSPHRASE", "", confirm);
+}
+
+char *cli_passphrase_from(const char *file_var, const char *env_var, const char *what,
+                          int confirm) {
+  const char *file = getenv(file_var);
   if (file && *file) {
     int fd = open(file, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      cli_error("cannot read DOCKET_PASSPHRASE_FILE %s: %s", file, strerror(errno));
+      cli_error("cannot read %s %s: %s", file_var, file, strerror(errno));
       return NULL;
     }
     char *p = read_line_fd(fd);
     close(fd);
     if (p && p[0] == 0) {
       cli_passphrase_free(p);
-      cli_error("DOCKET_PASSPHRASE_FILE %s is empty", file);
+      cli_error("%s %s is empty", file_var, file);
       return NULL;
     }
     return p;
   }
-  const char *env = getenv("DOCKET_PASSPHRASE");
+  const char *env = getenv(env_var);
   if (env && *env) {
     size_t n = strlen(env);
     if (n > DK_PASSPHRASE_BYTES_MAX) {
@@ -134,11 +139,15 @@ char *cli_passphrase(int confirm) {
   }
   int tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
   if (tty < 0) {
-    cli_error("a passphrase is needed: no terminal to ask on; set DOCKET_PASSPHRASE_FILE "
-              "or DOCKET_PASSPHRASE");
+    cli_error("a %spassphrase is needed: no terminal to ask on; set %s or %s", what, file_var,
+              env_var);
     return NULL;
   }
-  char *p = prompt(tty, confirm ? "New passphrase: " : "Passphrase: ");
+  char ask[64];
+  snprintf(ask, sizeof(ask), "%s%spassphrase: ", confirm ? "New " : "", what);
+  if (!confirm && what[0])
+    ask[0] = (char)(ask[0] - 'a' + 'A');
+  char *p = prompt(tty, ask);
   if (p && confirm) {
     char *q = prompt(tty, "Repeat passphrase: ");
     if (q == NULL || strcmp(p, q) != 0) {

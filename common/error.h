@@ -43,7 +43,8 @@
   X(ETIMEDOUT, 29, "operation timed out")                                        \
   X(EAUTH, 30, "peer authentication failed")                                     \
   X(ESCOPE, 31, "not in this peer's scope")                                      \
-  X(ECANCELED, 32, "operation canceled")
+  X(ECANCELED, 32, "operation canceled")                                        \
+  X(ECERT, 33, "no valid certificate (uncertified, expired or revoked key)")
 
 enum dk_error {
   DK_OK = 0,

@@ -84,6 +84,14 @@
 /* Passphrases are typed by people. */
 #define DK_PASSPHRASE_BYTES_MAX 1024
 
+/* Reason given in a revocation: a sentence for the audit trail, kept small
+ * because every office holds every revocation. */
+#define DK_REASON_BYTES_MAX 512
+
+/* A root statement as signed (the statement array): a cert holds two keys,
+ * an office path and a few numbers; a revocation a reason. */
+#define DK_STATEMENT_BYTES_MAX (2 * 34 + DK_NAME_BYTES_MAX + DK_REASON_BYTES_MAX + 64)
+
 /* Keyfile: magic, parameters, salt, nonce, sealed secrets. */
 #define DK_KEYFILE_BYTES_MAX 512
 
@@ -127,6 +135,9 @@ _Static_assert(DK_CASE_LIST_MAX <= DK_MP_COUNT_MAX,
                "every list of a case state must be decodable");
 _Static_assert((unsigned long long)DK_CASE_EVENTS_MAX * DK_SESSION_MINUTES_MAX < (1ull << 53),
                "a case's total minutes must stay exact in any integer or double");
+
+_Static_assert(DK_STATEMENT_BYTES_MAX + 64 + 16 < DK_BODY_BYTES_MAX,
+               "a signed statement must fit in an entry body");
 
 _Static_assert(DK_SYNC_ENTRY_WIRE_BYTES_MAX <= DK_SYNC_BATCH_BYTES_MAX,
                "any single entry must fit in an empty batch");

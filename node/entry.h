@@ -34,8 +34,13 @@ enum dk_entry_type {
   DK_ENTRY_KEY_GRANT = 3,  /* more readers for a case; body = grants block */
   DK_ENTRY_OFFICE = 4,     /* seq 1 of every log: whose log it is; body = office block */
   DK_ENTRY_WITNESS = 5,    /* a parent cosigns a child's head; body = witness block */
+  /* Statements signed by the deployment root, in the district's log
+   * (node/trust.h); like OFFICE and WITNESS they name no case. */
+  DK_ENTRY_CERT = 6,       /* a node key speaks for an office in a role */
+  DK_ENTRY_REVOKE = 7,     /* a node key is revoked from a time on */
+  DK_ENTRY_AUDITOR = 8,    /* an auditor key may read a subtree's cases */
 };
-#define DK_ENTRY_TYPE_MAX 5
+#define DK_ENTRY_TYPE_MAX 8
 
 struct dk_header {
   uint64_t version;

@@ -247,6 +247,50 @@ int dk_node_peer_cursor(dk_node *n, const uint8_t peer_key[DK_PK_BYTES],
  * any process commits, which is how serve notices other writers. */
 uint64_t dk_node_change_mark(dk_node *n);
 
+/* ---- trust (node/trustview.c; formats in node/trust.h) -------------------
+ *
+ * The trust view is what this node holds of the root's statements: every
+ * certificate, revocation and auditor grant found in the district's log and
+ * signed by the configured root, indexed when stored (locally or by ingest).
+ * Without a root configured the view is empty and nothing here restricts
+ * anything: pinned peers decide, as before. */
+
+struct dk_statement;
+
+/* The configured root key: DK_ENOTFOUND when none. */
+int dk_node_root_pk(dk_node *n, uint8_t root[DK_PK_BYTES]);
+/* Configures the root key (meta root_pk) and indexes the statements of the
+ * district's log already held. DK_EEXIST when another root is configured
+ * (a deployment has one root; changing it is a new deployment). */
+int dk_node_set_root(dk_node *n, const uint8_t root[DK_PK_BYTES]);
+
+/* Does key hold a certificate in force at at_ms, and is it not revoked at
+ * at_ms? On success office (DK_NAME_BYTES_MAX bytes, may be NULL) and role
+ * (may be NULL) get the certificate's; when several are in force, the one
+ * issued last. DK_ECERT when none, DK_ENOTFOUND when no root is configured. */
+int dk_node_cert_valid(dk_node *n, const uint8_t key[DK_PK_BYTES], uint64_t at_ms, char *office,
+                       enum dk_office_role *role);
+/* 0 with *at_ms the earliest revocation time of key, or DK_ENOTFOUND. */
+int dk_node_revoked_at(dk_node *n, const uint8_t key[DK_PK_BYTES], uint64_t *at_ms);
+/* 1 when this node holds any certificate or revocation naming key. */
+int dk_node_trust_knows(dk_node *n, const uint8_t key[DK_PK_BYTES]);
+/* The subtree an auditor grant in force at at_ms gives key (the first one
+ * found when several are): DK_ENOTFOUND when none, or when key is revoked. */
+int dk_node_auditor_subtree(dk_node *n, const uint8_t key[DK_PK_BYTES], uint64_t at_ms,
+                            char subtree[DK_NAME_BYTES_MAX]);
+
+/* Appends a statement signed by root to this node's log and indexes it, in
+ * one commit. Only a district node's log carries statements (DK_ESCOPE
+ * otherwise); root must be the configured root (DK_EAUTH; DK_ENOTFOUND when
+ * none is configured). */
+int dk_node_statement_append(dk_node *n, const struct dk_identity *root,
+                             const struct dk_statement *s);
+/* Calls cb for every statement in the trust view (certificates, then
+ * revocations, then auditor grants; by key within each). The statement is
+ * borrowed for the call. A non-zero return from cb stops and is returned. */
+int dk_node_statement_list(dk_node *n, int (*cb)(void *ctx, const struct dk_statement *s),
+                           void *ctx);
+
 /* Counts: logs, entries and cases held. */
 struct dk_node_stats {
   uint64_t logs, entries, cases, own_seq;

@@ -41,6 +41,7 @@ struct dk_node {
 #define DK_META_CODE "code"
 #define DK_META_ROLE "role"
 #define DK_META_LISTEN "listen"
+#define DK_META_ROOT_PK "root_pk"
 #define DK_STORE_FORMAT 1
 
 int dk__meta_get_str(struct dk_txn *t, const char *key, char *out, size_t cap);
@@ -73,6 +74,43 @@ int dk__case_readers(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_BYTES
 /* Records that grants (a grants block) gave case_id's key to its readers. */
 int dk__grants_record(struct dk_txn *t, const uint8_t *case_id, const struct dk_grant *g,
                       size_t count);
+/* Grants every case this office opened to a new reader (one KEY_GRANT
+ * entry per case it lacks); nothing to a revoked key. */
+int dk__grant_own_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK_PK_BYTES]);
+
+/* trustview.c, shared with the ingest path. The root in t (DK_ENOTFOUND). */
+int dk__trust_root(struct dk_txn *t, uint8_t root[DK_PK_BYTES]);
+/* Indexes e when it is a root statement of the district's log signed by the
+ * configured root, and grants this office's cases to a new reader it names.
+ * Anything else is left alone (0): a bad statement is kept, not trusted. */
+int dk__trust_index(dk_node *n, struct dk_txn *t, const struct dk_entry *e, const uint8_t *body,
+                    size_t body_len);
+/* DK_ECERT when e's log key was revoked before e's author timestamp (its
+ * own code: DK_EAUTH already means a bad seal or handshake to the CLI). */
+int dk__trust_check_author(struct dk_txn *t, const struct dk_entry *e);
+/* The trust view's answers within t (see node.h). */
+int dk__trust_cert_valid(struct dk_txn *t, const uint8_t key[DK_PK_BYTES], uint64_t at_ms,
+                         char *office, enum dk_office_role *role);
+int dk__trust_revoked_at(struct dk_txn *t, const uint8_t key[DK_PK_BYTES], uint64_t *at_ms);
+/* Calls cb for each auditor grant in force at at_ms whose key is not
+ * revoked (statement borrowed for the call). */
+int dk__trust_auditors(struct dk_txn *t, uint64_t at_ms,
+                       int (*cb)(void *ctx, const struct dk_statement *s), void *ctx);
+/* Calls cb for each certificate in force at at_ms whose key is not revoked. */
+int dk__trust_certs(struct dk_txn *t, uint64_t at_ms,
+                    int (*cb)(void *ctx, const struct dk_statement *s), void *ctx);
+
+/* Readers: may key, whose log says office, read this office's cases? Always
+ * without a root; with one, only with a certificate in force now for that
+ * office and no revocation. */
+int dk__trust_reader_ok(dk_node *n, struct dk_txn *t, const uint8_t key[DK_PK_BYTES],
+                        const char *office);
+/* Adds to readers (up to DK_READERS_MAX, no duplicates) the keys with a
+ * certificate in force for an office above this one and the auditors
+ * granted a subtree covering it. Nothing without a root. */
+int dk__trust_readers_add(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_BYTES],
+                          size_t *count);
+
 int dk__case_refold(dk_node *n, struct dk_txn *t, const uint8_t *case_id);
 
 #endif

@@ -116,9 +116,14 @@ uint64_t dk_node_change_mark(dk_node *n) { return dk_store_last_txn(n->store); }
 
 /* ---- readers and grants -------------------------------------------------- */
 
-/* Grants every case this office opened to a newly known reader above it, in
- * one KEY_GRANT entry per case. */
-static int grant_own_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK_PK_BYTES]) {
+/* Grants every case this office opened to a newly known reader (an office
+ * above it, an auditor), in one KEY_GRANT entry per case; nothing to a
+ * revoked key. */
+int dk__grant_own_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK_PK_BYTES]) {
+  uint64_t revoked_at;
+  int rrc = dk__trust_revoked_at(t, reader, &revoked_at);
+  if (rrc != DK_ENOTFOUND)
+    return rrc; /* 0: revoked, it gets nothing new */
   struct dk_iter it;
   uint8_t *key = sodium_malloc(DK_SYMKEY_BYTES);
   uint8_t *shared = sodium_malloc(DK_SYMKEY_BYTES);
@@ -225,7 +230,8 @@ int dk__case_readers(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_BYTES
     if (klen != DK_PK_BYTES || memcmp(k, n->pk, DK_PK_BYTES) == 0 ||
         dk_office_body_decode(v, vlen, &info) != 0)
       continue;
-    if (is_above_me(n, info.office) && c < DK_READERS_MAX)
+    if (is_above_me(n, info.office) && c < DK_READERS_MAX &&
+        dk__trust_reader_ok(n, t, k, info.office))
       memcpy(readers[c++], k, DK_PK_BYTES);
   }
   dk_iter_close(&it);
@@ -237,7 +243,8 @@ int dk__case_readers(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_BYTES
     return rc;
   while ((rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0) {
     struct dk_peer p;
-    if (peer_decode(v, vlen, &p) != 0 || !is_above_me(n, p.office))
+    if (peer_decode(v, vlen, &p) != 0 || !is_above_me(n, p.office) ||
+        !dk__trust_reader_ok(n, t, p.key, p.office))
       continue;
     int dup = 0;
     for (size_t i = 0; i < c && !dup; i++)
@@ -246,8 +253,12 @@ int dk__case_readers(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_BYTES
       memcpy(readers[c++], p.key, DK_PK_BYTES);
   }
   dk_iter_close(&it);
+  if (rc != DK_ENOTFOUND)
+    return rc;
+  /* With a root: certified offices above and auditors of this subtree. */
+  rc = dk__trust_readers_add(n, t, readers, &c);
   *count = c;
-  return rc == DK_ENOTFOUND ? 0 : rc;
+  return rc;
 }
 
 /* ---- ingest ----------------------------------------------------------------- */
@@ -338,6 +349,8 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
       continue;
     }
     rc = dk_entry_check_link(e, r->seq, r->id, r->ts);
+    if (rc == 0)
+      rc = dk__trust_check_author(t, e); /* written after its key was revoked */
     if (rc != 0)
       break;
     if (e->h.type == DK_ENTRY_OFFICE) {
@@ -401,8 +414,11 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
       rc = dk_txn_put(t, DK_T_LOGS, e->h.log, DK_PK_BYTES, raw->body, raw->body_len);
       struct dk_office_info info;
       if (rc == 0 && dk_office_body_decode(raw->body, raw->body_len, &info) == 0 &&
-          n->unlocked && is_above_me(n, info.office))
-        rc = grant_own_cases(n, t, e->h.log);
+          n->unlocked && is_above_me(n, info.office) &&
+          dk__trust_reader_ok(n, t, e->h.log, info.office))
+        rc = dk__grant_own_cases(n, t, e->h.log);
+    } else if (e->h.type >= DK_ENTRY_CERT && e->h.type <= DK_ENTRY_AUDITOR) {
+      rc = dk__trust_index(n, t, e, raw->body, raw->body_len);
     } else if (e->h.type == DK_ENTRY_CASE_OPEN) {
       case_id = e->id;
     } else if (e->h.type == DK_ENTRY_CASE_EVENT || e->h.type == DK_ENTRY_KEY_GRANT) {

@@ -13,6 +13,7 @@
 static const char *const TABLE_NAMES[DK_T_COUNT] = {
     "meta",  "entries", "bodies",   "ids",   "heads", "cases",   "case_events",
     "case_keys", "numbers", "counters", "forks", "peers", "cursors", "logs", "grants",
+    "trust",
 };
 
 struct dk_store {

@@ -40,6 +40,7 @@ enum dk_table {
   DK_T_CURSORS,     /* peer key || log -> sync position */
   DK_T_LOGS,        /* log -> office block of its seq-1 entry */
   DK_T_GRANTS,      /* case id || reader key -> empty: the case key was sealed to it */
+  DK_T_TRUST,       /* kind 'C'/'R'/'A' || node key || entry id -> root statement (checked) */
   DK_T_COUNT
 };
 

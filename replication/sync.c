@@ -47,6 +47,8 @@ struct dk_sync {
   uint8_t peer_pk[DK_PK_BYTES];
   char my_office[DK_NAME_BYTES_MAX];
   char peer_office[DK_NAME_BYTES_MAX];
+  char peer_reads[DK_NAME_BYTES_MAX]; /* "" none: see dk_sync_config */
+  char my_reads[DK_NAME_BYTES_MAX];
   enum dk_sync_mode mode;
   size_t window_batches;
   size_t batch_entries;
@@ -163,6 +165,10 @@ static unsigned scope_flags(const struct dk_sync *s, const char *office) {
   if (dk_scope_sends(s->my_office, s->peer_office, office))
     f |= LOG_SEND;
   if (dk_scope_sends(s->peer_office, s->my_office, office))
+    f |= LOG_RECV;
+  if (s->peer_reads[0] && dk_office_covers(s->peer_reads, office) && !(f & LOG_RECV))
+    f |= LOG_SEND; /* an auditor peer's granted subtree */
+  if (s->my_reads[0] && dk_office_covers(s->my_reads, office) && !(f & LOG_SEND))
     f |= LOG_RECV;
   /* The upper office's own log is in both directions by dk_scope_sends (the
    * lower side may pass it back up). Only its author's side sends it, so
@@ -826,6 +832,15 @@ int dk_sync_new(struct dk_sync **out, const struct dk_sync_config *cfg,
   memcpy(s->peer_pk, cfg->peer_pk, DK_PK_BYTES);
   memcpy(s->my_office, cfg->my_office, my_len + 1);
   memcpy(s->peer_office, cfg->peer_office, peer_len + 1);
+  if ((cfg->peer_reads && strlen(cfg->peer_reads) >= DK_NAME_BYTES_MAX) ||
+      (cfg->my_reads && strlen(cfg->my_reads) >= DK_NAME_BYTES_MAX)) {
+    rc = DK_EINVAL;
+    goto out;
+  }
+  if (cfg->peer_reads)
+    strcpy(s->peer_reads, cfg->peer_reads);
+  if (cfg->my_reads)
+    strcpy(s->my_reads, cfg->my_reads);
   s->mode = cfg->mode;
   s->window_batches =
       clamp(cfg->window_batches, DK_SYNC_WINDOW_BATCHES_DEFAULT, 1, DK_SYNC_WINDOW_BATCHES_MAX);

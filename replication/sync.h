@@ -80,6 +80,11 @@ struct dk_sync_config {
    * the rest of the stream), fail with DK_ETIMEDOUT when nothing arrived for
    * this long, as measured by dk_sync_tick(). 0: never. */
   uint64_t timeout_ms;
+  /* Auditors (DESIGN.md §5): the subtree an auditor peer was granted, whose
+   * logs are sent to it besides its office's scope; and, on an auditor
+   * node, the subtree whose logs it accepts. NULL or "" for none. */
+  const char *peer_reads;
+  const char *my_reads;
 };
 
 /* Counters of one session. "Entries" are log entries; sent counts what this

@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -286,6 +287,49 @@ static int on_frame(void *ctx, const uint8_t *msg, size_t len) {
   return c->phase == PH_CLOSING ? DK_ECANCELED : 0;
 }
 
+/* With a root configured (docs/TRUST.md), a peer is served only with a
+ * certificate valid now and not revoked; the certificate's office and role
+ * decide scope, and a pinned record must name the same office. Without a
+ * root, only pinned peers, as pinned. One exception, for the client only:
+ * an office above this one that is pinned and about which this node holds
+ * no certificate nor revocation yet is trusted as pinned, because its
+ * certificate reaches this node through it (a fresh office's first sync).
+ * On success c->peer holds the peer as certified. */
+static int cert_check(struct conn *c, const uint8_t pk[DK_PK_BYTES], int pinned) {
+  dk_node *n = c->net->n;
+  uint8_t root[DK_PK_BYTES];
+  if (dk_node_root_pk(n, root) != 0)
+    return pinned ? 0 : DK_EREFUSED;
+  char hex[17];
+  dk_hex(pk, 8, hex);
+  char office[DK_NAME_BYTES_MAX];
+  enum dk_office_role role;
+  int rc = dk_node_cert_valid(n, pk, now_ms(c->net), office, &role);
+  if (rc == DK_ECERT && c->outbound && pinned && !dk_node_trust_knows(n, pk)) {
+    dk_node_logf(n, DK_LOG_INFO, "no certificate of %s (key %s...) is known here yet: trusting "
+                 "the pinned record to fetch the district's statements", c->peer.name, hex);
+    return 0;
+  }
+  if (rc != 0) {
+    dk_node_logf(n, DK_LOG_WARN, "refused %s (key %s...): %s", pinned ? c->peer.name : "a node",
+                 hex, dk_strerror(rc == DK_ECERT ? rc : DK_ECERT));
+    return DK_ECERT;
+  }
+  if (pinned && strcmp(c->peer.office, office) != 0) {
+    dk_node_logf(n, DK_LOG_WARN, "refused %s (key %s...): pinned as %s but certified for %s",
+                 c->peer.name, hex, c->peer.office, office);
+    return DK_ECERT;
+  }
+  if (!pinned) {
+    memset(&c->peer, 0, sizeof(c->peer));
+    snprintf(c->peer.name, sizeof(c->peer.name), "cert-%s", hex);
+    memcpy(c->peer.key, pk, DK_PK_BYTES);
+  }
+  memcpy(c->peer.office, office, sizeof(office));
+  c->peer.role = role;
+  return 0;
+}
+
 static void become_sync(struct conn *c) {
   struct net *net = c->net;
   const uint8_t *peer_pk = dk_hs_peer_pk(&c->hs);
@@ -294,6 +338,13 @@ static void become_sync(struct conn *c) {
   if (!c->peer_known) {
     conn_close(c, DK_EREFUSED);
     return;
+  }
+  if (c->outbound) {
+    int crc = cert_check(c, peer_pk, 1);
+    if (crc != 0) {
+      conn_close(c, crc);
+      return;
+    }
   }
   if (c->dial)
     c->dial->attempts = 0;
@@ -317,6 +368,22 @@ static void become_sync(struct conn *c) {
   cfg.peer_office = c->peer.office;
   cfg.mode = net->opt->peer ? DK_SYNC_ONCE : DK_SYNC_LIVE;
   cfg.timeout_ms = net->opt->peer ? net->opt->timeout_ms : 0;
+  /* Auditors: the subtree the root granted the peer, and on an auditor
+   * node whatever the server chooses to send within the deployment (it
+   * sends only what it finds granted; what this node cannot read stays
+   * sealed). */
+  char peer_reads[DK_NAME_BYTES_MAX] = "", my_reads[DK_NAME_BYTES_MAX] = "";
+  if (c->peer.role == DK_OFFICE_AUDITOR &&
+      dk_node_auditor_subtree(net->n, c->peer.key, now_ms(net), peer_reads) != 0)
+    peer_reads[0] = 0;
+  if (dk_node_config(net->n)->role == DK_OFFICE_AUDITOR) {
+    const char *mine = dk_node_config(net->n)->office;
+    size_t top = strcspn(mine, "/");
+    memcpy(my_reads, mine, top);
+    my_reads[top] = 0;
+  }
+  cfg.peer_reads = peer_reads;
+  cfg.my_reads = my_reads;
   rc = dk_sync_new(&c->sync, &cfg, &net->store, sync_send, c);
   if (rc != 0) {
     conn_close(c, rc);
@@ -333,13 +400,16 @@ static void become_sync(struct conn *c) {
 
 static int authorize(void *ctx, const uint8_t client_pk[DK_PK_BYTES]) {
   struct conn *c = ctx;
-  if (dk_node_peer_by_key(c->net->n, client_pk, &c->peer) != 0) {
+  int pinned = dk_node_peer_by_key(c->net->n, client_pk, &c->peer) == 0;
+  int rc = cert_check(c, client_pk, pinned);
+  if (rc == DK_EREFUSED) {
     char hex[17];
     dk_hex(client_pk, 8, hex);
     dk_node_logf(c->net->n, DK_LOG_WARN, "refused a node this office does not know (key %s...)",
                  hex);
-    return DK_EREFUSED;
   }
+  if (rc != 0)
+    return DK_EREFUSED;
   c->peer_known = 1;
   return 0;
 }

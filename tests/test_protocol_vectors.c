@@ -29,6 +29,7 @@
 #include "node/case.h"
 #include "node/entry.h"
 #include "node/log.h"
+#include "node/trust.h"
 
 #define TS1 1735689600000ull /* 2025-01-01T00:00:00Z */
 #define TS2 1735689660000ull /* one minute later */
@@ -179,6 +180,40 @@ static void seal_entry(struct dk_entry *e, const struct dk_identity *id, uint64_
 }
 
 /* ---- the vectors ---------------------------------------------------------- */
+
+/* PROTOCOL.md 11: a certificate signed by a root with seed 32 x 09 for the
+ * node of section 10, and the entry body that carries it. */
+static void statement_vectors(struct doc *d) {
+  struct dk_identity node, root;
+  node_identity(&node);
+  uint8_t seed[DK_SEED_BYTES];
+  memset(seed, 0x09, sizeof(seed));
+  assert_int_equal(dk_identity_from_seed(&root, seed), 0);
+  expect_vector(d, "root_pk", root.pk, DK_PK_BYTES);
+  struct dk_statement st;
+  memset(&st, 0, sizeof(st));
+  st.type = DK_ENTRY_CERT;
+  memcpy(st.key, node.pk, DK_PK_BYTES);
+  strcpy(st.office, "zhanhe/beidu/lanxin");
+  strcpy(st.role, "community");
+  st.not_before_ms = 1735689600000ull;
+  st.not_after_ms = 1767225600000ull;
+  memcpy(st.root, root.pk, DK_PK_BYTES);
+  struct dk_buf stmt, body;
+  dk_buf_init(&stmt);
+  dk_buf_init(&body);
+  assert_int_equal(dk_statement_encode(&st, &stmt), 0);
+  expect_vector(d, "cert_statement", stmt.data, stmt.len);
+  assert_int_equal(dk_statement_sign(&st, &root, &body), 0);
+  expect_vector(d, "cert_body", body.data, body.len);
+  struct dk_statement back;
+  assert_int_equal(dk_statement_open(DK_ENTRY_CERT, body.data, body.len, root.pk, &back), 0);
+  assert_string_equal(back.office, "zhanhe/beidu/lanxin");
+  dk_buf_release(&stmt);
+  dk_buf_release(&body);
+  dk_identity_release(&root);
+  dk_identity_release(&node);
+}
 
 static void log_vectors(void **state) {
   struct doc *d = malloc(sizeof(*d));
@@ -341,6 +376,8 @@ static void log_vectors(void **state) {
   expect_vector(d, "witness_body", wb.data, wb.len);
   assert_int_equal(dk_witness_body_decode(wb.data, wb.len, &w_back), 0);
   assert_int_equal(w_back.seq, 3);
+
+  statement_vectors(d);
 
   /* Every vector the document shows was checked. */
   for (size_t i = 0; i < d->count && !d->print; i++)

@@ -1,0 +1,337 @@
+/* docket cert: the deployment root, certificates, revocations, auditor grants. */
+#include <getopt.h>
+#include <sodium.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "common/error.h"
+#include "crypto/keyfile.h"
+#include "node/trust.h"
+
+static const char CERT_USAGE[] =
+    "docket cert init-root --out FILE\n"
+    "       docket cert set-root HEX\n"
+    "       docket cert issue --root-key FILE --key KEY --office PATH --role ROLE [--days N]\n"
+    "       docket cert revoke --root-key FILE --key KEY --reason TEXT\n"
+    "       docket cert grant-auditor --root-key FILE --key KEY --subtree PATH [--days N]\n"
+    "       docket cert list [--json]";
+
+#define DAY_MS (24ull * 3600 * 1000)
+#define DAYS_DEFAULT 365
+#define DAYS_MAX (100 * 366)
+
+static char *root_passphrase(int confirm) {
+  return cli_passphrase_from("DOCKET_ROOT_PASSPHRASE_FILE", "DOCKET_ROOT_PASSPHRASE", "root ",
+                             confirm);
+}
+
+static int parse_key(const char *hex, uint8_t key[DK_PK_BYTES]) {
+  return hex && strlen(hex) == 64 && dk_unhex(hex, key, DK_PK_BYTES) == DK_PK_BYTES ? 0
+                                                                                    : DK_EINVAL;
+}
+
+/* Unlocks the root keyfile at path into root (released by the caller). */
+static int root_open(const char *path, struct dk_identity *root) {
+  struct dk_secrets sec = {0};
+  char *pass = root_passphrase(0);
+  if (pass == NULL)
+    return 1;
+  int rc = dk_secrets_init(&sec);
+  if (rc == 0)
+    rc = dk_keyfile_read(path, pass, strlen(pass), &sec);
+  if (rc == 0)
+    rc = dk_identity_from_seed(root, sec.seed);
+  dk_secrets_release(&sec);
+  cli_passphrase_free(pass);
+  if (rc == DK_ENOTFOUND)
+    return cli_error("no root keyfile at %s", path);
+  if (rc == DK_EPASSPHRASE)
+    return cli_error("wrong root passphrase, or %s is damaged", path);
+  if (rc != 0)
+    return cli_fail(rc, "cannot open the root key");
+  return 0;
+}
+
+static int init_root(int argc, char **argv) {
+  const char *out = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+      out = argv[++i];
+    else
+      return cli_usage_error(CERT_USAGE, "unexpected argument '%s'", argv[i]);
+  }
+  if (out == NULL)
+    return cli_usage_error(CERT_USAGE, "init-root needs --out FILE");
+  struct stat st;
+  if (stat(out, &st) == 0)
+    return cli_error("%s exists: a deployment has one root key; not overwriting it", out);
+  char *pass = root_passphrase(1);
+  if (pass == NULL)
+    return 1;
+  struct dk_secrets sec = {0};
+  struct dk_identity root = {0};
+  int rc = dk_secrets_init(&sec);
+  if (rc == 0) {
+    /* The storage-key half of the keyfile is unused for a root: random. */
+    randombytes_buf(sec.seed, DK_SEED_BYTES);
+    randombytes_buf(sec.storage_key, DK_SYMKEY_BYTES);
+    rc = dk_identity_from_seed(&root, sec.seed);
+  }
+  if (rc == 0)
+    rc = dk_keyfile_write(out, pass, strlen(pass), &sec);
+  dk_secrets_release(&sec);
+  cli_passphrase_free(pass);
+  if (rc != 0) {
+    dk_identity_release(&root);
+    return cli_fail(rc, "cannot create the root key");
+  }
+  char hex[DK_PK_BYTES * 2 + 1];
+  dk_hex(root.pk, DK_PK_BYTES, hex);
+  dk_identity_release(&root);
+  printf("root key written to %s (keep it offline)\nroot public key: %s\n", out, hex);
+  return 0;
+}
+
+static int set_root(struct cli *c, int argc, char **argv) {
+  uint8_t root[DK_PK_BYTES];
+  if (argc != 2 || parse_key(argv[1], root) != 0)
+    return cli_usage_error(CERT_USAGE, "set-root needs the root public key (64 hex digits)");
+  dk_node *n = cli_open(c, 1);
+  if (n == NULL)
+    return 1;
+  int rc = dk_node_set_root(n, root);
+  dk_node_close(n);
+  if (rc == DK_EEXIST)
+    return cli_error("this node already trusts another root key");
+  if (rc != 0)
+    return cli_fail(rc, "cannot set the root key");
+  printf("root key set: %s\n", argv[1]);
+  return 0;
+}
+
+/* issue, revoke, grant-auditor: build, sign and append a statement. */
+static int append(struct cli *c, uint64_t type, int argc, char **argv) {
+  static const struct option opts[] = {{"root-key", required_argument, 0, 'R'},
+                                       {"key", required_argument, 0, 'k'},
+                                       {"office", required_argument, 0, 'o'},
+                                       {"subtree", required_argument, 0, 's'},
+                                       {"role", required_argument, 0, 'r'},
+                                       {"reason", required_argument, 0, 'e'},
+                                       {"days", required_argument, 0, 'd'},
+                                       {0, 0, 0, 0}};
+  const char *root_file = NULL, *key = NULL, *office = NULL, *role = NULL, *reason = NULL;
+  uint64_t days = DAYS_DEFAULT;
+  int ch;
+  optind = 0;
+  opterr = 0;
+  while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'R': root_file = optarg; break;
+    case 'k': key = optarg; break;
+    case 'o':
+    case 's': office = optarg; break;
+    case 'r': role = optarg; break;
+    case 'e': reason = optarg; break;
+    case 'd':
+      if (cli_parse_u64(optarg, 1, DAYS_MAX, &days) != 0)
+        return cli_usage_error(CERT_USAGE, "--days must be 1 to %d", DAYS_MAX);
+      break;
+    default:
+      return cli_usage_error(CERT_USAGE, "unknown option or missing value: %s", argv[optind - 1]);
+    }
+  }
+  if (optind != argc)
+    return cli_usage_error(CERT_USAGE, "unexpected argument '%s'", argv[optind]);
+  struct dk_statement *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return cli_fail(DK_ENOMEM, "cannot build the statement");
+  int out = 0;
+  s->type = type;
+  if (root_file == NULL || parse_key(key, s->key) != 0) {
+    out = cli_usage_error(CERT_USAGE, "--root-key FILE and --key (64 hex digits) are required");
+    goto free_s;
+  }
+  if (type == DK_ENTRY_REVOKE) {
+    if (reason == NULL || strlen(reason) >= sizeof(s->reason)) {
+      out = cli_usage_error(CERT_USAGE, "revoke needs --reason TEXT (under %d bytes)",
+                            DK_REASON_BYTES_MAX);
+      goto free_s;
+    }
+    strcpy(s->reason, reason);
+  } else {
+    enum dk_office_role r;
+    if (office == NULL || !dk_office_valid(office)) {
+      out = cli_usage_error(CERT_USAGE, "%s needs a valid office path",
+                            type == DK_ENTRY_CERT ? "--office" : "--subtree");
+      goto free_s;
+    }
+    strcpy(s->office, office);
+    if (type == DK_ENTRY_CERT) {
+      if (role == NULL || dk_office_role_parse(role, &r) != 0) {
+        out = cli_usage_error(CERT_USAGE, "--role must be district, street, community or "
+                                          "auditor");
+        goto free_s;
+      }
+      strcpy(s->role, role);
+    }
+  }
+  dk_node *n = cli_open(c, 1);
+  if (n == NULL) {
+    out = 1;
+    goto free_s;
+  }
+  struct dk_identity root = {0};
+  if (dk_node_config(n)->role != DK_OFFICE_DISTRICT) {
+    out = cli_error("statements go in the district's log: run this on the district node "
+                    "(this node is %s)", dk_office_role_name(dk_node_config(n)->role));
+    goto close;
+  }
+  if (dk_node_root_pk(n, s->root) != 0) {
+    out = cli_error("no root key configured here: run 'docket cert set-root HEX' first");
+    goto close;
+  }
+  out = root_open(root_file, &root);
+  if (out != 0)
+    goto close;
+  if (memcmp(root.pk, s->root, DK_PK_BYTES) != 0) {
+    out = cli_error("%s is not the root key this node trusts", root_file);
+    goto close;
+  }
+  uint64_t now = dk_node_now(n);
+  s->not_before_ms = now;
+  s->not_after_ms = now + days * DAY_MS;
+  s->revoked_at_ms = now;
+  int rc = dk_node_statement_append(n, &root, s);
+  if (rc != 0) {
+    out = cli_fail(rc, "cannot append the statement");
+    goto close;
+  }
+  if (type == DK_ENTRY_CERT)
+    printf("certified %s as %s (%s) for %llu days\n", key, office, role,
+           (unsigned long long)days);
+  else if (type == DK_ENTRY_REVOKE)
+    printf("revoked %s\n", key);
+  else
+    printf("auditor %s may read %s for %llu days\n", key, office, (unsigned long long)days);
+close:
+  dk_identity_release(&root);
+  dk_node_close(n);
+free_s:
+  free(s);
+  return out;
+}
+
+struct list_ctx {
+  dk_node *n;
+  uint64_t now;
+  json_t *arr;
+};
+
+static const char *status_of(struct list_ctx *l, const struct dk_statement *s) {
+  uint64_t r;
+  if (s->type == DK_ENTRY_REVOKE)
+    return "revoked";
+  if (dk_node_revoked_at(l->n, s->key, &r) == 0 && dk_revoked_by(1, r, l->now))
+    return "revoked";
+  if (l->now < s->not_before_ms)
+    return "not yet valid";
+  if (l->now >= s->not_after_ms)
+    return "expired";
+  return "valid";
+}
+
+static int list_cb(void *ctx, const struct dk_statement *s) {
+  struct list_ctx *l = ctx;
+  char hex[DK_PK_BYTES * 2 + 1];
+  dk_hex(s->key, DK_PK_BYTES, hex);
+  const char *kind = s->type == DK_ENTRY_CERT ? "cert" : s->type == DK_ENTRY_REVOKE ? "revoke"
+                                                                                    : "auditor";
+  const char *status = status_of(l, s);
+  if (l->arr) {
+    json_t *o = json_pack("{s:s, s:s, s:s}", "kind", kind, "key", hex, "status", status);
+    if (s->type == DK_ENTRY_REVOKE) {
+      json_object_set_new(o, "revoked_at", cli_json_time(s->revoked_at_ms));
+      json_object_set_new(o, "reason", json_string(s->reason));
+    } else {
+      json_object_set_new(o, s->type == DK_ENTRY_CERT ? "office" : "subtree",
+                          json_string(s->office));
+      if (s->type == DK_ENTRY_CERT)
+        json_object_set_new(o, "role", json_string(s->role));
+      json_object_set_new(o, "not_before", cli_json_time(s->not_before_ms));
+      json_object_set_new(o, "not_after", cli_json_time(s->not_after_ms));
+    }
+    json_array_append_new(l->arr, o);
+    return 0;
+  }
+  char a[32], b[32];
+  if (s->type == DK_ENTRY_REVOKE) {
+    cli_format_time(s->revoked_at_ms, 0, a, sizeof(a));
+    printf("revoke   %.16s...  at %s: %s\n", hex, a, s->reason);
+  } else {
+    cli_format_time(s->not_before_ms, 1, a, sizeof(a));
+    cli_format_time(s->not_after_ms, 1, b, sizeof(b));
+    printf("%-8s %.16s...  %s%s%s  %s to %s  %s\n", kind, hex, s->office,
+           s->type == DK_ENTRY_CERT ? " " : "", s->type == DK_ENTRY_CERT ? s->role : "", a, b,
+           status);
+  }
+  return 0;
+}
+
+static int list(struct cli *c, int argc, char **argv) {
+  int json = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--json") == 0)
+      json = 1;
+    else
+      return cli_usage_error(CERT_USAGE, "unexpected argument '%s'", argv[i]);
+  }
+  dk_node *n = cli_open(c, 0);
+  if (n == NULL)
+    return 1;
+  struct list_ctx l = {n, dk_node_now(n), json ? json_array() : NULL};
+  uint8_t root[DK_PK_BYTES];
+  int has_root = dk_node_root_pk(n, root) == 0;
+  char hex[DK_PK_BYTES * 2 + 1] = "";
+  if (has_root)
+    dk_hex(root, DK_PK_BYTES, hex);
+  if (!json)
+    printf("root: %s\n", has_root ? hex : "(none: pinned peers only)");
+  int rc = dk_node_statement_list(n, list_cb, &l);
+  dk_node_close(n);
+  if (rc != 0) {
+    json_decref(l.arr);
+    return cli_fail(rc, "cannot list the statements");
+  }
+  if (json)
+    return cli_print_json(json_pack("{s:o, s:o}", "root", has_root ? json_string(hex) : json_null(),
+                                    "statements", l.arr));
+  return 0;
+}
+
+int cmd_cert(struct cli *c, int argc, char **argv) {
+  if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+    printf("usage: %s\n\nThe district keeps the deployment's root key (init-root, offline if it\n"
+           "can) and signs statements into its own log: certificates for node keys,\n"
+           "revocations and auditor grants. They replicate to every office. Every node\n"
+           "learns the root public key once (init --root-pk or set-root). The root\n"
+           "passphrase comes from DOCKET_ROOT_PASSPHRASE_FILE, DOCKET_ROOT_PASSPHRASE or\n"
+           "a prompt.\n",
+           CERT_USAGE);
+    return argc < 2 ? EXIT_USAGE : 0;
+  }
+  const char *sub = argv[1];
+  if (strcmp(sub, "init-root") == 0)
+    return init_root(argc - 1, argv + 1);
+  if (strcmp(sub, "set-root") == 0)
+    return set_root(c, argc - 1, argv + 1);
+  if (strcmp(sub, "issue") == 0)
+    return append(c, DK_ENTRY_CERT, argc - 1, argv + 1);
+  if (strcmp(sub, "revoke") == 0)
+    return append(c, DK_ENTRY_REVOKE, argc - 1, argv + 1);
+  if (strcmp(sub, "grant-auditor") == 0)
+    return append(c, DK_ENTRY_AUDITOR, argc - 1, argv + 1);
+  if (strcmp(sub, "list") == 0)
+    return list(c, argc - 1, argv + 1);
+  return cli_usage_error(CERT_USAGE, "unknown subcommand '%s'", sub);
+}

@@ -1,0 +1,516 @@
+/*
+ * The node's trust view: root statements found in the district's log,
+ * indexed in the trust table when stored, and the questions asked of them
+ * (is this key certified now, is it revoked, which auditors read what).
+ *
+ *   trust table: kind ('C' cert, 'R' revoke, 'A' auditor) || key (32) ||
+ *                entry id (32) -> seq in the district log (be64) || statement
+ *
+ * Statements are checked (root signature, root key) before they are
+ * indexed, so lookups decode without verifying again.
+ */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "node/node_int.h"
+#include "node/trust.h"
+
+#define TRUST_KEY_BYTES (1 + DK_PK_BYTES + DK_HASH_BYTES)
+
+static char kind_byte(uint64_t type) {
+  return type == DK_ENTRY_CERT ? 'C' : type == DK_ENTRY_REVOKE ? 'R' : 'A';
+}
+
+static uint64_t kind_type(uint8_t b) {
+  return b == 'C' ? DK_ENTRY_CERT : b == 'R' ? DK_ENTRY_REVOKE : DK_ENTRY_AUDITOR;
+}
+
+int dk__trust_root(struct dk_txn *t, uint8_t root[DK_PK_BYTES]) {
+  const uint8_t *v;
+  size_t vlen;
+  int rc = dk_txn_get(t, DK_T_META, DK_META_ROOT_PK, strlen(DK_META_ROOT_PK), &v, &vlen);
+  if (rc != 0)
+    return rc;
+  if (vlen != DK_PK_BYTES)
+    return DK_EFORMAT;
+  memcpy(root, v, DK_PK_BYTES);
+  return 0;
+}
+
+/* Decodes a trust-table record (already checked when indexed; decoding
+ * again guards against a damaged store). */
+static int record_decode(const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen,
+                         struct dk_statement *s, uint64_t *seq) {
+  if (klen != TRUST_KEY_BYTES || vlen < 8)
+    return DK_EFORMAT;
+  *seq = dk_be64_get(v);
+  return dk_statement_decode(kind_type(k[0]), v + 8, vlen - 8, s);
+}
+
+/* Walks the records of one kind (and key, when key is not NULL). */
+static int walk(struct dk_txn *t, char kind, const uint8_t *key,
+                int (*cb)(void *ctx, const struct dk_statement *s, uint64_t seq), void *ctx) {
+  uint8_t prefix[1 + DK_PK_BYTES];
+  prefix[0] = (uint8_t)kind;
+  if (key)
+    memcpy(prefix + 1, key, DK_PK_BYTES);
+  struct dk_iter it;
+  int rc = dk_iter_open(t, DK_T_TRUST, prefix, key ? sizeof(prefix) : 1, &it);
+  if (rc != 0)
+    return rc;
+  const uint8_t *k, *v;
+  size_t klen, vlen;
+  struct dk_statement s;
+  while ((rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0) {
+    uint64_t seq;
+    if (record_decode(k, klen, v, vlen, &s, &seq) != 0)
+      continue; /* damaged: trust nothing from it */
+    rc = cb(ctx, &s, seq);
+    if (rc != 0)
+      break;
+  }
+  dk_iter_close(&it);
+  return rc == DK_ENOTFOUND ? 0 : rc;
+}
+
+struct revoked_ctx {
+  int has;
+  uint64_t at;
+};
+
+static int revoked_cb(void *ctx, const struct dk_statement *s, uint64_t seq) {
+  struct revoked_ctx *c = ctx;
+  if (!c->has || s->revoked_at_ms < c->at)
+    c->at = s->revoked_at_ms;
+  c->has = 1;
+  return 0;
+}
+
+int dk__trust_revoked_at(struct dk_txn *t, const uint8_t key[DK_PK_BYTES], uint64_t *at_ms) {
+  struct revoked_ctx c = {0, 0};
+  int rc = walk(t, 'R', key, revoked_cb, &c);
+  if (rc != 0)
+    return rc;
+  if (!c.has)
+    return DK_ENOTFOUND;
+  *at_ms = c.at;
+  return 0;
+}
+
+static int is_revoked(struct dk_txn *t, const uint8_t key[DK_PK_BYTES], uint64_t at_ms) {
+  uint64_t r;
+  int rc = dk__trust_revoked_at(t, key, &r);
+  return dk_revoked_by(rc == 0, r, at_ms);
+}
+
+struct cert_ctx {
+  uint64_t at;
+  int found;
+  uint64_t seq;
+  struct dk_statement best;
+};
+
+static int cert_cb(void *ctx, const struct dk_statement *s, uint64_t seq) {
+  struct cert_ctx *c = ctx;
+  if (dk_statement_in_force(s, c->at) && (!c->found || seq > c->seq)) {
+    c->found = 1;
+    c->seq = seq;
+    c->best = *s;
+  }
+  return 0;
+}
+
+int dk__trust_cert_valid(struct dk_txn *t, const uint8_t key[DK_PK_BYTES], uint64_t at_ms,
+                         char *office, enum dk_office_role *role) {
+  uint8_t root[DK_PK_BYTES];
+  int rc = dk__trust_root(t, root);
+  if (rc != 0)
+    return rc;
+  if (is_revoked(t, key, at_ms))
+    return DK_ECERT;
+  struct cert_ctx *c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return DK_ENOMEM;
+  c->at = at_ms;
+  rc = walk(t, 'C', key, cert_cb, c);
+  if (rc == 0 && !c->found)
+    rc = DK_ECERT;
+  if (rc == 0 && office)
+    memcpy(office, c->best.office, DK_NAME_BYTES_MAX);
+  if (rc == 0 && role && dk_office_role_parse(c->best.role, role) != 0)
+    rc = DK_EFORMAT;
+  free(c);
+  return rc;
+}
+
+int dk__trust_check_author(struct dk_txn *t, const struct dk_entry *e) {
+  uint64_t r;
+  int rc = dk__trust_revoked_at(t, e->h.log, &r);
+  if (rc == DK_ENOTFOUND)
+    return 0;
+  if (rc != 0)
+    return rc;
+  return dk_revoked_by(1, r, e->h.ts_ms) ? DK_ECERT : 0;
+}
+
+struct filter_ctx {
+  struct dk_txn *t;
+  uint64_t at;
+  int (*cb)(void *ctx, const struct dk_statement *s);
+  void *ctx;
+};
+
+static int filter_cb(void *ctx, const struct dk_statement *s, uint64_t seq) {
+  struct filter_ctx *c = ctx;
+  if (!dk_statement_in_force(s, c->at) || is_revoked(c->t, s->key, c->at))
+    return 0;
+  return c->cb(c->ctx, s);
+}
+
+int dk__trust_auditors(struct dk_txn *t, uint64_t at_ms,
+                       int (*cb)(void *ctx, const struct dk_statement *s), void *ctx) {
+  struct filter_ctx c = {t, at_ms, cb, ctx};
+  return walk(t, 'A', NULL, filter_cb, &c);
+}
+
+int dk__trust_certs(struct dk_txn *t, uint64_t at_ms,
+                    int (*cb)(void *ctx, const struct dk_statement *s), void *ctx) {
+  struct filter_ctx c = {t, at_ms, cb, ctx};
+  return walk(t, 'C', NULL, filter_cb, &c);
+}
+
+/* ---- indexing --------------------------------------------------------------- */
+
+/* Is `office` a proper ancestor of this node's office? */
+static int above_me(const dk_node *n, const char *office) {
+  size_t ol = strlen(office);
+  return strncmp(office, n->cfg.office, ol) == 0 && n->cfg.office[ol] == '/';
+}
+
+/* Does subtree cover office (itself or below it)? */
+static int covers(const char *subtree, const char *office) {
+  size_t sl = strlen(subtree);
+  return strncmp(subtree, office, sl) == 0 && (office[sl] == 0 || office[sl] == '/');
+}
+
+/* Is log the district's (its seq-1 office entry names a one-segment path)? */
+static int district_log(struct dk_txn *t, const uint8_t log[DK_PK_BYTES]) {
+  const uint8_t *v;
+  size_t vlen;
+  struct dk_office_info info;
+  if (dk_txn_get(t, DK_T_LOGS, log, DK_PK_BYTES, &v, &vlen) != 0 ||
+      dk_office_body_decode(v, vlen, &info) != 0)
+    return 0;
+  return strchr(info.office, '/') == NULL;
+}
+
+int dk__trust_index(dk_node *n, struct dk_txn *t, const struct dk_entry *e, const uint8_t *body,
+                    size_t body_len) {
+  uint64_t type = e->h.type;
+  if (type != DK_ENTRY_CERT && type != DK_ENTRY_REVOKE && type != DK_ENTRY_AUDITOR)
+    return 0;
+  uint8_t root[DK_PK_BYTES];
+  int rc = dk__trust_root(t, root);
+  if (rc == DK_ENOTFOUND || body == NULL)
+    return 0; /* indexed when a root is set (dk_node_set_root) */
+  if (rc != 0)
+    return rc;
+  if (!district_log(t, e->h.log)) {
+    dk_node_logf(n, DK_LOG_WARN, "a root statement outside the district's log was ignored");
+    return 0;
+  }
+  struct dk_statement *s = malloc(sizeof(*s));
+  if (s == NULL)
+    return DK_ENOMEM;
+  rc = dk_statement_open(type, body, body_len, root, s);
+  if (rc != 0) {
+    dk_node_logf(n, DK_LOG_WARN, "a statement not signed by this deployment's root was "
+                                 "ignored: %s", dk_strerror(rc));
+    free(s);
+    return rc == DK_ENOMEM ? rc : 0;
+  }
+  /* Index the statement bytes (the body's first bin), after the seq. */
+  struct dk_buf val;
+  dk_buf_init(&val);
+  uint8_t k[TRUST_KEY_BYTES];
+  k[0] = (uint8_t)kind_byte(type);
+  memcpy(k + 1, s->key, DK_PK_BYTES);
+  memcpy(k + 1 + DK_PK_BYTES, e->id, DK_HASH_BYTES);
+  uint8_t seq[8];
+  dk_be64_put(seq, e->h.seq);
+  rc = dk_buf_append(&val, seq, 8);
+  if (rc == 0)
+    rc = dk_statement_encode(s, &val);
+  if (rc == 0)
+    rc = dk_txn_put(t, DK_T_TRUST, k, sizeof(k), val.data, val.len);
+  dk_buf_release(&val);
+  /* A new reader of this office's cases: an office above with a
+   * certificate, or an auditor of a subtree that covers this office. */
+  uint64_t now = dk_node_now(n);
+  int reader = 0;
+  if (type == DK_ENTRY_CERT)
+    reader = above_me(n, s->office) && dk_statement_in_force(s, now);
+  else if (type == DK_ENTRY_AUDITOR)
+    reader = covers(s->office, n->cfg.office) && dk_statement_in_force(s, now);
+  if (rc == 0 && reader && n->unlocked && memcmp(s->key, n->pk, DK_PK_BYTES) != 0)
+    rc = dk__grant_own_cases(n, t, s->key);
+  free(s);
+  return rc;
+}
+
+/* ---- the node API ----------------------------------------------------------- */
+
+int dk_node_root_pk(dk_node *n, uint8_t root[DK_PK_BYTES]) {
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  rc = dk__trust_root(&t, root);
+  dk_store_read_end(&t);
+  return rc;
+}
+
+/* Indexes every statement of the district logs held. */
+static int reindex(dk_node *n, struct dk_txn *t) {
+  uint8_t(*logs)[DK_PK_BYTES] = NULL;
+  size_t count = 0, cap = 0;
+  struct dk_iter it;
+  int rc = dk_iter_open(t, DK_T_LOGS, NULL, 0, &it);
+  if (rc != 0)
+    return rc;
+  const uint8_t *k, *v;
+  size_t klen, vlen;
+  while ((rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0) {
+    struct dk_office_info info;
+    if (klen != DK_PK_BYTES || dk_office_body_decode(v, vlen, &info) != 0 ||
+        strchr(info.office, '/') != NULL)
+      continue;
+    if (count == cap) {
+      size_t ncap = cap ? cap * 2 : 4;
+      void *p = realloc(logs, ncap * DK_PK_BYTES);
+      if (p == NULL) {
+        rc = DK_ENOMEM;
+        break;
+      }
+      logs = p;
+      cap = ncap;
+    }
+    memcpy(logs[count++], k, DK_PK_BYTES);
+  }
+  dk_iter_close(&it);
+  if (rc == DK_ENOTFOUND)
+    rc = 0;
+  for (size_t i = 0; i < count && rc == 0; i++) {
+    struct dk_head h;
+    rc = dk_log_head(t, logs[i], &h);
+    for (uint64_t seq = 2; rc == 0 && seq <= h.seq; seq++) {
+      struct dk_entry e;
+      const uint8_t *body;
+      size_t blen;
+      rc = dk_log_read(t, logs[i], seq, &e, &body, &blen);
+      if (rc == 0)
+        rc = dk__trust_index(n, t, &e, body, blen);
+    }
+  }
+  free(logs);
+  return rc;
+}
+
+struct root_ctx {
+  dk_node *n;
+  const uint8_t *root;
+};
+
+static int set_root_fn(struct dk_txn *t, void *arg) {
+  struct root_ctx *c = arg;
+  uint8_t have[DK_PK_BYTES];
+  int rc = dk__trust_root(t, have);
+  if (rc == 0)
+    return memcmp(have, c->root, DK_PK_BYTES) == 0 ? 0 : DK_EEXIST;
+  if (rc != DK_ENOTFOUND)
+    return rc;
+  rc = dk_txn_put(t, DK_T_META, DK_META_ROOT_PK, strlen(DK_META_ROOT_PK), c->root, DK_PK_BYTES);
+  if (rc == 0)
+    rc = reindex(c->n, t);
+  return rc;
+}
+
+int dk_node_set_root(dk_node *n, const uint8_t root[DK_PK_BYTES]) {
+  struct root_ctx c = {n, root};
+  return dk_store_write(n->store, set_root_fn, &c);
+}
+
+int dk_node_cert_valid(dk_node *n, const uint8_t key[DK_PK_BYTES], uint64_t at_ms, char *office,
+                       enum dk_office_role *role) {
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  rc = dk__trust_cert_valid(&t, key, at_ms, office, role);
+  dk_store_read_end(&t);
+  return rc;
+}
+
+int dk_node_revoked_at(dk_node *n, const uint8_t key[DK_PK_BYTES], uint64_t *at_ms) {
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  rc = dk__trust_revoked_at(&t, key, at_ms);
+  dk_store_read_end(&t);
+  return rc;
+}
+
+static int any_cb(void *ctx, const struct dk_statement *s, uint64_t seq) { return 1; }
+
+int dk_node_trust_knows(dk_node *n, const uint8_t key[DK_PK_BYTES]) {
+  struct dk_txn t;
+  if (dk_store_read_begin(n->store, &t) != 0)
+    return 0;
+  int known = walk(&t, 'C', key, any_cb, NULL) == 1 || walk(&t, 'R', key, any_cb, NULL) == 1;
+  dk_store_read_end(&t);
+  return known;
+}
+
+struct subtree_ctx {
+  const uint8_t *key;
+  char *out;
+};
+
+static int subtree_cb(void *ctx, const struct dk_statement *s) {
+  struct subtree_ctx *c = ctx;
+  if (memcmp(s->key, c->key, DK_PK_BYTES) != 0)
+    return 0;
+  memcpy(c->out, s->office, DK_NAME_BYTES_MAX);
+  return 1;
+}
+
+int dk_node_auditor_subtree(dk_node *n, const uint8_t key[DK_PK_BYTES], uint64_t at_ms,
+                            char subtree[DK_NAME_BYTES_MAX]) {
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  struct subtree_ctx c = {key, subtree};
+  rc = dk__trust_auditors(&t, at_ms, subtree_cb, &c);
+  dk_store_read_end(&t);
+  return rc == 1 ? 0 : rc == 0 ? DK_ENOTFOUND : rc;
+}
+
+struct append_ctx {
+  dk_node *n;
+  const struct dk_identity *root;
+  const struct dk_statement *s;
+};
+
+static int append_fn(struct dk_txn *t, void *arg) {
+  struct append_ctx *c = arg;
+  uint8_t root[DK_PK_BYTES];
+  int rc = dk__trust_root(t, root);
+  if (rc != 0)
+    return rc;
+  if (memcmp(root, c->root->pk, DK_PK_BYTES) != 0 ||
+      memcmp(c->s->root, root, DK_PK_BYTES) != 0)
+    return DK_EAUTH;
+  struct dk_buf body;
+  dk_buf_init(&body);
+  struct dk_entry e;
+  rc = dk_statement_sign(c->s, c->root, &body);
+  if (rc == 0)
+    rc = dk_log_append(t, &c->n->id, c->s->type, NULL, body.data, body.len, dk_node_now(c->n),
+                       &e);
+  if (rc == 0)
+    rc = dk__trust_index(c->n, t, &e, body.data, body.len);
+  dk_buf_release(&body);
+  return rc;
+}
+
+int dk_node_statement_append(dk_node *n, const struct dk_identity *root,
+                             const struct dk_statement *s) {
+  if (!n->unlocked)
+    return DK_ENOKEY;
+  if (n->cfg.role != DK_OFFICE_DISTRICT || strchr(n->cfg.office, '/') != NULL)
+    return DK_ESCOPE;
+  struct append_ctx c = {n, root, s};
+  return dk_store_write(n->store, append_fn, &c);
+}
+
+struct list_ctx {
+  int (*cb)(void *ctx, const struct dk_statement *s);
+  void *ctx;
+};
+
+static int list_cb(void *ctx, const struct dk_statement *s, uint64_t seq) {
+  struct list_ctx *c = ctx;
+  return c->cb(c->ctx, s);
+}
+
+int dk_node_statement_list(dk_node *n, int (*cb)(void *ctx, const struct dk_statement *s),
+                           void *ctx) {
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  struct list_ctx c = {cb, ctx};
+  rc = walk(&t, 'C', NULL, list_cb, &c);
+  if (rc == 0)
+    rc = walk(&t, 'R', NULL, list_cb, &c);
+  if (rc == 0)
+    rc = walk(&t, 'A', NULL, list_cb, &c);
+  dk_store_read_end(&t);
+  return rc;
+}
+
+/* ---- readers ---------------------------------------------------------------- */
+
+int dk__trust_reader_ok(dk_node *n, struct dk_txn *t, const uint8_t key[DK_PK_BYTES],
+                        const char *office) {
+  uint8_t root[DK_PK_BYTES];
+  if (dk__trust_root(t, root) != 0)
+    return 1;
+  char *cert_office = malloc(DK_NAME_BYTES_MAX);
+  int ok = cert_office != NULL &&
+           dk__trust_cert_valid(t, key, dk_node_now(n), cert_office, NULL) == 0 &&
+           strcmp(cert_office, office) == 0;
+  free(cert_office);
+  return ok;
+}
+
+struct readers_ctx {
+  dk_node *n;
+  uint8_t (*readers)[DK_PK_BYTES];
+  size_t *count;
+  int auditors;
+};
+
+static int readers_cb(void *ctx, const struct dk_statement *s) {
+  struct readers_ctx *c = ctx;
+  int wanted = c->auditors ? covers(s->office, c->n->cfg.office) : above_me(c->n, s->office);
+  if (!wanted || memcmp(s->key, c->n->pk, DK_PK_BYTES) == 0)
+    return 0;
+  for (size_t i = 0; i < *c->count; i++)
+    if (memcmp(c->readers[i], s->key, DK_PK_BYTES) == 0)
+      return 0;
+  if (*c->count < DK_READERS_MAX)
+    memcpy(c->readers[(*c->count)++], s->key, DK_PK_BYTES);
+  return 0;
+}
+
+int dk__trust_readers_add(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_BYTES],
+                          size_t *count) {
+  uint8_t root[DK_PK_BYTES];
+  int rc = dk__trust_root(t, root);
+  if (rc == DK_ENOTFOUND)
+    return 0;
+  if (rc != 0)
+    return rc;
+  uint64_t now = dk_node_now(n);
+  struct readers_ctx c = {n, readers, count, 0};
+  rc = dk__trust_certs(t, now, readers_cb, &c);
+  c.auditors = 1;
+  if (rc == 0)
+    rc = dk__trust_auditors(t, now, readers_cb, &c);
+  return rc;
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The trust layer on loopback: a root key, offices enrolled by certificates
+# in the district's log, an uncertified community refused, a revoked node
+# refused and its later entries rejected at the street, an auditor granted
+# a subtree reading a community's case (and one not granted unable to), and
+# a stolen community node replaced by a new one.
+. "$(dirname "$0")/lib/harness.sh"
+BASE=$((21000 + RANDOM % 20000))
+PIDS=""
+stop_all() { for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=""; }
+trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+export DOCKET_ROOT_PASSPHRASE="root passphrase"
+dk() { local d=$1; shift; "$DOCKET" --dir "$WORK/$d" "$@"; }
+key() { dk "$1" id --json | json_get "['key']"; }
+wait_for() { # wait_for SECONDS COMMAND...
+  local end=$((SECONDS + $1)); shift
+  until "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.3; done
+}
+
+# --- the root and the offices
+check "init-root" dk zhanhe cert init-root --out "$WORK/root.key"
+ROOT=$(sed -n 's/^root public key: //p' "$WORK/out")
+expect_eq "root key printed" 64 "${#ROOT}"
+expect_fail "init-root never overwrites" 1 "not overwriting" dk zhanhe cert init-root --out "$WORK/root.key"
+check "init district" dk zhanhe init --office zhanhe --role district --code ZH --listen 127.0.0.1:$BASE --root-pk "$ROOT"
+dk zhanhe network-key >"$WORK/net.key"
+NK=(--network-key-file "$WORK/net.key")
+check "init street" dk beidu init --office zhanhe/beidu --role street --code BD --listen 127.0.0.1:$((BASE + 1)) "${NK[@]}"
+check "street learns the root later" dk beidu cert set-root "$ROOT"
+for c in lanxin xinhe; do
+  check "init $c" dk $c init --office zhanhe/beidu/$c --role community --code $(echo ${c:0:2} | tr a-z A-Z) --root-pk "$ROOT" "${NK[@]}"
+done
+for a in audit1 audit2; do
+  check "init $a" dk $a init --office zhanhe/$a --role auditor --root-pk "$ROOT" "${NK[@]}"
+done
+ZH=$(key zhanhe); BD=$(key beidu); LX=$(key lanxin); XH=$(key xinhe); A1=$(key audit1); A2=$(key audit2)
+
+expect_fail "statements only on the district" 1 "district" dk beidu cert issue --root-key "$WORK/root.key" --key "$LX" --office zhanhe/beidu/lanxin --role community
+DOCKET_ROOT_PASSPHRASE=wrong expect_fail "wrong root passphrase" 1 "wrong root passphrase" dk zhanhe cert issue --root-key "$WORK/root.key" --key "$LX" --office zhanhe/beidu/lanxin --role community
+issue() { dk zhanhe cert issue --root-key "$WORK/root.key" --key "$1" --office "$2" --role "$3"; }
+check "certify district" issue "$ZH" zhanhe district
+check "certify street" issue "$BD" zhanhe/beidu street
+check "certify lanxin" issue "$LX" zhanhe/beidu/lanxin community
+check "certify audit1" issue "$A1" zhanhe/audit1 auditor
+check "certify audit2" issue "$A2" zhanhe/audit2 auditor
+check "cert list" dk zhanhe cert list --json
+expect_eq "five certificates" 5 "$(json_get "['statements'].__len__()" <"$WORK/out")"
+expect_eq "valid now" valid "$(json_get "['statements'][0]['status']" <"$WORK/out")"
+
+# Pinned peers give addresses only: the street pins nobody below it.
+check "pin" dk beidu peer add --name zhanhe --key "$ZH" --office zhanhe --role district --addr 127.0.0.1:$BASE
+for c in lanxin xinhe; do
+  check "pin" dk $c peer add --name beidu --key "$BD" --office zhanhe/beidu --role street --addr 127.0.0.1:$((BASE + 1))
+done
+for a in audit1 audit2; do
+  check "pin" dk $a peer add --name zhanhe --key "$ZH" --office zhanhe --role district --addr 127.0.0.1:$BASE
+done
+check "lanxin case" dk lanxin case open --kind dispute --category tenancy --summary "Deposit withheld" --party "Li Na" --json
+LN=$(json_get "['number']" <"$WORK/out")
+
+"$DOCKET" --dir "$WORK/zhanhe" serve >>"$WORK/zhanhe.log" 2>&1 &
+PIDS="$PIDS $!"
+"$DOCKET" --dir "$WORK/beidu" serve >>"$WORK/beidu.log" 2>&1 &
+PIDS="$PIDS $!"
+street_certs() { [ "$(dk beidu cert list --json | json_get "['statements'].__len__()")" -ge "$1" ]; }
+if wait_for 20 street_certs 5; then ok; else bad "the street never received the certificates"; fi
+
+# --- enrolment decides who is served
+check "certified community syncs" dk lanxin sync
+expect_fail "uncertified community refused" 1 "certificate" dk xinhe sync
+grep -q "refused a node" "$WORK/beidu.log" && ok || bad "the street logs the refusal"
+check "lanxin holds the certificates" dk lanxin cert list --json
+expect_eq "lanxin sees five" 5 "$(json_get "['statements'].__len__()" <"$WORK/out")"
+
+# --- auditors
+check "grant audit1" dk zhanhe cert grant-auditor --root-key "$WORK/root.key" --key "$A1" --subtree zhanhe/beidu
+if wait_for 20 street_certs 6; then ok; else bad "the street never received the grant"; fi
+check "lanxin learns of the auditor" dk lanxin sync
+auditor_reads() { dk audit1 sync >/dev/null 2>&1; dk audit1 case show "$LN" --json >"$WORK/a1" 2>&1; }
+if wait_for 30 auditor_reads; then ok; else bad "audit1 cannot read $LN: $(cat "$WORK/a1")"; fi
+expect_eq "audit1 reads the summary" "Deposit withheld" "$(json_get "['summary']" <"$WORK/a1")"
+check "audit2 syncs" dk audit2 sync
+expect_fail "audit2 was granted nothing" 1 "no case" dk audit2 case show "$LN"
+
+# --- a stolen laptop: revoke lanxin, then its later entries are refused
+check "revoke lanxin" dk zhanhe cert revoke --root-key "$WORK/root.key" --key "$LX" --reason "laptop stolen"
+street_revoked() { dk beidu cert list --json | grep -q '"revoke"'; }
+if wait_for 20 street_revoked; then ok; else bad "the street never received the revocation"; fi
+check "the thief writes" dk lanxin case open --kind dispute --category loan --summary "Forged" --party "Nobody"
+expect_fail "revoked node refused" 1 "certificate" dk lanxin sync
+check "the street pins lanxin (bundles come from pinned nodes)" dk beidu peer add --name lanxin --key "$LX" --office zhanhe/beidu/lanxin --role community
+check "export from the stolen node" dk lanxin export --peer beidu --out "$WORK/stolen.bundle"
+expect_fail "its later entries are rejected at the street" 1 "revoked" dk beidu import "$WORK/stolen.bundle"
+check "cert list shows the revocation" dk beidu cert list --json
+expect_eq "lanxin's certificate is revoked" revoked "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print([s["status"] for s in d["statements"] if s["kind"]=="cert" and s["key"]==sys.argv[2]][0])' "$WORK/out" "$LX")"
+
+# --- the replacement carries on, and the old history stays readable above.
+# It takes a new case-number code: it cannot read the old node's cases, so
+# it cannot know which numbers of the old code are taken (README.md).
+check "init the new lanxin" dk lanxin2 init --office zhanhe/beidu/lanxin --role community --code LB --root-pk "$ROOT" "${NK[@]}"
+LX2=$(key lanxin2)
+check "certify the new key" issue "$LX2" zhanhe/beidu/lanxin community
+if wait_for 20 street_certs 8; then ok; else bad "the street never received the new certificate"; fi
+check "pin" dk lanxin2 peer add --name beidu --key "$BD" --office zhanhe/beidu --role street --addr 127.0.0.1:$((BASE + 1))
+check "the new lanxin syncs" dk lanxin2 sync
+check "the new lanxin writes" dk lanxin2 case open --kind consultation --category family --summary "After the theft" --party "Wu Fang" --json
+N2=$(json_get "['number']" <"$WORK/out")
+check "and syncs it" dk lanxin2 sync
+street_has() { dk beidu case show "$1" --json >/dev/null 2>&1; }
+if wait_for 20 street_has "$N2"; then ok; else bad "the street never saw $N2"; fi
+check "the old case still reads at the street" dk beidu case show "$LN" --json
+expect_eq "old summary" "Deposit withheld" "$(json_get "['summary']" <"$WORK/out")"
+check "street verify" dk beidu verify
+
+stop_all
+finish
