@@ -100,7 +100,7 @@ int dk__trust_revoked_at(struct dk_txn *t, const uint8_t key[DK_PK_BYTES], uint6
 }
 
 static int is_revoked(struct dk_txn *t, const uint8_t key[DK_PK_BYTES], uint64_t at_ms) {
-  uint64_t r;
+  uint64_t r = 0;
   int rc = dk__trust_revoked_at(t, key, &r);
   return dk_revoked_by(rc == 0, r, at_ms);
 }
