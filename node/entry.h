@@ -34,8 +34,10 @@ enum dk_entry_type {
   DK_ENTRY_KEY_GRANT = 3,  /* more readers for a case; body = grants block */
   DK_ENTRY_OFFICE = 4,     /* seq 1 of every log: whose log it is; body = office block */
   DK_ENTRY_WITNESS = 5,    /* a parent cosigns a child's head; body = witness block */
+  /* 6..8: certificates, revocations, auditor grants (the trust layer). */
+  DK_ENTRY_ERASE = 9,      /* erases a case; case_id set; body = erase block (node/erase.h) */
 };
-#define DK_ENTRY_TYPE_MAX 5
+#define DK_ENTRY_TYPE_MAX 9
 
 struct dk_header {
   uint64_t version;
