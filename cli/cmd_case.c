@@ -582,6 +582,16 @@ int cmd_case(struct cli *c, int argc, char **argv) {
     goto done;
   }
   rc = dk_node_case_append(n, case_id, &ev);
+  if (rc == DK_ENOKEY) {
+    struct dk_case_state st;
+    dk_case_state_init(&st);
+    if (dk_node_case_get(n, case_id, &st) == 0 && st.erased_at_ms != 0) {
+      out = cli_error("cannot %s case %s: it is erased", s->name, case_ref);
+      dk_case_state_release(&st);
+      goto done;
+    }
+    dk_case_state_release(&st);
+  }
   if (rc == DK_ETRANSITION) {
     struct dk_case_state st;
     dk_case_state_init(&st);

@@ -176,7 +176,7 @@ static int tombstone(struct dk_case_state *s, uint64_t at_ms, const char *by,
   t.summary = strdup("");
   t.status = s->status;
   t.triage = s->triage;
-  t.deadline_ms = s->deadline_ms;
+  t.deadline_ms = 0; /* an erased case is never overdue */
   t.opened_at_ms = s->opened_at_ms;
   t.triaged_at_ms = s->triaged_at_ms;
   t.outcome_at_ms = s->outcome_at_ms;
