@@ -73,6 +73,8 @@ int cmd_network_key(struct cli *c, int argc, char **argv);
 int cmd_cert(struct cli *c, int argc, char **argv);
 int cmd_export(struct cli *c, int argc, char **argv);
 int cmd_import(struct cli *c, int argc, char **argv);
+int cmd_case_erase(struct cli *c, int argc, char **argv); /* cmd_audit.c */
+int cmd_audit(struct cli *c, int argc, char **argv);      /* cmd_audit.c */
 /* Reads 64 hex digits from path. Returns 0 or 1 after printing why. */
 int cli_read_network_key(const char *path, uint8_t key[32]);
 

@@ -108,7 +108,7 @@ static const struct sub SUBS[] = {
 
 static const char CASE_USAGE[] =
     "docket case open|triage|assign|session|escalate|resolve|fail|close|reopen|revisit|note|"
-    "show|list|import ...";
+    "show|list|import|erase ...";
 
 static int allowed(const struct sub *s, int opt) {
   if (opt == O_JSON || opt == O_HELP)
@@ -151,6 +151,12 @@ json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) 
   json_object_set_new(o, "outcome", json_string(dk_outcome_name(s->outcome)));
   json_object_set_new(o, "escalated_to",
                       s->level == DK_LEVEL_NONE ? json_null() : json_string(dk_level_name(s->level)));
+  json_object_set_new(o, "erased",
+                      s->erased_at_ms == 0
+                          ? json_null()
+                          : json_pack("{s:o, s:s, s:s}", "at", cli_json_time(s->erased_at_ms),
+                                      "by", s->erased_by ? s->erased_by : "", "reason",
+                                      s->erase_reason ? s->erase_reason : ""));
   if (!full)
     return o;
   json_t *parties = json_array();
@@ -265,6 +271,24 @@ static int show(dk_node *n, const uint8_t *case_id, int json) {
   uint64_t now = dk_node_now(n);
   struct show_ctx sc = {NULL};
   int out = 0;
+  if (s.erased_at_ms != 0) {
+    /* A tombstone: no history to read, its bodies and key are gone. */
+    if (json) {
+      json_t *o = cli_case_json(&s, now, 1);
+      json_object_set_new(o, "history", json_array());
+      out = cli_print_json(o);
+    } else {
+      char hex[DK_CASE_ID_BYTES * 2 + 1], t1[32];
+      dk_hex(s.id, DK_CASE_ID_BYTES, hex);
+      cli_format_time(s.erased_at_ms, 0, t1, sizeof(t1));
+      printf("%s  %s  [ERASED]\nid:        %s\noffice:    %s\nerased:    %s by %s\n"
+             "reason:    %s\n",
+             s.number, dk_kind_name(s.kind), hex, s.office, t1, s.erased_by ? s.erased_by : "",
+             s.erase_reason ? s.erase_reason : "");
+    }
+    dk_case_state_release(&s);
+    return out;
+  }
   if (json) {
     json_t *o = cli_case_json(&s, now, 1);
     sc.events = json_array();
@@ -344,7 +368,8 @@ static int list_one(void *arg, const struct dk_case_state *s) {
   char summary[41];
   snprintf(summary, sizeof(summary), "%s", s->summary ? s->summary : "");
   printf("%-14s %-12s %-10s %-10s %-10s %-7s %s\n", s->number, dk_kind_name(s->kind),
-         dk_status_name(s->status), opened, deadline, overdue ? "OVERDUE" : "", summary);
+         s->erased_at_ms ? "ERASED" : dk_status_name(s->status), opened, deadline,
+         overdue ? "OVERDUE" : "", summary);
   return 0;
 }
 
@@ -379,6 +404,8 @@ int cmd_case(struct cli *c, int argc, char **argv) {
   }
   if (strcmp(argv[1], "import") == 0)
     return cmd_case_import(c, argc - 1, argv + 1);
+  if (strcmp(argv[1], "erase") == 0)
+    return cmd_case_erase(c, argc - 1, argv + 1);
   const struct sub *s = NULL;
   for (size_t i = 0; i < sizeof(SUBS) / sizeof(SUBS[0]); i++)
     if (strcmp(argv[1], SUBS[i].name) == 0)
@@ -555,6 +582,16 @@ int cmd_case(struct cli *c, int argc, char **argv) {
     goto done;
   }
   rc = dk_node_case_append(n, case_id, &ev);
+  if (rc == DK_ENOKEY) {
+    struct dk_case_state st;
+    dk_case_state_init(&st);
+    if (dk_node_case_get(n, case_id, &st) == 0 && st.erased_at_ms != 0) {
+      out = cli_error("cannot %s case %s: it is erased", s->name, case_ref);
+      dk_case_state_release(&st);
+      goto done;
+    }
+    dk_case_state_release(&st);
+  }
   if (rc == DK_ETRANSITION) {
     struct dk_case_state st;
     dk_case_state_init(&st);

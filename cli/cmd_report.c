@@ -41,6 +41,7 @@ static json_t *figures_json(const struct dk_report_figures *f) {
   json_object_set_new(o, "median_days_to_close", num_or_null(f->median_days_to_close));
   json_object_set_new(o, "mean_satisfaction", num_or_null(f->mean_satisfaction));
   json_object_set_new(o, "escalated", json_integer((json_int_t)f->escalated));
+  json_object_set_new(o, "erased", json_integer((json_int_t)f->erased));
   return o;
 }
 
@@ -108,9 +109,12 @@ static void text_block(const char *title, const struct dk_report_figures *f) {
   fixed(med, sizeof(med), f->median_days_to_close, 1);
   fixed(sat, sizeof(sat), f->mean_satisfaction, 2);
   printf("%s\n", title);
-  printf("  cases opened %-8llu closed %-8llu overdue %-8llu escalated %llu\n",
+  printf("  cases opened %-8llu closed %-8llu overdue %-8llu escalated %llu%s",
          (unsigned long long)f->opened, (unsigned long long)f->closed,
-         (unsigned long long)f->overdue, (unsigned long long)f->escalated);
+         (unsigned long long)f->overdue, (unsigned long long)f->escalated,
+         f->erased ? "" : "\n");
+  if (f->erased)
+    printf("   erased %llu\n", (unsigned long long)f->erased);
   printf("  disputes mediated %llu, agreed %llu, failed %llu; success rate %s\n",
          (unsigned long long)f->mediated, (unsigned long long)f->agreed,
          (unsigned long long)f->failed, rate);

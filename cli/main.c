@@ -21,6 +21,7 @@ static const char USAGE[] =
     "  case      open, update, show and list cases; import a ledger\n"
     "  report    figures for a period, by office, kind or category\n"
     "  verify    check every entry: links, signatures, ids, bodies\n"
+    "  audit     the signed history of one case; audit bundles and their offline check\n"
     "  peer      pin the offices this node replicates with\n"
     "  serve     run the node: accept peers, keep live links, replicate\n"
     "  sync      replicate once with a peer and exit\n"
@@ -81,6 +82,8 @@ int main(int argc, char **argv) {
     return cmd_report(&c, sub_argc, sub_argv);
   if (strcmp(cmd, "verify") == 0)
     return cmd_verify(&c, sub_argc, sub_argv);
+  if (strcmp(cmd, "audit") == 0)
+    return cmd_audit(&c, sub_argc, sub_argv);
   if (strcmp(cmd, "peer") == 0)
     return cmd_peer(&c, sub_argc, sub_argv);
   if (strcmp(cmd, "serve") == 0)

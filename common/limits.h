@@ -123,6 +123,26 @@
  * us remember. */
 #define DK_SYNC_LOGS_MAX (1 << 20)
 
+/* Audit bundles (node/audit.h). A bundle is read whole into memory by an
+ * auditor's machine: 256 MiB holds about a million headers with their
+ * signatures, far more than the logs behind one case carry. */
+#define DK_AUDIT_BUNDLE_BYTES_MAX ((size_t)256 << 20)
+
+/* Logs in one audit bundle: the offices that wrote to the case (its own and
+ * those above, at most four levels) and the parents that witnessed them. */
+#define DK_AUDIT_LOGS_MAX 64
+
+/* Entries in one log chunk of a bundle: about 300 bytes each, so a chunk
+ * stays near 1 MiB with a body or two in it. */
+#define DK_AUDIT_CHUNK_ENTRIES_MAX 2048
+
+/* Soft size of a log chunk: the writer starts a new chunk past it, leaving
+ * room under the frame limit for one more entry with its body. */
+#define DK_AUDIT_CHUNK_BYTES_SOFT (512 * 1024)
+
+/* Failures named one by one in an audit result; the rest are counted. */
+#define DK_AUDIT_FAILURES_MAX 64
+
 _Static_assert(DK_HEADER_BYTES_MAX + DK_BODY_BYTES_MAX + 1024 < DK_FRAME_BYTES_MAX,
                "one entry with its body must fit in one frame");
 _Static_assert(DK_TEXT_BYTES_MAX * 4 < DK_EVENT_BYTES_MAX,
@@ -151,5 +171,10 @@ _Static_assert((size_t)DK_SYNC_HEADS_PER_MESSAGE_MAX * DK_SYNC_HEAD_WIRE_BYTES +
                    DK_FRAME_BYTES_MAX,
                "a full heads message must fit in one frame");
 _Static_assert(DK_SYNC_WINDOW_BATCHES_MAX >= 1, "a session must be able to send a batch");
+_Static_assert(DK_AUDIT_CHUNK_ENTRIES_MAX <= DK_MP_COUNT_MAX,
+               "an audit log chunk's entry array must be decodable");
+_Static_assert(DK_AUDIT_CHUNK_BYTES_SOFT + DK_SYNC_ENTRY_WIRE_BYTES_MAX + 1024 <=
+                   DK_FRAME_BYTES_MAX,
+               "an audit log chunk one entry past its soft size fits a chunk");
 
 #endif

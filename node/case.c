@@ -709,6 +709,8 @@ void dk_case_state_release(struct dk_case_state *s) {
     free(s->conflicts[i].text);
   free(s->conflicts);
   free(s->frontier);
+  free(s->erased_by);
+  free(s->erase_reason);
   dk_case_state_init(s);
 }
 
@@ -1269,7 +1271,9 @@ out:
 /* ---- state encoding ---------------------------------------------------- */
 
 #define STATE_VERSION 1
-#define STATE_FIELDS 33
+#define STATE_FIELDS 36
+/* States written before erasure existed lack its three trailing fields. */
+#define STATE_FIELDS_V1_0 33
 
 static int pack_str_or_nil(msgpack_packer *pk, const char *s) {
   if (s == NULL)
@@ -1347,6 +1351,9 @@ static int state_pack(msgpack_packer *pk, const struct dk_case_state *s) {
   P(pack_u64(pk, s->events_count));
   P(pack_u64(pk, s->reopen_count));
   P(pack_u64(pk, s->updated_at_ms));
+  P(pack_u64(pk, s->erased_at_ms));
+  P(pack_str_or_nil(pk, s->erased_by));
+  P(pack_str_or_nil(pk, s->erase_reason));
 #undef P
   return 0;
 }
@@ -1419,7 +1426,7 @@ static int state_unpack(const msgpack_object *root, struct dk_case_state *s) {
     return DK_EFORMAT;
   if (u != STATE_VERSION)
     return DK_EVERSION;
-  if (root->via.array.size != STATE_FIELDS)
+  if (root->via.array.size != STATE_FIELDS && root->via.array.size != STATE_FIELDS_V1_0)
     return DK_EFORMAT;
 
   R(dk_mp_get_bin_fixed(&f[1], s->id, DK_CASE_ID_BYTES));
@@ -1525,6 +1532,11 @@ static int state_unpack(const msgpack_object *root, struct dk_case_state *s) {
   R(get_u64_max(&f[30], DK_CASE_EVENTS_MAX, &s->events_count));
   R(get_u64_max(&f[31], DK_CASE_EVENTS_MAX, &s->reopen_count));
   R(dk_mp_get_u64(&f[32], &s->updated_at_ms));
+  if (root->via.array.size == STATE_FIELDS) {
+    R(dk_mp_get_u64(&f[33], &s->erased_at_ms));
+    R(get_str_or_nil(&f[34], DK_NAME_BYTES_MAX, &s->erased_by));
+    R(get_str_or_nil(&f[35], DK_TEXT_BYTES_MAX, &s->erase_reason));
+  }
 #undef R
   return 0;
 }

@@ -311,6 +311,13 @@ struct dk_case_state {
   uint64_t events_count; /* events applied, conflicting ones included */
   uint64_t reopen_count;
   uint64_t updated_at_ms; /* greatest at_ms applied */
+
+  /* Erasure (entry type 9): 0 while the case is not erased. An erased case
+   * keeps only a tombstone: number, office, kind, status and dates; every
+   * text, name and list is gone. erased_by is the office that erased it. */
+  uint64_t erased_at_ms;
+  char *erased_by;
+  char *erase_reason;
 };
 
 /* Time allowed per triage class, counted from the triage event's at_ms. */

@@ -90,7 +90,8 @@ int dk_header_decode(const uint8_t *bytes, size_t len, struct dk_header *h) {
       h->body_bytes > DK_BODY_BYTES_MAX)
     goto out;
   /* Case entries but the open name their case; other types name none. */
-  int names_case = h->type == DK_ENTRY_CASE_EVENT || h->type == DK_ENTRY_KEY_GRANT;
+  int names_case = h->type == DK_ENTRY_CASE_EVENT || h->type == DK_ENTRY_KEY_GRANT ||
+                   h->type == DK_ENTRY_ERASE;
   if (names_case != (h->has_case != 0))
     goto out;
   if ((h->type == DK_ENTRY_OFFICE) != (h->seq == 1))

@@ -39,8 +39,9 @@ enum dk_entry_type {
   DK_ENTRY_CERT = 6,       /* a node key speaks for an office in a role */
   DK_ENTRY_REVOKE = 7,     /* a node key is revoked from a time on */
   DK_ENTRY_AUDITOR = 8,    /* an auditor key may read a subtree's cases */
+  DK_ENTRY_ERASE = 9,      /* erases a case; case_id set; body = erase block (node/erase.h) */
 };
-#define DK_ENTRY_TYPE_MAX 8
+#define DK_ENTRY_TYPE_MAX 9
 
 struct dk_header {
   uint64_t version;

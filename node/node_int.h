@@ -113,4 +113,15 @@ int dk__trust_readers_add(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_
 
 int dk__case_refold(dk_node *n, struct dk_txn *t, const uint8_t *case_id);
 
+/* erase.c: a case with an erase entry held is marked (1 from
+ * dk__erase_marked, 0 when not, or an error); dk__case_erase_apply()
+ * deletes what an honoured erasure deletes, idempotently, and does nothing
+ * until the opening entry and an honoured erase entry are both held. out
+ * may be NULL. */
+struct dk_erase_info;
+int dk__erase_marked(struct dk_txn *t, const uint8_t *case_id);
+int dk__erase_mark(struct dk_txn *t, const uint8_t *case_id);
+int dk__case_erase_apply(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
+                         struct dk_erase_info *out);
+
 #endif

@@ -423,6 +423,9 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
       case_id = e->id;
     } else if (e->h.type == DK_ENTRY_CASE_EVENT || e->h.type == DK_ENTRY_KEY_GRANT) {
       case_id = e->h.case_id;
+    } else if (e->h.type == DK_ENTRY_ERASE) {
+      case_id = e->h.case_id;
+      rc = dk__erase_mark(t, case_id);
     }
     if (case_id == NULL || rc != 0)
       continue;
@@ -430,7 +433,14 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
     memcpy(ck, case_id, DK_HASH_BYTES);
     dk_logkey(ck + DK_HASH_BYTES, e->h.log, e->h.seq);
     rc = dk_txn_put(t, DK_T_CASE_EVENTS, ck, sizeof(ck), "", 0);
-    if (rc != 0 || !n->unlocked)
+    if (rc != 0)
+      continue;
+    int seen = 0;
+    for (size_t j = 0; j < ndirty && !seen; j++)
+      seen = memcmp(dirty[j], case_id, DK_HASH_BYTES) == 0;
+    if (!seen)
+      memcpy(dirty[ndirty++], case_id, DK_HASH_BYTES);
+    if (!n->unlocked)
       continue;
     /* A grant to this node: keep the key. */
     if ((e->h.type == DK_ENTRY_CASE_OPEN || e->h.type == DK_ENTRY_KEY_GRANT) && raw->body) {
@@ -449,11 +459,6 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
         }
       }
     }
-    int seen = 0;
-    for (size_t j = 0; j < ndirty && !seen; j++)
-      seen = memcmp(dirty[j], case_id, DK_HASH_BYTES) == 0;
-    if (!seen)
-      memcpy(dirty[ndirty++], case_id, DK_HASH_BYTES);
   }
   /* Pass 3: the cases touched, folded again from what is now held. A case
    * this node cannot read is stored and relayed, never folded. */
@@ -467,6 +472,14 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
       dk_node_logf(n, DK_LOG_WARN, "a case event could not be decrypted or decoded");
       rc = 0;
     }
+  }
+  /* Pass 4: erasure, after the fold so that a tombstone keeps the latest
+   * figures; bodies of an erased case that came in this batch go here,
+   * before the commit. Locked nodes erase too. */
+  for (size_t j = 0; j < ndirty && rc == 0; j++) {
+    rc = dk__erase_marked(t, dirty[j]);
+    if (rc == 1)
+      rc = dk__case_erase_apply(n, t, dirty[j], NULL);
   }
 out:
   sodium_free(key);

@@ -208,6 +208,7 @@ static int accumulate(struct dk_report_row *row, const struct dk_report_params *
   }
   f->overdue += overdue;
   f->escalated += in_period(p, s->escalated_at_ms);
+  f->erased += in_period(p, s->erased_at_ms);
   return 0;
 }
 

@@ -38,6 +38,8 @@
  *                  middle values for an even count)
  *   mean_satisfaction     mean score of the revisits in the period
  *   escalated      cases first escalated in the period
+ *   erased         cases erased in the period (their tombstones still count
+ *                  in the other figures)
  * A ratio, median or mean whose denominator is 0 is NAN: there is nothing to
  * report, which is not the same as 0 %. Print it as "-" and write JSON null.
  *
@@ -94,6 +96,7 @@ struct dk_report_figures {
   uint64_t satisfaction_count; /* revisits in the mean (= revisits) */
   double mean_satisfaction;
   uint64_t escalated;
+  uint64_t erased;
 };
 
 struct dk_report_row {

@@ -381,7 +381,8 @@ static void log_vectors(void **state) {
 
   /* Every vector the document shows was checked. */
   for (size_t i = 0; i < d->count && !d->print; i++)
-    if (strncmp(d->v[i].name, "keyfile", 7) != 0 && !d->v[i].checked)
+    if (strncmp(d->v[i].name, "keyfile", 7) != 0 && strncmp(d->v[i].name, "audit_", 6) != 0 &&
+        !d->v[i].checked) /* audit_* lines: tests/test_audit.c */
       fail_msg("docs/PROTOCOL.md shows vector '%s' that no test checks", d->v[i].name);
 
   dk_buf_release(&body1);

@@ -1,0 +1,580 @@
+/* docket case erase, docket audit CASE, docket audit verify FILE. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/error.h"
+#include "common/limits.h"
+#include "crypto/keyfile.h"
+#include "node/audit.h"
+#include "node/erase.h"
+
+/* ---- case erase ------------------------------------------------------------------ */
+
+static const char ERASE_USAGE[] = "docket case erase CASE --reason TEXT [--json]";
+
+int cmd_case_erase(struct cli *c, int argc, char **argv) {
+  const char *ref = NULL, *reason = NULL;
+  int json = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0) {
+      printf("usage: %s\n\nErases a case: every node that holds it deletes the bodies of all its "
+             "entries\nand its key, and keeps a tombstone (number, office, when, by whom, why). "
+             "The\nsigned headers stay, so the history still verifies. Allowed to the case's own\n"
+             "office and the offices above it. The reason is kept in the clear: name nobody.\n",
+             ERASE_USAGE);
+      return 0;
+    }
+    if (strcmp(argv[i], "--json") == 0)
+      json = 1;
+    else if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
+      reason = argv[++i];
+    else if (strncmp(argv[i], "--reason=", 9) == 0)
+      reason = argv[i] + 9;
+    else if (argv[i][0] == '-')
+      return cli_usage_error(ERASE_USAGE, "unknown option or missing value: %s", argv[i]);
+    else if (ref == NULL)
+      ref = argv[i];
+    else
+      return cli_usage_error(ERASE_USAGE, "unexpected argument '%s'", argv[i]);
+  }
+  if (ref == NULL)
+    return cli_usage_error(ERASE_USAGE, "which case? name it by number or id");
+  if (reason == NULL || reason[0] == 0)
+    return cli_usage_error(ERASE_USAGE, "--reason is required");
+  if (strlen(reason) > DK_TEXT_BYTES_MAX)
+    return cli_usage_error(ERASE_USAGE, "reason longer than %d bytes", DK_TEXT_BYTES_MAX);
+  dk_node *n = cli_open(c, 1);
+  if (n == NULL)
+    return 1;
+  uint8_t case_id[DK_HASH_BYTES];
+  struct dk_erase_info info;
+  int out = 0;
+  int rc = dk_node_case_find(n, ref, case_id);
+  if (rc == DK_ENOTFOUND) {
+    out = cli_error("no case '%s' on this node", ref);
+    goto done;
+  }
+  if (rc != 0) {
+    out = cli_fail(rc, "cannot look up the case");
+    goto done;
+  }
+  rc = dk_node_case_erase(n, case_id, reason, &info);
+  if (rc == DK_ESCOPE) {
+    out = cli_error("office %s may not erase case %s: only its own office (%s) and the offices "
+                    "above it may",
+                    dk_node_config(n)->office, ref, info.case_office);
+    goto done;
+  }
+  if (rc == DK_EEXIST) {
+    out = cli_error("case %s is already erased", ref);
+    goto done;
+  }
+  if (rc == DK_ENOTFOUND) {
+    out = cli_error("case %s: its opening entry is not held here, so it cannot be erased here",
+                    ref);
+    goto done;
+  }
+  if (rc != 0) {
+    out = cli_fail(rc, "cannot erase the case");
+    goto done;
+  }
+  char hex[DK_HASH_BYTES * 2 + 1];
+  dk_hex(case_id, DK_HASH_BYTES, hex);
+  if (json)
+    out = cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:o, s:I}", "id", hex, "number",
+                                   info.number, "office", info.case_office, "erased_by",
+                                   info.erased_by, "erased_at", cli_json_time(info.erased_at_ms),
+                                   "bodies_erased", (json_int_t)info.bodies_erased));
+  else
+    printf("erased %s: %llu bodies and the case key deleted; the signed headers stay\n",
+           info.number[0] ? info.number : hex, (unsigned long long)info.bodies_erased);
+done:
+  dk_node_close(n);
+  return out;
+}
+
+/* ---- rendering an audit ------------------------------------------------------------ */
+
+static const char *entry_type_name(uint64_t type) {
+  switch (type) {
+  case DK_ENTRY_CASE_OPEN:
+    return "open";
+  case DK_ENTRY_CASE_EVENT:
+    return "event";
+  case DK_ENTRY_KEY_GRANT:
+    return "key-grant";
+  case DK_ENTRY_ERASE:
+    return "erase";
+  default:
+    return "entry";
+  }
+}
+
+/* What an entry of the timeline did, in words. */
+static void entry_what(const struct dk_audit_entry *a, char *buf, size_t cap) {
+  if (a->type == DK_ENTRY_ERASE) {
+    snprintf(buf, cap, "erased the case%s: %s", a->honoured ? "" : " (not honoured: office not above the case)",
+             a->reason ? a->reason : "?");
+    return;
+  }
+  if (a->type == DK_ENTRY_KEY_GRANT) {
+    snprintf(buf, cap, "gave the case key to more readers");
+    return;
+  }
+  if (!a->body_present) {
+    snprintf(buf, cap, "%s (body erased)", a->type == DK_ENTRY_CASE_OPEN ? "opened" : "event");
+    return;
+  }
+  if (!a->decrypted) {
+    snprintf(buf, cap, "%s (sealed: no key here)", a->type == DK_ENTRY_CASE_OPEN ? "opened" : "event");
+    return;
+  }
+  const struct dk_event *ev = &a->ev;
+  const char *text = ev->text ? ev->text : "";
+  switch (ev->type) {
+  case DK_EVENT_OPEN:
+    snprintf(buf, cap, "open %s %s: %s", ev->number ? ev->number : "", dk_kind_name(ev->kind), text);
+    break;
+  case DK_EVENT_TRIAGE:
+    snprintf(buf, cap, "triage: %s", dk_triage_name(ev->triage));
+    break;
+  case DK_EVENT_ASSIGN:
+    snprintf(buf, cap, "assign %s as %s", ev->to ? ev->to : "", dk_role_name(ev->role));
+    break;
+  case DK_EVENT_ESCALATE:
+    snprintf(buf, cap, "escalate to %s%s%s", dk_level_name(ev->level), *text ? ": " : "", text);
+    break;
+  default:
+    snprintf(buf, cap, "%s%s%s", dk_event_type_name(ev->type), *text ? ": " : "", text);
+  }
+  if (ev->by && ev->by[0]) {
+    size_t l = strlen(buf);
+    snprintf(buf + l, cap - l, " (by %s)", ev->by);
+  }
+}
+
+static void verdict_text(const struct dk_audit_result *r, int rc, char *buf, size_t cap) {
+  if (rc == 0) {
+    snprintf(buf, cap, "verified");
+    return;
+  }
+  if (r->failures_count == 0) {
+    snprintf(buf, cap, "failed: %s", dk_strerror(rc));
+    return;
+  }
+  const struct dk_audit_failure *f = &r->failures[0];
+  char log[DK_PK_BYTES * 2 + 1];
+  dk_hex(f->log, DK_PK_BYTES, log);
+  static const uint8_t zero[DK_PK_BYTES];
+  if (memcmp(f->log, zero, DK_PK_BYTES) == 0)
+    snprintf(buf, cap, "failed: %s", f->what);
+  else if (f->seq == 0)
+    snprintf(buf, cap, "failed: log %.16s: %s", log, f->what);
+  else
+    snprintf(buf, cap, "failed: log %.16s seq %llu: %s", log, (unsigned long long)f->seq,
+             f->what);
+}
+
+static const char *log_office(const struct dk_audit_result *r, const uint8_t *key) {
+  for (size_t i = 0; i < r->logs_count; i++)
+    if (memcmp(r->logs[i].key, key, DK_PK_BYTES) == 0)
+      return r->logs[i].office;
+  return "?";
+}
+
+static int report(const struct dk_audit_result *r, int rc, int json, const char *number,
+                  const char *bundle_path) {
+  char verdict[DK_NAME_BYTES_MAX + 128], caseid[DK_HASH_BYTES * 2 + 1];
+  verdict_text(r, rc, verdict, sizeof(verdict));
+  dk_hex(r->case_id, DK_HASH_BYTES, caseid);
+  if (number == NULL)
+    number = "";
+  for (size_t i = 0; number[0] == 0 && i < r->entries_count; i++)
+    if (r->entries[i].decrypted && r->entries[i].ev.type == DK_EVENT_OPEN && r->entries[i].ev.number)
+      number = r->entries[i].ev.number;
+  const char *erase_reason = NULL;
+  for (size_t i = 0; i < r->entries_count; i++)
+    if (r->entries[i].honoured && r->entries[i].ts_ms == r->erased_at_ms)
+      erase_reason = r->entries[i].reason;
+  if (json) {
+    json_t *o = json_object();
+    json_object_set_new(o, "case", json_string(caseid));
+    json_object_set_new(o, "number", json_string(number));
+    json_object_set_new(o, "office", json_string(r->case_office));
+    json_object_set_new(o, "ok", json_boolean(rc == 0));
+    json_object_set_new(o, "verdict", json_string(verdict));
+    if (bundle_path)
+      json_object_set_new(o, "bundle", json_string(bundle_path));
+    json_object_set_new(o, "erased",
+                        r->erased ? json_pack("{s:o, s:s, s:s}", "at",
+                                              cli_json_time(r->erased_at_ms), "by", r->erased_by,
+                                              "reason", erase_reason ? erase_reason : "")
+                                  : json_null());
+    json_object_set_new(o, "decrypted", json_boolean(r->key_used));
+    json_object_set_new(o, "digest_ok", json_boolean(r->digest_ok));
+    json_object_set_new(
+        o, "counts",
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "entries_checked",
+                  (json_int_t)r->entries_checked, "bodies_checked", (json_int_t)r->bodies_checked,
+                  "bodies_erased", (json_int_t)r->bodies_erased, "witnesses_checked",
+                  (json_int_t)r->witnesses_checked, "case_entries", (json_int_t)r->entries_count,
+                  "unwitnessed", (json_int_t)r->unwitnessed));
+    json_t *logs = json_array();
+    for (size_t i = 0; i < r->logs_count; i++) {
+      const struct dk_audit_log *l = &r->logs[i];
+      char key[DK_PK_BYTES * 2 + 1], wk[DK_PK_BYTES * 2 + 1];
+      dk_hex(l->key, DK_PK_BYTES, key);
+      dk_hex(l->witness_log, DK_PK_BYTES, wk);
+      json_array_append_new(
+          logs, json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:b}", "log", key,
+                          "office", l->office, "entries", (json_int_t)l->last_seq,
+                          "witnessed_seq", (json_int_t)l->witnessed_seq, "witnessed_by",
+                          l->witnessed_seq ? json_string(log_office(r, l->witness_log))
+                                           : json_null(),
+                          "witness_entry_seq", (json_int_t)l->witness_entry_seq, "case_entries",
+                          (json_int_t)l->case_entries, "unwitnessed", (json_int_t)l->unwitnessed,
+                          "forks", (json_int_t)l->forks, "ok", !l->broken));
+    }
+    json_object_set_new(o, "logs", logs);
+    json_t *tl = json_array();
+    for (size_t i = 0; i < r->entries_count; i++) {
+      const struct dk_audit_entry *a = &r->entries[i];
+      char what[DK_TEXT_BYTES_MAX + 512], key[DK_PK_BYTES * 2 + 1], id[DK_HASH_BYTES * 2 + 1];
+      entry_what(a, what, sizeof(what));
+      dk_hex(a->log, DK_PK_BYTES, key);
+      dk_hex(a->id, DK_HASH_BYTES, id);
+      json_array_append_new(
+          tl, json_pack("{s:o, s:s, s:s, s:I, s:s, s:s, s:b, s:b, s:s}", "at",
+                        cli_json_time(a->ts_ms), "office", r->logs[a->log_index].office, "author",
+                        key, "seq", (json_int_t)a->seq, "id", id, "type",
+                        entry_type_name(a->type), "witnessed", a->witnessed, "body",
+                        a->body_present, "what", what));
+    }
+    json_object_set_new(o, "timeline", tl);
+    json_t *fs = json_array();
+    for (size_t i = 0; i < r->failures_count; i++) {
+      const struct dk_audit_failure *f = &r->failures[i];
+      char key[DK_PK_BYTES * 2 + 1];
+      dk_hex(f->log, DK_PK_BYTES, key);
+      json_array_append_new(fs, json_pack("{s:s, s:I, s:s, s:s}", "log", key, "seq",
+                                          (json_int_t)f->seq, "error", dk_errname(f->code), "what",
+                                          f->what));
+    }
+    json_object_set_new(o, "failures", fs);
+    json_object_set_new(o, "failures_total", json_integer((json_int_t)r->failures_total));
+    return cli_print_json(o) != 0 ? 1 : (rc == 0 ? 0 : 1);
+  }
+  printf("case %s%s%.16s  office %s\n", number, number[0] ? "  id " : "", caseid,
+         r->case_office[0] ? r->case_office : "?");
+  printf("logs:\n");
+  for (size_t i = 0; i < r->logs_count; i++) {
+    const struct dk_audit_log *l = &r->logs[i];
+    char key[DK_PK_BYTES * 2 + 1];
+    dk_hex(l->key, DK_PK_BYTES, key);
+    printf("  %-28s %.8s  seq 1..%llu  ", l->office, key, (unsigned long long)l->last_seq);
+    if (l->witnessed_seq)
+      printf("witnessed to %llu by %s", (unsigned long long)l->witnessed_seq,
+             log_office(r, l->witness_log));
+    else
+      printf("not witnessed by a parent");
+    if (l->case_entries)
+      printf("; %llu case entries, %llu past the witnessed head",
+             (unsigned long long)l->case_entries, (unsigned long long)l->unwitnessed);
+    if (l->forks)
+      printf("; FORKED (%llu proofs)", (unsigned long long)l->forks);
+    printf("%s\n", l->broken ? "  DAMAGED" : "");
+  }
+  printf("timeline:\n");
+  for (size_t i = 0; i < r->entries_count; i++) {
+    const struct dk_audit_entry *a = &r->entries[i];
+    char at[32], what[DK_TEXT_BYTES_MAX + 512], key[DK_PK_BYTES * 2 + 1];
+    cli_format_time(a->ts_ms, 0, at, sizeof(at));
+    entry_what(a, what, sizeof(what));
+    dk_hex(a->log, DK_PK_BYTES, key);
+    printf("  %s  %-22s %.8s  #%-5llu %s%s\n", at, r->logs[a->log_index].office, key,
+           (unsigned long long)a->seq, what, a->witnessed ? "" : "  [not yet witnessed]");
+  }
+  for (size_t i = 0; i < r->failures_count; i++) {
+    const struct dk_audit_failure *f = &r->failures[i];
+    char key[DK_PK_BYTES * 2 + 1];
+    dk_hex(f->log, DK_PK_BYTES, key);
+    printf("FAILED  log %.16s  seq %llu: %s\n", key, (unsigned long long)f->seq, f->what);
+  }
+  if (r->failures_total > r->failures_count)
+    printf("FAILED  ... and %llu more\n",
+           (unsigned long long)(r->failures_total - r->failures_count));
+  printf("checked: %llu entries (signatures and links from seq 1), %llu bodies, %llu witnesses; "
+         "%llu bodies erased\n",
+         (unsigned long long)r->entries_checked, (unsigned long long)r->bodies_checked,
+         (unsigned long long)r->witnesses_checked, (unsigned long long)r->bodies_erased);
+  if (r->erased) {
+    char at[32];
+    cli_format_time(r->erased_at_ms, 0, at, sizeof(at));
+    printf("erased:  %s by %s: %s\n", at, r->erased_by, erase_reason ? erase_reason : "");
+  }
+  if (bundle_path)
+    printf("bundle:  %s\n", bundle_path);
+  printf("verdict: %s\n", verdict);
+  return rc == 0 ? 0 : 1;
+}
+
+/* ---- files -------------------------------------------------------------------------- */
+
+static int write_file(const char *path, const uint8_t *data, size_t len) {
+  char tmp[4200];
+  if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+    return DK_EINVAL;
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0)
+    return DK_EIO;
+  int rc = 0;
+  size_t off = 0;
+  while (off < len && rc == 0) {
+    ssize_t w = write(fd, data + off, len - off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      rc = errno == ENOSPC ? DK_ENOSPC : DK_EIO;
+    else
+      off += (size_t)w;
+  }
+  if (rc == 0 && fsync(fd) != 0)
+    rc = DK_EIO;
+  if (close(fd) != 0 && rc == 0)
+    rc = DK_EIO;
+  if (rc == 0 && rename(tmp, path) != 0)
+    rc = DK_EIO;
+  if (rc != 0)
+    unlink(tmp);
+  return rc;
+}
+
+/* Reads a whole file of at most max bytes into a malloc'd buffer. */
+static int read_file(const char *path, size_t max, uint8_t **out, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL)
+    return errno == ENOENT ? DK_ENOTFOUND : DK_EIO;
+  struct stat sb;
+  int rc = fstat(fileno(f), &sb) == 0 ? 0 : DK_EIO;
+  if (rc == 0 && (uint64_t)sb.st_size > max)
+    rc = DK_ELIMIT;
+  uint8_t *buf = NULL;
+  size_t n = rc == 0 ? (size_t)sb.st_size : 0;
+  if (rc == 0) {
+    buf = malloc(n ? n : 1);
+    if (buf == NULL)
+      rc = DK_ENOMEM;
+  }
+  if (rc == 0 && fread(buf, 1, n, f) != n)
+    rc = DK_EIO;
+  fclose(f);
+  if (rc != 0) {
+    free(buf);
+    return rc;
+  }
+  *out = buf;
+  *len = n;
+  return 0;
+}
+
+/* ---- audit verify ------------------------------------------------------------------- */
+
+static const char VERIFY_USAGE[] = "docket audit verify FILE [--json] [--key-dir DIR]";
+
+/* Loads the auditor's identity from a keyfile. Returns 0, or 1 after
+ * printing why. */
+static int load_auditor(const char *keyfile, struct dk_identity *id) {
+  struct dk_secrets s;
+  if (dk_secrets_init(&s) != 0)
+    return cli_fail(DK_ENOMEM, "cannot load the auditor key");
+  char *pass = cli_passphrase(0);
+  if (pass == NULL) {
+    dk_secrets_release(&s);
+    return 1;
+  }
+  int rc = dk_keyfile_read(keyfile, pass, strlen(pass), &s);
+  cli_passphrase_free(pass);
+  if (rc == 0)
+    rc = dk_identity_from_seed(id, s.seed);
+  dk_secrets_release(&s);
+  if (rc != 0) {
+    char what[4200];
+    snprintf(what, sizeof(what), "cannot open the auditor key %s", keyfile);
+    return cli_fail(rc, what);
+  }
+  return 0;
+}
+
+static int audit_verify(int argc, char **argv) {
+  const char *path = NULL, *key_dir = NULL;
+  int json = 0;
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0) {
+      printf("usage: %s\n\nVerifies an audit bundle with no node, no network and no store: every "
+             "signature,\nevery link from seq 1, every witness, every body hash, the digest. "
+             "With the\nauditor's keyfile (DOCKET_AUDITOR_KEY_FILE, or --key-dir of the auditor's "
+             "node)\nthe case's events are decrypted into the timeline. Exits 1 if any check "
+             "fails,\nnaming the log, the seq and the check.\n",
+             VERIFY_USAGE);
+      return 0;
+    }
+    if (strcmp(argv[i], "--json") == 0)
+      json = 1;
+    else if (strcmp(argv[i], "--key-dir") == 0 && i + 1 < argc)
+      key_dir = argv[++i];
+    else if (argv[i][0] == '-')
+      return cli_usage_error(VERIFY_USAGE, "unknown option or missing value: %s", argv[i]);
+    else if (path == NULL)
+      path = argv[i];
+    else
+      return cli_usage_error(VERIFY_USAGE, "unexpected argument '%s'", argv[i]);
+  }
+  if (path == NULL)
+    return cli_usage_error(VERIFY_USAGE, "which bundle file?");
+  char keyfile[4200] = "";
+  if (key_dir)
+    snprintf(keyfile, sizeof(keyfile), "%s/key", key_dir);
+  else if (getenv("DOCKET_AUDITOR_KEY_FILE") && getenv("DOCKET_AUDITOR_KEY_FILE")[0])
+    snprintf(keyfile, sizeof(keyfile), "%s", getenv("DOCKET_AUDITOR_KEY_FILE"));
+  uint8_t *bytes = NULL;
+  size_t len = 0;
+  int rc = read_file(path, DK_AUDIT_BUNDLE_BYTES_MAX, &bytes, &len);
+  if (rc == DK_ELIMIT)
+    return cli_error("%s is larger than an audit bundle may be", path);
+  if (rc != 0) {
+    char what[4200];
+    snprintf(what, sizeof(what), "cannot read %s", path);
+    return cli_fail(rc, what);
+  }
+  struct dk_identity id;
+  memset(&id, 0, sizeof(id));
+  int have_id = 0;
+  if (keyfile[0]) {
+    if (load_auditor(keyfile, &id) != 0) {
+      free(bytes);
+      return 1;
+    }
+    have_id = 1;
+  }
+  struct dk_audit_result r;
+  rc = dk_audit_verify(bytes, len, have_id ? &id : NULL, &r);
+  free(bytes);
+  dk_identity_release(&id);
+  int out;
+  if (rc == DK_ENOMEM)
+    out = cli_fail(rc, "cannot verify the bundle");
+  else
+    out = report(&r, rc, json, NULL, NULL);
+  if (rc != 0 && rc != DK_ENOMEM && !json)
+    cli_error("the audit bundle does not verify");
+  dk_audit_result_release(&r);
+  return out;
+}
+
+/* ---- audit CASE ----------------------------------------------------------------------- */
+
+static const char AUDIT_USAGE[] =
+    "docket audit CASE [--json] [--bundle FILE [--for AUDITOR-KEY]]\n"
+    "       docket audit verify FILE [--json] [--key-dir DIR]";
+
+int cmd_audit(struct cli *c, int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+    return audit_verify(argc, argv);
+  const char *ref = NULL, *bundle = NULL, *for_hex = NULL;
+  int json = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0) {
+      printf("usage: %s\n\nChecks the signed history of one case across every log that wrote to "
+             "it:\nsignatures, links back to each log's seq 1, the head of each log a parent "
+             "has\nwitnessed and whether the case's entries lie within it, fork proofs, "
+             "erasure;\nthen prints a timeline and a verdict. --bundle writes a self-contained "
+             "audit\nbundle (docs/PROTOCOL.md §12) for 'docket audit verify'; --for wraps the "
+             "case\nkey for that auditor's key.\n",
+             AUDIT_USAGE);
+      return 0;
+    }
+    if (strcmp(argv[i], "--json") == 0)
+      json = 1;
+    else if (strcmp(argv[i], "--bundle") == 0 && i + 1 < argc)
+      bundle = argv[++i];
+    else if (strcmp(argv[i], "--for") == 0 && i + 1 < argc)
+      for_hex = argv[++i];
+    else if (argv[i][0] == '-')
+      return cli_usage_error(AUDIT_USAGE, "unknown option or missing value: %s", argv[i]);
+    else if (ref == NULL)
+      ref = argv[i];
+    else
+      return cli_usage_error(AUDIT_USAGE, "unexpected argument '%s'", argv[i]);
+  }
+  if (ref == NULL)
+    return cli_usage_error(AUDIT_USAGE, "which case? name it by number or id");
+  uint8_t for_key[DK_PK_BYTES], xpk[32];
+  if (for_hex && (bundle == NULL || strlen(for_hex) != DK_PK_BYTES * 2 ||
+                  dk_unhex(for_hex, for_key, DK_PK_BYTES) != DK_PK_BYTES))
+    return cli_usage_error(AUDIT_USAGE, bundle == NULL ? "--for goes with --bundle"
+                                                       : "--for needs a key of 64 hex digits");
+  if (for_hex && dk_pk_to_x25519(for_key, xpk) != 0)
+    return cli_usage_error(AUDIT_USAGE, "--for: that is not a valid public key");
+  dk_node *n = cli_open(c, 1);
+  if (n == NULL)
+    return 1;
+  uint8_t case_id[DK_HASH_BYTES];
+  struct dk_buf buf;
+  dk_buf_init(&buf);
+  struct dk_audit_result r;
+  memset(&r, 0, sizeof(r));
+  int out = 0;
+  int rc = dk_node_case_find(n, ref, case_id);
+  if (rc == DK_ENOTFOUND) {
+    out = cli_error("no case '%s' on this node", ref);
+    goto done;
+  }
+  if (rc != 0) {
+    out = cli_fail(rc, "cannot look up the case");
+    goto done;
+  }
+  /* A bundle for the auditor, or (without --bundle) one for this node
+   * itself, checked by the same verifier an auditor runs. */
+  const uint8_t *reader = bundle ? (for_hex ? for_key : NULL) : dk_node_pk(n);
+  struct dk_audit_write_stats st;
+  rc = dk_node_audit_write(n, case_id, reader, &buf, &st);
+  if (rc == DK_ENOTFOUND) {
+    out = cli_error("case '%s': its opening entry is not held here", ref);
+    goto done;
+  }
+  if (rc != 0) {
+    out = cli_fail(rc, "cannot gather the case's history");
+    goto done;
+  }
+  if (bundle) {
+    rc = write_file(bundle, buf.data, buf.len);
+    if (rc != 0) {
+      out = cli_fail(rc, "cannot write the audit bundle");
+      goto done;
+    }
+  }
+  rc = dk_audit_verify(buf.data, buf.len, dk_node_identity(n), &r);
+  if (rc == DK_ENOMEM) {
+    out = cli_fail(rc, "cannot verify the case");
+    goto done;
+  }
+  struct dk_case_state s;
+  dk_case_state_init(&s);
+  const char *number = NULL;
+  if (dk_node_case_get(n, case_id, &s) == 0 && s.number)
+    number = s.number;
+  out = report(&r, rc, json, number, bundle);
+  dk_case_state_release(&s);
+done:
+  dk_audit_result_release(&r);
+  dk_buf_release(&buf);
+  dk_node_close(n);
+  return out;
+}

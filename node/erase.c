@@ -1,0 +1,378 @@
+/*
+ * Erasure: the erase block, who may erase, and what a node deletes.
+ *
+ * Whether a case is erased is derived from the entries held, never from the
+ * order they arrived in: dk__case_erase_apply() looks for the case's opening
+ * entry and an honoured erase entry among the case's entries, and when both
+ * are there deletes what erasure deletes. It is idempotent, so ingest calls
+ * it again for every batch that touches a case marked as having an erase
+ * entry, which is how bodies arriving later are dropped in the commit that
+ * would have stored them.
+ */
+#include "node/erase.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/mp.h"
+#include "node/node_int.h"
+
+#define ERASE_TAG "erase"
+
+int dk_erase_body_encode(const char *reason, struct dk_buf *out) {
+  if (strlen(reason) > DK_TEXT_BYTES_MAX)
+    return DK_ELIMIT;
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, dk_buf_msgpack_write);
+  if (msgpack_pack_array(&pk, 2) != 0 || dk_mp_pack_str(&pk, ERASE_TAG) != 0 ||
+      dk_mp_pack_str(&pk, reason) != 0)
+    return DK_ENOMEM;
+  return 0;
+}
+
+int dk_erase_body_decode(const uint8_t *body, size_t len, char *reason, size_t cap) {
+  if (body == NULL || len == 0 || len > DK_BODY_BYTES_MAX)
+    return DK_EFORMAT;
+  msgpack_unpacked u;
+  int rc = dk_mp_parse(body, len, &u);
+  if (rc != 0)
+    return rc == DK_ENOMEM ? rc : DK_EFORMAT;
+  char tag[8];
+  const msgpack_object *a = &u.data;
+  rc = DK_EFORMAT;
+  if (a->type == MSGPACK_OBJECT_ARRAY && a->via.array.size == 2 &&
+      dk_mp_get_str(&a->via.array.ptr[0], tag, sizeof(tag)) == 0 && strcmp(tag, ERASE_TAG) == 0)
+    rc = dk_mp_get_str(&a->via.array.ptr[1], reason, cap);
+  msgpack_unpacked_destroy(&u);
+  if (rc != 0)
+    return rc;
+  if (strlen(reason) > DK_TEXT_BYTES_MAX)
+    return DK_ELIMIT;
+  /* Canonical: one reason, one encoding. */
+  struct dk_buf again;
+  dk_buf_init(&again);
+  rc = dk_erase_body_encode(reason, &again);
+  if (rc == 0 && (again.len != len || memcmp(again.data, body, len) != 0))
+    rc = DK_EFORMAT;
+  dk_buf_release(&again);
+  return rc;
+}
+
+int dk_erase_office_may(const char *office, const char *case_office) {
+  size_t ol = strlen(office);
+  if (strncmp(office, case_office, ol) != 0)
+    return 0;
+  return case_office[ol] == 0 || case_office[ol] == '/';
+}
+
+/* ---- applying an erasure ---------------------------------------------------- */
+
+static void marker_key(char mk[6 + DK_HASH_BYTES * 2 + 1], const uint8_t *case_id) {
+  memcpy(mk, "erase:", 6);
+  dk_hex(case_id, DK_HASH_BYTES, mk + 6);
+}
+
+int dk__erase_marked(struct dk_txn *t, const uint8_t *case_id) {
+  char mk[6 + DK_HASH_BYTES * 2 + 1];
+  marker_key(mk, case_id);
+  const uint8_t *v;
+  size_t vlen;
+  int rc = dk_txn_get(t, DK_T_META, mk, strlen(mk), &v, &vlen);
+  if (rc == DK_ENOTFOUND)
+    return 0;
+  return rc == 0 ? 1 : rc;
+}
+
+int dk__erase_mark(struct dk_txn *t, const uint8_t *case_id) {
+  char mk[6 + DK_HASH_BYTES * 2 + 1];
+  marker_key(mk, case_id);
+  return dk_txn_put(t, DK_T_META, mk, strlen(mk), "", 0);
+}
+
+static int log_office(struct dk_txn *t, const uint8_t *log, char *office, size_t cap) {
+  const uint8_t *v;
+  size_t vlen;
+  struct dk_office_info info;
+  int rc = dk_txn_get(t, DK_T_LOGS, log, DK_PK_BYTES, &v, &vlen);
+  if (rc == 0)
+    rc = dk_office_body_decode(v, vlen, &info);
+  if (rc == 0 && strlen(info.office) + 1 > cap)
+    rc = DK_ELIMIT;
+  if (rc == 0)
+    strcpy(office, info.office);
+  return rc;
+}
+
+/* The office of a case: that of the log holding its opening entry.
+ * DK_ENOTFOUND while that entry is not held. */
+static int case_office(struct dk_txn *t, const uint8_t *case_id, char *office, size_t cap) {
+  uint8_t log[DK_PK_BYTES];
+  uint64_t seq;
+  int rc = dk_log_find(t, case_id, log, &seq);
+  if (rc != 0)
+    return rc;
+  struct dk_entry e;
+  rc = dk_log_read(t, log, seq, &e, NULL, NULL);
+  if (rc != 0)
+    return rc;
+  if (e.h.type != DK_ENTRY_CASE_OPEN)
+    return DK_ENOTFOUND; /* an id, but not of a case */
+  return log_office(t, log, office, cap);
+}
+
+/* The case's entries: (log, seq) keys from the case index. */
+static int case_entries(struct dk_txn *t, const uint8_t *case_id, uint8_t (**keys)[DK_LOGKEY_BYTES],
+                        size_t *count) {
+  struct dk_iter it;
+  uint8_t(*k_out)[DK_LOGKEY_BYTES] = NULL;
+  size_t n = 0, cap = 0;
+  int rc = dk_iter_open(t, DK_T_CASE_EVENTS, case_id, DK_HASH_BYTES, &it);
+  if (rc != 0)
+    return rc;
+  const uint8_t *k;
+  size_t klen;
+  while ((rc = dk_iter_next(&it, &k, &klen, NULL, NULL)) == 0) {
+    if (klen != DK_HASH_BYTES + DK_LOGKEY_BYTES)
+      continue;
+    if (n == DK_CASE_EVENTS_MAX) {
+      rc = DK_ELIMIT;
+      break;
+    }
+    if (n == cap) {
+      size_t ncap = cap ? cap * 2 : 32;
+      void *p = realloc(k_out, ncap * DK_LOGKEY_BYTES);
+      if (p == NULL) {
+        rc = DK_ENOMEM;
+        break;
+      }
+      k_out = p;
+      cap = ncap;
+    }
+    memcpy(k_out[n++], k + DK_HASH_BYTES, DK_LOGKEY_BYTES);
+  }
+  dk_iter_close(&it);
+  if (rc != DK_ENOTFOUND) {
+    free(k_out);
+    return rc;
+  }
+  *keys = k_out;
+  *count = n;
+  return 0;
+}
+
+/* Builds the tombstone of s in place: what counts stays, what names goes. */
+static int tombstone(struct dk_case_state *s, uint64_t at_ms, const char *by,
+                     const char *reason) {
+  struct dk_case_state t;
+  dk_case_state_init(&t);
+  memcpy(t.id, s->id, DK_CASE_ID_BYTES);
+  t.opened = 1;
+  t.number = strdup(s->number ? s->number : "");
+  t.kind = s->kind;
+  t.category = strdup(s->category ? s->category : "");
+  t.office = strdup(s->office ? s->office : "");
+  t.summary = strdup("");
+  t.status = s->status;
+  t.triage = s->triage;
+  t.deadline_ms = 0; /* an erased case is never overdue */
+  t.opened_at_ms = s->opened_at_ms;
+  t.triaged_at_ms = s->triaged_at_ms;
+  t.outcome_at_ms = s->outcome_at_ms;
+  t.closed_at_ms = s->closed_at_ms;
+  t.escalated_at_ms = s->escalated_at_ms;
+  t.level = s->level;
+  t.outcome = s->outcome;
+  t.referral = s->referral;
+  t.items = s->items;
+  t.sessions_count = s->sessions_count;
+  t.minutes_total = s->minutes_total;
+  t.events_count = s->events_count;
+  t.reopen_count = s->reopen_count;
+  t.updated_at_ms = s->updated_at_ms;
+  /* Return visits are dates and scores, which the satisfaction figures
+   * count; they name nobody. */
+  if (s->revisits_count > 0) {
+    t.revisits = malloc(s->revisits_count * sizeof(*t.revisits));
+    if (t.revisits != NULL) {
+      memcpy(t.revisits, s->revisits, s->revisits_count * sizeof(*t.revisits));
+      t.revisits_count = s->revisits_count;
+    }
+  }
+  t.erased_at_ms = at_ms;
+  t.erased_by = strdup(by);
+  t.erase_reason = strdup(reason);
+  if (!t.number || !t.category || !t.office || !t.summary || !t.erased_by || !t.erase_reason ||
+      (s->revisits_count > 0 && t.revisits == NULL)) {
+    dk_case_state_release(&t);
+    return DK_ENOMEM;
+  }
+  dk_case_state_release(s);
+  *s = t;
+  return 0;
+}
+
+int dk__case_erase_apply(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
+                         struct dk_erase_info *out) {
+  char office[DK_NAME_BYTES_MAX];
+  uint8_t(*keys)[DK_LOGKEY_BYTES] = NULL;
+  size_t count = 0;
+  char *reason = NULL;
+  struct dk_case_state s;
+  dk_case_state_init(&s);
+  int rc = case_office(t, case_id, office, sizeof(office));
+  if (rc == DK_ENOTFOUND)
+    return 0; /* the opening entry has not arrived: nothing to judge yet */
+  if (rc == 0)
+    rc = case_entries(t, case_id, &keys, &count);
+  reason = malloc(DK_TEXT_BYTES_MAX + 1);
+  if (rc == 0 && reason == NULL)
+    rc = DK_ENOMEM;
+  if (rc != 0)
+    goto out;
+  /* The honoured erasure: the earliest erase entry from an office that
+   * covers the case (by author time, then log and seq). */
+  int found = 0;
+  uint64_t at = 0;
+  char by[DK_NAME_BYTES_MAX] = "";
+  for (size_t i = 0; i < count; i++) {
+    const uint8_t *log = keys[i];
+    uint64_t seq = dk_be64_get(keys[i] + DK_PK_BYTES);
+    struct dk_entry e;
+    const uint8_t *body;
+    size_t blen;
+    char eoffice[DK_NAME_BYTES_MAX];
+    rc = dk_log_read(t, log, seq, &e, &body, &blen);
+    if (rc != 0)
+      goto out;
+    if (e.h.type != DK_ENTRY_ERASE || body == NULL ||
+        dk_entry_check_body(&e, body, blen) != 0 ||
+        log_office(t, log, eoffice, sizeof(eoffice)) != 0 || !dk_erase_office_may(eoffice, office))
+      continue;
+    if (found && e.h.ts_ms >= at)
+      continue;
+    if (dk_erase_body_decode(body, blen, reason, DK_TEXT_BYTES_MAX + 1) != 0)
+      continue;
+    found = 1;
+    at = e.h.ts_ms;
+    strcpy(by, eoffice);
+  }
+  if (!found)
+    goto out; /* only erase entries that are not honoured */
+  uint64_t deleted = 0;
+  for (size_t i = 0; i < count; i++) {
+    const uint8_t *log = keys[i];
+    uint64_t seq = dk_be64_get(keys[i] + DK_PK_BYTES);
+    struct dk_entry e;
+    const uint8_t *body;
+    size_t blen;
+    rc = dk_log_read(t, log, seq, &e, &body, &blen);
+    if (rc != 0)
+      goto out;
+    if (e.h.type == DK_ENTRY_ERASE || body == NULL)
+      continue; /* the erase entries keep their reason */
+    rc = dk_txn_del(t, DK_T_BODIES, keys[i], DK_LOGKEY_BYTES);
+    if (rc != 0)
+      goto out;
+    deleted++;
+  }
+  rc = dk_txn_del(t, DK_T_CASE_KEYS, case_id, DK_HASH_BYTES);
+  if (rc != 0)
+    goto out;
+  /* The tombstone replaces the state; a node that cannot decrypt states
+   * (opened without its passphrase) removes the state instead. */
+  int have_state = 0;
+  if (n->unlocked) {
+    rc = dk__case_state_load(n, t, case_id, &s);
+    if (rc == 0)
+      have_state = 1;
+    else if (rc != DK_ENOTFOUND)
+      goto out;
+    rc = 0;
+    if (have_state && s.erased_at_ms == 0) {
+      rc = tombstone(&s, at, by, reason);
+      if (rc == 0)
+        rc = dk__case_state_save(n, t, &s);
+    }
+  } else {
+    rc = dk_txn_del(t, DK_T_CASES, case_id, DK_HASH_BYTES);
+  }
+  if (rc != 0)
+    goto out;
+  if (out) {
+    memset(out, 0, sizeof(*out));
+    if (have_state && s.number && strlen(s.number) < sizeof(out->number))
+      strcpy(out->number, s.number);
+    strcpy(out->case_office, office);
+    strcpy(out->erased_by, by);
+    out->erased_at_ms = at;
+    out->bodies_erased = deleted;
+  }
+out:
+  if (reason) {
+    sodium_memzero(reason, DK_TEXT_BYTES_MAX + 1);
+    free(reason);
+  }
+  free(keys);
+  dk_case_state_release(&s);
+  return rc;
+}
+
+/* ---- erasing from this office ------------------------------------------------ */
+
+struct erase_ctx {
+  dk_node *n;
+  const uint8_t *case_id;
+  const char *reason;
+  struct dk_erase_info *out;
+};
+
+static int erase_fn(struct dk_txn *t, void *arg) {
+  struct erase_ctx *c = arg;
+  dk_node *n = c->n;
+  memset(c->out, 0, sizeof(*c->out));
+  int rc = case_office(t, c->case_id, c->out->case_office, sizeof(c->out->case_office));
+  if (rc != 0)
+    return rc;
+  if (!dk_erase_office_may(n->cfg.office, c->out->case_office))
+    return DK_ESCOPE;
+  /* Already erased: an honoured erasure leaves a tombstone or no key. */
+  rc = dk__erase_marked(t, c->case_id);
+  if (rc < 0)
+    return rc;
+  if (rc == 1) {
+    struct dk_case_state s;
+    dk_case_state_init(&s);
+    int lrc = dk__case_state_load(n, t, c->case_id, &s);
+    int erased = lrc == 0 && s.erased_at_ms != 0;
+    dk_case_state_release(&s);
+    if (erased)
+      return DK_EEXIST;
+  }
+  struct dk_buf body;
+  dk_buf_init(&body);
+  struct dk_entry e;
+  rc = dk_erase_body_encode(c->reason, &body);
+  if (rc == 0)
+    rc = dk_log_append(t, &n->id, DK_ENTRY_ERASE, c->case_id, body.data, body.len,
+                       dk_node_now(n), &e);
+  dk_buf_release(&body);
+  if (rc == 0)
+    rc = dk__case_events_put(t, c->case_id, &e);
+  if (rc == 0)
+    rc = dk__erase_mark(t, c->case_id);
+  if (rc == 0)
+    rc = dk__case_erase_apply(n, t, c->case_id, c->out);
+  return rc;
+}
+
+int dk_node_case_erase(dk_node *n, const uint8_t case_id[DK_HASH_BYTES], const char *reason,
+                       struct dk_erase_info *out) {
+  if (!dk_node_unlocked(n))
+    return DK_ENOKEY;
+  if (strlen(reason) > DK_TEXT_BYTES_MAX)
+    return DK_ELIMIT;
+  struct erase_ctx c = {n, case_id, reason, out};
+  return dk_store_write(n->store, erase_fn, &c);
+}

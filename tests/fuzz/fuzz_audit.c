@@ -1,0 +1,79 @@
+/*
+ * libFuzzer target for the audit bundle verifier (node/audit.h).
+ *
+ * The first input byte picks a mode (mod 2), the rest is a bundle:
+ *   0  verified as it is, with the identity of docs/PROTOCOL.md §10 (seed
+ *      32 x 01) as reader, so that wrapped keys and events get decoded;
+ *   1  its last 32 bytes replaced by the right digest first, so that
+ *      mutations reach every check before the digest.
+ * Properties: the verifier never crashes or reads out of bounds; it passes
+ * only with no failure recorded and the digest right; it fails only with
+ * at least one failure recorded (or out of memory); an entry it decrypted
+ * had its body in the bundle; running it twice gives the same answer.
+ *
+ * tests/test_fuzz_replay.c calls LLVMFuzzerTestOneInput on every file of
+ * tests/fuzz/corpus/audit/ in every ctest run, without libFuzzer.
+ * Violated properties abort(), which the fuzzer reports.
+ */
+#include <sodium.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "node/audit.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_result(int rc, const struct dk_audit_result *r) {
+  if (rc == DK_ENOMEM)
+    return;
+  if (rc == 0 && (r->failures_total != 0 || !r->digest_ok))
+    abort();
+  if (rc != 0 && r->failures_total == 0)
+    abort();
+  if (r->failures_count > r->failures_total || r->failures_count > DK_AUDIT_FAILURES_MAX)
+    abort();
+  for (size_t i = 0; i < r->entries_count; i++) {
+    const struct dk_audit_entry *e = &r->entries[i];
+    if (e->decrypted && !e->body_present)
+      abort();
+    if (e->log_index >= r->logs_count)
+      abort();
+  }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (sodium_init() < 0)
+    abort();
+  if (size == 0)
+    return 0;
+  uint8_t mode = data[0] % 2;
+  data++;
+  size--;
+  /* An exact-size copy, so that any read past the end is caught. */
+  uint8_t *copy = malloc(size ? size : 1);
+  if (copy == NULL)
+    return 0;
+  memcpy(copy, data, size);
+  if (mode == 1 && size >= DK_HASH_BYTES)
+    dk_hash2(DK_DOMAIN_AUDIT_DIGEST, copy, size - DK_HASH_BYTES, NULL, 0,
+             copy + size - DK_HASH_BYTES);
+  uint8_t seed[DK_SEED_BYTES];
+  memset(seed, 0x01, sizeof(seed));
+  struct dk_identity id;
+  if (dk_identity_from_seed(&id, seed) != 0)
+    abort();
+  struct dk_audit_result r, again;
+  int rc = dk_audit_verify(copy, size, &id, &r);
+  check_result(rc, &r);
+  int rc2 = dk_audit_verify(copy, size, &id, &again);
+  if (rc != rc2 || r.failures_total != again.failures_total ||
+      r.entries_count != again.entries_count)
+    abort();
+  dk_audit_result_release(&r);
+  dk_audit_result_release(&again);
+  dk_identity_release(&id);
+  free(copy);
+  return 0;
+}

@@ -1,0 +1,233 @@
+/*
+ * Erasure between nodes (node/erase.h): who may erase, that an erasure
+ * reached by ingest deletes what it must whatever the order entries
+ * arrive in, and that bodies of an erased case arriving later are dropped
+ * in the commit that stores them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "node/audit.h"
+#include "node/erase.h"
+#include "node/node.h"
+
+#define PASS "pw"
+
+struct fixture {
+  char root[64];
+  dk_node *lanxin, *beidu, *xinhe;
+};
+
+static dk_node *make(const char *root, const char *name, const char *office,
+                     enum dk_office_role role, const char *code) {
+  char dir[128];
+  snprintf(dir, sizeof(dir), "%s/%s", root, name);
+  struct dk_node_config cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  strcpy(cfg.office, office);
+  strcpy(cfg.code, code);
+  cfg.role = role;
+  uint8_t pk[DK_PK_BYTES];
+  assert_int_equal(dk_node_create(dir, &cfg, PASS, strlen(PASS), pk), 0);
+  dk_node *n = NULL;
+  assert_int_equal(dk_node_open(dir, PASS, strlen(PASS), &n), 0);
+  return n;
+}
+
+static int setup(void **state) {
+  struct fixture *f = calloc(1, sizeof(*f));
+  strcpy(f->root, "/tmp/dk-erase-XXXXXX");
+  assert_non_null(mkdtemp(f->root));
+  f->lanxin = make(f->root, "lanxin", "zhanhe/beidu/lanxin", DK_OFFICE_COMMUNITY, "LX");
+  f->beidu = make(f->root, "beidu", "zhanhe/beidu", DK_OFFICE_STREET, "BD");
+  f->xinhe = make(f->root, "xinhe", "zhanhe/beidu/xinhe", DK_OFFICE_COMMUNITY, "XH");
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fixture *f = *state;
+  dk_node_close(f->lanxin);
+  dk_node_close(f->beidu);
+  dk_node_close(f->xinhe);
+  char cmd[128];
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", f->root);
+  if (system(cmd) != 0)
+    return -1;
+  free(f);
+  return 0;
+}
+
+/* Copies of entries read from a node, so they outlive the read. */
+struct batch {
+  struct dk_raw_entry e[256];
+  uint8_t *mem[256];
+  size_t n;
+};
+
+static int collect(void *ctx, const struct dk_raw_entry *e) {
+  struct batch *b = ctx;
+  size_t len = e->header_len + DK_SIG_BYTES + e->body_len;
+  uint8_t *m = malloc(len);
+  memcpy(m, e->header, e->header_len);
+  memcpy(m + e->header_len, e->sig, DK_SIG_BYTES);
+  if (e->body)
+    memcpy(m + e->header_len + DK_SIG_BYTES, e->body, e->body_len);
+  b->mem[b->n] = m;
+  b->e[b->n].header = m;
+  b->e[b->n].header_len = e->header_len;
+  b->e[b->n].sig = m + e->header_len;
+  b->e[b->n].body = e->body ? m + e->header_len + DK_SIG_BYTES : NULL;
+  b->e[b->n].body_len = e->body_len;
+  b->n++;
+  return 0;
+}
+
+static void batch_free(struct batch *b) {
+  for (size_t i = 0; i < b->n; i++)
+    free(b->mem[i]);
+  b->n = 0;
+}
+
+/* Moves every entry of `from`'s own log (from seq `since`) into `to`. */
+static int move_log(dk_node *from, dk_node *to, uint64_t since, struct dk_ingest_stats *st) {
+  struct batch b = {0};
+  assert_int_equal(dk_node_log_read(from, dk_node_pk(from), since, 256, 1 << 20, collect, &b), 0);
+  int rc = dk_node_ingest(to, b.e, b.n, st);
+  batch_free(&b);
+  return rc;
+}
+
+static void open_case(dk_node *n, const char *summary, const char *party, uint8_t id[32]) {
+  struct dk_event ev;
+  dk_event_init(&ev);
+  ev.type = DK_EVENT_OPEN;
+  ev.kind = DK_KIND_DISPUTE;
+  ev.at_ms = dk_node_now(n);
+  ev.text = (char *)summary;
+  char *parties[1] = {(char *)party};
+  ev.parties = parties;
+  ev.parties_count = 1;
+  char number[DK_CASE_NUMBER_BYTES];
+  assert_int_equal(dk_node_case_open(n, &ev, id, number), 0);
+}
+
+
+static void note(dk_node *n, const uint8_t *id, const char *text) {
+  struct dk_event ev;
+  dk_event_init(&ev);
+  ev.type = DK_EVENT_NOTE;
+  ev.at_ms = dk_node_now(n);
+  ev.text = (char *)text;
+  assert_int_equal(dk_node_case_append(n, id, &ev), 0);
+  free(ev.deps);
+}
+
+struct body_probe {
+  uint64_t seq;
+  int found, has_body;
+};
+
+static int probe(void *ctx, const struct dk_raw_entry *e) {
+  struct body_probe *p = ctx;
+  if (!p->found) {
+    p->found = 1;
+    p->has_body = e->body != NULL;
+  }
+  return 1; /* one entry is enough */
+}
+
+static int has_body(dk_node *n, const uint8_t *log, uint64_t seq) {
+  struct body_probe p = {seq, 0, 0};
+  int rc = dk_node_log_read(n, log, seq, 1, 1 << 20, probe, &p);
+  assert_true(rc == 0 || rc == 1);
+  assert_true(p.found);
+  return p.has_body;
+}
+
+static void sibling_refused_parent_erases_late_bodies_dropped(void **state) {
+  struct fixture *f = *state;
+  struct dk_ingest_stats st;
+  uint8_t c[32];
+  /* lanxin knows its street, so the street can read lanxin's cases. */
+  assert_int_equal(move_log(f->beidu, f->lanxin, 1, &st), 0);
+  open_case(f->lanxin, "Leaking roof of flat 3", "Ma Lin", c);
+  assert_int_equal(move_log(f->lanxin, f->beidu, 1, &st), 0);
+  assert_int_equal(move_log(f->lanxin, f->xinhe, 1, &st), 0);
+
+  /* A sibling community holds the opening entry but may not erase. */
+  struct dk_erase_info info;
+  assert_int_equal(dk_node_case_erase(f->xinhe, c, "not mine", &info), DK_ESCOPE);
+  assert_string_equal(info.case_office, "zhanhe/beidu/lanxin");
+
+  /* lanxin writes a note before it learns of the erasure. */
+  note(f->lanxin, c, "Ma Lin called again");
+  /* The street erases. */
+  assert_int_equal(dk_node_case_erase(f->beidu, c, "court order 7", &info), 0);
+  assert_int_equal(info.bodies_erased, 1); /* the open: the note has not arrived */
+  assert_string_equal(info.erased_by, "zhanhe/beidu");
+  assert_int_equal(dk_node_case_erase(f->beidu, c, "again", &info), DK_EEXIST);
+  /* The note arrives at the street afterwards: stored, body dropped. */
+  uint64_t seq;
+  uint8_t head[32];
+  assert_int_equal(dk_node_log_head(f->lanxin, dk_node_pk(f->lanxin), &seq, head), 0);
+  assert_int_equal(move_log(f->lanxin, f->beidu, 1, &st), 0);
+  assert_int_equal(st.stored, 1);
+  assert_false(has_body(f->beidu, dk_node_pk(f->lanxin), seq));
+  struct dk_case_state s;
+  dk_case_state_init(&s);
+  assert_int_equal(dk_node_case_get(f->beidu, c, &s), 0);
+  assert_true(s.erased_at_ms != 0);
+  assert_string_equal(s.summary, "");
+  assert_int_equal(s.parties_count, 0);
+  assert_string_equal(s.erase_reason, "court order 7");
+  dk_case_state_release(&s);
+
+  /* The erase entry reaches lanxin: its own bodies go too. */
+  assert_int_equal(move_log(f->beidu, f->lanxin, 1, &st), 0);
+  assert_false(has_body(f->lanxin, dk_node_pk(f->lanxin), seq));
+  assert_int_equal(dk_node_case_get(f->lanxin, c, &s), 0);
+  assert_string_equal(s.erased_by, "zhanhe/beidu");
+  dk_case_state_release(&s);
+  struct dk_verify_report rep;
+  assert_int_equal(dk_node_verify(f->lanxin, NULL, NULL, NULL, &rep), 0);
+  assert_int_equal(rep.problems, 0);
+  assert_true(rep.bodies_erased >= 2);
+
+  /* The sibling relay, which cannot read the case, erases bodies as well. */
+  assert_int_equal(move_log(f->beidu, f->xinhe, 1, &st), 0);
+  assert_false(has_body(f->xinhe, dk_node_pk(f->lanxin), 2));
+
+  /* The audit of the erased case verifies and names the erasure. */
+  struct dk_buf b;
+  dk_buf_init(&b);
+  struct dk_audit_write_stats ws;
+  assert_int_equal(dk_node_audit_write(f->lanxin, c, NULL, &b, &ws), 0);
+  struct dk_audit_result r;
+  assert_int_equal(dk_audit_verify(b.data, b.len, dk_node_identity(f->lanxin), &r), 0);
+  assert_true(r.erased);
+  assert_string_equal(r.erased_by, "zhanhe/beidu");
+  assert_int_equal(r.bodies_erased, 2);
+  assert_false(r.key_used);
+  dk_audit_result_release(&r);
+  dk_buf_release(&b);
+}
+
+int main(void) {
+  if (sodium_init() < 0)
+    return 1;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(sibling_refused_parent_erases_late_bodies_dropped, setup,
+                                      teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
