@@ -16,6 +16,7 @@
 /* The targets' LLVMFuzzerTestOneInput, renamed by tests/CMakeLists.txt. */
 int dk_fuzz_frame_one(const uint8_t *data, size_t size);
 int dk_fuzz_sync_msg_one(const uint8_t *data, size_t size);
+int dk_fuzz_bundle_one(const uint8_t *data, size_t size);
 
 typedef int (*fuzz_fn)(const uint8_t *data, size_t size);
 
@@ -57,12 +58,18 @@ static void sync_msg_corpus(void **state) {
   assert_true(files >= 5);
 }
 
+static void bundle_corpus(void **state) {
+  int files = replay_dir(DK_SOURCE_DIR "/tests/fuzz/corpus/bundle", dk_fuzz_bundle_one);
+  assert_true(files >= 5);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(frame_corpus),
       cmocka_unit_test(sync_msg_corpus),
+      cmocka_unit_test(bundle_corpus),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
