@@ -12,7 +12,9 @@
  * (writing 5 to /proc/PID/clear_refs, Linux >= 4.0) and follows VmHWM every
  * 10 ms until it exits, then prints "hwm_after_kib MIN MEDIAN MAX": the peak
  * from then on, e.g. without the 64 MiB Argon2id key unlock at the start
- * (the last 10 ms before exit may be missed). 0 when the child exited first.
+ * (the last 10 ms before exit may be missed), and "anon_after_kib MIN MEDIAN
+ * MAX": the largest RssAnon seen from then on, i.e. without file-backed
+ * pages (an LMDB map). 0 when the child exited first.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -30,8 +32,8 @@ static double now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* The VmHWM line of /proc/PID/status in KiB, or -1. */
-static long read_hwm_kib(pid_t pid) {
+/* A line of /proc/PID/status ("VmHWM:", "RssAnon:") in KiB, or -1. */
+static long read_status_kib(pid_t pid, const char *field) {
   char path[64], line[256];
   snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
   FILE *f = fopen(path, "r");
@@ -39,8 +41,8 @@ static long read_hwm_kib(pid_t pid) {
     return -1;
   long kib = -1;
   while (fgets(line, sizeof(line), f))
-    if (strncmp(line, "VmHWM:", 6) == 0)
-      kib = strtol(line + 6, NULL, 10);
+    if (strncmp(line, field, strlen(field)) == 0)
+      kib = strtol(line + strlen(field), NULL, 10);
   fclose(f);
   return kib;
 }
@@ -84,7 +86,8 @@ int main(int argc, char **argv) {
   double *ms = calloc((size_t)runs, sizeof(double));
   double *rss = calloc((size_t)runs, sizeof(double));
   double *hwm = calloc((size_t)runs, sizeof(double));
-  if (ms == NULL || rss == NULL || hwm == NULL)
+  double *anon = calloc((size_t)runs, sizeof(double));
+  if (ms == NULL || rss == NULL || hwm == NULL || anon == NULL)
     return 1;
   for (int i = 0; i < runs; i++) {
     double t0 = now_ms();
@@ -112,9 +115,12 @@ int main(int argc, char **argv) {
         break;
       if (!reset && now_ms() - t0 >= hwm_after_ms)
         reset = reset_hwm(pid) == 0;
-      long kib = reset ? read_hwm_kib(pid) : -1;
+      long kib = reset ? read_status_kib(pid, "VmHWM:") : -1;
       if (kib >= 0)
         hwm[i] = (double)kib;
+      kib = reset ? read_status_kib(pid, "RssAnon:") : -1;
+      if (kib > anon[i])
+        anon[i] = (double)kib;
       usleep(10000);
     }
     ms[i] = now_ms() - t0;
@@ -125,12 +131,13 @@ int main(int argc, char **argv) {
     }
     printf("run %d: %.1f ms, %.0f KiB", i + 1, ms[i], rss[i]);
     if (hwm_after_ms > 0)
-      printf(", %.0f KiB after %.0f ms", hwm[i], hwm_after_ms);
+      printf(", %.0f KiB (anonymous %.0f) after %.0f ms", hwm[i], anon[i], hwm_after_ms);
     printf("\n");
   }
   qsort(ms, (size_t)runs, sizeof(double), cmp_double);
   qsort(rss, (size_t)runs, sizeof(double), cmp_double);
   qsort(hwm, (size_t)runs, sizeof(double), cmp_double);
+  qsort(anon, (size_t)runs, sizeof(double), cmp_double);
   double med = runs % 2 ? ms[runs / 2] : (ms[runs / 2 - 1] + ms[runs / 2]) / 2;
   double rmed = runs % 2 ? rss[runs / 2] : (rss[runs / 2 - 1] + rss[runs / 2]) / 2;
   printf("median_ms %.1f %.1f %.1f\n", ms[0], med, ms[runs - 1]);
@@ -138,7 +145,10 @@ int main(int argc, char **argv) {
   if (hwm_after_ms > 0) {
     double hmed = runs % 2 ? hwm[runs / 2] : (hwm[runs / 2 - 1] + hwm[runs / 2]) / 2;
     printf("hwm_after_kib %.0f %.0f %.0f\n", hwm[0], hmed, hwm[runs - 1]);
+    double amed = runs % 2 ? anon[runs / 2] : (anon[runs / 2 - 1] + anon[runs / 2]) / 2;
+    printf("anon_after_kib %.0f %.0f %.0f\n", anon[0], amed, anon[runs - 1]);
   }
+  free(anon);
   free(hwm);
   free(ms);
   free(rss);
