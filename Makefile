@@ -49,6 +49,9 @@ fuzz:
 	mkdir -p build-fuzz/corpus/sync_msg
 	build-fuzz/fuzz_sync_msg -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	  build-fuzz/corpus/sync_msg tests/fuzz/corpus/sync_msg
+	mkdir -p build-fuzz/corpus/bundle
+	build-fuzz/fuzz_bundle -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  build-fuzz/corpus/bundle tests/fuzz/corpus/bundle
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

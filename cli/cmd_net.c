@@ -365,7 +365,8 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
   struct dk_net_result res;
   struct dk_sync_stats total;
   memset(&total, 0, sizeof(total));
-  int idle = 1;
+  uint64_t wire_sent = 0, wire_received = 0;
+  int idle = 1, rounds = 0;
   /* What arrives can make this node write (grants of its cases to an office
    * above it that it just learnt of): a sync ends when a round leaves
    * nothing new here to send. */
@@ -380,6 +381,11 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
     total.forks += res.status.stats.forks;
     total.bytes_sent += res.status.stats.bytes_sent;
     total.bytes_received += res.status.stats.bytes_received;
+    total.messages_sent += res.status.stats.messages_sent;
+    total.messages_received += res.status.stats.messages_received;
+    wire_sent += res.wire_bytes_sent;
+    wire_received += res.wire_bytes_received;
+    rounds++;
     if (round == 0)
       idle = res.status.idle;
     if (rc != 0 || dk_node_stats(n, &after) != 0 || after.own_seq == before.own_seq)
@@ -405,11 +411,15 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
   }
   if (json)
     out = cli_print_json(json_pack(
-        "{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "peer", peer.name, "idle",
-        res.status.idle, "entries_sent", (json_int_t)s->entries_sent, "entries_received",
-        (json_int_t)s->entries_received, "entries_stored", (json_int_t)s->entries_stored,
-        "duplicates", (json_int_t)s->duplicates, "forks", (json_int_t)s->forks, "bytes_sent",
-        (json_int_t)s->bytes_sent, "bytes_received", (json_int_t)s->bytes_received));
+        "{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "peer",
+        peer.name, "idle", res.status.idle, "entries_sent", (json_int_t)s->entries_sent,
+        "entries_received", (json_int_t)s->entries_received, "entries_stored",
+        (json_int_t)s->entries_stored, "duplicates", (json_int_t)s->duplicates, "forks",
+        (json_int_t)s->forks, "bytes_sent", (json_int_t)s->bytes_sent, "bytes_received",
+        (json_int_t)s->bytes_received, "messages_sent", (json_int_t)s->messages_sent,
+        "messages_received", (json_int_t)s->messages_received, "wire_bytes_sent",
+        (json_int_t)wire_sent, "wire_bytes_received", (json_int_t)wire_received, "connections",
+        rounds));
   else
     printf("synced with %s: sent %llu entries, received %llu (%llu new)%s\n", peer.name,
            (unsigned long long)s->entries_sent, (unsigned long long)s->entries_received,

@@ -15,7 +15,9 @@
 
 #define BATCH_ENTRIES 512
 #define BATCH_BYTES (512 * 1024)
-#define LOGS_MAX 100000 /* logs named in one bundle header */
+#define LOGS_MAX DK_BUNDLE_LOGS_MAX /* logs named in one bundle header */
+
+_Static_assert(BATCH_ENTRIES <= DK_BUNDLE_BATCH_ENTRIES_MAX, "a written batch can be read back");
 
 _Static_assert(BATCH_BYTES + DK_HEADER_BYTES_MAX + DK_BODY_BYTES_MAX + 1024 <= DK_FRAME_BYTES_MAX,
                "a bundle batch (one entry past the soft limit) fits in a frame");
@@ -303,6 +305,178 @@ static int check_mac(FILE *f, uint64_t size, const uint8_t *netkey) {
   return sodium_memcmp(mac, want_mac, DK_HASH_BYTES) == 0 ? 0 : DK_EAUTH;
 }
 
+/* ---- parsing (pure) ------------------------------------------------------------ */
+
+static int need_shape(const msgpack_object *e, uint8_t log[DK_PK_BYTES], uint64_t *seq) {
+  if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 2 ||
+      dk_mp_get_bin_fixed(&e->via.array.ptr[0], log, DK_PK_BYTES) != 0 ||
+      dk_mp_get_u64(&e->via.array.ptr[1], seq) != 0)
+    return DK_EFORMAT;
+  return 0;
+}
+
+int dk_bundle_parse_header(const uint8_t *bytes, size_t len, struct dk_bundle_header *out,
+                           int (*on_need)(void *ctx, const uint8_t log[DK_PK_BYTES],
+                                          uint64_t seq),
+                           void *ctx) {
+  memset(out, 0, sizeof(*out));
+  msgpack_unpacked u;
+  int rc = dk_mp_parse(bytes, len, &u);
+  if (rc != 0)
+    return rc;
+  const msgpack_object *h = &u.data;
+  rc = DK_EFORMAT;
+  if (h->type != MSGPACK_OBJECT_ARRAY || h->via.array.size != 6 ||
+      dk_mp_get_bin_fixed(&h->via.array.ptr[0], out->from, DK_PK_BYTES) != 0 ||
+      dk_mp_get_str(&h->via.array.ptr[1], out->from_office, sizeof(out->from_office)) != 0 ||
+      dk_mp_get_str(&h->via.array.ptr[2], out->for_office, sizeof(out->for_office)) != 0 ||
+      dk_mp_get_u64(&h->via.array.ptr[3], &out->created_ms) != 0 ||
+      h->via.array.ptr[4].type != MSGPACK_OBJECT_ARRAY ||
+      h->via.array.ptr[4].via.array.size > LOGS_MAX)
+    goto out;
+  const msgpack_object *needs = &h->via.array.ptr[4];
+  out->needs_count = needs->via.array.size;
+  uint8_t log[DK_PK_BYTES];
+  uint64_t seq;
+  rc = 0;
+  for (uint32_t i = 0; i < needs->via.array.size && rc == 0; i++)
+    rc = need_shape(&needs->via.array.ptr[i], log, &seq);
+  for (uint32_t i = 0; i < needs->via.array.size && rc == 0 && on_need; i++) {
+    rc = need_shape(&needs->via.array.ptr[i], log, &seq);
+    if (rc == 0)
+      rc = on_need(ctx, log, seq);
+  }
+out:
+  msgpack_unpacked_destroy(&u);
+  return rc;
+}
+
+int dk_bundle_parse_batch(const uint8_t *bytes, size_t len, struct dk_raw_entry *raw,
+                          size_t raw_cap,
+                          int (*on_entry)(void *ctx, size_t index, const struct dk_raw_entry *e,
+                                          const struct dk_header *h),
+                          int (*on_batch)(void *ctx, const struct dk_raw_entry *raw,
+                                          size_t count),
+                          void *ctx) {
+  msgpack_unpacked u;
+  int rc = dk_mp_parse(bytes, len, &u);
+  if (rc != 0)
+    return rc;
+  const msgpack_object *a = &u.data;
+  rc = DK_EFORMAT;
+  if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size == 0 ||
+      a->via.array.size > DK_BUNDLE_BATCH_ENTRIES_MAX)
+    goto out;
+  rc = a->via.array.size <= raw_cap ? 0 : DK_ELIMIT;
+  size_t count = a->via.array.size;
+  for (size_t i = 0; i < count && rc == 0; i++) {
+    const msgpack_object *e = &a->via.array.ptr[i];
+    const uint8_t *hb, *sb, *bb = NULL;
+    size_t hl, sl, bl = 0;
+    if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 3 ||
+        dk_mp_get_bin_view(&e->via.array.ptr[0], &hb, &hl) != 0 ||
+        dk_mp_get_bin_view(&e->via.array.ptr[1], &sb, &sl) != 0 || sl != DK_SIG_BYTES ||
+        (e->via.array.ptr[2].type != MSGPACK_OBJECT_NIL &&
+         dk_mp_get_bin_view(&e->via.array.ptr[2], &bb, &bl) != 0)) {
+      rc = DK_EFORMAT;
+      break;
+    }
+    struct dk_header hd;
+    rc = dk_header_decode(hb, hl, &hd);
+    if (rc != 0)
+      break;
+    raw[i].header = hb;
+    raw[i].header_len = hl;
+    raw[i].sig = sb;
+    raw[i].body = bb;
+    raw[i].body_len = bl;
+    if (on_entry)
+      rc = on_entry(ctx, i, &raw[i], &hd);
+  }
+  if (rc == 0 && on_batch)
+    rc = on_batch(ctx, raw, count);
+out:
+  msgpack_unpacked_destroy(&u);
+  return rc;
+}
+
+/* ---- importing ---------------------------------------------------------------- */
+
+struct import_ctx {
+  dk_node *n;
+  const char *from_office;
+  const char *mine;
+  uint8_t *needs_log;
+  uint64_t *needs_seq;
+  /* Offices of logs whose first entry is in the current batch. */
+  struct {
+    uint8_t log[DK_PK_BYTES];
+    char office[DK_NAME_BYTES_MAX];
+  } fresh[8];
+  size_t nfresh;
+  struct dk_bundle_stats *st;
+};
+
+/* What it needs: this node must hold each log up to where it continues. */
+static int import_need(void *ctx, const uint8_t log[DK_PK_BYTES], uint64_t seq) {
+  struct import_ctx *c = ctx;
+  uint8_t id[DK_HASH_BYTES];
+  uint64_t held;
+  int rc = dk_node_log_head(c->n, log, &held, id);
+  if (rc != 0)
+    return rc;
+  if (held < seq) {
+    memcpy(c->needs_log, log, DK_PK_BYTES);
+    *c->needs_seq = seq;
+    return DK_ENOTFOUND;
+  }
+  return 0;
+}
+
+/* Scope: from the sender to this office, by the log's office. */
+static int import_entry(void *ctx, size_t index, const struct dk_raw_entry *e,
+                        const struct dk_header *hd) {
+  struct import_ctx *c = ctx;
+  if (index == 0)
+    c->nfresh = 0;
+  struct dk_office_info info;
+  int rc;
+  if (hd->type == DK_ENTRY_OFFICE && e->body != NULL) {
+    rc = dk_office_body_decode(e->body, e->body_len, &info);
+    if (rc == 0 && c->nfresh < 8) {
+      memcpy(c->fresh[c->nfresh].log, hd->log, DK_PK_BYTES);
+      strcpy(c->fresh[c->nfresh++].office, info.office);
+    }
+  } else {
+    rc = dk_node_log_office(c->n, hd->log, &info);
+    for (size_t k = 0; rc == DK_ENOTFOUND && k < c->nfresh; k++)
+      if (memcmp(c->fresh[k].log, hd->log, DK_PK_BYTES) == 0) {
+        strcpy(info.office, c->fresh[k].office);
+        rc = 0;
+      }
+  }
+  if (rc == DK_ENOTFOUND)
+    return DK_EFORMAT; /* a log whose first entry is nowhere */
+  if (rc == 0 && !dk_scope_sends(c->from_office, c->mine, info.office))
+    rc = DK_ESCOPE;
+  return rc;
+}
+
+/* Each batch through the node's ingest: links, signatures, bodies. */
+static int import_batch(void *ctx, const struct dk_raw_entry *raw, size_t count) {
+  struct import_ctx *c = ctx;
+  struct dk_ingest_stats is;
+  int rc = dk_node_ingest(c->n, raw, count, &is);
+  if (rc != 0)
+    return rc;
+  c->st->batches++;
+  c->st->entries += count;
+  c->st->stored += is.stored;
+  c->st->duplicates += is.duplicates;
+  c->st->forks += is.forks;
+  return 0;
+}
+
 int dk_bundle_import(dk_node *n, const char *path,
                      void (*progress)(void *ctx, const struct dk_bundle_stats *st), void *ctx,
                      struct dk_bundle_stats *st, uint8_t needs_log[DK_PK_BYTES],
@@ -313,8 +487,6 @@ int dk_bundle_import(dk_node *n, const char *path,
   struct dk_buf buf;
   dk_buf_init(&buf);
   struct dk_raw_entry *raw = NULL;
-  msgpack_unpacked u;
-  int have_u = 0;
   FILE *f = fopen(path, "rb");
   int rc = netkey ? 0 : DK_ENOMEM;
   if (rc == 0 && f == NULL)
@@ -347,60 +519,34 @@ int dk_bundle_import(dk_node *n, const char *path,
     rc = r_chunk(&r, &buf, &len);
   if (rc == 0 && len == 0)
     rc = DK_EFORMAT;
+  struct dk_bundle_header hdr;
   if (rc == 0)
-    rc = dk_mp_parse(buf.data, buf.len, &u);
+    rc = dk_bundle_parse_header(buf.data, buf.len, &hdr, NULL, NULL);
   if (rc != 0)
-    goto out;
-  have_u = 1;
-  const msgpack_object *h = &u.data;
-  uint8_t from[DK_PK_BYTES];
-  char from_office[DK_NAME_BYTES_MAX], for_office[DK_NAME_BYTES_MAX];
-  uint64_t created;
-  rc = DK_EFORMAT;
-  if (h->type != MSGPACK_OBJECT_ARRAY || h->via.array.size != 6 ||
-      dk_mp_get_bin_fixed(&h->via.array.ptr[0], from, DK_PK_BYTES) != 0 ||
-      dk_mp_get_str(&h->via.array.ptr[1], from_office, sizeof(from_office)) != 0 ||
-      dk_mp_get_str(&h->via.array.ptr[2], for_office, sizeof(for_office)) != 0 ||
-      dk_mp_get_u64(&h->via.array.ptr[3], &created) != 0 ||
-      h->via.array.ptr[4].type != MSGPACK_OBJECT_ARRAY)
     goto out;
   /* The sender must be pinned here, as the office it says it is. */
   struct dk_peer peer;
-  rc = dk_node_peer_by_key(n, from, &peer);
-  if (rc == DK_ENOTFOUND || (rc == 0 && strcmp(peer.office, from_office) != 0)) {
+  rc = dk_node_peer_by_key(n, hdr.from, &peer);
+  if (rc == DK_ENOTFOUND || (rc == 0 && strcmp(peer.office, hdr.from_office) != 0)) {
     rc = DK_EREFUSED;
     goto out;
   }
   if (rc != 0)
     goto out;
-  const char *mine = dk_node_config(n)->office;
-  /* What it needs: this node must hold each log up to where it continues. */
-  const msgpack_object *needs = &h->via.array.ptr[4];
-  for (uint32_t i = 0; i < needs->via.array.size; i++) {
-    const msgpack_object *e = &needs->via.array.ptr[i];
-    uint8_t log[DK_PK_BYTES], id[DK_HASH_BYTES];
-    uint64_t seq, held;
-    if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 2 ||
-        dk_mp_get_bin_fixed(&e->via.array.ptr[0], log, DK_PK_BYTES) != 0 ||
-        dk_mp_get_u64(&e->via.array.ptr[1], &seq) != 0) {
-      rc = DK_EFORMAT;
-      goto out;
-    }
-    rc = dk_node_log_head(n, log, &held, id);
-    if (rc != 0)
-      goto out;
-    if (held < seq) {
-      memcpy(needs_log, log, DK_PK_BYTES);
-      *needs_seq = seq;
-      rc = DK_ENOTFOUND;
-      goto out;
-    }
-  }
-  msgpack_unpacked_destroy(&u);
-  have_u = 0;
+  struct import_ctx c;
+  memset(&c, 0, sizeof(c));
+  c.n = n;
+  c.from_office = hdr.from_office;
+  c.mine = dk_node_config(n)->office;
+  c.needs_log = needs_log;
+  c.needs_seq = needs_seq;
+  c.st = st;
+  rc = dk_bundle_parse_header(buf.data, buf.len, &hdr, import_need, &c);
+  if (rc != 0)
+    goto out;
 
   /* The batches, each through the node's ingest. */
-  raw = malloc(sizeof(*raw) * (DK_FRAME_BYTES_MAX / 64));
+  raw = malloc(sizeof(*raw) * DK_BUNDLE_BATCH_ENTRIES_MAX);
   if (raw == NULL) {
     rc = DK_ENOMEM;
     goto out;
@@ -409,89 +555,17 @@ int dk_bundle_import(dk_node *n, const char *path,
     rc = r_chunk(&r, &buf, &len);
     if (rc != 0 || len == 0)
       break;
-    rc = dk_mp_parse(buf.data, buf.len, &u);
+    rc = dk_bundle_parse_batch(buf.data, buf.len, raw, DK_BUNDLE_BATCH_ENTRIES_MAX,
+                               import_entry, import_batch, &c);
     if (rc != 0)
       break;
-    have_u = 1;
-    const msgpack_object *a = &u.data;
-    rc = DK_EFORMAT;
-    if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size == 0 ||
-        a->via.array.size > DK_FRAME_BYTES_MAX / 64)
-      break;
-    size_t count = a->via.array.size;
-    /* Offices of logs whose first entry is in this very batch. */
-    struct {
-      uint8_t log[DK_PK_BYTES];
-      char office[DK_NAME_BYTES_MAX];
-    } fresh[8];
-    size_t nfresh = 0;
-    rc = 0;
-    for (size_t i = 0; i < count && rc == 0; i++) {
-      const msgpack_object *e = &a->via.array.ptr[i];
-      const uint8_t *hb, *sb2, *bb = NULL;
-      size_t hl, sl, bl = 0;
-      if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 3 ||
-          dk_mp_get_bin_view(&e->via.array.ptr[0], &hb, &hl) != 0 ||
-          dk_mp_get_bin_view(&e->via.array.ptr[1], &sb2, &sl) != 0 || sl != DK_SIG_BYTES ||
-          (e->via.array.ptr[2].type != MSGPACK_OBJECT_NIL &&
-           dk_mp_get_bin_view(&e->via.array.ptr[2], &bb, &bl) != 0)) {
-        rc = DK_EFORMAT;
-        break;
-      }
-      /* Scope: from the sender to this office, by the log's office. */
-      struct dk_header hd;
-      rc = dk_header_decode(hb, hl, &hd);
-      if (rc != 0)
-        break;
-      struct dk_office_info info;
-      if (hd.type == DK_ENTRY_OFFICE && bb != NULL) {
-        rc = dk_office_body_decode(bb, bl, &info);
-        if (rc == 0 && nfresh < 8) {
-          memcpy(fresh[nfresh].log, hd.log, DK_PK_BYTES);
-          strcpy(fresh[nfresh++].office, info.office);
-        }
-      } else {
-        rc = dk_node_log_office(n, hd.log, &info);
-        for (size_t k = 0; rc == DK_ENOTFOUND && k < nfresh; k++)
-          if (memcmp(fresh[k].log, hd.log, DK_PK_BYTES) == 0) {
-            strcpy(info.office, fresh[k].office);
-            rc = 0;
-          }
-      }
-      if (rc == DK_ENOTFOUND) {
-        rc = DK_EFORMAT; /* a log whose first entry is nowhere */
-        break;
-      }
-      if (rc == 0 && !dk_scope_sends(from_office, mine, info.office))
-        rc = DK_ESCOPE;
-      raw[i].header = hb;
-      raw[i].header_len = hl;
-      raw[i].sig = sb2;
-      raw[i].body = bb;
-      raw[i].body_len = bl;
-    }
-    if (rc != 0)
-      break;
-    struct dk_ingest_stats is;
-    rc = dk_node_ingest(n, raw, count, &is);
-    if (rc != 0)
-      break;
-    st->batches++;
-    st->entries += count;
-    st->stored += is.stored;
-    st->duplicates += is.duplicates;
-    st->forks += is.forks;
     if (progress)
       progress(ctx, st);
-    msgpack_unpacked_destroy(&u);
-    have_u = 0;
   }
   if (rc == 0 && r.left != 0)
     rc = DK_EFORMAT; /* bytes after the end marker */
   st->bytes = (uint64_t)sb.st_size;
 out:
-  if (have_u)
-    msgpack_unpacked_destroy(&u);
   free(raw);
   if (f)
     fclose(f);

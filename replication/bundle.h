@@ -33,10 +33,58 @@
 #define DK_BUNDLE_MAGIC "DKBUNDL\x01"
 #define DK_DOMAIN_BUNDLE_MAC "docket/bundle/v1"
 
+/* The fixed fields of a bundle header (what it needs is passed to a
+ * callback: it can name up to DK_BUNDLE_LOGS_MAX logs). */
+struct dk_bundle_header {
+  uint8_t from[DK_PK_BYTES];
+  char from_office[DK_NAME_BYTES_MAX];
+  char for_office[DK_NAME_BYTES_MAX]; /* "" for anyone */
+  uint64_t created_ms;
+  size_t needs_count;
+};
+
+/* Logs one bundle header may name, and entries one batch chunk may hold
+ * (an entry takes more than 64 bytes on the wire). */
+#define DK_BUNDLE_LOGS_MAX 100000
+#define DK_BUNDLE_BATCH_ENTRIES_MAX (DK_FRAME_BYTES_MAX / 64)
+
 struct dk_bundle_stats {
   uint64_t logs, entries, batches, bytes;
   uint64_t stored, duplicates, forks; /* import */
 };
+
+/*
+ * Parses a header chunk (the bytes after its length prefix). Pure: no node,
+ * no I/O; the bytes are untrusted. Fills out, then, when on_need is not
+ * NULL, calls it for each [log, seq] the bundle needs, in order; a non-zero
+ * return stops the walk and is returned. Every need is checked for shape
+ * before the first call, so that on_need sees only a well-formed header.
+ * Errors: DK_EFORMAT (not the header layout), DK_ELIMIT / DK_ENOMEM
+ * (counts beyond the msgpack limits), or on_need's code.
+ */
+int dk_bundle_parse_header(const uint8_t *bytes, size_t len, struct dk_bundle_header *out,
+                           int (*on_need)(void *ctx, const uint8_t log[DK_PK_BYTES],
+                                          uint64_t seq),
+                           void *ctx);
+
+/*
+ * Parses a batch chunk into entry views. Pure and untrusted, as above.
+ * raw (raw_cap >= DK_BUNDLE_BATCH_ENTRIES_MAX entries) receives the views.
+ * For each entry in order, on_entry (may be NULL) gets its index, its view
+ * and its decoded header; a non-zero return stops the parse and is returned.
+ * Then on_batch (may be NULL) gets all count views at once. The views point
+ * into bytes (and into memory the parse owns): valid only until the parse
+ * returns, so store them from on_batch. Errors: DK_EFORMAT (not a non-empty
+ * array of [header, signature (64), body or nil]), dk_header_decode's
+ * codes, DK_ELIMIT / DK_ENOMEM, or the callbacks' codes.
+ */
+int dk_bundle_parse_batch(const uint8_t *bytes, size_t len, struct dk_raw_entry *raw,
+                          size_t raw_cap,
+                          int (*on_entry)(void *ctx, size_t index, const struct dk_raw_entry *e,
+                                          const struct dk_header *h),
+                          int (*on_batch)(void *ctx, const struct dk_raw_entry *raw,
+                                          size_t count),
+                          void *ctx);
 
 /* Writes a bundle for peer (NULL: everything this node holds) to path,
  * durably (temporary file, fsync, rename). With a peer, each log starts

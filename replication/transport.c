@@ -83,6 +83,7 @@ struct net {
   int once_result; /* once mode: 1 when set */
   int result;
   struct dk_sync_status last;
+  uint64_t wire_bytes_sent, wire_bytes_received; /* all connections */
 };
 
 struct wreq {
@@ -133,6 +134,7 @@ static int conn_write(struct conn *c, const uint8_t *p, size_t len, int close_af
     free(w);
     return DK_ECONN;
   }
+  c->net->wire_bytes_sent += len;
   return 0;
 }
 
@@ -487,6 +489,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   }
   const uint8_t *p = (const uint8_t *)buf->base;
   size_t len = (size_t)nread;
+  c->net->wire_bytes_received += len;
   if (c->phase == PH_HANDSHAKE) {
     size_t used = handshake_feed(c, p, len);
     p += used;
@@ -760,6 +763,8 @@ int dk_net_run(dk_node *n, const struct dk_net_options *opt, struct dk_net_resul
     rc = net->once_result ? net->result : DK_ECONN;
     out->status = net->last;
   }
+  out->wire_bytes_sent = net->wire_bytes_sent;
+  out->wire_bytes_received = net->wire_bytes_received;
 free_net:
   sodium_free(net->netkey);
   free(net);

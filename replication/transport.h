@@ -32,6 +32,11 @@ struct dk_net_options {
 
 struct dk_net_result {
   struct dk_sync_status status; /* once mode: the session's last status */
+  /* Once mode: every byte written to and read from the socket (handshake,
+   * stream headers, frame prefixes and tags, the closing frame), where
+   * status.stats counts message plaintext only. */
+  uint64_t wire_bytes_sent;
+  uint64_t wire_bytes_received;
 };
 
 /* Returns 0, or (once mode) why the sync did not complete: DK_ECONN (could

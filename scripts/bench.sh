@@ -8,6 +8,20 @@
 # The store being measured lives on the real disk (BENCH_DIR, default
 # BUILD_DIR/bench-data), never in tmpfs: durable commits are what is timed.
 # BENCH_RUNS, BENCH_CASES (per bulk run) and BENCH_APPENDS scale the runs.
+#
+# Replication figures run real `docket serve` and `docket sync` processes on
+# loopback (ports BENCH_PORT and BENCH_PORT + 1, default 37400):
+#   - catch-up: a community holding BENCH_SYNC_ENTRIES (default 1 000 000)
+#     entries syncs into an empty street, BENCH_SYNC_RUNS (default 3) times,
+#     each into fresh copies of both; entries/s of the sync process's wall
+#     time, the street's (receiver's) peak RSS from /proc/PID/status and the
+#     sender's from wait4;
+#   - idle sync: a street and a district that both hold the same
+#     BENCH_SYNC_LOGS (default 10 000) community logs; messages and bytes of
+#     one `docket sync --json` once nothing is left to exchange.
+# Building the source nodes is not timed; they are cached in BENCH_DIR/cache
+# (keyed by their size) and kept between runs. BENCH_SYNC_ENTRIES=0 skips
+# the replication figures.
 set -eu
 BUILD=${1:?usage: scripts/bench.sh BUILD_DIR}
 BUILD=$(cd "$BUILD" && pwd)
@@ -15,9 +29,14 @@ BENCH_DIR=${BENCH_DIR:-$BUILD/bench-data}
 RUNS=${BENCH_RUNS:-5}
 CASES=${BENCH_CASES:-3400}
 APPENDS=${BENCH_APPENDS:-1000}
+SYNC_ENTRIES=${BENCH_SYNC_ENTRIES:-1000000}
+SYNC_RUNS=${BENCH_SYNC_RUNS:-3}
+SYNC_LOGS=${BENCH_SYNC_LOGS:-10000}
+PORT=${BENCH_PORT:-37400}
 DOCKET="$BUILD/docket"
-rm -rf "$BENCH_DIR"
 mkdir -p "$BENCH_DIR"
+# Everything but the cached replication sources.
+find "$BENCH_DIR" -mindepth 1 -maxdepth 1 ! -name cache -exec rm -rf {} +
 NODE="$BENCH_DIR/node"
 RESULTS="$BENCH_DIR/results"
 : >"$RESULTS"
@@ -49,6 +68,159 @@ awk '/^median_ms/ { printf "RESULT\tdocket id, no unlocking (process wall time, 
 
 echo "== district report over case states"
 "$BUILD/bench/bench_report" | tee -a "$RESULTS" | grep -v '^RESULT'
+
+if [ "$SYNC_ENTRIES" -gt 0 ]; then
+  SERVE_PID=""
+  trap '[ -z "$SERVE_PID" ] || kill "$SERVE_PID" 2>/dev/null' EXIT
+  dk() { d=$1; shift; "$DOCKET" --dir "$d" "$@"; }
+  key() { dk "$1" id --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])'; }
+  json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$@"; }
+  # serve DIR ADDR: starts `docket serve` in the background (SERVE_PID),
+  # waits until it listens (its key is unlocked by then), and resets its peak
+  # RSS, so that the 64 MiB of the Argon2id unlock do not count.
+  serve() {
+    "$DOCKET" --dir "$1" serve --listen "$2" >"$1.log" 2>&1 &
+    SERVE_PID=$!
+    i=0
+    until grep -q "listening on" "$1.log" 2>/dev/null; do
+      i=$((i + 1))
+      [ $i -lt 100 ] || { echo "bench: serve in $1 did not start:" >&2; cat "$1.log" >&2; exit 1; }
+      sleep 0.1
+    done
+    echo 5 >"/proc/$SERVE_PID/clear_refs"
+    # The largest anonymous (private, non-file) resident set, sampled.
+    ( peak=0
+      while kib=$(awk '/^RssAnon:/ { print $2 }' "/proc/$SERVE_PID/status" 2>/dev/null) && [ -n "$kib" ]; do
+        [ "$kib" -le "$peak" ] || { peak=$kib; echo "$peak" >"$1.anon"; }
+        sleep 0.05
+      done ) &
+  }
+  # stop_serve DIR: prints the server's peak resident set since serve(), its
+  # largest anonymous part (sampled every 50 ms) and its current file-backed
+  # (LMDB map) part, in KiB.
+  stop_serve() {
+    awk -v anon="$(cat "$1.anon" 2>/dev/null || echo 0)" \
+      '/^(VmHWM|RssFile):/ { v[$1] = $2 } END { print v["VmHWM:"], anon, v["RssFile:"] }' \
+      "/proc/$SERVE_PID/status"
+    kill "$SERVE_PID"
+    wait "$SERVE_PID" || true
+    SERVE_PID=""
+  }
+  median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+  SRC="$BENCH_DIR/cache/catchup-$SYNC_ENTRIES"
+  if [ ! -f "$SRC/ready" ]; then
+    echo "== building the catch-up source: a community with $SYNC_ENTRIES entries (cached in $SRC; not timed)"
+    rm -rf "$SRC"
+    mkdir -p "$SRC"
+    dk "$SRC/street" init --office zhanhe/beidu --role street --code BD --listen 127.0.0.1:$PORT >/dev/null
+    dk "$SRC/street" network-key >"$SRC/net.key"
+    dk "$SRC/community" init --office zhanhe/beidu/lanxin --role community --code LX \
+      --network-key-file "$SRC/net.key" >/dev/null
+    dk "$SRC/street" peer add --name lanxin --key "$(key "$SRC/community")" --office zhanhe/beidu/lanxin \
+      --role community >/dev/null
+    # Pinned before the cases are written, so that every case key is sealed to
+    # the street too: the street reads and folds what it receives.
+    dk "$SRC/community" peer add --name beidu --key "$(key "$SRC/street")" --office zhanhe/beidu \
+      --role street --addr 127.0.0.1:$PORT >/dev/null
+    t0=$(date +%s)
+    "$BUILD/bench/bench_sync_fill" "$SRC/community" "$SYNC_ENTRIES"
+    echo "built in $(($(date +%s) - t0)) s, $(du -sh "$SRC/community" | cut -f1) on disk"
+    touch "$SRC/ready"
+  fi
+  echo "== catch-up replication over loopback: community -> empty street, $SYNC_RUNS runs"
+  RUN="$BENCH_DIR/catchup"
+  : >"$BENCH_DIR/catchup.rates"
+  : >"$BENCH_DIR/catchup.recv"
+  : >"$BENCH_DIR/catchup.send"
+  : >"$BENCH_DIR/catchup.recv-anon"
+  : >"$BENCH_DIR/catchup.send-anon"
+  r=0
+  while [ $r -lt "$SYNC_RUNS" ]; do
+    r=$((r + 1))
+    rm -rf "$RUN"
+    mkdir -p "$RUN"
+    cp -a "$SRC/community" "$SRC/street" "$RUN/"
+    sync
+    serve "$RUN/street" 127.0.0.1:$PORT
+    "$BUILD/bench/bench_cmd" 1 --out "$RUN/sync.json" --hwm-after 500 -- \
+      "$DOCKET" --dir "$RUN/community" sync beidu --json --timeout 3600 >"$BENCH_DIR/cmd.out"
+    RECV=$(stop_serve "$RUN/street")
+    SENT=$(json_field "$RUN/sync.json" entries_sent)
+    MS=$(awk '/^median_ms/ { print $3 }' "$BENCH_DIR/cmd.out")
+    SEND_RSS=$(awk '/^hwm_after_kib/ { print $3 }' "$BENCH_DIR/cmd.out")
+    SEND_ANON=$(awk '/^anon_after_kib/ { print $3 }' "$BENCH_DIR/cmd.out")
+    RATE=$(awk -v e="$SENT" -v ms="$MS" 'BEGIN { printf "%.0f", e / (ms / 1000) }')
+    echo "run $r: $SENT entries in $MS ms = $RATE entries/s; receiver peak RSS $(echo "$RECV" | awk '{ printf "%.1f MiB (anonymous peak %.1f, file-backed %.1f at the end)", $1 / 1024, $2 / 1024, $3 / 1024 }'), sender $(awk -v k="$SEND_RSS" -v a="$SEND_ANON" 'BEGIN { printf "%.1f MiB (anonymous peak %.1f)", k / 1024, a / 1024 }') after its first 500 ms"
+    echo "$RATE" >>"$BENCH_DIR/catchup.rates"
+    echo "$RECV" | awk '{ print $1 / 1024 }' >>"$BENCH_DIR/catchup.recv"
+    echo "$SEND_RSS" | awk '{ print $1 / 1024 }' >>"$BENCH_DIR/catchup.send"
+    echo "$RECV" | awk '{ print $2 / 1024 }' >>"$BENCH_DIR/catchup.recv-anon"
+    echo "$SEND_ANON" | awk '{ print $1 / 1024 }' >>"$BENCH_DIR/catchup.send-anon"
+  done
+  rm -rf "$RUN"
+  printf "RESULT\tcatch-up replication, %s entries over loopback (median of %s)\t%s\tentries/s\t>=\t250000.0\n" \
+    "$SENT" "$SYNC_RUNS" "$(median <"$BENCH_DIR/catchup.rates")" >>"$RESULTS"
+  printf "RESULT\treceiver (serve) peak RSS while catching up (median)\t%.1f\tMiB\t<=\t64.0\n" \
+    "$(median <"$BENCH_DIR/catchup.recv")" >>"$RESULTS"
+  printf "RESULT\t  of which anonymous (not the LMDB map), peak\t%.1f\tMiB\t<=\t64.0\n" \
+    "$(median <"$BENCH_DIR/catchup.recv-anon")" >>"$RESULTS"
+  printf "RESULT\tsender (sync) peak RSS after its first 500 ms (median)\t%.1f\tMiB\t<=\t64.0\n" \
+    "$(median <"$BENCH_DIR/catchup.send")" >>"$RESULTS"
+  printf "RESULT\t  of which anonymous (not the LMDB map), peak\t%.1f\tMiB\t<=\t64.0\n" \
+    "$(median <"$BENCH_DIR/catchup.send-anon")" >>"$RESULTS"
+
+  IDLE="$BENCH_DIR/cache/idle-$SYNC_LOGS"
+  if [ ! -f "$IDLE/ready" ]; then
+    echo "== building the idle-sync setting: a district and a street holding $SYNC_LOGS logs (cached; not timed)"
+    rm -rf "$IDLE"
+    mkdir -p "$IDLE"
+    dk "$IDLE/district" init --office zhanhe --role district --code ZH --listen 127.0.0.1:$((PORT + 1)) >/dev/null
+    dk "$IDLE/district" network-key >"$IDLE/net.key"
+    dk "$IDLE/street" init --office zhanhe/beidu --role street --code BD --network-key-file "$IDLE/net.key" >/dev/null
+    dk "$IDLE/district" peer add --name beidu --key "$(key "$IDLE/street")" --office zhanhe/beidu \
+      --role street >/dev/null
+    dk "$IDLE/street" peer add --name zhanhe --key "$(key "$IDLE/district")" --office zhanhe \
+      --role district --addr 127.0.0.1:$((PORT + 1)) >/dev/null
+    "$BUILD/bench/bench_sync_logs" zhanhe/beidu "$SYNC_LOGS" "$IDLE/district" "$IDLE/street"
+    touch "$IDLE/ready"
+  fi
+  echo "== idle sync: street <-> district, both holding the same $SYNC_LOGS community logs"
+  RUN="$BENCH_DIR/idle"
+  rm -rf "$RUN"
+  mkdir -p "$RUN"
+  cp -a "$IDLE/district" "$IDLE/street" "$RUN/"
+  serve "$RUN/district" 127.0.0.1:$((PORT + 1))
+  # The two offices' own logs and the witnesses settle in a few syncs.
+  i=0
+  until dk "$RUN/street" sync zhanhe --json >"$RUN/idle.json" && [ "$(json_field "$RUN/idle.json" idle)" = True ]; do
+    i=$((i + 1))
+    [ $i -lt 10 ] || { echo "bench: never reached an idle sync" >&2; cat "$RUN/idle.json" >&2; exit 1; }
+  done
+  "$BUILD/bench/bench_cmd" 5 --out "$RUN/idle.json" -- \
+    "$DOCKET" --dir "$RUN/street" sync zhanhe --json >"$BENCH_DIR/cmd.out"
+  stop_serve "$RUN/district" >/dev/null
+  grep -v median "$BENCH_DIR/cmd.out" | tr '\n' ' '; echo
+  python3 - "$RUN/idle.json" "$RESULTS" "$SYNC_LOGS" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+print("last run:", json.dumps(d))
+if not d["idle"]:
+    sys.exit("bench: the measured sync was not idle")
+msg = d["bytes_sent"] + d["bytes_received"]
+wire = d["wire_bytes_sent"] + d["wire_bytes_received"]
+with open(sys.argv[2], "a") as f:
+    f.write("RESULT\tidle sync, %s logs held: round trips (digests matched)\t%.1f\tround trips\t<=\t1.0\n"
+            % (sys.argv[3], 1.0 if d["connections"] == 1 else float(d["connections"])))
+    f.write("RESULT\tidle sync, %s logs: message bytes, both directions\t%.1f\tbytes\t<=\t4096.0\n"
+            % (sys.argv[3], msg))
+    f.write("RESULT\tidle sync, %s logs: wire bytes incl. handshake and frames\t%.1f\tbytes\t<=\t4096.0\n"
+            % (sys.argv[3], wire))
+PY
+  awk '/^median_ms/ { printf "RESULT\tidle sync, process wall time (median of 5, unlocking included)\t%.1f\tms\t<=\t200.0\n", $3 }' \
+    "$BENCH_DIR/cmd.out" >>"$RESULTS"
+  rm -rf "$RUN"
+fi
 
 echo
 echo "== figures"
