@@ -52,6 +52,9 @@ fuzz:
 	mkdir -p build-fuzz/corpus/bundle
 	build-fuzz/fuzz_bundle -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	  build-fuzz/corpus/bundle tests/fuzz/corpus/bundle
+	mkdir -p build-fuzz/corpus/audit
+	build-fuzz/fuzz_audit -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  build-fuzz/corpus/audit tests/fuzz/corpus/audit
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz
