@@ -37,7 +37,7 @@
 #define AT3 1735689700000ull
 
 #define VECTORS_MAX 64
-#define VECTOR_HEX_MAX 4096
+#define VECTOR_HEX_MAX 8192
 
 struct vector {
   char name[64];
