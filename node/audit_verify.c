@@ -287,6 +287,11 @@ static int one_entry(struct vctx *v, size_t li, uint64_t seq, const uint8_t *hb,
     rc = statement(v, li, &e, body, blen);
     if (rc != 0)
       return rc;
+  } else if ((e.h.type == DK_ENTRY_CERT || e.h.type == DK_ENTRY_REVOKE) && !has_body &&
+             v->out->has_root && l->have_office && strchr(l->pub.office, '/') == NULL) {
+    /* Statements are never erased: a writer that leaves one out could hide
+     * a revocation. */
+    fail(v, key, seq, DK_ENOTFOUND, "statement carried without its body");
   }
   if (e.h.type == DK_ENTRY_WITNESS && body_ok) {
     struct dk_witness w;
