@@ -160,6 +160,19 @@ static void entry_what(const struct dk_audit_entry *a, char *buf, size_t cap) {
   }
 }
 
+static const char *cert_name(enum dk_audit_cert c) {
+  switch (c) {
+  case DK_AUDIT_CERT_VALID:
+    return "valid";
+  case DK_AUDIT_CERT_NONE:
+    return "none";
+  case DK_AUDIT_CERT_REVOKED:
+    return "revoked";
+  default:
+    return NULL;
+  }
+}
+
 static void verdict_text(const struct dk_audit_result *r, int rc, char *buf, size_t cap) {
   if (rc == 0) {
     snprintf(buf, cap, "verified");
@@ -218,6 +231,19 @@ static int report(const struct dk_audit_result *r, int rc, int json, const char 
                                               "reason", erase_reason ? erase_reason : "")
                                   : json_null());
     json_object_set_new(o, "decrypted", json_boolean(r->key_used));
+    if (r->has_root) {
+      char root[DK_PK_BYTES * 2 + 1];
+      dk_hex(r->root, DK_PK_BYTES, root);
+      json_object_set_new(
+          o, "certificates",
+          json_pack("{s:b, s:s, s:I, s:I, s:I, s:I}", "checked", 1, "root", root, "statements",
+                    (json_int_t)r->statements, "statements_ignored",
+                    (json_int_t)r->statements_ignored, "authors_checked",
+                    (json_int_t)r->authors_checked, "district_seq",
+                    (json_int_t)r->district_seq));
+    } else {
+      json_object_set_new(o, "certificates", json_pack("{s:b, s:n}", "checked", 0, "root"));
+    }
     json_object_set_new(o, "digest_ok", json_boolean(r->digest_ok));
     json_object_set_new(
         o, "counts",
@@ -250,12 +276,14 @@ static int report(const struct dk_audit_result *r, int rc, int json, const char 
       entry_what(a, what, sizeof(what));
       dk_hex(a->log, DK_PK_BYTES, key);
       dk_hex(a->id, DK_HASH_BYTES, id);
+      const char *cert = cert_name(a->cert);
       json_array_append_new(
-          tl, json_pack("{s:o, s:s, s:s, s:I, s:s, s:s, s:b, s:b, s:s}", "at",
+          tl, json_pack("{s:o, s:s, s:s, s:I, s:s, s:s, s:b, s:b, s:s, s:o}", "at",
                         cli_json_time(a->ts_ms), "office", r->logs[a->log_index].office, "author",
                         key, "seq", (json_int_t)a->seq, "id", id, "type",
                         entry_type_name(a->type), "witnessed", a->witnessed, "body",
-                        a->body_present, "what", what));
+                        a->body_present, "what", what, "certificate",
+                        cert ? json_string(cert) : json_null()));
     }
     json_object_set_new(o, "timeline", tl);
     json_t *fs = json_array();
@@ -298,8 +326,11 @@ static int report(const struct dk_audit_result *r, int rc, int json, const char 
     cli_format_time(a->ts_ms, 0, at, sizeof(at));
     entry_what(a, what, sizeof(what));
     dk_hex(a->log, DK_PK_BYTES, key);
-    printf("  %s  %-22s %.8s  #%-5llu %s%s\n", at, r->logs[a->log_index].office, key,
-           (unsigned long long)a->seq, what, a->witnessed ? "" : "  [not yet witnessed]");
+    printf("  %s  %-22s %.8s  #%-5llu %s%s%s\n", at, r->logs[a->log_index].office, key,
+           (unsigned long long)a->seq, what, a->witnessed ? "" : "  [not yet witnessed]",
+           a->cert == DK_AUDIT_CERT_REVOKED ? "  [AUTHOR REVOKED]"
+           : a->cert == DK_AUDIT_CERT_NONE  ? "  [NO CERTIFICATE]"
+                                            : "");
   }
   for (size_t i = 0; i < r->failures_count; i++) {
     const struct dk_audit_failure *f = &r->failures[i];
@@ -314,6 +345,16 @@ static int report(const struct dk_audit_result *r, int rc, int json, const char 
          "%llu bodies erased\n",
          (unsigned long long)r->entries_checked, (unsigned long long)r->bodies_checked,
          (unsigned long long)r->witnesses_checked, (unsigned long long)r->bodies_erased);
+  if (r->has_root) {
+    char root[DK_PK_BYTES * 2 + 1];
+    dk_hex(r->root, DK_PK_BYTES, root);
+    printf("certificates: root %.16s; %llu statements from the district's log (to seq %llu); "
+           "%llu case entries' authors checked\n",
+           root, (unsigned long long)r->statements, (unsigned long long)r->district_seq,
+           (unsigned long long)r->authors_checked);
+  } else {
+    printf("certificates: not checked (the bundle names no deployment root)\n");
+  }
   if (r->erased) {
     char at[32];
     cli_format_time(r->erased_at_ms, 0, at, sizeof(at));
@@ -494,7 +535,9 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
       printf("usage: %s\n\nChecks the signed history of one case across every log that wrote to "
              "it:\nsignatures, links back to each log's seq 1, the head of each log a parent "
              "has\nwitnessed and whether the case's entries lie within it, fork proofs, "
-             "erasure;\nthen prints a timeline and a verdict. --bundle writes a self-contained "
+             "erasure,\nand (with a root configured) that every author held a certificate for "
+             "its\noffice at the entry's time and was not revoked before it; then prints a\n"
+             "timeline and a verdict. --bundle writes a self-contained "
              "audit\nbundle (docs/PROTOCOL.md §12) for 'docket audit verify'; --for wraps the "
              "case\nkey for that auditor's key.\n",
              AUDIT_USAGE);

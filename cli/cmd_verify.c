@@ -26,6 +26,25 @@ static void on_problem(void *arg, const struct dk_verify_problem *p) {
   c->printed++;
 }
 
+struct forks_ctx {
+  json_t *arr;
+};
+
+static int on_fork(void *arg, const struct dk_fork_info *f) {
+  struct forks_ctx *c = arg;
+  char log[DK_PK_BYTES * 2 + 1], id[DK_HASH_BYTES * 2 + 1];
+  dk_hex(f->log, DK_PK_BYTES, log);
+  dk_hex(f->proof_id, DK_HASH_BYTES, id);
+  if (c->arr) {
+    json_array_append_new(c->arr, json_pack("{s:s, s:s, s:I, s:s}", "log", log, "office",
+                                            f->office, "seq", (json_int_t)f->seq, "proof", id));
+    return 0;
+  }
+  printf("FORKED   log %.16s  %s  seq %llu: two signed entries for this position\n", log,
+         f->office[0] ? f->office : "(office unknown)", (unsigned long long)f->seq);
+  return 0;
+}
+
 static void on_progress(void *arg, uint64_t done, uint64_t total) {
   struct verify_ctx *c = arg;
   if (c->tty)
@@ -41,7 +60,9 @@ int cmd_verify(struct cli *c, int argc, char **argv) {
     else if (strcmp(argv[i], "--help") == 0) {
       printf("usage: docket verify [--json]\n\nChecks every entry of every log in the store: "
              "encoding, entry id, signature,\nhash-chain link and time order, body hash, and "
-             "that readable bodies decrypt.\nNames each damaged entry; exits 1 if any.\n");
+             "that readable bodies decrypt.\nNames each damaged entry; exits 1 if any. Lists the "
+             "logs known to have forked\n(two signed entries for one position), whether seen "
+             "here or reported by\nanother office in a fork entry.\n");
       return 0;
     } else
       return cli_usage_error("docket verify [--json]", "unexpected argument '%s'", argv[i]);
@@ -52,21 +73,28 @@ int cmd_verify(struct cli *c, int argc, char **argv) {
   struct verify_ctx vc = {json ? json_array() : NULL, !json && cli_progress_tty(), 0};
   struct dk_verify_report rep;
   int rc = dk_node_verify(n, on_problem, on_progress, &vc, &rep);
+  struct forks_ctx fc = {json ? json_array() : NULL};
+  if (rc == 0) {
+    if (vc.tty)
+      fputs("\r\033[K", stderr);
+    rc = dk_node_forks(n, on_fork, &fc);
+  }
   dk_node_close(n);
   if (vc.tty)
     fputs("\r\033[K", stderr);
   if (rc != 0) {
     json_decref(vc.problems);
+    json_decref(fc.arr);
     return cli_fail(rc, "verification could not run to the end");
   }
   int ok = rep.problems == 0;
   if (json) {
-    json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "ok", ok, "logs",
+    json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "ok", ok, "logs",
                           (json_int_t)rep.logs, "entries", (json_int_t)rep.entries,
                           "bodies_checked", (json_int_t)rep.bodies_checked, "bodies_decrypted",
                           (json_int_t)rep.bodies_decrypted, "bodies_erased",
                           (json_int_t)rep.bodies_erased, "forks", (json_int_t)rep.forks,
-                          "problems", vc.problems);
+                          "problems", vc.problems, "fork_proofs", fc.arr);
     if (cli_print_json(o) != 0)
       return 1;
   } else {

@@ -37,6 +37,8 @@ struct writer {
   struct dk_buf *out;
   struct dk_buf chunk;
   struct dk_audit_write_stats *st;
+  int has_root; /* the node trusts a deployment root: the bundle names it */
+  uint8_t root[DK_PK_BYTES];
 };
 
 static int logkey_cmp(const void *a, const void *b) {
@@ -173,9 +175,9 @@ static int write_head(struct writer *w, const uint8_t *reader) {
   bad |= dk_mp_pack_bin(&pk, w->case_id, DK_HASH_BYTES);
   bad |= msgpack_pack_uint64(&pk, dk_node_now(n));
   bad |= dk_mp_pack_bin(&pk, n->pk, DK_PK_BYTES);
-  /* Reserved for the deployment root key, with the certificate entries,
-   * once the trust layer lands (docs/TRUST.md): nil until then. */
-  bad |= msgpack_pack_nil(&pk);
+  /* The deployment root, whose statements in the district's log the
+   * verifier checks the authors against; nil when this node has none. */
+  bad |= w->has_root ? dk_mp_pack_bin(&pk, w->root, DK_PK_BYTES) : msgpack_pack_nil(&pk);
   if (have_wrap) {
     bad |= msgpack_pack_array(&pk, 2);
     bad |= dk_mp_pack_bin(&pk, reader, DK_PK_BYTES);
@@ -272,6 +274,62 @@ static int write_forks(struct writer *w, const struct wlog *l) {
   return rc == DK_ENOTFOUND ? 0 : rc;
 }
 
+/* With a root configured: every district log held (one-segment office),
+ * from seq 1 to its head, with the bodies of its certificates and
+ * revocations. The whole log rather than the statements about the case's
+ * authors alone, so that a verifier sees every revocation this node knew
+ * of, not only those the writer chose to show. */
+static int plan_district(struct writer *w) {
+  int rc = dk__trust_root(w->t, w->root);
+  if (rc == DK_ENOTFOUND)
+    return 0;
+  if (rc != 0)
+    return rc;
+  w->has_root = 1;
+  uint8_t districts[4][DK_PK_BYTES];
+  size_t ndistricts = 0;
+  struct dk_iter it;
+  rc = dk_iter_open(w->t, DK_T_LOGS, NULL, 0, &it);
+  if (rc != 0)
+    return rc;
+  const uint8_t *k, *v;
+  size_t klen, vlen;
+  while ((rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0) {
+    struct dk_office_info info;
+    if (klen != DK_PK_BYTES || dk_office_body_decode(v, vlen, &info) != 0 ||
+        strchr(info.office, '/') != NULL)
+      continue;
+    if (ndistricts == sizeof(districts) / sizeof(districts[0])) {
+      rc = DK_ELIMIT;
+      break;
+    }
+    memcpy(districts[ndistricts++], k, DK_PK_BYTES);
+  }
+  dk_iter_close(&it);
+  if (rc != DK_ENOTFOUND)
+    return rc;
+  for (size_t i = 0; i < ndistricts; i++) {
+    struct dk_head h;
+    struct wlog *l;
+    rc = dk_log_head(w->t, districts[i], &h);
+    if (rc == 0)
+      rc = log_slot(w, districts[i], &l);
+    if (rc != 0)
+      return rc;
+    if (h.seq > l->end)
+      l->end = h.seq;
+    for (uint64_t seq = 2; seq <= h.seq; seq++) {
+      struct dk_entry e;
+      rc = dk_log_read(w->t, districts[i], seq, &e, NULL, NULL);
+      if (rc == 0 && (e.h.type == DK_ENTRY_CERT || e.h.type == DK_ENTRY_REVOKE))
+        rc = body_add(w, districts[i], seq);
+      if (rc != 0)
+        return rc;
+    }
+  }
+  return 0;
+}
+
 static int plan(struct writer *w) {
   /* The opening entry makes it a case. */
   uint8_t log[DK_PK_BYTES];
@@ -352,6 +410,9 @@ static int plan(struct writer *w) {
     if (best_wseq > w->logs[i].end)
       w->logs[i].end = best_wseq;
   }
+  rc = plan_district(w);
+  if (rc != 0)
+    return rc;
   qsort(w->bodies, w->nbodies, sizeof(*w->bodies), logkey_cmp);
   return 0;
 }

@@ -9,7 +9,11 @@
  * the case's last entry, which may lie beyond it), the bodies of the case's
  * entries, of the office entries (seq 1) and of the witness entries used,
  * the fork proofs held for those logs, and optionally the case key wrapped
- * for one reader. docs/PROTOCOL.md §12 is the byte-exact format and the
+ * for one reader. When the writing node has a deployment root configured,
+ * the bundle names that root and carries the district's log with the
+ * bodies of its certificates and revocations, so that the verifier checks
+ * that every author of the case held a certificate for its office at the
+ * time it wrote, and was not revoked before. docs/PROTOCOL.md §12 is the byte-exact format and the
  * verification procedure.
  *
  * The same verifier serves `docket audit CASE` (the node writes a bundle
@@ -80,6 +84,14 @@ struct dk_audit_log {
   int broken;                       /* a check failed in this log */
 };
 
+/* What the certificates said of an entry's author at its time. */
+enum dk_audit_cert {
+  DK_AUDIT_CERT_UNCHECKED = 0, /* the bundle names no root */
+  DK_AUDIT_CERT_VALID,         /* a certificate for its office in force, not revoked */
+  DK_AUDIT_CERT_NONE,          /* no certificate for its office in force then */
+  DK_AUDIT_CERT_REVOKED,       /* its key was revoked before the entry's time */
+};
+
 /* One entry of the case, in timeline order. */
 struct dk_audit_entry {
   uint8_t log[DK_PK_BYTES];
@@ -94,6 +106,7 @@ struct dk_audit_entry {
   struct dk_event ev;
   char *reason;     /* an erase entry's reason (NULL otherwise) */
   int honoured;     /* an erase entry from an office that covers the case */
+  enum dk_audit_cert cert;
 };
 
 struct dk_audit_result {
@@ -116,6 +129,15 @@ struct dk_audit_result {
   uint64_t witnesses_checked;
   uint64_t unwitnessed;      /* case entries past their log's witnessed head */
 
+  /* Certificates: with a root named in the head, the root's statements
+   * found in the district's log were checked against every case entry. */
+  int has_root;
+  uint8_t root[DK_PK_BYTES];
+  uint64_t statements;         /* certificates and revocations signed by the root */
+  uint64_t statements_ignored; /* statements naming another root (not trusted) */
+  uint64_t authors_checked;    /* case entries whose author was checked */
+  uint64_t district_seq;       /* the district's log is carried up to this seq */
+
   int erased; /* an honoured erase entry is in the case */
   uint64_t erased_at_ms;
   char erased_by[DK_NAME_BYTES_MAX];
@@ -136,7 +158,8 @@ struct dk_audit_result {
  * Returns 0 when every check passes; otherwise the code of the first
  * failure (DK_EFORMAT for a malformed bundle, DK_EBADSIG, DK_EBADLINK,
  * DK_EBADBODY, DK_ETIME, DK_EFORK, DK_EAUTH for the digest, DK_ENOTFOUND for
- * a missing opening entry or an incomplete log), with every failure listed
+ * a missing opening entry or an incomplete log, DK_ECERT for an author with
+ * no certificate in force or revoked at an entry's time), with every failure listed
  * in out. DK_ENOMEM when memory ran out. Never reads past len, never trusts
  * a count before checking it against the bytes left.
  */

@@ -4,7 +4,8 @@
  * The procedure is the one docs/PROTOCOL.md §12.3 writes down for other
  * implementations: walk the chunks, check every entry of every log from
  * seq 1 (encoding, signature, link, time, body hash), then the witnesses,
- * the fork proofs, the case's entries and its erasure, and the digest last,
+ * the fork proofs, the case's entries and its erasure, the certificates of
+ * their authors when the bundle names a root, and the digest last,
  * so that a changed byte is named by the check it breaks rather than only
  * by the digest. Malformed structure stops the walk; a failed entry check
  * does not, so every damaged entry is named.
@@ -18,10 +19,12 @@
 #include "node/audit.h"
 #include "node/entry.h"
 #include "node/erase.h"
+#include "node/trust.h"
 
 struct vlog {
   struct dk_audit_log pub;
   int have_office;
+  char role[16]; /* from its office block */
   int prev_damaged;
   uint8_t prev_id[DK_HASH_BYTES];
   uint64_t prev_ts;
@@ -46,6 +49,16 @@ struct vfork {
   struct dk_entry e;
 };
 
+/* A certificate or revocation signed by the bundle's root, found in the
+ * district's log: only what the author checks need. */
+struct vstatement {
+  uint64_t type;
+  uint8_t key[DK_PK_BYTES];
+  char office[DK_NAME_BYTES_MAX];
+  char role[16];
+  uint64_t not_before_ms, not_after_ms, revoked_at_ms;
+};
+
 struct vctx {
   struct dk_audit_result *out;
   int first_code;
@@ -57,6 +70,8 @@ struct vctx {
   size_t ncases, cases_cap;
   struct vfork *forks;
   size_t nforks, forks_cap;
+  struct vstatement *stmts;
+  size_t nstmts, stmts_cap;
   int has_wrap;
   uint8_t wrap_reader[DK_PK_BYTES];
   uint8_t wrapped[DK_SEALED_KEY_BYTES];
@@ -125,9 +140,14 @@ static int head_chunk(struct vctx *v, const msgpack_object *o) {
     return DK_EVERSION;
   if (dk_mp_get_bin_fixed(&f[2], r->case_id, DK_HASH_BYTES) != 0 ||
       dk_mp_get_u64(&f[3], &r->created_ms) != 0 ||
-      dk_mp_get_bin_fixed(&f[4], r->writer, DK_PK_BYTES) != 0 ||
-      f[5].type != MSGPACK_OBJECT_NIL) /* root key: reserved, nil in version 1 */
+      dk_mp_get_bin_fixed(&f[4], r->writer, DK_PK_BYTES) != 0)
     return DK_EFORMAT;
+  /* The deployment root, or nil: a bundle from a node without one. */
+  if (f[5].type != MSGPACK_OBJECT_NIL) {
+    if (dk_mp_get_bin_fixed(&f[5], r->root, DK_PK_BYTES) != 0)
+      return DK_EFORMAT;
+    r->has_root = 1;
+  }
   if (f[6].type == MSGPACK_OBJECT_NIL)
     return 0;
   if (f[6].type != MSGPACK_OBJECT_ARRAY || f[6].via.array.size != 2 ||
@@ -145,6 +165,53 @@ static int is_case_entry(const struct vctx *v, const struct dk_entry *e) {
   if (e->h.type == DK_ENTRY_CASE_OPEN)
     return memcmp(e->id, c, DK_HASH_BYTES) == 0;
   return e->h.has_case && memcmp(e->h.case_id, c, DK_HASH_BYTES) == 0;
+}
+
+/* A certificate or revocation entry that passed its checks: trusted when
+ * its log is the district's (an office of one segment) and the bundle's
+ * root signed it. A statement naming another root is not trusted, as a
+ * node ignores it too; one naming this root that does not verify is a
+ * failure. Returns DK_ENOMEM only. */
+static int statement(struct vctx *v, size_t li, const struct dk_entry *e, const uint8_t *body,
+                     size_t blen) {
+  struct dk_audit_result *r = v->out;
+  const struct vlog *l = &v->logs[li];
+  if (!r->has_root || !l->have_office || strchr(l->pub.office, '/') != NULL)
+    return 0;
+  struct dk_statement *s = malloc(sizeof(*s));
+  if (s == NULL)
+    return DK_ENOMEM;
+  int rc = dk_statement_open(e->h.type, body, blen, r->root, s);
+  if (rc == DK_EAUTH) {
+    r->statements_ignored++;
+    rc = 0;
+    goto out;
+  }
+  if (rc != 0) {
+    if (rc != DK_ENOMEM)
+      fail(v, e->h.log, e->h.seq, rc == DK_EBADSIG ? DK_EBADSIG : DK_EFORMAT,
+           rc == DK_EBADSIG ? "statement's root signature does not verify"
+                            : "statement malformed");
+    rc = rc == DK_ENOMEM ? rc : 0;
+    goto out;
+  }
+  rc = grow(&v->stmts, &v->stmts_cap, v->nstmts, sizeof(*v->stmts),
+            SIZE_MAX / sizeof(*v->stmts));
+  if (rc != 0)
+    goto out;
+  struct vstatement *vs = &v->stmts[v->nstmts++];
+  memset(vs, 0, sizeof(*vs));
+  vs->type = s->type;
+  memcpy(vs->key, s->key, DK_PK_BYTES);
+  memcpy(vs->office, s->office, sizeof(vs->office));
+  memcpy(vs->role, s->role, sizeof(vs->role));
+  vs->not_before_ms = s->not_before_ms;
+  vs->not_after_ms = s->not_after_ms;
+  vs->revoked_at_ms = s->revoked_at_ms;
+  r->statements++;
+out:
+  free(s);
+  return rc;
 }
 
 /* One entry of a log chunk at seq. Returns DK_ENOMEM only; every check
@@ -205,6 +272,7 @@ static int one_entry(struct vctx *v, size_t li, uint64_t seq, const uint8_t *hb,
       damaged = 1;
     } else {
       memcpy(l->pub.office, info.office, DK_NAME_BYTES_MAX);
+      memcpy(l->role, info.role, sizeof(l->role));
       l->have_office = 1;
     }
   }
@@ -215,6 +283,16 @@ static int one_entry(struct vctx *v, size_t li, uint64_t seq, const uint8_t *hb,
   l->prev_ts = e.h.ts_ms;
   if (damaged)
     return 0;
+  if ((e.h.type == DK_ENTRY_CERT || e.h.type == DK_ENTRY_REVOKE) && body_ok) {
+    rc = statement(v, li, &e, body, blen);
+    if (rc != 0)
+      return rc;
+  } else if ((e.h.type == DK_ENTRY_CERT || e.h.type == DK_ENTRY_REVOKE) && !has_body &&
+             v->out->has_root && l->have_office && strchr(l->pub.office, '/') == NULL) {
+    /* Statements are never erased: a writer that leaves one out could hide
+     * a revocation. */
+    fail(v, key, seq, DK_ENOTFOUND, "statement carried without its body");
+  }
   if (e.h.type == DK_ENTRY_WITNESS && body_ok) {
     struct dk_witness w;
     if (dk_witness_body_decode(body, blen, &w) != 0) {
@@ -482,6 +560,46 @@ static int entry_order(const void *a, const void *b) {
   return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* What the root's statements say of key writing as (office, role) at
+ * at_ms. Same rules as a node's trust view (node/trust.h): a revocation at
+ * r covers entries after r; a certificate is in force on [not_before,
+ * not_after). */
+static enum dk_audit_cert author_status(const struct vctx *v, const uint8_t *key,
+                                        const char *office, const char *role, uint64_t at_ms) {
+  int certified = 0;
+  for (size_t i = 0; i < v->nstmts; i++) {
+    const struct vstatement *s = &v->stmts[i];
+    if (memcmp(s->key, key, DK_PK_BYTES) != 0)
+      continue;
+    if (s->type == DK_ENTRY_REVOKE && dk_revoked_by(1, s->revoked_at_ms, at_ms))
+      return DK_AUDIT_CERT_REVOKED;
+    if (s->type == DK_ENTRY_CERT && s->not_before_ms <= at_ms && at_ms < s->not_after_ms &&
+        strcmp(s->office, office) == 0 && strcmp(s->role, role) == 0)
+      certified = 1;
+  }
+  return certified ? DK_AUDIT_CERT_VALID : DK_AUDIT_CERT_NONE;
+}
+
+/* Every case entry's author against the statements, at the entry's time. */
+static void check_authors(struct vctx *v) {
+  struct dk_audit_result *r = v->out;
+  for (size_t i = 0; i < v->nlogs; i++)
+    if (v->logs[i].have_office && strchr(v->logs[i].pub.office, '/') == NULL &&
+        v->logs[i].pub.last_seq > r->district_seq)
+      r->district_seq = v->logs[i].pub.last_seq;
+  for (size_t i = 0; i < r->entries_count; i++) {
+    struct dk_audit_entry *a = &r->entries[i];
+    const struct vlog *l = &v->logs[a->log_index];
+    a->cert = author_status(v, a->log, l->pub.office, l->role, a->ts_ms);
+    r->authors_checked++;
+    if (a->cert == DK_AUDIT_CERT_REVOKED)
+      fail(v, a->log, a->seq, DK_ECERT, "written after its author's key was revoked");
+    else if (a->cert == DK_AUDIT_CERT_NONE)
+      fail(v, a->log, a->seq, DK_ECERT,
+           "its author held no certificate for its office at the entry's time");
+  }
+}
+
 static int check_case(struct vctx *v, const struct dk_identity *reader) {
   struct dk_audit_result *r = v->out;
   const struct vcase *open = NULL;
@@ -572,9 +690,8 @@ static int check_case(struct vctx *v, const struct dk_identity *reader) {
     }
     a->decrypted = 1;
   }
-  /* Certificates (docs/TRUST.md, entry types 6 and 7): once the trust layer
-   * lands, each entry's author is checked here against the certificates and
-   * revocations valid at a->ts_ms, carried with the root key in the head. */
+  if (r->has_root)
+    check_authors(v);
   qsort(r->entries, r->entries_count, sizeof(*r->entries), entry_order);
 out:
   sodium_free(key);
@@ -636,6 +753,7 @@ out:
     free(v.cases[i].body);
   free(v.cases);
   free(v.forks);
+  free(v.stmts);
   if (rc != 0)
     return rc;
   return v.first_code;

@@ -40,8 +40,9 @@ enum dk_entry_type {
   DK_ENTRY_REVOKE = 7,     /* a node key is revoked from a time on */
   DK_ENTRY_AUDITOR = 8,    /* an auditor key may read a subtree's cases */
   DK_ENTRY_ERASE = 9,      /* erases a case; case_id set; body = erase block (node/erase.h) */
+  DK_ENTRY_FORK = 10,      /* two signed entries for one position; body = fork block (node/fork.h) */
 };
-#define DK_ENTRY_TYPE_MAX 9
+#define DK_ENTRY_TYPE_MAX 10
 
 struct dk_header {
   uint64_t version;

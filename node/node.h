@@ -168,6 +168,20 @@ int dk_node_verify(dk_node *n, void (*on_problem)(void *ctx, const struct dk_ver
                    void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
                    struct dk_verify_report *out);
 
+/* A fork proof held: two signed entries are known for (log, seq), whether
+ * this node received both or another office reported them in a fork entry
+ * (node/fork.h). proof_id is the id of the entry kept as the proof. */
+struct dk_fork_info {
+  uint8_t log[DK_PK_BYTES];
+  uint64_t seq;
+  uint8_t proof_id[DK_HASH_BYTES];
+  char office[DK_NAME_BYTES_MAX]; /* the forked log's office, "" when its seq 1 is not held */
+};
+
+/* Calls cb for each fork proof held, by log and seq (info borrowed for the
+ * call). A non-zero return from cb stops the walk and is returned. */
+int dk_node_forks(dk_node *n, int (*cb)(void *ctx, const struct dk_fork_info *f), void *ctx);
+
 /* ---- replication support (replication/ reaches the store through these) -- */
 
 /* One entry as it travels (borrowed views). body NULL when erased. */

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/mp.h"
+#include "node/fork.h"
 #include "node/node_int.h"
 
 /* ---- heads and reads ----------------------------------------------------- */
@@ -315,6 +316,113 @@ static int is_above_me(const dk_node *n, const char *office) {
   return strncmp(office, n->cfg.office, ol) == 0 && n->cfg.office[ol] == '/';
 }
 
+/* ---- forks ------------------------------------------------------------------ */
+
+/* Is a fork proof already kept for (log, seq)? */
+static int fork_known(struct dk_txn *t, const uint8_t *log, uint64_t seq) {
+  uint8_t k[DK_LOGKEY_BYTES];
+  const uint8_t *v;
+  size_t vlen;
+  dk_logkey(k, log, seq);
+  int rc = dk_txn_get(t, DK_T_FORKS, k, sizeof(k), &v, &vlen);
+  return rc == 0 ? 1 : rc == DK_ENOTFOUND ? 0 : rc;
+}
+
+/* This node received e, a signed entry for a position of its log where it
+ * holds another: it keeps e as the proof and, once per position, appends a
+ * fork entry carrying both to its own log, so that the proof travels up
+ * (node/fork.h). A locked node keeps the proof only. */
+static int fork_found(dk_node *n, struct dk_txn *t, const struct dk_entry *e) {
+  dk_node_logf(n, DK_LOG_WARN, "fork: two signed entries at one position of a log");
+  int rc = fork_known(t, e->h.log, e->h.seq);
+  if (rc != 0)
+    return rc < 0 ? rc : 0;
+  rc = dk_log_store_fork(t, e);
+  if (rc != 0 || !n->unlocked || memcmp(e->h.log, n->pk, DK_PK_BYTES) == 0)
+    return rc;
+  struct dk_entry held, fe;
+  rc = dk_log_read(t, e->h.log, e->h.seq, &held, NULL, NULL);
+  struct dk_buf body;
+  dk_buf_init(&body);
+  if (rc == 0)
+    rc = dk_fork_body_encode(&held, e, &body);
+  if (rc == 0)
+    rc = dk_log_append(t, &n->id, DK_ENTRY_FORK, NULL, body.data, body.len, dk_node_now(n),
+                       &fe);
+  dk_buf_release(&body);
+  return rc;
+}
+
+/* A fork entry from another node: when its block proves a fork (both
+ * signatures, one position, different ids), keep the proof for that log,
+ * choosing the entry that differs from the one held there, if any. A block
+ * that proves nothing stays a signed entry and is reported. */
+static int fork_reported(dk_node *n, struct dk_txn *t, const struct dk_entry *e,
+                         const uint8_t *body, size_t body_len) {
+  struct dk_entry *pair = malloc(2 * sizeof(*pair));
+  if (pair == NULL)
+    return DK_ENOMEM;
+  int rc = dk_fork_body_decode(body, body_len, &pair[0], &pair[1]);
+  if (rc != 0) {
+    dk_node_logf(n, DK_LOG_WARN, "a fork entry that proves no fork was kept but not trusted: %s",
+                 dk_strerror(rc));
+    free(pair);
+    return rc == DK_ENOMEM ? rc : 0;
+  }
+  const struct dk_entry *proof = &pair[1];
+  struct dk_entry held;
+  rc = dk_log_read(t, proof->h.log, proof->h.seq, &held, NULL, NULL);
+  if (rc == 0 && memcmp(held.id, proof->id, DK_HASH_BYTES) == 0)
+    proof = &pair[0];
+  if (rc == 0 || rc == DK_ENOTFOUND)
+    rc = fork_known(t, proof->h.log, proof->h.seq);
+  if (rc == 0) {
+    dk_node_logf(n, DK_LOG_WARN, "fork: a log forked, as another office reported");
+    rc = dk_log_store_fork(t, proof);
+  }
+  free(pair);
+  return rc < 0 ? rc : 0;
+}
+
+int dk_node_forks(dk_node *n, int (*cb)(void *ctx, const struct dk_fork_info *f), void *ctx) {
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  struct dk_fork_info *f = malloc(sizeof(*f));
+  struct dk_iter it;
+  rc = f ? dk_iter_open(&t, DK_T_FORKS, NULL, 0, &it) : DK_ENOMEM;
+  if (rc != 0)
+    goto out;
+  const uint8_t *k, *v;
+  size_t klen, vlen;
+  while ((rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0) {
+    struct dk_entry e;
+    if (klen != DK_LOGKEY_BYTES || dk_log_decode_stored(v, vlen, &e) != 0)
+      continue; /* damaged: proves nothing */
+    memset(f, 0, sizeof(*f));
+    memcpy(f->log, k, DK_PK_BYTES);
+    f->seq = dk_be64_get(k + DK_PK_BYTES);
+    memcpy(f->proof_id, e.id, DK_HASH_BYTES);
+    const uint8_t *ov;
+    size_t olen;
+    struct dk_office_info info;
+    if (dk_txn_get(&t, DK_T_LOGS, k, DK_PK_BYTES, &ov, &olen) == 0 &&
+        dk_office_body_decode(ov, olen, &info) == 0)
+      memcpy(f->office, info.office, DK_NAME_BYTES_MAX);
+    rc = cb(ctx, f);
+    if (rc != 0)
+      break;
+  }
+  dk_iter_close(&it);
+  if (rc == DK_ENOTFOUND)
+    rc = 0;
+out:
+  free(f);
+  dk_store_read_end(&t);
+  return rc;
+}
+
 static int ingest_fn(struct dk_txn *t, void *arg) {
   struct ingest_ctx *c = arg;
   dk_node *n = c->n;
@@ -401,8 +509,7 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
     }
     if (c->what[i] == FORK) {
       c->stats.forks++;
-      rc = dk_log_store_fork(t, e);
-      dk_node_logf(n, DK_LOG_WARN, "fork: two signed entries at one position of a log");
+      rc = fork_found(n, t, e);
       continue;
     }
     rc = dk_log_store(t, e, raw->body, raw->body_len);
@@ -426,6 +533,8 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
     } else if (e->h.type == DK_ENTRY_ERASE) {
       case_id = e->h.case_id;
       rc = dk__erase_mark(t, case_id);
+    } else if (e->h.type == DK_ENTRY_FORK && raw->body != NULL) {
+      rc = fork_reported(n, t, e, raw->body, raw->body_len);
     }
     if (case_id == NULL || rc != 0)
       continue;

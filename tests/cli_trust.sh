@@ -112,5 +112,32 @@ check "the old case still reads at the street" dk beidu case show "$LN" --json
 expect_eq "old summary" "Deposit withheld" "$(json_get "['summary']" <"$WORK/out")"
 check "street verify" dk beidu verify
 
+# --- audits check the authors' certificates; a bundle carries them offline
+check "the street audits the old case" dk beidu audit "$LN" --json
+expect_eq "audit verdict" verified "$(json_get "['verdict']" <"$WORK/out")"
+expect_eq "certificates checked" True "$(json_get "['certificates']['checked']" <"$WORK/out")"
+expect_eq "against this root" "$ROOT" "$(json_get "['certificates']['root']" <"$WORK/out")"
+expect_eq "written while certified" valid "$(json_get "['timeline'][0]['certificate']" <"$WORK/out")"
+check "bundle at the street" dk beidu audit "$LN" --bundle "$WORK/ln.audit" --for "$A1"
+mkdir -p "$WORK/fresh"
+( cd "$WORK/fresh" && "$DOCKET" audit verify "$WORK/ln.audit" --json ) >"$WORK/v.json" 2>&1
+expect_eq "bundle verifies offline" verified "$(json_get "['verdict']" <"$WORK/v.json")"
+expect_eq "offline: certificates checked" True "$(json_get "['certificates']['checked']" <"$WORK/v.json")"
+[ "$(json_get "['certificates']['statements']" <"$WORK/v.json")" -ge 7 ] && ok || bad "the bundle lacks the statements: $(head -c 400 "$WORK/v.json")"
+# The revocation's reason altered in the bundle (digest recomputed): the
+# district's entry carrying it no longer matches its signed body hash.
+python3 - "$WORK/ln.audit" "$WORK/alt.audit" <<'PY'
+import sys, hashlib
+b = bytearray(open(sys.argv[1], "rb").read())
+at = b.index(b"laptop stolen")
+b[at] ^= 0x20
+body = bytes(b[:-32])
+b[-32:] = hashlib.blake2b(b"docket/audit/v1\0" + body, digest_size=32).digest()
+open(sys.argv[2], "wb").write(b)
+PY
+( cd "$WORK/fresh" && "$DOCKET" audit verify "$WORK/alt.audit" --json ) >"$WORK/alt.json" 2>/dev/null
+expect_eq "altered statement exits 1" 1 "$?"
+expect_eq "altered statement: which check" "body does not match the signed hash" "$(json_get "['failures'][0]['what']" <"$WORK/alt.json")"
+
 stop_all
 finish

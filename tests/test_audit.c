@@ -1,6 +1,6 @@
 /*
  * Audit bundles (node/audit.h): the known-answer bundle of docs/PROTOCOL.md
- * §11.4, built here byte by byte from the §10 entries, and the verifier
+ * §12.4, built here byte by byte from the §10 entries, and the verifier
  * against it: it accepts it and decrypts it for the right reader, and every
  * truncation and every single-byte change makes it fail, never crash.
  *
@@ -20,12 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/error.h"
 #include "common/mp.h"
 #include "node/audit.h"
 #include "node/entry.h"
 #include "node/erase.h"
+#include "node/node.h"
+#include "node/trust.h"
 
 #define CREATED_MS 1735689780000ull /* 2025-01-01T00:03:00Z */
 
@@ -98,17 +101,71 @@ static void pack_entry(msgpack_packer *pk, const char *header, const char *sig,
   free(b);
 }
 
-/* The §11.4 bundle: the three §10 entries of one log, the case key wrapped
- * for the node itself (the §10.2 wrapped key), no witness, no fork. */
-static void build_vector_bundle(struct dk_buf *file, const struct dk_identity *id) {
-  size_t cl, kl;
+/* One entry of the vector's district log, sealed as PROTOCOL.md §3 says. */
+static void seal_district(struct dk_entry *e, const struct dk_identity *id, uint64_t seq,
+                          const uint8_t *prev, uint64_t type, const uint8_t *body,
+                          size_t body_len) {
+  struct dk_header h;
+  memset(&h, 0, sizeof(h));
+  h.version = DK_ENTRY_VERSION;
+  memcpy(h.log, id->pk, DK_PK_BYTES);
+  h.seq = seq;
+  h.has_prev = prev != NULL;
+  if (prev)
+    memcpy(h.prev, prev, DK_HASH_BYTES);
+  h.ts_ms = 1735689600000ull; /* 2025-01-01, both entries */
+  h.type = type;
+  h.body_bytes = body_len;
+  dk_hash_plain(body, body_len, h.body_hash);
+  assert_int_equal(dk_entry_seal(e, &h, id), 0);
+}
+
+static void pack_record(msgpack_packer *pk, const struct dk_entry *e, const uint8_t *body,
+                        size_t body_len) {
+  assert_int_equal(msgpack_pack_array(pk, 3), 0);
+  assert_int_equal(dk_mp_pack_bin(pk, e->header_bytes, e->header_len), 0);
+  assert_int_equal(dk_mp_pack_bin(pk, e->sig, DK_SIG_BYTES), 0);
+  assert_int_equal(dk_mp_pack_bin(pk, body, body_len), 0);
+}
+
+/* The §12.4 bundle: the three §10 entries of one log, the case key wrapped
+ * for the node itself (the §10.2 wrapped key), no witness, no fork; the
+ * root of §11 (seed 32 x 09) in the head, and the district's log (seed
+ * 32 x 0a): its office entry and the §11 certificate of the node. */
+static void build_bundle(struct dk_buf *file, const struct dk_identity *id, int cert_body_carried) {
+  size_t cl, kl, bl;
   uint8_t *case_id = doc_vector("entry2_id", &cl);
   uint8_t *sealed = doc_vector("entry2_sealed_key", &kl);
+  uint8_t *cert_body = doc_vector("cert_body", &bl);
   assert_int_equal(cl, 32);
   assert_int_equal(kl, DK_SEALED_KEY_BYTES);
-  struct dk_buf head, log;
+  struct dk_identity root, district;
+  uint8_t seed[DK_SEED_BYTES];
+  memset(seed, 0x09, sizeof(seed));
+  assert_int_equal(dk_identity_from_seed(&root, seed), 0);
+  memset(seed, 0x0a, sizeof(seed));
+  assert_int_equal(dk_identity_from_seed(&district, seed), 0);
+  expect_doc("audit_district_pk", district.pk, DK_PK_BYTES);
+  struct dk_office_info office;
+  memset(&office, 0, sizeof(office));
+  strcpy(office.office, "zhanhe");
+  strcpy(office.role, "district");
+  strcpy(office.code, "ZH");
+  struct dk_buf office_body;
+  dk_buf_init(&office_body);
+  assert_int_equal(dk_office_body_encode(&office, &office_body), 0);
+  struct dk_entry d1, d2;
+  seal_district(&d1, &district, 1, NULL, DK_ENTRY_OFFICE, office_body.data, office_body.len);
+  seal_district(&d2, &district, 2, d1.id, DK_ENTRY_CERT, cert_body, bl);
+  expect_doc("audit_district1_header", d1.header_bytes, d1.header_len);
+  expect_doc("audit_district1_sig", d1.sig, DK_SIG_BYTES);
+  expect_doc("audit_district2_header", d2.header_bytes, d2.header_len);
+  expect_doc("audit_district2_sig", d2.sig, DK_SIG_BYTES);
+
+  struct dk_buf head, log, dlog;
   dk_buf_init(&head);
   dk_buf_init(&log);
+  dk_buf_init(&dlog);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &head, dk_buf_msgpack_write);
   msgpack_pack_array(&pk, 7);
@@ -117,7 +174,7 @@ static void build_vector_bundle(struct dk_buf *file, const struct dk_identity *i
   dk_mp_pack_bin(&pk, case_id, 32);
   msgpack_pack_uint64(&pk, CREATED_MS);
   dk_mp_pack_bin(&pk, id->pk, 32);
-  msgpack_pack_nil(&pk);
+  dk_mp_pack_bin(&pk, root.pk, 32);
   msgpack_pack_array(&pk, 2);
   dk_mp_pack_bin(&pk, id->pk, 32);
   dk_mp_pack_bin(&pk, sealed, DK_SEALED_KEY_BYTES);
@@ -133,9 +190,26 @@ static void build_vector_bundle(struct dk_buf *file, const struct dk_identity *i
   pack_entry(&pk, "entry2_header", "entry2_sig", "entry2_body");
   pack_entry(&pk, "entry3_header", "entry3_sig", "entry3_body");
 
+  msgpack_packer_init(&pk, &dlog, dk_buf_msgpack_write);
+  msgpack_pack_array(&pk, 4);
+  dk_mp_pack_str(&pk, "log");
+  dk_mp_pack_bin(&pk, district.pk, 32);
+  msgpack_pack_uint64(&pk, 1);
+  msgpack_pack_array(&pk, 2);
+  pack_record(&pk, &d1, office_body.data, office_body.len);
+  if (cert_body_carried) {
+    pack_record(&pk, &d2, cert_body, bl);
+  } else {
+    assert_int_equal(msgpack_pack_array(&pk, 3), 0);
+    assert_int_equal(dk_mp_pack_bin(&pk, d2.header_bytes, d2.header_len), 0);
+    assert_int_equal(dk_mp_pack_bin(&pk, d2.sig, DK_SIG_BYTES), 0);
+    assert_int_equal(msgpack_pack_nil(&pk), 0);
+  }
+
   dk_buf_append(file, DK_AUDIT_MAGIC, 8);
   chunk(file, &head);
   chunk(file, &log);
+  chunk(file, &dlog);
   uint8_t zero[4] = {0, 0, 0, 0};
   dk_buf_append(file, zero, 4);
   uint8_t digest[32];
@@ -146,13 +220,24 @@ static void build_vector_bundle(struct dk_buf *file, const struct dk_identity *i
   crypto_generichash_update(&st, (const uint8_t *)"docket/audit/v1", 16);
   crypto_generichash_update(&st, file->data, file->len);
   crypto_generichash_final(&st, digest, 32);
-  expect_doc("audit_digest", digest, 32);
   dk_buf_append(file, digest, 32);
-  expect_doc("audit_bundle", file->data, file->len);
+  if (cert_body_carried) {
+    expect_doc("audit_digest", digest, 32);
+    expect_doc("audit_bundle", file->data, file->len);
+  }
   dk_buf_release(&head);
   dk_buf_release(&log);
+  dk_buf_release(&dlog);
+  dk_buf_release(&office_body);
+  dk_identity_release(&root);
+  dk_identity_release(&district);
   free(case_id);
   free(sealed);
+  free(cert_body);
+}
+
+static void build_vector_bundle(struct dk_buf *file, const struct dk_identity *id) {
+  build_bundle(file, id, 1);
 }
 
 static void vector_verifies(void **state) {
@@ -166,14 +251,22 @@ static void vector_verifies(void **state) {
   /* Without a key: everything verifies, nothing decrypts. */
   assert_int_equal(dk_audit_verify(file.data, file.len, NULL, &r), 0);
   assert_true(r.digest_ok);
-  assert_int_equal(r.logs_count, 1);
+  assert_int_equal(r.logs_count, 2);
   assert_int_equal(r.logs[0].last_seq, 3);
   assert_string_equal(r.logs[0].office, "zhanhe/beidu/lanxin");
+  assert_string_equal(r.logs[1].office, "zhanhe");
   assert_string_equal(r.case_office, "zhanhe/beidu/lanxin");
-  assert_int_equal(r.entries_checked, 3);
-  assert_int_equal(r.bodies_checked, 3);
+  assert_int_equal(r.entries_checked, 5);
+  assert_int_equal(r.bodies_checked, 5);
   assert_int_equal(r.entries_count, 2);
   assert_int_equal(r.unwitnessed, 2); /* no parent in this bundle */
+  /* The §11 certificate covers both case entries. */
+  assert_true(r.has_root);
+  assert_int_equal(r.statements, 1);
+  assert_int_equal(r.district_seq, 2);
+  assert_int_equal(r.authors_checked, 2);
+  assert_int_equal(r.entries[0].cert, DK_AUDIT_CERT_VALID);
+  assert_int_equal(r.entries[1].cert, DK_AUDIT_CERT_VALID);
   assert_false(r.key_used);
   assert_false(r.erased);
   dk_audit_result_release(&r);
@@ -196,6 +289,16 @@ static void vector_verifies(void **state) {
   assert_false(r.key_used);
   dk_audit_result_release(&r);
   dk_identity_release(&other);
+
+  /* The same bundle with the certificate's body left out (a revocation
+   * could hide so): it fails, naming the district's entry. */
+  dk_buf_reset(&file);
+  build_bundle(&file, &id, 0);
+  assert_int_equal(dk_audit_verify(file.data, file.len, &id, &r), DK_ENOTFOUND);
+  assert_string_equal(r.failures[0].what, "statement carried without its body");
+  assert_int_equal(r.failures[0].seq, 2);
+  assert_int_equal(r.statements, 0);
+  dk_audit_result_release(&r);
   dk_identity_release(&id);
   dk_buf_release(&file);
 }
@@ -307,13 +410,211 @@ static void erase_block(void **state) {
   dk_buf_release(&b);
 }
 
+/* ---- certificates, with real nodes --------------------------------------------- */
+
+#define PASS "pw"
+/* Nodes stamp their office entry with the wall clock when created: the
+ * test's clock starts a minute after it. */
+static uint64_t T0;
+
+static uint64_t fixed_clock(void *ctx) { return *(const uint64_t *)ctx; }
+
+static dk_node *make_node(const char *root, const char *name, const char *office,
+                          enum dk_office_role role, const char *code, uint64_t *clock) {
+  char dir[128];
+  snprintf(dir, sizeof(dir), "%s/%s", root, name);
+  struct dk_node_config cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  strcpy(cfg.office, office);
+  strcpy(cfg.code, code);
+  cfg.role = role;
+  uint8_t pk[DK_PK_BYTES];
+  assert_int_equal(dk_node_create(dir, &cfg, PASS, strlen(PASS), pk), 0);
+  dk_node *n = NULL;
+  assert_int_equal(dk_node_open(dir, PASS, strlen(PASS), &n), 0);
+  dk_node_set_clock(n, fixed_clock, clock);
+  return n;
+}
+
+struct copied {
+  struct dk_raw_entry e[64];
+  uint8_t *mem[64];
+  size_t n;
+};
+
+static int copy_entry(void *ctx, const struct dk_raw_entry *e) {
+  struct copied *b = ctx;
+  assert_true(b->n < 64);
+  size_t len = e->header_len + DK_SIG_BYTES + e->body_len;
+  uint8_t *m = malloc(len ? len : 1);
+  assert_non_null(m);
+  memcpy(m, e->header, e->header_len);
+  memcpy(m + e->header_len, e->sig, DK_SIG_BYTES);
+  if (e->body)
+    memcpy(m + e->header_len + DK_SIG_BYTES, e->body, e->body_len);
+  b->mem[b->n] = m;
+  b->e[b->n] = (struct dk_raw_entry){m, e->header_len, m + e->header_len,
+                                     e->body ? m + e->header_len + DK_SIG_BYTES : NULL,
+                                     e->body_len};
+  b->n++;
+  return 0;
+}
+
+/* Every entry of from's own log into to. */
+static void move_log(dk_node *from, dk_node *to) {
+  struct copied b = {0};
+  assert_int_equal(dk_node_log_read(from, dk_node_pk(from), 1, 64, 1 << 20, copy_entry, &b), 0);
+  struct dk_ingest_stats st;
+  assert_int_equal(dk_node_ingest(to, b.e, b.n, &st), 0);
+  for (size_t i = 0; i < b.n; i++)
+    free(b.mem[i]);
+}
+
+static void statement(dk_node *district, const struct dk_identity *root, uint64_t type,
+                      const uint8_t *key, const char *office, const char *role,
+                      uint64_t revoked_at) {
+  struct dk_statement s;
+  memset(&s, 0, sizeof(s));
+  s.type = type;
+  memcpy(s.key, key, DK_PK_BYTES);
+  memcpy(s.root, root->pk, DK_PK_BYTES);
+  if (type == DK_ENTRY_CERT) {
+    strcpy(s.office, office);
+    strcpy(s.role, role);
+    s.not_before_ms = T0;
+    s.not_after_ms = T0 + 365ull * 24 * 3600 * 1000;
+  } else {
+    s.revoked_at_ms = revoked_at;
+    strcpy(s.reason, "laptop stolen");
+  }
+  assert_int_equal(dk_node_statement_append(district, root, &s), 0);
+}
+
+static void redigest(uint8_t *bytes, size_t len) {
+  dk_hash2(DK_DOMAIN_AUDIT_DIGEST, bytes, len - 32, NULL, 0, bytes + len - 32);
+}
+
+/* A district with a root certifies a community, holds its case, and audits
+ * it: authors are checked against the certificates carried in the bundle. A
+ * certificate altered in the bundle fails it, and once the community's key
+ * is revoked from before its last entry, the audit fails naming that entry. */
+static void audit_checks_certificates(void **state) {
+  char dir[] = "/tmp/dk-audit-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  T0 = (uint64_t)time(NULL) * 1000 + 60000;
+  uint64_t clock = T0;
+  struct dk_identity root;
+  assert_int_equal(dk_identity_generate(&root), 0);
+  dk_node *zh = make_node(dir, "zhanhe", "zhanhe", DK_OFFICE_DISTRICT, "ZH", &clock);
+  dk_node *lx = make_node(dir, "lanxin", "zhanhe/beidu/lanxin", DK_OFFICE_COMMUNITY, "LX", &clock);
+  assert_int_equal(dk_node_set_root(zh, root.pk), 0);
+  assert_int_equal(dk_node_set_root(lx, root.pk), 0);
+  statement(zh, &root, DK_ENTRY_CERT, dk_node_pk(lx), "zhanhe/beidu/lanxin", "community", 0);
+
+  clock = T0 + 1000;
+  struct dk_event ev;
+  dk_event_init(&ev);
+  ev.type = DK_EVENT_OPEN;
+  ev.kind = DK_KIND_DISPUTE;
+  ev.at_ms = clock;
+  ev.text = "Fence moved onto the neighbour's plot";
+  char *parties[1] = {"Zhao Lei"};
+  ev.parties = parties;
+  ev.parties_count = 1;
+  uint8_t case_id[32];
+  char number[DK_CASE_NUMBER_BYTES];
+  assert_int_equal(dk_node_case_open(lx, &ev, case_id, number), 0);
+  clock = T0 + 2000;
+  struct dk_event note;
+  dk_event_init(&note);
+  note.type = DK_EVENT_NOTE;
+  note.at_ms = clock;
+  note.text = "Surveyor booked";
+  assert_int_equal(dk_node_case_append(lx, case_id, &note), 0);
+  free(note.deps);
+  move_log(lx, zh);
+
+  /* Certified: verifies, and says so. */
+  struct dk_buf b;
+  dk_buf_init(&b);
+  struct dk_audit_write_stats ws;
+  assert_int_equal(dk_node_audit_write(zh, case_id, NULL, &b, &ws), 0);
+  struct dk_audit_result r;
+  assert_int_equal(dk_audit_verify(b.data, b.len, NULL, &r), 0);
+  assert_true(r.has_root);
+  assert_memory_equal(r.root, root.pk, DK_PK_BYTES);
+  assert_int_equal(r.statements, 1);
+  assert_int_equal(r.district_seq, 2);
+  assert_int_equal(r.authors_checked, 2);
+  assert_int_equal(r.entries_count, 2);
+  assert_int_equal(r.entries[0].cert, DK_AUDIT_CERT_VALID);
+  assert_int_equal(r.entries[1].cert, DK_AUDIT_CERT_VALID);
+  dk_audit_result_release(&r);
+
+  /* The certificate's office altered (and the digest made to match): the
+   * district entry's body hash names it, and the authors lose their
+   * certificate. */
+  uint8_t pattern[DK_PK_BYTES + 1];
+  memcpy(pattern, dk_node_pk(lx), DK_PK_BYTES);
+  pattern[DK_PK_BYTES] = 0xb3; /* fixstr of 19: the office right after the key */
+  uint8_t *at = memmem(b.data, b.len, pattern, sizeof(pattern));
+  assert_non_null(at);
+  uint8_t *bad = malloc(b.len);
+  memcpy(bad, b.data, b.len);
+  bad[at - b.data + sizeof(pattern) + 13] ^= 0x01; /* zhanhe/beidu/[l]anxin */
+  redigest(bad, b.len);
+  assert_int_equal(dk_audit_verify(bad, b.len, NULL, &r), DK_EBADBODY);
+  assert_memory_equal(r.failures[0].log, dk_node_pk(zh), DK_PK_BYTES);
+  assert_int_equal(r.failures[0].seq, 2);
+  assert_string_equal(r.failures[0].what, "body does not match the signed hash");
+  assert_int_equal(r.statements, 0);
+  assert_int_equal(r.entries[0].cert, DK_AUDIT_CERT_NONE);
+  dk_audit_result_release(&r);
+  /* The root named in the head replaced: the statements are not trusted. */
+  memcpy(bad, b.data, b.len);
+  at = memmem(bad, b.len, root.pk, DK_PK_BYTES);
+  assert_non_null(at);
+  at[0] ^= 0x01;
+  redigest(bad, b.len);
+  assert_int_equal(dk_audit_verify(bad, b.len, NULL, &r), DK_ECERT);
+  assert_int_equal(r.statements_ignored, 1);
+  assert_string_equal(r.failures[0].what,
+                      "its author held no certificate for its office at the entry's time");
+  dk_audit_result_release(&r);
+  free(bad);
+
+  /* Revoked from T0 + 1500: the open (T0 + 1000) stands, the note
+   * (T0 + 2000, seq 3 of lanxin's log) fails. */
+  clock = T0 + 3000;
+  statement(zh, &root, DK_ENTRY_REVOKE, dk_node_pk(lx), NULL, NULL, T0 + 1500);
+  dk_buf_reset(&b);
+  assert_int_equal(dk_node_audit_write(zh, case_id, NULL, &b, &ws), 0);
+  assert_int_equal(dk_audit_verify(b.data, b.len, NULL, &r), DK_ECERT);
+  assert_int_equal(r.statements, 2);
+  assert_int_equal(r.failures_count, 1);
+  assert_memory_equal(r.failures[0].log, dk_node_pk(lx), DK_PK_BYTES);
+  assert_int_equal(r.failures[0].seq, 3);
+  assert_string_equal(r.failures[0].what, "written after its author's key was revoked");
+  assert_int_equal(r.entries[0].cert, DK_AUDIT_CERT_VALID);
+  assert_int_equal(r.entries[1].cert, DK_AUDIT_CERT_REVOKED);
+  dk_audit_result_release(&r);
+
+  dk_buf_release(&b);
+  dk_node_close(zh);
+  dk_node_close(lx);
+  dk_identity_release(&root);
+  char cmd[128];
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(vector_verifies),     cmocka_unit_test(truncations_fail),
       cmocka_unit_test(every_byte_flip_fails), cmocka_unit_test(hostile_inputs_fail),
-      cmocka_unit_test(erase_block),
+      cmocka_unit_test(erase_block),         cmocka_unit_test(audit_checks_certificates),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -218,6 +218,10 @@ static void sibling_refused_parent_erases_late_bodies_dropped(void **state) {
   assert_string_equal(r.erased_by, "zhanhe/beidu");
   assert_int_equal(r.bodies_erased, 2);
   assert_false(r.key_used);
+  /* No root on these nodes: certificates were not checked, and said so. */
+  assert_false(r.has_root);
+  assert_int_equal(r.authors_checked, 0);
+  assert_int_equal(r.entries[0].cert, DK_AUDIT_CERT_UNCHECKED);
   dk_audit_result_release(&r);
   dk_buf_release(&b);
 }

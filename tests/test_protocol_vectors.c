@@ -9,6 +9,7 @@
  * DK_PRINT_VECTORS=1 prints the computed lines instead of comparing (to write
  * the document after a deliberate format change).
  */
+#define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +29,7 @@
 #include "crypto/keyfile.h"
 #include "node/case.h"
 #include "node/entry.h"
+#include "node/fork.h"
 #include "node/log.h"
 #include "node/trust.h"
 
@@ -37,7 +39,7 @@
 #define AT3 1735689700000ull
 
 #define VECTORS_MAX 64
-#define VECTOR_HEX_MAX 4096
+#define VECTOR_HEX_MAX 8192
 
 struct vector {
   char name[64];
@@ -376,6 +378,37 @@ static void log_vectors(void **state) {
   expect_vector(d, "witness_body", wb.data, wb.len);
   assert_int_equal(dk_witness_body_decode(wb.data, wb.len, &w_back), 0);
   assert_int_equal(w_back.seq, 3);
+
+  /* PROTOCOL.md 13: a second, different seq 3 signed by the same key (a
+   * fork), and the fork block carrying entry 3 and it. */
+  uint8_t body3b[40];
+  fill(body3b, sizeof(body3b), 0x0b);
+  struct dk_entry e3b;
+  seal_entry(&e3b, &id, 3, e2.id, TS3, DK_ENTRY_CASE_EVENT, e2.id, body3b, sizeof(body3b));
+  expect_vector(d, "fork_entry3b_header", e3b.header_bytes, e3b.header_len);
+  expect_vector(d, "fork_entry3b_sig", e3b.sig, DK_SIG_BYTES);
+  struct dk_buf fb;
+  dk_buf_init(&fb);
+  assert_int_equal(dk_fork_body_encode(&e3, &e3, &fb), DK_EINVAL); /* no conflict */
+  assert_int_equal(dk_fork_body_encode(&e3, &e3b, &fb), 0);
+  expect_vector(d, "fork_body", fb.data, fb.len);
+  struct dk_entry fa, fbb;
+  assert_int_equal(dk_fork_body_decode(fb.data, fb.len, &fa, &fbb), 0);
+  assert_memory_equal(fa.id, e3.id, DK_HASH_BYTES);
+  assert_memory_equal(fbb.id, e3b.id, DK_HASH_BYTES);
+  /* A changed signature byte, a changed header byte, a cut: refused. */
+  uint8_t *sig_at = memmem(fb.data, fb.len, e3b.sig, DK_SIG_BYTES);
+  assert_non_null(sig_at);
+  sig_at[5] ^= 0x01;
+  assert_int_equal(dk_fork_body_decode(fb.data, fb.len, &fa, &fbb), DK_EBADSIG);
+  sig_at[5] ^= 0x01;
+  for (size_t i = 0; i < fb.len; i++) {
+    fb.data[i] ^= 0x40;
+    assert_int_not_equal(dk_fork_body_decode(fb.data, fb.len, &fa, &fbb), 0);
+    fb.data[i] ^= 0x40;
+    assert_int_not_equal(dk_fork_body_decode(fb.data, i, &fa, &fbb), 0);
+  }
+  dk_buf_release(&fb);
 
   statement_vectors(d);
 

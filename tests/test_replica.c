@@ -205,6 +205,33 @@ static void bad_batches_store_nothing(void **state) {
   batch_free(&b);
 }
 
+struct fork_seen {
+  uint64_t type;
+  size_t count;
+  uint8_t log[32];
+  uint64_t seq;
+  uint8_t proof_id[32];
+  char office[DK_NAME_BYTES_MAX];
+};
+
+static int type_of(void *ctx, const struct dk_raw_entry *e) {
+  struct fork_seen *s = ctx;
+  struct dk_header h;
+  assert_int_equal(dk_header_decode(e->header, e->header_len, &h), 0);
+  s->type = h.type;
+  return 0;
+}
+
+static int fork_cb(void *ctx, const struct dk_fork_info *f) {
+  struct fork_seen *s = ctx;
+  s->count++;
+  memcpy(s->log, f->log, 32);
+  s->seq = f->seq;
+  memcpy(s->proof_id, f->proof_id, 32);
+  strcpy(s->office, f->office);
+  return 0;
+}
+
 static void fork_is_kept_as_proof(void **state) {
   struct fixture *f = *state;
   uint8_t c1[32];
@@ -236,6 +263,48 @@ static void fork_is_kept_as_proof(void **state) {
   struct dk_verify_report rep;
   assert_int_equal(dk_node_verify(f->beidu, NULL, NULL, NULL, &rep), 0);
   assert_int_equal(rep.forks, 1);
+
+  /* The street reported it in its own log: a fork entry carrying both. */
+  uint64_t street_seq;
+  uint8_t id[32];
+  assert_int_equal(dk_node_log_head(f->beidu, dk_node_pk(f->beidu), &street_seq, id), 0);
+  assert_int_equal(street_seq, 2);
+  struct fork_seen seen = {0};
+  assert_int_equal(dk_node_log_read(f->beidu, dk_node_pk(f->beidu), 2, 1, 1 << 20, type_of,
+                                    &seen),
+                   0);
+  assert_int_equal(seen.type, DK_ENTRY_FORK);
+  /* Receiving the other branch again reports nothing new. */
+  assert_int_equal(move_log(copy, f->beidu, 3, &st), 0);
+  assert_int_equal(dk_node_log_head(f->beidu, dk_node_pk(f->beidu), &street_seq, id), 0);
+  assert_int_equal(street_seq, 2);
+
+  /* The district gets lanxin's log (one branch, through the street) and
+   * the street's log: it learns of the fork from the street's entry alone. */
+  dk_node *district = make(f->root, "district", "zhanhe", DK_OFFICE_DISTRICT, "ZH");
+  assert_int_equal(move_log(f->lanxin, district, 1, &st), 0);
+  assert_int_equal(st.forks, 0);
+  assert_int_equal(move_log(f->beidu, district, 1, &st), 0);
+  assert_int_equal(dk_node_verify(district, NULL, NULL, NULL, &rep), 0);
+  assert_int_equal(rep.forks, 1);
+  assert_int_equal(rep.problems, 0);
+  struct fork_seen fs = {0};
+  assert_int_equal(dk_node_forks(district, fork_cb, &fs), 0);
+  assert_int_equal(fs.count, 1);
+  assert_memory_equal(fs.log, dk_node_pk(f->lanxin), 32);
+  assert_int_equal(fs.seq, 3);
+  assert_string_equal(fs.office, "zhanhe/beidu/lanxin");
+  /* The proof kept is the branch the district does not hold. */
+  uint64_t lx_seq;
+  uint8_t lx_head[32];
+  assert_int_equal(dk_node_log_head(district, dk_node_pk(f->lanxin), &lx_seq, lx_head), 0);
+  assert_int_equal(lx_seq, 3);
+  assert_memory_not_equal(fs.proof_id, lx_head, 32);
+  /* It reported nothing itself: it only relays what the street said. */
+  uint64_t district_seq;
+  assert_int_equal(dk_node_log_head(district, dk_node_pk(district), &district_seq, id), 0);
+  assert_int_equal(district_seq, 1);
+  dk_node_close(district);
   dk_node_close(copy);
 }
 
