@@ -72,6 +72,11 @@
 /* Entries appended per LMDB transaction on bulk paths (group commit). */
 #define DK_BULK_BATCH_ENTRIES 4096
 
+/* Cases whose events a bulk load interleaves in the log (node/bulk.c): a
+ * few independent chains keep the signing thread busy; more would scatter
+ * each case's events over the log and make replicas fold cases repeatedly. */
+#define DK_BULK_INTERLEAVE_CASES 16
+
 /* Initial LMDB map size: address space only (the file grows as pages are
  * written), so a generous start avoids aborting and redoing a large group
  * commit to grow the map. Grown on MDB_MAP_FULL by doubling up to the max. */

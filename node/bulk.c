@@ -12,9 +12,10 @@
  *
  * An event names the ids of the case events before it (deps), so it cannot
  * be prepared before its case's previous event is signed. The cases of a
- * batch are therefore interleaved in the log: the first event of every case,
- * then the second of every case, and so on. Each case's events stay in
- * order; the signer always has work while each case waits for its own id.
+ * batch are therefore interleaved in the log, a group at a time: the first
+ * event of each case of the group, then the second, and so on. Each case's
+ * events stay in order; the signer always has work while each case waits
+ * for its own id.
  *
  * The signer thread lives for one commit (one dk_store_write callback) and
  * touches nothing but its ring of jobs and the identity. Jobs are handed
@@ -182,13 +183,20 @@ static int bulk_fn(struct dk_txn *t, void *arg) {
     rc = DK_ENOMEM;
     goto out;
   }
+  /* Interleave a few cases at a time, not the whole batch: enough
+   * independent chains to keep the signer busy, while each case's events
+   * stay close together in the log, so a node that replicates the log later
+   * finds a case's events in one batch and folds it once. */
   size_t k = 0;
-  for (size_t j = 0; j < longest; j++)
-    for (size_t i = 0; i < count; i++) {
-      struct dk_case_plan *p = &c->plans[c->first + i];
-      if (!p->skipped && j < p->events_count)
-        order[k++] = (struct step){(uint32_t)i, (uint32_t)j};
-    }
+  for (size_t g = 0; g < count; g += DK_BULK_INTERLEAVE_CASES) {
+    size_t end = g + DK_BULK_INTERLEAVE_CASES < count ? g + DK_BULK_INTERLEAVE_CASES : count;
+    for (size_t j = 0; j < longest; j++)
+      for (size_t i = g; i < end; i++) {
+        struct dk_case_plan *p = &c->plans[c->first + i];
+        if (!p->skipped && j < p->events_count)
+          order[k++] = (struct step){(uint32_t)i, (uint32_t)j};
+      }
+  }
 
   struct dk_head head;
   rc = dk_log_head(t, n->pk, &head);
