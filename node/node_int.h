@@ -77,6 +77,8 @@ int dk__grants_record(struct dk_txn *t, const uint8_t *case_id, const struct dk_
 /* Grants every case this office opened to a new reader (one KEY_GRANT
  * entry per case it lacks); nothing to a revoked key. */
 int dk__grant_own_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK_PK_BYTES]);
+int dk__grant_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK_PK_BYTES],
+                    const char *office);
 
 /* trustview.c, shared with the ingest path. The root in t (DK_ENOTFOUND). */
 int dk__trust_root(struct dk_txn *t, uint8_t root[DK_PK_BYTES]);

@@ -121,6 +121,13 @@ uint64_t dk_node_change_mark(dk_node *n) { return dk_store_last_txn(n->store); }
  * above it, an auditor), in one KEY_GRANT entry per case; nothing to a
  * revoked key. */
 int dk__grant_own_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK_PK_BYTES]) {
+  return dk__grant_cases(n, t, reader, n->cfg.office);
+}
+
+/* Grants every case of `office` this node can read to reader, skipping the
+ * cases it already holds a grant for. */
+int dk__grant_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK_PK_BYTES],
+                    const char *office) {
   uint64_t revoked_at;
   int rrc = dk__trust_revoked_at(t, reader, &revoked_at);
   if (rrc != DK_ENOTFOUND)
@@ -168,8 +175,8 @@ int dk__grant_own_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK_PK
     }
     if (rc != 0)
       break;
-    if (s.office == NULL || strcmp(s.office, n->cfg.office) != 0)
-      continue; /* not ours to grant */
+    if (s.office == NULL || strcmp(s.office, office) != 0)
+      continue; /* not the office's case */
     uint8_t gk[DK_HASH_BYTES + DK_PK_BYTES];
     memcpy(gk, ids[i], DK_HASH_BYTES);
     memcpy(gk + DK_HASH_BYTES, reader, DK_PK_BYTES);

@@ -206,6 +206,16 @@ static int district_log(struct dk_txn *t, const uint8_t log[DK_PK_BYTES]) {
   return strchr(info.office, '/') == NULL;
 }
 
+/* 1 when this node's office is the parent of office (its path less the
+ * last segment). */
+static int parent_is_me(const dk_node *n, const char *office) {
+  const char *slash = strrchr(office, '/');
+  if (slash == NULL)
+    return 0;
+  size_t len = (size_t)(slash - office);
+  return strlen(n->cfg.office) == len && strncmp(office, n->cfg.office, len) == 0;
+}
+
 int dk__trust_index(dk_node *n, struct dk_txn *t, const struct dk_entry *e, const uint8_t *body,
                     size_t body_len) {
   uint64_t type = e->h.type;
@@ -256,6 +266,12 @@ int dk__trust_index(dk_node *n, struct dk_txn *t, const struct dk_entry *e, cons
     reader = covers(s->office, n->cfg.office) && dk_statement_in_force(s, now);
   if (rc == 0 && reader && n->unlocked && memcmp(s->key, n->pk, DK_PK_BYTES) != 0)
     rc = dk__grant_own_cases(n, t, s->key);
+  /* A certified key of an office just below this one (a new office, or a
+   * node replacing a stolen one): it gets the keys of that office's cases
+   * this node holds, so that a replacement can read its office's history. */
+  if (rc == 0 && type == DK_ENTRY_CERT && n->unlocked && dk_statement_in_force(s, now) &&
+      memcmp(s->key, n->pk, DK_PK_BYTES) != 0 && parent_is_me(n, s->office))
+    rc = dk__grant_cases(n, t, s->key, s->office);
   free(s);
   return rc;
 }

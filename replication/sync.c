@@ -160,21 +160,43 @@ static int log_insert(struct dk_sync *s, size_t at, const uint8_t log[DK_PK_BYTE
   return 0;
 }
 
-static unsigned scope_flags(const struct dk_sync *s, const char *office) {
+static int proper_ancestor(const char *a, const char *b) {
+  return dk_office_covers(a, b) && strcmp(a, b) != 0;
+}
+
+static unsigned scope_flags(const struct dk_sync *s, const uint8_t *log, const char *office) {
   unsigned f = 0;
   if (dk_scope_sends(s->my_office, s->peer_office, office))
     f |= LOG_SEND;
   if (dk_scope_sends(s->peer_office, s->my_office, office))
     f |= LOG_RECV;
+  /* The lower side's office also gets the logs of its own office written by
+   * other keys (a node it replaced), so that a replacement holds its
+   * office's history. */
+  if (proper_ancestor(s->my_office, s->peer_office) && strcmp(office, s->peer_office) == 0 &&
+      memcmp(log, s->peer_pk, DK_PK_BYTES) != 0)
+    f |= LOG_SEND;
+  if (proper_ancestor(s->peer_office, s->my_office) && strcmp(office, s->my_office) == 0 &&
+      memcmp(log, s->my_pk, DK_PK_BYTES) != 0)
+    f |= LOG_RECV;
   if (s->peer_reads[0] && dk_office_covers(s->peer_reads, office) && !(f & LOG_RECV))
     f |= LOG_SEND; /* an auditor peer's granted subtree */
   if (s->my_reads[0] && dk_office_covers(s->my_reads, office) && !(f & LOG_SEND))
     f |= LOG_RECV;
-  /* The upper office's own log is in both directions by dk_scope_sends (the
-   * lower side may pass it back up). Only its author's side sends it, so
-   * that what comes down never bounces back as duplicates. */
-  if (f == (LOG_SEND | LOG_RECV))
-    f = strcmp(office, s->my_office) == 0 ? LOG_SEND : LOG_RECV;
+  /* A log in both directions (the upper office's own log, which the lower
+   * side could pass back up; another key's log of the lower office) goes
+   * one way only, the same on both sides: up when it is the lower node's own
+   * log, down otherwise, so that nothing bounces back as duplicates. */
+  if (f == (LOG_SEND | LOG_RECV)) {
+    int peer_lower = proper_ancestor(s->my_office, s->peer_office);
+    int me_lower = proper_ancestor(s->peer_office, s->my_office);
+    if (peer_lower)
+      f = memcmp(log, s->peer_pk, DK_PK_BYTES) == 0 ? LOG_RECV : LOG_SEND;
+    else if (me_lower)
+      f = memcmp(log, s->my_pk, DK_PK_BYTES) == 0 ? LOG_SEND : LOG_RECV;
+    else
+      f = strcmp(office, s->my_office) == 0 ? LOG_SEND : LOG_RECV;
+  }
   return f;
 }
 
@@ -243,7 +265,7 @@ static int on_head(void *cbctx, const struct dk_sync_head *h, const char *office
   if (found) {
     l = &s->logs[at];
   } else {
-    unsigned f = scope_flags(s, office);
+    unsigned f = scope_flags(s, h->log, office);
     if (f == 0)
       return 0; /* neither way: this session never deals with it */
     int rc = log_insert(s, at, h->log, f, &l);
@@ -682,7 +704,7 @@ static int check_offer(struct dk_sync *s, const struct dk_header *h, const struc
   int rc = dk_office_body_decode(e->body, e->body_len, &info);
   if (rc != 0)
     return rc == DK_ENOMEM ? rc : DK_EFORMAT;
-  unsigned flags = scope_flags(s, info.office);
+  unsigned flags = scope_flags(s, h->log, info.office);
   if (!(flags & LOG_RECV))
     return DK_ESCOPE;
   struct log_state *l;

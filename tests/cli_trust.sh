@@ -95,14 +95,19 @@ check "cert list shows the revocation" dk beidu cert list --json
 expect_eq "lanxin's certificate is revoked" revoked "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print([s["status"] for s in d["statements"] if s["kind"]=="cert" and s["key"]==sys.argv[2]][0])' "$WORK/out" "$LX")"
 
 # --- the replacement carries on, and the old history stays readable above.
-# It takes a new case-number code: it cannot read the old node's cases, so
-# it cannot know which numbers of the old code are taken (README.md).
+# It takes a new case-number code (README.md): until its first sync it
+# cannot know which numbers of the old code are taken.
 check "init the new lanxin" dk lanxin2 init --office zhanhe/beidu/lanxin --role community --code LB --root-pk "$ROOT" "${NK[@]}"
 LX2=$(key lanxin2)
 check "certify the new key" issue "$LX2" zhanhe/beidu/lanxin community
 if wait_for 20 street_certs 8; then ok; else bad "the street never received the new certificate"; fi
 check "pin" dk lanxin2 peer add --name beidu --key "$BD" --office zhanhe/beidu --role street --addr 127.0.0.1:$((BASE + 1))
 check "the new lanxin syncs" dk lanxin2 sync
+# The street re-grants the office's cases to the certified replacement, and
+# sends it the office's earlier log: the new node reads its history.
+lanxin2_reads_old() { dk lanxin2 sync >/dev/null 2>&1; dk lanxin2 case show "$LN" --json >"$WORK/old.json" 2>/dev/null; }
+if wait_for 20 lanxin2_reads_old; then ok; else bad "the replacement cannot read the office's old case $LN"; fi
+expect_eq "the replacement reads the old summary" "Deposit withheld" "$(json_get "['summary']" <"$WORK/old.json")"
 check "the new lanxin writes" dk lanxin2 case open --kind consultation --category family --summary "After the theft" --party "Wu Fang" --json
 N2=$(json_get "['number']" <"$WORK/out")
 check "and syncs it" dk lanxin2 sync
