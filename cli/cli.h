@@ -75,6 +75,17 @@ int cmd_export(struct cli *c, int argc, char **argv);
 int cmd_import(struct cli *c, int argc, char **argv);
 int cmd_case_erase(struct cli *c, int argc, char **argv); /* cmd_audit.c */
 int cmd_audit(struct cli *c, int argc, char **argv);      /* cmd_audit.c */
+/* Enrolment requests (cli/request.c): a small signed text file that
+ * `docket init` writes into the node directory and the district passes to
+ * `docket cert issue --request FILE`. The signature proves the office holds
+ * the key it asks a certificate for. */
+#define DK_DOMAIN_ENROL_REQUEST "docket/enrol-request/v1"
+int cli_request_write(dk_node *n, const char *path);
+/* Reads and checks a request; on success key, office and role are set.
+ * Prints why and returns 1 otherwise. */
+int cli_request_read(const char *path, uint8_t key[DK_PK_BYTES], char office[DK_NAME_BYTES_MAX],
+                     char role[16]);
+
 /* Reads 64 hex digits from path. Returns 0 or 1 after printing why. */
 int cli_read_network_key(const char *path, uint8_t key[32]);
 

@@ -12,7 +12,8 @@
 static const char CERT_USAGE[] =
     "docket cert init-root --out FILE\n"
     "       docket cert set-root HEX\n"
-    "       docket cert issue --root-key FILE --key KEY --office PATH --role ROLE [--days N]\n"
+    "       docket cert issue --root-key FILE (--key KEY --office PATH --role ROLE | --request FILE)\n"
+    "                         [--days N]\n"
     "       docket cert revoke --root-key FILE --key KEY --reason TEXT\n"
     "       docket cert grant-auditor --root-key FILE --key KEY --subtree PATH [--days N]\n"
     "       docket cert list [--json]";
@@ -119,8 +120,11 @@ static int append(struct cli *c, uint64_t type, int argc, char **argv) {
                                        {"role", required_argument, 0, 'r'},
                                        {"reason", required_argument, 0, 'e'},
                                        {"days", required_argument, 0, 'd'},
+                                       {"request", required_argument, 0, 'q'},
                                        {0, 0, 0, 0}};
   const char *root_file = NULL, *key = NULL, *office = NULL, *role = NULL, *reason = NULL;
+  const char *request = NULL;
+  char req_key[DK_PK_BYTES * 2 + 1], req_office[DK_NAME_BYTES_MAX], req_role[16];
   uint64_t days = DAYS_DEFAULT;
   int ch;
   optind = 0;
@@ -133,6 +137,7 @@ static int append(struct cli *c, uint64_t type, int argc, char **argv) {
     case 's': office = optarg; break;
     case 'r': role = optarg; break;
     case 'e': reason = optarg; break;
+    case 'q': request = optarg; break;
     case 'd':
       if (cli_parse_u64(optarg, 1, DAYS_MAX, &days) != 0)
         return cli_usage_error(CERT_USAGE, "--days must be 1 to %d", DAYS_MAX);
@@ -143,6 +148,19 @@ static int append(struct cli *c, uint64_t type, int argc, char **argv) {
   }
   if (optind != argc)
     return cli_usage_error(CERT_USAGE, "unexpected argument '%s'", argv[optind]);
+  if (request) {
+    /* The office's own signed request names the key, office and role. */
+    if (type != DK_ENTRY_CERT || key || office || role)
+      return cli_usage_error(CERT_USAGE, "--request goes with 'issue', instead of --key, "
+                                         "--office and --role");
+    uint8_t k[DK_PK_BYTES];
+    if (cli_request_read(request, k, req_office, req_role) != 0)
+      return 1;
+    dk_hex(k, DK_PK_BYTES, req_key);
+    key = req_key;
+    office = req_office;
+    role = req_role;
+  }
   struct dk_statement *s = calloc(1, sizeof(*s));
   if (s == NULL)
     return cli_fail(DK_ENOMEM, "cannot build the statement");

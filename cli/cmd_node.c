@@ -114,6 +114,10 @@ int cmd_init(struct cli *c, int argc, char **argv) {
     rc = dk_node_set_network_key(n, netkey);
   if (rc == 0 && root_hex)
     rc = dk_node_set_root(n, root);
+  char request[4200];
+  snprintf(request, sizeof(request), "%s/enrolment-request", c->dir);
+  if (rc == 0)
+    rc = cli_request_write(n, request);
   dk_node_close(n);
   sodium_memzero(netkey, sizeof(netkey));
   cli_passphrase_free(pass);
@@ -127,6 +131,8 @@ int cmd_init(struct cli *c, int argc, char **argv) {
          office, c->dir, hex, cfg.code,
          netkey_file ? "network key: from the file given"
                      : "network key: new (share it with 'docket network-key')");
+  printf("enrolment request: %s/enrolment-request (for 'docket cert issue --request')\n",
+         c->dir);
   return 0;
 }
 

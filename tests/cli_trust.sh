@@ -99,7 +99,14 @@ expect_eq "lanxin's certificate is revoked" revoked "$(python3 -c 'import json,s
 # cannot know which numbers of the old code are taken.
 check "init the new lanxin" dk lanxin2 init --office zhanhe/beidu/lanxin --role community --code LB --root-pk "$ROOT" "${NK[@]}"
 LX2=$(key lanxin2)
-check "certify the new key" issue "$LX2" zhanhe/beidu/lanxin community
+# Enrolment by request: init wrote a signed request; a tampered one is refused.
+[ -f "$WORK/lanxin2/enrolment-request" ] && ok || bad "init writes an enrolment request"
+sed 's/^office .*/office zhanhe\/beidu/' "$WORK/lanxin2/enrolment-request" >"$WORK/forged-request"
+expect_fail "a tampered request" 1 "does not verify" dk zhanhe cert issue --root-key "$WORK/root.key" --request "$WORK/forged-request"
+printf 'hello\n' >"$WORK/junk-request"
+expect_fail "not a request" 1 "not a docket enrolment request" dk zhanhe cert issue --root-key "$WORK/root.key" --request "$WORK/junk-request"
+expect_fail "request with --key" 2 "instead of" dk zhanhe cert issue --root-key "$WORK/root.key" --request "$WORK/lanxin2/enrolment-request" --key "$LX2"
+check "certify the new key from its request" dk zhanhe cert issue --root-key "$WORK/root.key" --request "$WORK/lanxin2/enrolment-request"
 if wait_for 20 street_certs 8; then ok; else bad "the street never received the new certificate"; fi
 check "pin" dk lanxin2 peer add --name beidu --key "$BD" --office zhanhe/beidu --role street --addr 127.0.0.1:$((BASE + 1))
 check "the new lanxin syncs" dk lanxin2 sync
