@@ -69,9 +69,10 @@ LX=$(key_of "$DEMO/lanxin"); XH=$(key_of "$DEMO/xinhe"); AU=$(key_of "$DEMO/audi
 
 say "Enrolment: the district certifies each office's key and grants the auditor the street's subtree"
 run --dir "$DEMO/zhanhe" cert issue --root-key "$DEMO/root.key" --key "$ZH" --office zhanhe --role district
-run --dir "$DEMO/zhanhe" cert issue --root-key "$DEMO/root.key" --key "$BD" --office zhanhe/beidu --role street
-run --dir "$DEMO/zhanhe" cert issue --root-key "$DEMO/root.key" --key "$LX" --office zhanhe/beidu/lanxin --role community
-run --dir "$DEMO/zhanhe" cert issue --root-key "$DEMO/root.key" --key "$XH" --office zhanhe/beidu/xinhe --role community
+# Each office's init wrote a signed enrolment request; the district certifies it.
+run --dir "$DEMO/zhanhe" cert issue --root-key "$DEMO/root.key" --request "$DEMO/beidu/enrolment-request"
+run --dir "$DEMO/zhanhe" cert issue --root-key "$DEMO/root.key" --request "$DEMO/lanxin/enrolment-request"
+run --dir "$DEMO/zhanhe" cert issue --root-key "$DEMO/root.key" --request "$DEMO/xinhe/enrolment-request"
 run --dir "$DEMO/zhanhe" cert issue --root-key "$DEMO/root.key" --key "$AU" --office zhanhe/audit --role auditor
 run --dir "$DEMO/zhanhe" cert grant-auditor --root-key "$DEMO/root.key" --key "$AU" --subtree zhanhe/beidu
 run --dir "$DEMO/zhanhe" cert list
