@@ -55,6 +55,9 @@ fuzz:
 	mkdir -p build-fuzz/corpus/audit
 	build-fuzz/fuzz_audit -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	  build-fuzz/corpus/audit tests/fuzz/corpus/audit
+	mkdir -p build-fuzz/corpus/event
+	build-fuzz/fuzz_event -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  build-fuzz/corpus/event tests/fuzz/corpus/event
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

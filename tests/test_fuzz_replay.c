@@ -18,6 +18,7 @@ int dk_fuzz_frame_one(const uint8_t *data, size_t size);
 int dk_fuzz_sync_msg_one(const uint8_t *data, size_t size);
 int dk_fuzz_audit_one(const uint8_t *data, size_t size);
 int dk_fuzz_bundle_one(const uint8_t *data, size_t size);
+int dk_fuzz_event_one(const uint8_t *data, size_t size);
 
 typedef int (*fuzz_fn)(const uint8_t *data, size_t size);
 
@@ -64,6 +65,11 @@ static void audit_corpus(void **state) {
   assert_true(files >= 5);
 }
 
+static void event_corpus(void **state) {
+  int files = replay_dir(DK_SOURCE_DIR "/tests/fuzz/corpus/event", dk_fuzz_event_one);
+  assert_true(files >= 5);
+}
+
 static void bundle_corpus(void **state) {
   int files = replay_dir(DK_SOURCE_DIR "/tests/fuzz/corpus/bundle", dk_fuzz_bundle_one);
   assert_true(files >= 5);
@@ -77,6 +83,7 @@ int main(void) {
       cmocka_unit_test(sync_msg_corpus),
       cmocka_unit_test(audit_corpus),
       cmocka_unit_test(bundle_corpus),
+      cmocka_unit_test(event_corpus),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
