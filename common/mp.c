@@ -150,9 +150,11 @@ int dk_mp_get_str(const msgpack_object *o, char *dst, size_t cap) {
     return rc;
   if (n + 1 > cap)
     return DK_ELIMIT;
-  if (memchr(p, 0, n) != NULL)
+  /* msgpack-c gives an empty string a NULL pointer: not for memchr. */
+  if (n > 0 && memchr(p, 0, n) != NULL)
     return DK_EFORMAT;
-  memcpy(dst, p, n);
+  if (n > 0)
+    memcpy(dst, p, n);
   dst[n] = 0;
   return 0;
 }
