@@ -58,6 +58,9 @@ fuzz:
 	mkdir -p build-fuzz/corpus/event
 	build-fuzz/fuzz_event -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	  build-fuzz/corpus/event tests/fuzz/corpus/event
+	mkdir -p build-fuzz/corpus/trust
+	build-fuzz/fuzz_trust -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  build-fuzz/corpus/trust tests/fuzz/corpus/trust
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

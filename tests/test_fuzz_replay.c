@@ -19,6 +19,7 @@ int dk_fuzz_sync_msg_one(const uint8_t *data, size_t size);
 int dk_fuzz_audit_one(const uint8_t *data, size_t size);
 int dk_fuzz_bundle_one(const uint8_t *data, size_t size);
 int dk_fuzz_event_one(const uint8_t *data, size_t size);
+int dk_fuzz_trust_one(const uint8_t *data, size_t size);
 
 typedef int (*fuzz_fn)(const uint8_t *data, size_t size);
 
@@ -70,6 +71,11 @@ static void event_corpus(void **state) {
   assert_true(files >= 5);
 }
 
+static void trust_corpus(void **state) {
+  int files = replay_dir(DK_SOURCE_DIR "/tests/fuzz/corpus/trust", dk_fuzz_trust_one);
+  assert_true(files >= 5);
+}
+
 static void bundle_corpus(void **state) {
   int files = replay_dir(DK_SOURCE_DIR "/tests/fuzz/corpus/bundle", dk_fuzz_bundle_one);
   assert_true(files >= 5);
@@ -84,6 +90,7 @@ int main(void) {
       cmocka_unit_test(audit_corpus),
       cmocka_unit_test(bundle_corpus),
       cmocka_unit_test(event_corpus),
+      cmocka_unit_test(trust_corpus),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
