@@ -63,7 +63,8 @@ struct plan_ctx {
 static int plan_log(void *ctx, const uint8_t log[DK_PK_BYTES], uint64_t seq,
                     const uint8_t id[DK_HASH_BYTES], const char *office) {
   struct plan_ctx *p = ctx;
-  if (p->peer && !dk_scope_sends(dk_node_config(p->n)->office, p->peer->office, office))
+  if (p->peer && !dk_scope_sends_log(dk_node_config(p->n)->office, dk_node_pk(p->n),
+                                     p->peer->office, p->peer->key, log, office))
     return 0;
   uint64_t base = 0;
   if (p->peer) {
@@ -405,7 +406,9 @@ out:
 struct import_ctx {
   dk_node *n;
   const char *from_office;
+  const uint8_t *from_pk;
   const char *mine;
+  const uint8_t *my_pk;
   uint8_t *needs_log;
   uint64_t *needs_seq;
   /* Offices of logs whose first entry is in the current batch. */
@@ -457,7 +460,8 @@ static int import_entry(void *ctx, size_t index, const struct dk_raw_entry *e,
   }
   if (rc == DK_ENOTFOUND)
     return DK_EFORMAT; /* a log whose first entry is nowhere */
-  if (rc == 0 && !dk_scope_sends(c->from_office, c->mine, info.office))
+  if (rc == 0 && !dk_scope_sends_log(c->from_office, c->from_pk, c->mine, c->my_pk, hd->log,
+                                     info.office))
     rc = DK_ESCOPE;
   return rc;
 }
@@ -537,7 +541,9 @@ int dk_bundle_import(dk_node *n, const char *path,
   memset(&c, 0, sizeof(c));
   c.n = n;
   c.from_office = hdr.from_office;
+  c.from_pk = hdr.from;
   c.mine = dk_node_config(n)->office;
+  c.my_pk = dk_node_pk(n);
   c.needs_log = needs_log;
   c.needs_seq = needs_seq;
   c.st = st;

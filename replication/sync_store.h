@@ -98,6 +98,15 @@ struct dk_sync_store {
  */
 int dk_scope_sends(const char *my_office, const char *peer_office, const char *log_office);
 
+/* The whole rule for one log, as sync applies it (docs/protocol-sync.md §1):
+ * dk_scope_sends, plus, to a lower office, the logs of that office written
+ * by other keys than its own (a node it replaced); a log that qualifies both
+ * ways goes up only when it is the lower node's own log. Returns 1 when the
+ * log (key log, office log_office) goes from me to the peer. */
+int dk_scope_sends_log(const char *my_office, const uint8_t my_pk[DK_PK_BYTES],
+                       const char *peer_office, const uint8_t peer_pk[DK_PK_BYTES],
+                       const uint8_t log[DK_PK_BYTES], const char *log_office);
+
 /* 1 when a is b or an ancestor of b ("zhanhe/beidu" covers
  * "zhanhe/beidu/lanxin", not "zhanhe/beidux"). */
 int dk_office_covers(const char *a, const char *b);

@@ -109,6 +109,13 @@ expect_fail "request with --key" 2 "instead of" dk zhanhe cert issue --root-key 
 check "certify the new key from its request" dk zhanhe cert issue --root-key "$WORK/root.key" --request "$WORK/lanxin2/enrolment-request"
 if wait_for 20 street_certs 8; then ok; else bad "the street never received the new certificate"; fi
 check "pin" dk lanxin2 peer add --name beidu --key "$BD" --office zhanhe/beidu --role street --addr 127.0.0.1:$((BASE + 1))
+# Offline first: a bundle from the street carries the office's earlier log
+# and the street's grants to the new key.
+check "the street pins the new lanxin" dk beidu peer add --name lanxin2 --key "$LX2" --office zhanhe/beidu/lanxin --role community
+check "bundle for the new lanxin" dk beidu export --peer lanxin2 --out "$WORK/to-lanxin2.bundle"
+check "the new lanxin imports it" dk lanxin2 import "$WORK/to-lanxin2.bundle"
+check "the replacement reads the old case from the bundle" dk lanxin2 case show "$LN" --json
+expect_eq "old summary, offline" "Deposit withheld" "$(json_get "['summary']" <"$WORK/out")"
 check "the new lanxin syncs" dk lanxin2 sync
 # The street re-grants the office's cases to the certified replacement, and
 # sends it the office's earlier log: the new node reads its history.
