@@ -75,7 +75,7 @@ install: deps
 # A build tree of its own, so that the prefix is /usr whatever 'install' used.
 deb: deps
 	cmake -S . -B $(BUILD)-deb -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DDOCKET_TESTS=OFF -DDOCKET_BENCH=OFF $(CMAKE_FLAGS)
+	  -DDOCKET_TESTS=OFF -DDOCKET_BENCH=OFF -DDOCKET_FAULT_HOOKS=OFF $(CMAKE_FLAGS)
 	cmake --build $(BUILD)-deb -j $(JOBS)
 	cd $(BUILD)-deb && cpack -G DEB
 	cp $(BUILD)-deb/docket_*.deb .
