@@ -383,11 +383,15 @@ static int report(const struct dk_audit_result *r, int rc, int json, const char 
            : a->cert == DK_AUDIT_CERT_NONE  ? "  [NO CERTIFICATE]"
                                             : "");
   }
+  static const uint8_t no_log[DK_PK_BYTES];
   for (size_t i = 0; i < r->failures_count; i++) {
     const struct dk_audit_failure *f = &r->failures[i];
     char key[DK_PK_BYTES * 2 + 1];
     dk_hex(f->log, DK_PK_BYTES, key);
-    printf("FAILED  log %.16s  seq %llu: %s\n", key, (unsigned long long)f->seq, f->what);
+    if (memcmp(f->log, no_log, DK_PK_BYTES) == 0)
+      printf("FAILED  bundle: %s\n", f->what);
+    else
+      printf("FAILED  log %.16s  seq %llu: %s\n", key, (unsigned long long)f->seq, f->what);
   }
   if (r->failures_total > r->failures_count)
     printf("FAILED  ... and %llu more\n",
