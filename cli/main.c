@@ -19,6 +19,7 @@ static const char USAGE[] =
     "  init      create a node for an office\n"
     "  id        show this node's key, office and role\n"
     "  config    show or change node settings (triage deadlines)\n"
+    "  status    what needs attention: certificate, peers, links, forks, disk\n"
     "  case      open, update, show and list cases; import a ledger\n"
     "  report    figures for a period, by office, kind or category\n"
     "  verify    check every entry: links, signatures, ids, bodies\n"
@@ -77,6 +78,8 @@ int main(int argc, char **argv) {
     return cmd_id(&c, sub_argc, sub_argv);
   if (strcmp(cmd, "config") == 0)
     return cmd_config(&c, sub_argc, sub_argv);
+  if (strcmp(cmd, "status") == 0)
+    return cmd_status(&c, sub_argc, sub_argv);
   if (strcmp(cmd, "case") == 0)
     return cmd_case(&c, sub_argc, sub_argv);
   if (strcmp(cmd, "report") == 0)
