@@ -331,6 +331,10 @@ int dk_node_statement_append(dk_node *n, const struct dk_identity *root,
 int dk_node_statement_list(dk_node *n, int (*cb)(void *ctx, const struct dk_statement *s),
                            void *ctx);
 
+/* Writes a consistent, compacted copy of the store (a data.mdb) to fd
+ * while other processes, serve among them, go on writing. */
+int dk_node_store_copy(dk_node *n, int fd);
+
 /* Counts: logs, entries and cases held. */
 struct dk_node_stats {
   uint64_t logs, entries, cases, own_seq;
