@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 
 #include "common/error.h"
+#include "common/fault.h"
 #include "common/limits.h"
 
 static const char *const TABLE_NAMES[DK_T_COUNT] = {
@@ -127,6 +128,11 @@ fail:
   return rc;
 }
 
+int dk_store_copy_compact(dk_store *s, int fd) {
+  int mrc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+  return mrc == 0 ? 0 : translate(s, mrc);
+}
+
 void dk_store_close(dk_store *s) {
   if (s == NULL)
     return;
@@ -179,6 +185,7 @@ int dk_store_write(dk_store *s, int (*fn)(struct dk_txn *t, void *ctx), void *ct
       }
       return rc;
     }
+    DK_FAULT("store-precommit"); /* written, not committed: a torn write */
     int mrc = mdb_txn_commit(t.txn);
     if (mrc == MDB_MAP_FULL) {
       rc = grow(s);
