@@ -27,8 +27,10 @@ check "pin" dk lanxin peer add --name beidu --key "$BD" --office zhanhe/beidu --
 check "pin" dk odd peer add --name beidu --key "$BD" --office zhanhe/beidu --role street --addr 127.0.0.1:$BASE
 
 serve beidu 0
-# Three serves of the same node: three live sessions under one key, the limit.
-serve lanxin 1; serve lanxin 2; serve lanxin 3
+# Three copies of the same node (one serve per directory): three live
+# sessions under one key, the limit.
+cp -a "$WORK/lanxin" "$WORK/lanxin2"; cp -a "$WORK/lanxin" "$WORK/lanxin3"
+serve lanxin 1; serve lanxin2 2; serve lanxin3 3
 three_sessions() { [ "$(grep -c 'connected to lanxin' "$WORK/beidu.0.log")" -ge 3 ]; }
 if wait_for 30 three_sessions; then ok; else bad "the street never held three sessions of lanxin"; fi
 
@@ -55,6 +57,24 @@ esac
 for i in 1 2 3 4 5 6 7 8 9 10 11 12; do dk odd sync >/dev/null 2>&1; done
 n=$(grep -c "refused a node this office does not know" "$WORK/beidu.0.log")
 [ "$n" -le 3 ] && ok || bad "the street logged $n refusals of one stranger, wanted at most 3"
+
+# Connections that never finish the handshake: at most 64 at once. The
+# 65th is closed at once, before a byte is said to what may be a stranger.
+cat >"$WORK/flood.py" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(64)]
+extra = socket.create_connection(("127.0.0.1", port))
+extra.settimeout(8)  # a safety bound: the handshake timeout would close it at 10 s
+try:
+    print("closed" if extra.recv(1) == b"" else "data")
+except ConnectionResetError:
+    print("closed")
+except socket.timeout:
+    print("open")
+PY
+expect_eq "the 65th half-open connection is closed at once" closed "$(python3 "$WORK/flood.py" $BASE)"
+grep -q "refused a connection: .* 64 in the handshake" "$WORK/beidu.0.log" && ok || bad "the street does not log the connection limit"
 
 # With the extra serves gone, lanxin syncs, and the error is cleared.
 stop_all
