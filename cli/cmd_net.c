@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/config.h"
 #include "cli/service.h"
 #include "common/error.h"
 #include "replication/transport.h"
@@ -259,12 +260,17 @@ int cmd_serve(struct cli *c, int argc, char **argv) {
   enum dk_log_level level = quiet ? DK_LOG_WARN : DK_LOG_INFO;
   if (level_arg && cli_log_level_parse(level_arg, &level) != 0)
     return cli_usage_error(usage, "--log-level is error, warning, info or debug");
+  struct cli_config conf;
+  if (cli_config_load(c->dir, &conf) != 0)
+    return 1;
+  if (!level_arg && !quiet && conf.has_log_level)
+    level = conf.log_level;
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
   const struct dk_node_config *cfg = dk_node_config(n);
   if (listen == NULL)
-    listen = cfg->listen;
+    listen = conf.has_listen ? conf.listen : cfg->listen;
   struct sockaddr_storage ss;
   if (listen[0] && dk_net_parse_addr(listen, &ss) != 0) {
     dk_node_close(n);
@@ -287,6 +293,7 @@ int cmd_serve(struct cli *c, int argc, char **argv) {
   opt.on_ready = cli_service_ready;
   opt.on_link = cli_service_link;
   opt.on_tick = cli_service_tick;
+  opt.redial_ms_max = conf.has_sync_interval ? conf.sync_interval_s * 1000 : 0;
   struct dk_net_result res;
   rc = dk_net_run(n, &opt, &res);
   cli_service_stop(&svc);
