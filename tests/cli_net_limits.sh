@@ -83,4 +83,29 @@ street_up() { dk lanxin sync >/dev/null 2>&1; }
 if wait_for 20 street_up; then ok; else bad "lanxin never synced once the sessions were gone"; fi
 check "lanxin peer list" dk lanxin peer list --json
 expect_eq "last error cleared" "None" "$(json_get "[0]['last_error']" <"$WORK/out")"
+
+# A peer that falls silent (stopped, not gone: the kernel still answers for
+# it, so TCP alone never notices): the live link is closed within the
+# silence bound and redialled (the redial connects to the kernel's backlog
+# and its handshake times out); when the street wakes up, a case written
+# meanwhile reaches it. SIGSTOP is the fault; the waits below are bounds,
+# not the thing tested.
+stop_all
+serve beidu 5; PID_BD=$!
+listening() { grep -q "listening on" "$WORK/beidu.5.log"; }
+if wait_for 30 listening; then ok; else bad "the street does not listen"; fi
+serve lanxin 6
+linked() { grep -q "caught up with beidu" "$WORK/lanxin.6.log"; }
+if wait_for 30 linked; then ok; else bad "lanxin's serve never linked with the street"; fi
+kill -STOP "$PID_BD"
+noticed() { grep -q "no word from beidu for [0-9]* s: closing the link and redialling" "$WORK/lanxin.6.log"; }
+if wait_for 120 noticed; then ok; else bad "lanxin never noticed the silent street"; fi
+redialled() { grep -q "cannot reach beidu at .*: no answer to the handshake" "$WORK/lanxin.6.log"; }
+if wait_for 60 redialled; then ok; else bad "lanxin did not redial the silent street"; fi
+check "case while the street sleeps" dk lanxin case open --kind dispute --category tenancy --summary "Leak" --party "Wu Fang" --json
+kill -CONT "$PID_BD"
+street_has_it() { [ "$(dk beidu id --json | json_get "['cases']")" -ge 1 ]; }
+if wait_for 120 street_has_it; then ok; else bad "the case never reached the street after it woke"; fi
+reached() { grep -q "reached beidu again after\|caught up with beidu (exchanged)" "$WORK/lanxin.6.log"; }
+if wait_for 30 reached; then ok; else bad "lanxin does not say it reached the street again"; fi
 finish
