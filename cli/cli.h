@@ -26,7 +26,8 @@ int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((form
 int cli_fail(int rc, const char *what);
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Reads the passphrase from DOCKET_PASSPHRASE_FILE, DOCKET_PASSPHRASE or
+/* Reads the passphrase from DOCKET_PASSPHRASE_FILE, the systemd credential
+ * $CREDENTIALS_DIRECTORY/passphrase (not when confirm), DOCKET_PASSPHRASE or
  * the terminal (confirm: ask twice). Returns a sodium_malloc'd string the
  * caller frees with cli_passphrase_free, or NULL after printing why. */
 char *cli_passphrase(int confirm);

@@ -104,28 +104,45 @@ static char *prompt(int tty, const char *text) {
   return p;
 }
 
+/* Reads a passphrase file: the first line, which may not be empty. */
+static char *passphrase_file(const char *what, const char *file) {
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    cli_error("cannot read %s %s: %s", what, file, strerror(errno));
+    return NULL;
+  }
+  char *p = read_line_fd(fd);
+  close(fd);
+  if (p && p[0] == 0) {
+    cli_passphrase_free(p);
+    cli_error("%s %s is empty", what, file);
+    return NULL;
+  }
+  return p;
+}
+
 char *cli_passphrase(int confirm) {
+  /* Under systemd the unit hands the passphrase over as a credential
+   * (LoadCredential=passphrase:...): a file in a private directory that
+   * only this service can read, so it is in neither the environment nor
+   * the unit. It comes after DOCKET_PASSPHRASE_FILE, which an
+   * administrator sets on purpose. */
+  const char *file = getenv("DOCKET_PASSPHRASE_FILE");
+  const char *creds = getenv("CREDENTIALS_DIRECTORY");
+  if (!(file && *file) && creds && *creds && !confirm) {
+    char path[4096];
+    int len = snprintf(path, sizeof(path), "%s/passphrase", creds);
+    if (len > 0 && (size_t)len < sizeof(path) && access(path, F_OK) == 0)
+      return passphrase_file("the systemd credential", path);
+  }
   return cli_passphrase_from("DOCKET_PASSPHRASE_FILE", "DOCKET_PASSPHRASE", "", confirm);
 }
 
 char *cli_passphrase_from(const char *file_var, const char *env_var, const char *what,
                           int confirm) {
   const char *file = getenv(file_var);
-  if (file && *file) {
-    int fd = open(file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      cli_error("cannot read %s %s: %s", file_var, file, strerror(errno));
-      return NULL;
-    }
-    char *p = read_line_fd(fd);
-    close(fd);
-    if (p && p[0] == 0) {
-      cli_passphrase_free(p);
-      cli_error("%s %s is empty", file_var, file);
-      return NULL;
-    }
-    return p;
-  }
+  if (file && *file)
+    return passphrase_file(file_var, file);
   const char *env = getenv(env_var);
   if (env && *env) {
     size_t n = strlen(env);
