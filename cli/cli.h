@@ -73,6 +73,10 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_id(struct cli *c, int argc, char **argv);
 int cmd_config(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);  /* cmd_status.c */
+int cmd_backup(struct cli *c, int argc, char **argv);  /* cmd_backup.c */
+int cmd_restore(struct cli *c, int argc, char **argv); /* cmd_backup.c */
+int cmd_passwd(struct cli *c, int argc, char **argv);  /* cmd_passwd.c */
 int cmd_case(struct cli *c, int argc, char **argv);
 int cmd_report(struct cli *c, int argc, char **argv);
 int cmd_verify(struct cli *c, int argc, char **argv);

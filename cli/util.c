@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/config.h"
 #include "common/error.h"
 #include "common/limits.h"
 #include "common/utf8.h"
@@ -198,6 +199,13 @@ dk_node *cli_open(const struct cli *c, int unlock) {
     char what[4200];
     snprintf(what, sizeof(what), "cannot open the node in %s", c->dir);
     cli_fail(rc, what);
+    return NULL;
+  }
+  /* docket.conf is read by every command that opens the node, so that a
+   * mistake in it shows at once, not when serve next starts. */
+  struct cli_config conf;
+  if (cli_config_load(c->dir, &conf) != 0 || cli_config_apply_deadlines(n, &conf) != 0) {
+    dk_node_close(n);
     return NULL;
   }
   return n;

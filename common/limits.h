@@ -193,6 +193,9 @@
  * flood of refused handshakes is a count, not a line each. */
 #define DK_LOG_REPEAT_BURST 3
 #define DK_LOG_SUMMARY_INTERVAL_MS (15 * 60 * 1000)
+/* A flood (refused handshakes) is counted once a minute, so that whoever
+ * watches the log sees an attack while it lasts. */
+#define DK_LOG_FLOOD_INTERVAL_MS (60 * 1000)
 
 /* A refusal reason sent to a refused peer (docs/protocol-transport.md): a
  * code and a short sentence, sent only to a peer that proved its key. */
