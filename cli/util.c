@@ -12,6 +12,7 @@
 #include "cli/config.h"
 #include "common/error.h"
 #include "common/limits.h"
+#include "common/utf8.h"
 
 int cli_error(const char *fmt, ...) {
   va_list ap;
@@ -284,4 +285,28 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out) {
     return DK_EINVAL;
   *out = v;
   return 0;
+}
+
+json_t *cli_json_text(const char *s, int *repaired) {
+  if (s == NULL)
+    s = "";
+  size_t len = strlen(s);
+  if (dk_utf8_valid(s, len))
+    return json_stringn(s, len);
+  /* Older nodes stored text unchecked: every bad byte becomes U+FFFD. */
+  size_t cap = len * 3 + 1;
+  char *buf = malloc(cap);
+  if (buf == NULL)
+    return json_null();
+  size_t n = dk_text_sanitize(buf, cap, s, len, 0, DK_SANITIZE_JSON, repaired);
+  json_t *j = json_stringn(buf, n);
+  free(buf);
+  return j ? j : json_null();
+}
+
+const char *cli_term_text(const char *s, size_t chars_max, char *buf, size_t cap) {
+  if (s == NULL)
+    s = "";
+  dk_text_sanitize(buf, cap, s, strlen(s), chars_max, DK_SANITIZE_TERMINAL, NULL);
+  return buf;
 }

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/limits.h"
 #include "crypto/crypto.h"
 #include "node/case.h"
 #include "node/entry.h"
@@ -36,8 +37,8 @@ enum dk_office_role {
 int dk_office_role_parse(const char *s, enum dk_office_role *out);
 const char *dk_office_role_name(enum dk_office_role r);
 
-/* Longest human case number, "LX-2020-0042" with room to spare. */
-#define DK_CASE_NUMBER_BYTES 64
+/* DK_CASE_NUMBER_BYTES (the longest case number, with its NUL) is in
+ * common/limits.h. */
 
 enum dk_log_level { DK_LOG_ERROR, DK_LOG_WARN, DK_LOG_INFO, DK_LOG_DEBUG };
 typedef void (*dk_log_fn)(void *ctx, enum dk_log_level level, const char *msg);
@@ -137,10 +138,19 @@ struct dk_bulk_progress {
  * for an impossible sequence of steps. */
 int dk_node_plan_check(dk_node *n, struct dk_case_plan *plan);
 
+/* Checks a plan's given case number against the store: 0 when it is free
+ * or blank (*present 0) or when it names the very case the plan opens
+ * (*present 1: same kind, opening time and summary, so loading skips it);
+ * DK_ENUMBER when a different case holds it, DK_ELIMIT when it is longer
+ * than DK_CASE_NUMBER_BYTES - 1. */
+int dk_node_plan_number(dk_node *n, const struct dk_case_plan *plan, int *present);
+
 /* Loads plans in commits of at most DK_BULK_BATCH_ENTRIES entries, never
  * splitting a case across commits. Every step is checked against the status
  * machine first; a plan whose steps are impossible is refused before anything
- * is written (DK_ETRANSITION, *bad_plan set). progress is called after each
+ * is written (DK_ETRANSITION, *bad_plan set). A plan whose number is held
+ * by a different case, or is given twice, fails its commit (DK_ENUMBER,
+ * *bad_plan set; earlier commits stay). progress is called after each
  * commit with what is durable so far. */
 int dk_node_bulk_load(dk_node *n, struct dk_case_plan *plans, size_t count,
                       void (*progress)(void *ctx, const struct dk_bulk_progress *p),
