@@ -128,11 +128,32 @@ if [ -n "$id8" ]; then ok; else bad "no id index entry points at seq 8"; fi
 [ -n "$id8" ] && poke "$D" ids put "$id8" "$(key 9)" &&
   expect_damage "id index pointing elsewhere" "$D" 8 EBADID
 
-# --- an erased body is not damage: the signed history still verifies
+# --- a body gone without an erase entry is damage, not an erasure (case 3's
+# note, seq 10), and the case does not show without it
+D=$(copy body-gone)
+poke "$D" bodies del "$(key 10)" &&
+  expect_damage "body gone" "$D" 10 EBADBODY
+"$DOCKET" --dir "$D" case show LX-2024-0003 --json >"$WORK/out" 2>"$WORK/err"
+expect_eq "show a case whose note body is gone: exit status" 1 $?
+grep -q "docket: error: " "$WORK/err" && ok || bad "show a case with a body gone: $(head -c 300 "$WORK/err")"
+
+# --- one byte of a bodies key flipped: the body sits under a key no entry
+# has (case 2's triage, seq 6), which is its body gone
+D=$(copy body-key)
+if poke "$D" bodies get "$(key 6)"; then
+  v=$(cat "$WORK/poke.out")
+  k=$(key 6)
+  poke "$D" bodies del "$k" && poke "$D" bodies put "${k:0:62}$(printf '%02x' $(( 0x${k:62:2} ^ 1 )))${k:64}" "$v" &&
+    expect_damage "bodies key flipped" "$D" 6 EBADBODY
+fi
+
+# --- an erased case is not damage: its bodies are gone under a signed
+# erase entry, and the signed history still verifies
 D=$(copy erased)
-poke "$D" bodies del "$(key 9)"
-check "verify with an erased body" "$DOCKET" --dir "$D" verify --json
-expect_eq "erased body counted" "1" "$(json_get "['bodies_erased']" <"$WORK/out")"
+check "erase case 3" "$DOCKET" --dir "$D" case erase LX-2024-0003 --reason "Asked to be forgotten"
+check "verify with an erased case" "$DOCKET" --dir "$D" verify --json
+expect_eq "erased case verifies" "True" "$(json_get "['ok']" <"$WORK/out")"
+expect_eq "erased bodies counted (open, triage, note)" "3" "$(json_get "['bodies_erased']" <"$WORK/out")"
 
 # --- the original was never touched
 check "pristine node still verifies" dk verify --json
