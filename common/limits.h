@@ -274,4 +274,10 @@ _Static_assert(DK_AUDIT_CHUNK_BYTES_SOFT + DK_SYNC_ENTRY_WIRE_BYTES_MAX + 1024 <
                    DK_FRAME_BYTES_MAX,
                "an audit log chunk one entry past its soft size fits a chunk");
 
+/* Enrolment requests certified by one 'docket cert issue --request' (files
+ * and directories together): a district enrols its offices in one go (the
+ * deployment this models has 41), and everything is checked before the
+ * root is unlocked, so the batch is held in memory. */
+#define DK_CERT_BATCH_MAX 4096
+
 #endif
