@@ -138,7 +138,7 @@ D=$(copy body-key)
 if poke "$D" log_bodies get "$(key 6)"; then
   v=$(cat "$WORK/poke.out")
   k=$(key 6)
-  poke "$D" log_bodies del "$k" && poke "$D" log_bodies put "${k:0:14}$(printf %02x $(( 0x${k:14:2} ^ 1 )))" "$v" &&
+  poke "$D" log_bodies del "$k" && poke "$D" log_bodies put "$(printf %02x $(( 0x${k:0:2} ^ 0x80 )))${k:2}" "$v" &&
     expect_damage "bodies key flipped" "$D" 6 EBADBODY
 fi
 
