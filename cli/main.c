@@ -19,6 +19,10 @@ static const char USAGE[] =
     "  init      create a node for an office\n"
     "  id        show this node's key, office and role\n"
     "  config    show or change node settings (triage deadlines)\n"
+    "  status    what needs attention: certificate, peers, links, forks, disk\n"
+    "  backup    one file with a consistent copy of the store and the sealed key\n"
+    "  restore   a backup into an empty directory\n"
+    "  passwd    change the passphrase of the key file\n"
     "  case      open, update, show and list cases; import a ledger\n"
     "  report    figures for a period, by office, kind or category\n"
     "  verify    check every entry: links, signatures, ids, bodies\n"
@@ -77,6 +81,14 @@ int main(int argc, char **argv) {
     return cmd_id(&c, sub_argc, sub_argv);
   if (strcmp(cmd, "config") == 0)
     return cmd_config(&c, sub_argc, sub_argv);
+  if (strcmp(cmd, "status") == 0)
+    return cmd_status(&c, sub_argc, sub_argv);
+  if (strcmp(cmd, "backup") == 0)
+    return cmd_backup(&c, sub_argc, sub_argv);
+  if (strcmp(cmd, "restore") == 0)
+    return cmd_restore(&c, sub_argc, sub_argv);
+  if (strcmp(cmd, "passwd") == 0)
+    return cmd_passwd(&c, sub_argc, sub_argv);
   if (strcmp(cmd, "case") == 0)
     return cmd_case(&c, sub_argc, sub_argv);
   if (strcmp(cmd, "report") == 0)
