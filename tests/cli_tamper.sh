@@ -162,6 +162,15 @@ expect_eq "removed body: repair cannot make it up" 1 $?
 "$DOCKET" --dir "$D" case show LX-2024-0003 --json >"$WORK/out" 2>"$WORK/err"
 expect_eq "removed body: the case does not show with a hole" 1 $?
 
+# --- data.mdb cut to half its size: every command refuses the store with a
+# message naming the damage and the way out, none dies by a signal (SIGBUS)
+D=$(copy truncated)
+truncate -s $(( $(stat -c %s "$D/data.mdb") / 2 )) "$D/data.mdb"
+for cmd in "verify" "case list" "report" "case show LX-2024-0001" "id"; do
+  # shellcheck disable=SC2086
+  expect_fail "cut store: $cmd" 1 "store file is damaged.*backup.*street" "$DOCKET" --dir "$D" $cmd
+done
+
 # --- the original was never touched
 check "pristine node still verifies" dk verify --json
 expect_eq "pristine still ok" "True" "$(json_get "['ok']" <"$WORK/out")"
