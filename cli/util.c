@@ -57,6 +57,10 @@ int cli_fail(int rc, const char *what) {
   case DK_ELOCKED:
     hint = "; another docket process may hold it, try again";
     break;
+  case DK_EDAMAGED:
+    hint = "; restore data.mdb from a backup, or rebuild this office's log from its street "
+           "(a new node with the office's key file, then 'docket sync')";
+    break;
   default:
     break;
   }

@@ -46,7 +46,8 @@
   X(ECANCELED, 32, "operation canceled")                                        \
   X(ECERT, 33, "no valid certificate (uncertified, expired or revoked key)")     \
   X(ETEXT, 34, "text is not valid UTF-8 or holds a control character")          \
-  X(ENUMBER, 35, "that case number already names another case")
+  X(ENUMBER, 35, "that case number already names another case")                 \
+  X(EDAMAGED, 36, "the store file is damaged (shorter than its own pages say)")
 
 enum dk_error {
   DK_OK = 0,

@@ -99,6 +99,25 @@ int dk_store_open(const char *dir, int create, dk_store **out) {
   mrc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600);
   if (mrc != 0)
     goto fail;
+  /* LMDB maps the file and trusts its meta page: a page past the end of a
+   * file cut short is a SIGBUS at its first read. Refuse the store here. */
+  if (!create) {
+    MDB_envinfo info;
+    MDB_stat est;
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    mrc = mdb_env_info(s->env, &info);
+    if (mrc == 0)
+      mrc = mdb_env_stat(s->env, &est);
+    if (mrc != 0)
+      goto fail;
+    if (stat(path, &st) != 0 ||
+        (uint64_t)st.st_size < ((uint64_t)info.me_last_pgno + 1) * (uint64_t)est.ms_psize) {
+      mdb_env_close(s->env);
+      free(s);
+      return DK_EDAMAGED;
+    }
+  }
   int dead = 0;
   mrc = mdb_reader_check(s->env, &dead);
   if (mrc != 0)

@@ -149,6 +149,25 @@ check "erase case 3" "$DOCKET" --dir "$D" case erase LX-2024-0003 --reason "Aske
 check "verify with an erased case" "$DOCKET" --dir "$D" verify --json
 expect_eq "erased case verifies" "True" "$(json_get "['ok']" <"$WORK/out")"
 expect_eq "erased bodies counted (open, triage, note)" "3" "$(json_get "['bodies_erased']" <"$WORK/out")"
+# --- a body removed behind docket's back is damage, not an erasure: verify
+# names the entry, --repair cannot make the body up, and the case does not
+# show with a hole in its history
+D=$(copy removed)
+poke "$D" log_bodies del "$(key 9)" &&
+  expect_damage "removed body" "$D" 9 EBADBODY
+"$DOCKET" --dir "$D" verify --repair --json >"$WORK/out" 2>"$WORK/err"
+expect_eq "removed body: repair cannot make it up" 1 $?
+"$DOCKET" --dir "$D" case show LX-2024-0003 --json >"$WORK/out" 2>"$WORK/err"
+expect_eq "removed body: the case does not show with a hole" 1 $?
+
+# --- data.mdb cut to half its size: every command refuses the store with a
+# message naming the damage and the way out, none dies by a signal (SIGBUS)
+D=$(copy truncated)
+truncate -s $(( $(stat -c %s "$D/data.mdb") / 2 )) "$D/data.mdb"
+for cmd in "verify" "case list" "report" "case show LX-2024-0001" "id"; do
+  # shellcheck disable=SC2086
+  expect_fail "cut store: $cmd" 1 "store file is damaged.*backup.*street" "$DOCKET" --dir "$D" $cmd
+done
 
 # --- the original was never touched
 check "pristine node still verifies" dk verify --json
