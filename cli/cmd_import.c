@@ -87,6 +87,7 @@ struct check_ctx {
   dk_node *n;
   uint64_t now;
   FILE *errors; /* NULL: count only */
+  const char *where; /* "line" (CSV) or "row" (XLSX) */
   size_t rows, bad, present;
   struct numset numbers;
   struct ledger_built b;
@@ -120,8 +121,8 @@ static int check_row(void *arg, size_t line, const struct ledger_row *r) {
         if (oom)
           rc = DK_ENOMEM;
         else if (first) {
-          snprintf(e.msg, sizeof(e.msg), "number %s is also on line %zu: a number names one case",
-                   number, first);
+          snprintf(e.msg, sizeof(e.msg), "number %s is also on %s %zu: a number names one case",
+                   number, c->where, first);
           rc = DK_ENUMBER;
         }
       }
@@ -144,7 +145,7 @@ static int check_row(void *arg, size_t line, const struct ledger_row *r) {
     return rc;
   if (rc != 0) {
     if (c->errors && c->bad < ERRORS_SHOWN_MAX)
-      fprintf(c->errors, "docket: error: line %zu: %s\n", line, e.msg);
+      fprintf(c->errors, "docket: error: %s %zu: %s\n", c->where, line, e.msg);
     c->bad++;
   }
   return 0;
@@ -260,6 +261,7 @@ int ledger_import(dk_node *n, struct ledger *l, const char *sheet, struct ledger
   cc->n = n;
   cc->now = dk_node_now(n);
   cc->errors = errors;
+  cc->where = l->xlsx ? "row" : "line";
   rc = ledger_read(l, sheet, check_row, cc, &res->err);
   res->rows = cc->rows;
   res->bad = cc->bad;

@@ -17,6 +17,7 @@
  * tests/fuzz/corpus/csv/ in every ctest run, without libFuzzer.
  */
 #include <dirent.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,8 @@ static void renew(void) {
     node = NULL;
     rm_node();
   }
+  if (sodium_init() < 0) /* idempotent; libFuzzer's main does not call it */
+    abort();
   snprintf(dir, sizeof(dir), "%s", "/tmp/docket-fuzz-csv.XXXXXX");
   if (mkdtemp(dir) == NULL)
     abort();
