@@ -76,6 +76,17 @@
 /* Entries appended per LMDB transaction on bulk paths (group commit). */
 #define DK_BULK_BATCH_ENTRIES 4096
 
+/* Entries the case indexer (node/index.c) takes per transaction when it
+ * catches up with the log: large enough that a burst of events on one case
+ * folds it once, small enough that the random pages of the case tables it
+ * dirties (at most one per entry) stay well under LMDB's dirty-page limit
+ * (131 071 pages) and the transaction's memory stays bounded. */
+#define DK_INDEX_BATCH_ENTRIES 16384
+
+/* Entries the upgrade from store format 1 moves per transaction: bounded by
+ * LMDB's dirty-page limit, as above (one entry dirties well under a page). */
+#define DK_UPGRADE_BATCH_ENTRIES 32768
+
 /* Cases whose events a bulk load interleaves in the log (node/bulk.c): a
  * few independent chains keep the signing thread busy; more would scatter
  * each case's events over the log and make replicas fold cases repeatedly. */
