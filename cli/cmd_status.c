@@ -150,7 +150,7 @@ static void print_text(json_t *st) {
   else
     printf("serve:        unknown (cannot read its lock)\n");
   json_t *peers = json_object_get(st, "peers");
-  printf("peers:        %s\n", json_array_size(peers) ? "" : "none pinned");
+  fputs(json_array_size(peers) ? "peers:\n" : "peers:        none pinned\n", stdout);
   size_t i;
   json_t *p;
   json_array_foreach(peers, i, p) {
