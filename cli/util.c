@@ -55,6 +55,10 @@ int cli_fail(int rc, const char *what) {
   case DK_ELOCKED:
     hint = "; another docket process may hold it, try again";
     break;
+  case DK_ERESTORED:
+    hint = " (it may lack entries it wrote after the copy, which its parent holds: writing "
+           "now would fork its log; nothing was written)";
+    break;
   default:
     break;
   }

@@ -44,7 +44,11 @@
   X(EAUTH, 30, "peer authentication failed")                                     \
   X(ESCOPE, 31, "not in this peer's scope")                                      \
   X(ECANCELED, 32, "operation canceled")                                        \
-  X(ECERT, 33, "no valid certificate (uncertified, expired or revoked key)")
+  X(ECERT, 33, "no valid certificate (uncertified, expired or revoked key)")     \
+  X(EUNAUTH, 40, "a log not authorised here: its key holds no certificate (or pin) " \
+                 "for the office it claims")                                     \
+  X(ERESTORED, 41, "this node was restored or rebuilt: run 'docket sync' with its " \
+                   "parent before writing")
 
 enum dk_error {
   DK_OK = 0,
