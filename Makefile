@@ -3,7 +3,7 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test bench soak asan fuzz clean
+.PHONY: all deps build demo test bench soak asan fuzz clean install deb
 
 all: build
 
@@ -29,7 +29,7 @@ bench: build
 SIM_SEEDS ?= 20000
 soak: build
 	cd $(BUILD) && DOCKET_SOAK=1 ctest --output-on-failure -L soak --timeout 3600
-	DOCKET_SIM_FIRST=1001 DOCKET_SIM_SEEDS=$(SIM_SEEDS) $(BUILD)/tests/test_sim
+	DOCKET_SIM_FIRST=301 DOCKET_SIM_SEEDS=$(SIM_SEEDS) $(BUILD)/tests/test_sim
 
 asan: deps
 	cmake -S . -B build-asan -DDOCKET_SANITIZE=ON $(CMAKE_FLAGS)
@@ -62,5 +62,25 @@ fuzz:
 	build-fuzz/fuzz_trust -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	  build-fuzz/corpus/trust tests/fuzz/corpus/trust
 
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: the binary, man pages,
+# the systemd unit, bash completion and an example config. The prefix is
+# configured in, because the unit names the installed binary.
+PREFIX  ?= /usr/local
+install: deps
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
+
+# make deb: ./docket_VERSION_ARCH.deb, checked by scripts/check-deb.sh, for 'apt-get install ./docket_*.deb'.
+# A build tree of its own, so that the prefix is /usr whatever 'install' used.
+deb: deps
+	cmake -S . -B $(BUILD)-deb -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DDOCKET_TESTS=OFF -DDOCKET_BENCH=OFF -DDOCKET_FAULT_HOOKS=OFF $(CMAKE_FLAGS)
+	cmake --build $(BUILD)-deb -j $(JOBS)
+	rm -f $(BUILD)-deb/docket_*.deb
+	cd $(BUILD)-deb && cpack -G DEB
+	sh scripts/check-deb.sh $(BUILD)-deb/docket_*.deb
+	cp $(BUILD)-deb/docket_*.deb .
+
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) $(BUILD)-deb build-asan build-fuzz docket_*.deb

@@ -26,7 +26,8 @@ int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((form
 int cli_fail(int rc, const char *what);
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Reads the passphrase from DOCKET_PASSPHRASE_FILE, DOCKET_PASSPHRASE or
+/* Reads the passphrase from DOCKET_PASSPHRASE_FILE, the systemd credential
+ * $CREDENTIALS_DIRECTORY/passphrase (not when confirm), DOCKET_PASSPHRASE or
  * the terminal (confirm: ask twice). Returns a sodium_malloc'd string the
  * caller frees with cli_passphrase_free, or NULL after printing why. */
 char *cli_passphrase(int confirm);
@@ -49,6 +50,16 @@ void cli_format_time(uint64_t ms, int date_only, char *out, size_t cap);
 void cli_format_iso(uint64_t ms, char *out, size_t cap);
 json_t *cli_json_time(uint64_t ms); /* null for 0 */
 
+/* A JSON string of s (NULL: ""). Text that is not UTF-8 (stored by older
+ * nodes) is never dropped: each bad byte becomes U+FFFD and *repaired is
+ * set to 1 (otherwise left alone). */
+json_t *cli_json_text(const char *s, int *repaired);
+/* s made safe for a terminal into buf: control characters and bad bytes
+ * become U+FFFD, tabs and line breaks a space, and the text is cut on a
+ * character boundary to chars_max characters (0: no limit) and to cap
+ * bytes, a cut marked with "…". Returns buf. */
+const char *cli_term_text(const char *s, size_t chars_max, char *buf, size_t cap);
+
 /* Prints a JSON value to stdout and frees it. Returns 0 or 1. */
 int cli_print_json(json_t *v);
 
@@ -62,10 +73,15 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_id(struct cli *c, int argc, char **argv);
 int cmd_config(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);  /* cmd_status.c */
+int cmd_backup(struct cli *c, int argc, char **argv);  /* cmd_backup.c */
+int cmd_restore(struct cli *c, int argc, char **argv); /* cmd_backup.c */
+int cmd_passwd(struct cli *c, int argc, char **argv);  /* cmd_passwd.c */
 int cmd_case(struct cli *c, int argc, char **argv);
 int cmd_report(struct cli *c, int argc, char **argv);
 int cmd_verify(struct cli *c, int argc, char **argv);
 int cmd_case_import(struct cli *c, int argc, char **argv);
+int cmd_case_export(struct cli *c, int argc, char **argv); /* cmd_case_export.c */
 int cmd_peer(struct cli *c, int argc, char **argv);
 int cmd_serve(struct cli *c, int argc, char **argv);
 int cmd_sync(struct cli *c, int argc, char **argv);

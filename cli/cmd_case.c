@@ -108,7 +108,7 @@ static const struct sub SUBS[] = {
 
 static const char CASE_USAGE[] =
     "docket case open|triage|assign|session|escalate|resolve|fail|close|reopen|revisit|note|"
-    "show|list|import|erase ...";
+    "show|list|import|export|erase ...";
 
 static int allowed(const struct sub *s, int opt) {
   if (opt == O_JSON || opt == O_HELP)
@@ -135,11 +135,12 @@ json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) 
   dk_hex(s->id, DK_CASE_ID_BYTES, hex);
   json_t *o = json_object();
   json_object_set_new(o, "id", json_string(hex));
-  json_object_set_new(o, "number", json_string(s->number ? s->number : ""));
+  int bad = 0; /* text stored unchecked by an older node, repaired */
+  json_object_set_new(o, "number", cli_json_text(s->number, &bad));
   json_object_set_new(o, "kind", json_string(dk_kind_name(s->kind)));
-  json_object_set_new(o, "category", json_string(s->category ? s->category : ""));
-  json_object_set_new(o, "office", json_string(s->office ? s->office : ""));
-  json_object_set_new(o, "summary", json_string(s->summary ? s->summary : ""));
+  json_object_set_new(o, "category", cli_json_text(s->category, &bad));
+  json_object_set_new(o, "office", cli_json_text(s->office, &bad));
+  json_object_set_new(o, "summary", cli_json_text(s->summary, &bad));
   json_object_set_new(o, "status", json_string(dk_status_name(s->status)));
   json_object_set_new(o, "class", s->triage == DK_TRIAGE_NONE
                                       ? json_null()
@@ -154,23 +155,25 @@ json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) 
   json_object_set_new(o, "erased",
                       s->erased_at_ms == 0
                           ? json_null()
-                          : json_pack("{s:o, s:s, s:s}", "at", cli_json_time(s->erased_at_ms),
-                                      "by", s->erased_by ? s->erased_by : "", "reason",
-                                      s->erase_reason ? s->erase_reason : ""));
-  if (!full)
+                          : json_pack("{s:o, s:o, s:o}", "at", cli_json_time(s->erased_at_ms),
+                                      "by", cli_json_text(s->erased_by, &bad), "reason",
+                                      cli_json_text(s->erase_reason, &bad)));
+  if (!full) {
+    json_object_set_new(o, "text_repaired", json_boolean(bad));
     return o;
+  }
   json_t *parties = json_array();
   for (size_t i = 0; i < s->parties_count; i++)
-    json_array_append_new(parties, json_string(s->parties[i]));
+    json_array_append_new(parties, cli_json_text(s->parties[i], &bad));
   json_object_set_new(o, "parties", parties);
-  json_object_set_new(o, "outcome_text", s->outcome_text ? json_string(s->outcome_text) : json_null());
+  json_object_set_new(o, "outcome_text", s->outcome_text ? cli_json_text(s->outcome_text, &bad) : json_null());
   json_object_set_new(o, "outcome_at", cli_json_time(s->outcome_at_ms));
   json_object_set_new(o, "referral", json_string(dk_referral_name(s->referral)));
   json_object_set_new(o, "items_decided", json_integer((json_int_t)s->items));
   json_t *as = json_object();
   for (int r = 0; r < DK_ROLE_COUNT; r++)
     if (s->assignees[r].name)
-      json_object_set_new(as, dk_role_name((enum dk_role)r), json_string(s->assignees[r].name));
+      json_object_set_new(as, dk_role_name((enum dk_role)r), cli_json_text(s->assignees[r].name, &bad));
   json_object_set_new(o, "assignees", as);
   json_object_set_new(o, "sessions", json_integer((json_int_t)s->sessions_count));
   json_object_set_new(o, "minutes", json_integer((json_int_t)s->minutes_total));
@@ -182,8 +185,8 @@ json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) 
   json_t *wl = json_array();
   for (size_t i = 0; i < s->contacts_count; i++)
     json_array_append_new(
-        wl, json_pack("{s:o, s:s, s:s, s:I}", "at", cli_json_time(s->contacts[i].at_ms), "person",
-                      s->contacts[i].person ? s->contacts[i].person : "", "type",
+        wl, json_pack("{s:o, s:o, s:s, s:I}", "at", cli_json_time(s->contacts[i].at_ms), "person",
+                      cli_json_text(s->contacts[i].person, &bad), "type",
                       dk_event_type_name(s->contacts[i].type), "minutes",
                       (json_int_t)s->contacts[i].minutes));
   json_object_set_new(o, "work_log", wl);
@@ -191,12 +194,13 @@ json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) 
   for (size_t i = 0; i < s->conflicts_count; i++) {
     char eh[DK_CASE_ID_BYTES * 2 + 1];
     dk_hex(s->conflicts[i].event_id, DK_CASE_ID_BYTES, eh);
-    json_array_append_new(cf, json_pack("{s:s, s:s}", "event", eh, "text",
-                                        s->conflicts[i].text ? s->conflicts[i].text : ""));
+    json_array_append_new(cf, json_pack("{s:s, s:o}", "event", eh, "text",
+                                        cli_json_text(s->conflicts[i].text, &bad)));
   }
   json_object_set_new(o, "conflicts", cf);
   json_object_set_new(o, "events", json_integer((json_int_t)s->events_count));
   json_object_set_new(o, "reopened", json_integer((json_int_t)s->reopen_count));
+  json_object_set_new(o, "text_repaired", json_boolean(bad));
   return o;
 }
 
@@ -235,6 +239,8 @@ static const char *event_detail(const struct dk_event *ev, char *buf, size_t cap
 
 struct show_ctx {
   json_t *events;
+  int repaired;
+  char tty[(DK_TEXT_BYTES_MAX + 512) * 3]; /* a detail made safe for a terminal */
 };
 
 static int show_event(void *arg, const struct dk_event *ev) {
@@ -246,19 +252,25 @@ static int show_event(void *arg, const struct dk_event *ev) {
     dk_hex(ev->id, DK_CASE_ID_BYTES, id);
     dk_hex(ev->author, DK_PK_BYTES, author);
     json_array_append_new(c->events,
-                          json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:I}", "id", id, "type",
+                          json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:I}", "id", id, "type",
                                     dk_event_type_name(ev->type), "at", cli_json_time(ev->at_ms),
                                     "recorded_at", cli_json_time(ev->ts_ms), "by",
-                                    ev->by ? ev->by : "", "detail", detail, "author", author,
+                                    cli_json_text(ev->by, &c->repaired), "detail",
+                                    cli_json_text(detail, &c->repaired), "author", author,
                                     "seq", (json_int_t)ev->seq));
   } else {
     char at[32];
     cli_format_time(ev->at_ms, 0, at, sizeof(at));
+    char by[DK_NAME_BYTES_MAX * 3];
     printf("  %s  %-9s %-14s %s\n", at, dk_event_type_name(ev->type),
-           ev->by && *ev->by ? ev->by : "-", detail);
+           ev->by && *ev->by ? cli_term_text(ev->by, 0, by, sizeof(by)) : "-",
+           cli_term_text(detail, 0, c->tty, sizeof(c->tty)));
   }
   return 0;
 }
+
+/* A name made safe for the terminal, in t[i]. */
+#define T(str, i) cli_term_text((str), 0, t[i], sizeof(t[i]))
 
 static int show(dk_node *n, const uint8_t *case_id, int json) {
   struct dk_case_state s;
@@ -269,7 +281,11 @@ static int show(dk_node *n, const uint8_t *case_id, int json) {
     return cli_fail(rc, "cannot read the case");
   }
   uint64_t now = dk_node_now(n);
-  struct show_ctx sc = {NULL};
+  struct show_ctx *sc = calloc(1, sizeof(*sc));
+  if (sc == NULL) {
+    dk_case_state_release(&s);
+    return cli_error("out of memory");
+  }
   int out = 0;
   if (s.erased_at_ms != 0) {
     /* A tombstone: no history to read, its bodies and key are gone. */
@@ -281,19 +297,23 @@ static int show(dk_node *n, const uint8_t *case_id, int json) {
       char hex[DK_CASE_ID_BYTES * 2 + 1], t1[32];
       dk_hex(s.id, DK_CASE_ID_BYTES, hex);
       cli_format_time(s.erased_at_ms, 0, t1, sizeof(t1));
+      char t[4][DK_NAME_BYTES_MAX * 3];
       printf("%s  %s  [ERASED]\nid:        %s\noffice:    %s\nerased:    %s by %s\n"
              "reason:    %s\n",
-             s.number, dk_kind_name(s.kind), hex, s.office, t1, s.erased_by ? s.erased_by : "",
-             s.erase_reason ? s.erase_reason : "");
+             T(s.number, 0), dk_kind_name(s.kind), hex, T(s.office, 1), t1, T(s.erased_by, 2),
+             T(s.erase_reason, 3));
     }
+    free(sc);
     dk_case_state_release(&s);
     return out;
   }
   if (json) {
     json_t *o = cli_case_json(&s, now, 1);
-    sc.events = json_array();
-    rc = dk_node_case_events(n, case_id, show_event, &sc);
-    json_object_set_new(o, "history", sc.events);
+    sc->events = json_array();
+    rc = dk_node_case_events(n, case_id, show_event, sc);
+    json_object_set_new(o, "history", sc->events);
+    if (sc->repaired)
+      json_object_set_new(o, "text_repaired", json_true());
     if (rc != 0) {
       json_decref(o);
       out = cli_fail(rc, "cannot read the case history");
@@ -303,12 +323,14 @@ static int show(dk_node *n, const uint8_t *case_id, int json) {
   } else {
     char hex[DK_CASE_ID_BYTES * 2 + 1], t1[32], t2[32];
     dk_hex(s.id, DK_CASE_ID_BYTES, hex);
-    printf("%s  %s%s%s  [%s]%s\n", s.number, dk_kind_name(s.kind), *s.category ? "/" : "",
-           s.category, dk_status_name(s.status), dk_case_overdue(&s, now) ? "  OVERDUE" : "");
-    printf("id:        %s\noffice:    %s\nsummary:   %s\n", hex, s.office, s.summary);
+    char t[4][DK_NAME_BYTES_MAX * 3];
+    printf("%s  %s%s%s  [%s]%s\n", T(s.number, 0), dk_kind_name(s.kind), *s.category ? "/" : "",
+           T(s.category, 1), dk_status_name(s.status), dk_case_overdue(&s, now) ? "  OVERDUE" : "");
+    printf("id:        %s\noffice:    %s\nsummary:   %s\n", hex, T(s.office, 2),
+           cli_term_text(s.summary, 0, sc->tty, sizeof(sc->tty)));
     printf("parties:   ");
     for (size_t i = 0; i < s.parties_count; i++)
-      printf("%s%s", i ? ", " : "", s.parties[i]);
+      printf("%s%s", i ? ", " : "", T(s.parties[i], 0));
     printf("%s\n", s.parties_count ? "" : "-");
     cli_format_time(s.opened_at_ms, 0, t1, sizeof(t1));
     cli_format_time(s.deadline_ms, 0, t2, sizeof(t2));
@@ -316,12 +338,13 @@ static int show(dk_node *n, const uint8_t *case_id, int json) {
            s.triage == DK_TRIAGE_NONE ? "-" : dk_triage_name(s.triage), t2);
     for (int r = 0; r < DK_ROLE_COUNT; r++)
       if (s.assignees[r].name)
-        printf("%-10s %s\n", dk_role_name((enum dk_role)r), s.assignees[r].name);
+        printf("%-10s %s\n", dk_role_name((enum dk_role)r), T(s.assignees[r].name, 0));
     if (s.level != DK_LEVEL_NONE)
       printf("escalated: to %s\n", dk_level_name(s.level));
     if (s.outcome != DK_OUTCOME_NONE)
       printf("outcome:   %s: %s%s%s\n", dk_outcome_name(s.outcome),
-             s.outcome_text ? s.outcome_text : "", s.referral ? " (referred to " : "",
+             cli_term_text(s.outcome_text, 0, sc->tty, sizeof(sc->tty)),
+             s.referral ? " (referred to " : "",
              s.referral ? dk_referral_name(s.referral) : "");
     if (s.closed_at_ms) {
       cli_format_time(s.closed_at_ms, 0, t1, sizeof(t1));
@@ -331,12 +354,13 @@ static int show(dk_node *n, const uint8_t *case_id, int json) {
            (unsigned long long)s.sessions_count, (unsigned long long)s.minutes_total,
            s.revisits_count);
     for (size_t i = 0; i < s.conflicts_count; i++)
-      printf("CONFLICT:  %s\n", s.conflicts[i].text);
+      printf("CONFLICT:  %s\n", cli_term_text(s.conflicts[i].text, 0, sc->tty, sizeof(sc->tty)));
     printf("history:\n");
-    rc = dk_node_case_events(n, case_id, show_event, &sc);
+    rc = dk_node_case_events(n, case_id, show_event, sc);
     if (rc != 0)
       out = cli_fail(rc, "cannot read the case history");
   }
+  free(sc);
   dk_case_state_release(&s);
   return out;
 }
@@ -365,9 +389,12 @@ static int list_one(void *arg, const struct dk_case_state *s) {
   char opened[32], deadline[32];
   cli_format_time(s->opened_at_ms, 1, opened, sizeof(opened));
   cli_format_time(s->deadline_ms, 1, deadline, sizeof(deadline));
-  char summary[41];
-  snprintf(summary, sizeof(summary), "%s", s->summary ? s->summary : "");
-  printf("%-14s %-12s %-10s %-10s %-10s %-7s %s\n", s->number, dk_kind_name(s->kind),
+  /* 40 characters of the summary, cut on a character boundary, without
+   * anything that could move the cursor or break the line. */
+  char summary[40 * 4 + 1], number[DK_CASE_NUMBER_BYTES * 3];
+  cli_term_text(s->summary, 40, summary, sizeof(summary));
+  cli_term_text(s->number, 0, number, sizeof(number));
+  printf("%-14s %-12s %-10s %-10s %-10s %-7s %s\n", number, dk_kind_name(s->kind),
          s->erased_at_ms ? "ERASED" : dk_status_name(s->status), opened, deadline,
          overdue ? "OVERDUE" : "", summary);
   return 0;
@@ -404,6 +431,8 @@ int cmd_case(struct cli *c, int argc, char **argv) {
   }
   if (strcmp(argv[1], "import") == 0)
     return cmd_case_import(c, argc - 1, argv + 1);
+  if (strcmp(argv[1], "export") == 0)
+    return cmd_case_export(c, argc - 1, argv + 1);
   if (strcmp(argv[1], "erase") == 0)
     return cmd_case_erase(c, argc - 1, argv + 1);
   const struct sub *s = NULL;

@@ -5,6 +5,8 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/config.h"
+#include "cli/service.h"
 #include "common/error.h"
 #include "replication/sync_store.h"
 #include "replication/transport.h"
@@ -177,11 +179,13 @@ static int list_peer(void *ctx, const struct dk_peer *p) {
     return rc;
   if (l->arr) {
     json_array_append_new(
-        l->arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I}", "name", p->name,
-                          "addr", p->addr, "key", hex, "office", p->office, "role",
+        l->arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:s?, s:o, s:I}", "name",
+                          p->name, "addr", p->addr, "key", hex, "office", p->office, "role",
                           dk_office_role_name(p->role), "last_sync", cli_json_time(p->last_sync_ms),
                           "they_lack", (json_int_t)p->they_lack, "we_lack",
-                          (json_int_t)p->we_lack, "forks", (json_int_t)cf.count));
+                          (json_int_t)p->we_lack, "last_error",
+                          p->last_error[0] ? p->last_error : NULL, "last_error_at",
+                          cli_json_time(p->last_error_ms), "forks", (json_int_t)cf.count));
     return 0;
   }
   cli_format_time(p->last_sync_ms, 0, when, sizeof(when));
@@ -189,6 +193,10 @@ static int list_peer(void *ctx, const struct dk_peer *p) {
          dk_office_role_name(p->role), p->addr[0] ? p->addr : "-", hex,
          p->last_sync_ms ? when : "never", (unsigned long long)p->they_lack,
          (unsigned long long)p->we_lack, cf.count ? "  FORKED (see 'docket verify')" : "");
+  if (p->last_error[0]) {
+    cli_format_time(p->last_error_ms, 0, when, sizeof(when));
+    printf("%-12s   last error (%s): %s\n", "", when, p->last_error);
+  }
   return 0;
 }
 
@@ -245,50 +253,70 @@ int cmd_peer(struct cli *c, int argc, char **argv) {
 
 /* ---- serve and sync ----------------------------------------------------------- */
 
-static void log_stderr(void *ctx, enum dk_log_level level, const char *msg) {
-  char when[32];
-  time_t t = time(NULL);
-  struct tm tm;
-  localtime_r(&t, &tm);
-  strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-  static const char *const names[] = {"error", "warning", "info", "debug"};
-  fprintf(stderr, "%s docket[%s]: %s: %s\n", when, (const char *)ctx, names[level], msg);
-}
-
 int cmd_serve(struct cli *c, int argc, char **argv) {
-  static const char usage[] = "docket serve [--listen HOST:PORT] [--quiet]";
-  const char *listen = NULL;
+  static const char usage[] = "docket serve [--listen HOST:PORT] [--log-level LEVEL] [--quiet]";
+  const char *listen = NULL, *level_arg = NULL;
   int quiet = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
       listen = argv[++i];
+    else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc)
+      level_arg = argv[++i];
     else if (strcmp(argv[i], "--quiet") == 0)
       quiet = 1;
     else if (strcmp(argv[i], "--help") == 0) {
       printf("usage: %s\n\nRuns the node: accepts pinned peers on --listen (default: the "
              "address given at\ninit), keeps a live link to each pinned office above this one, "
              "redialling with\nbackoff, and passes new entries on within a second. Other "
-             "docket commands may\nwrite to the store meanwhile. Stops on SIGINT or SIGTERM.\n",
+             "docket commands may\nwrite to the store meanwhile. Stops on SIGINT or SIGTERM.\n"
+             "--log-level is error, warning, info (the default) or debug; --quiet is warning.\n"
+             "Under systemd it reports readiness, pets the watchdog and logs with journald\n"
+             "priorities (see docket@.service).\n",
              usage);
       return 0;
     } else
       return cli_usage_error(usage, "unexpected argument '%s'", argv[i]);
   }
+  enum dk_log_level level = quiet ? DK_LOG_WARN : DK_LOG_INFO;
+  if (level_arg && cli_log_level_parse(level_arg, &level) != 0)
+    return cli_usage_error(usage, "--log-level is error, warning, info or debug");
+  struct cli_config conf;
+  if (cli_config_load(c->dir, &conf) != 0)
+    return 1;
+  if (!level_arg && !quiet && conf.has_log_level)
+    level = conf.log_level;
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
   const struct dk_node_config *cfg = dk_node_config(n);
   if (listen == NULL)
-    listen = cfg->listen;
+    listen = conf.has_listen ? conf.listen : cfg->listen;
   struct sockaddr_storage ss;
   if (listen[0] && dk_net_parse_addr(listen, &ss) != 0) {
     dk_node_close(n);
     return cli_usage_error(usage, "--listen '%s' is not HOST:PORT", listen);
   }
-  dk_node_set_log(n, log_stderr, (void *)cfg->office, quiet ? DK_LOG_WARN : DK_LOG_INFO);
-  struct dk_net_options opt = {NULL, listen, 0, NULL, NULL};
+  dk_node_set_log(n, cli_service_log, (void *)cfg->office, level);
+  struct cli_service svc;
+  long other = 0;
+  int rc = cli_service_start(&svc, n, c->dir, listen, &other);
+  if (rc != 0) {
+    cli_service_stop(&svc);
+    dk_node_close(n);
+    if (rc == DK_ELOCKED && other > 0)
+      return cli_error("another 'docket serve' (pid %ld) already runs on %s", other, c->dir);
+    if (rc == DK_ELOCKED)
+      return cli_error("another 'docket serve' already runs on %s", c->dir);
+    return cli_fail(rc, "cannot record the live links in the node directory");
+  }
+  struct dk_net_options opt = {.listen = listen, .ctx = &svc};
+  opt.on_ready = cli_service_ready;
+  opt.on_link = cli_service_link;
+  opt.on_tick = cli_service_tick;
+  opt.redial_ms_max = conf.has_sync_interval ? conf.sync_interval_s * 1000 : 0;
   struct dk_net_result res;
-  int rc = dk_net_run(n, &opt, &res);
+  rc = dk_net_run(n, &opt, &res);
+  cli_service_stop(&svc);
   dk_node_close(n);
   if (rc == DK_ENOKEY)
     return cli_error("this node has no network key: run 'docket init' with "
@@ -408,9 +436,10 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
     goto done;
   }
   if (!json)
-    dk_node_set_log(n, log_stderr, (void *)dk_node_config(n)->office, DK_LOG_WARN);
+    dk_node_set_log(n, cli_service_log, (void *)dk_node_config(n)->office, DK_LOG_WARN);
   struct sync_progress sp = {!json && cli_progress_tty()};
-  struct dk_net_options opt = {&peer, NULL, timeout_s * 1000, show_progress, &sp};
+  struct dk_net_options opt = {
+      .peer = &peer, .timeout_ms = timeout_s * 1000, .progress = show_progress, .ctx = &sp};
   struct dk_net_result res;
   struct dk_sync_stats total;
   memset(&total, 0, sizeof(total));
@@ -448,6 +477,11 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
     fputs("\r\033[K", stderr);
   res.status.idle = idle;
   const struct dk_sync_stats *s = &total;
+  if (rc != 0 && res.status.refusal_code) {
+    out = cli_error("sync with %s failed: %s refused this node: %s", peer.name, peer.office,
+                    res.status.refusal_text);
+    goto done;
+  }
   if (rc != 0) {
     const char *why = rc == DK_ECONN      ? "peer unreachable or the connection was lost"
                       : rc == DK_EAUTH    ? "handshake failed: wrong network key, or the peer is "

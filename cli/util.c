@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/config.h"
 #include "common/error.h"
 #include "common/limits.h"
+#include "common/utf8.h"
 
 int cli_error(const char *fmt, ...) {
   va_list ap;
@@ -107,28 +109,45 @@ static char *prompt(int tty, const char *text) {
   return p;
 }
 
+/* Reads a passphrase file: the first line, which may not be empty. */
+static char *passphrase_file(const char *what, const char *file) {
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    cli_error("cannot read %s %s: %s", what, file, strerror(errno));
+    return NULL;
+  }
+  char *p = read_line_fd(fd);
+  close(fd);
+  if (p && p[0] == 0) {
+    cli_passphrase_free(p);
+    cli_error("%s %s is empty", what, file);
+    return NULL;
+  }
+  return p;
+}
+
 char *cli_passphrase(int confirm) {
+  /* Under systemd the unit hands the passphrase over as a credential
+   * (LoadCredential=passphrase:...): a file in a private directory that
+   * only this service can read, so it is in neither the environment nor
+   * the unit. It comes after DOCKET_PASSPHRASE_FILE, which an
+   * administrator sets on purpose. */
+  const char *file = getenv("DOCKET_PASSPHRASE_FILE");
+  const char *creds = getenv("CREDENTIALS_DIRECTORY");
+  if (!(file && *file) && creds && *creds && !confirm) {
+    char path[4096];
+    int len = snprintf(path, sizeof(path), "%s/passphrase", creds);
+    if (len > 0 && (size_t)len < sizeof(path) && access(path, F_OK) == 0)
+      return passphrase_file("the systemd credential", path);
+  }
   return cli_passphrase_from("DOCKET_PASSPHRASE_FILE", "DOCKET_PASSPHRASE", "", confirm);
 }
 
 char *cli_passphrase_from(const char *file_var, const char *env_var, const char *what,
                           int confirm) {
   const char *file = getenv(file_var);
-  if (file && *file) {
-    int fd = open(file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      cli_error("cannot read %s %s: %s", file_var, file, strerror(errno));
-      return NULL;
-    }
-    char *p = read_line_fd(fd);
-    close(fd);
-    if (p && p[0] == 0) {
-      cli_passphrase_free(p);
-      cli_error("%s %s is empty", file_var, file);
-      return NULL;
-    }
-    return p;
-  }
+  if (file && *file)
+    return passphrase_file(file_var, file);
   const char *env = getenv(env_var);
   if (env && *env) {
     size_t n = strlen(env);
@@ -184,6 +203,13 @@ dk_node *cli_open(const struct cli *c, int unlock) {
     char what[4200];
     snprintf(what, sizeof(what), "cannot open the node in %s", c->dir);
     cli_fail(rc, what);
+    return NULL;
+  }
+  /* docket.conf is read by every command that opens the node, so that a
+   * mistake in it shows at once, not when serve next starts. */
+  struct cli_config conf;
+  if (cli_config_load(c->dir, &conf) != 0 || cli_config_apply_deadlines(n, &conf) != 0) {
+    dk_node_close(n);
     return NULL;
   }
   return n;
@@ -263,4 +289,28 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out) {
     return DK_EINVAL;
   *out = v;
   return 0;
+}
+
+json_t *cli_json_text(const char *s, int *repaired) {
+  if (s == NULL)
+    s = "";
+  size_t len = strlen(s);
+  if (dk_utf8_valid(s, len))
+    return json_stringn(s, len);
+  /* Older nodes stored text unchecked: every bad byte becomes U+FFFD. */
+  size_t cap = len * 3 + 1;
+  char *buf = malloc(cap);
+  if (buf == NULL)
+    return json_null();
+  size_t n = dk_text_sanitize(buf, cap, s, len, 0, DK_SANITIZE_JSON, repaired);
+  json_t *j = json_stringn(buf, n);
+  free(buf);
+  return j ? j : json_null();
+}
+
+const char *cli_term_text(const char *s, size_t chars_max, char *buf, size_t cap) {
+  if (s == NULL)
+    s = "";
+  dk_text_sanitize(buf, cap, s, strlen(s), chars_max, DK_SANITIZE_TERMINAL, NULL);
+  return buf;
 }

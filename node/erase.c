@@ -273,7 +273,7 @@ int dk__case_erase_apply(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
       goto out;
     if (e.h.type == DK_ENTRY_ERASE || body == NULL)
       continue; /* the erase entries keep their reason */
-    rc = dk_txn_del(t, DK_T_BODIES, keys[i], DK_LOGKEY_BYTES);
+    rc = dk_log_body_del(t, log, seq);
     if (rc != 0)
       goto out;
     deleted++;
@@ -354,7 +354,10 @@ static int erase_fn(struct dk_txn *t, void *arg) {
   struct dk_buf body;
   dk_buf_init(&body);
   struct dk_entry e;
+  uint64_t first_pos;
   rc = dk__own_log_writable(t); /* a restored node first gets its log back */
+  if (rc == 0)
+    rc = dk_log_end(t, &first_pos);
   if (rc == 0)
     rc = dk_erase_body_encode(c->reason, &body);
   if (rc == 0)
@@ -367,6 +370,8 @@ static int erase_fn(struct dk_txn *t, void *arg) {
     rc = dk__erase_mark(t, c->case_id);
   if (rc == 0)
     rc = dk__case_erase_apply(n, t, c->case_id, c->out);
+  if (rc == 0)
+    rc = dk__index_local(t, first_pos);
   return rc;
 }
 

@@ -655,6 +655,11 @@ int dk__trust_log_authorised(dk_node *n, struct dk_txn *t, const struct dk__trus
   if ((h->type == DK_ENTRY_CERT || h->type == DK_ENTRY_REVOKE || h->type == DK_ENTRY_AUDITOR) &&
       strchr(office->office, '/') == NULL)
     return 0;
+  /* Nor its first entry, which only says whose log it is: the district's
+   * log is where certificates come from, so it may begin before any names
+   * its key. Its other entries (cases, witnesses, grants) need one. */
+  if (h->seq == 1 && h->type == DK_ENTRY_OFFICE && strchr(office->office, '/') == NULL)
+    return 0;
   /* The office entry at seq 1 is written at 'docket init', before the
    * district could certify the key: a certificate for that office at any
    * time covers it. Every later entry needs one in force at its time. */

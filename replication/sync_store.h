@@ -76,8 +76,8 @@ struct dk_sync_store {
    * certificate for the office it claims at the entry's time, a revoked
    * key) are refused and counted, and the rest of the batch is stored.
    * Any other failure stores nothing and returns its code (DK_EBADSIG,
-   * DK_EBADLINK, DK_ETIME, DK_EBADBODY, DK_EFORMAT, ...). On success the
-   * node also updates what it derives (case states). */
+   * DK_EBADLINK, DK_ETIME, DK_EBADBODY, DK_EFORMAT, ...). What the node
+   * derives (case states) may follow later: at `settle`. */
   int (*ingest)(void *ctx, const struct dk_wire_entry *entries, size_t n,
                 struct dk_ingest_result *res);
 
@@ -85,6 +85,18 @@ struct dk_sync_store {
    * current head (the witness entry replicates with the parent's log).
    * Called by the sync core when a child's own log advanced in a session. */
   int (*witness)(void *ctx, const uint8_t log[DK_PK_BYTES]);
+
+  /* Optional (NULL: none). The store's change mark as a reader sees it now:
+   * it moves with every commit, and never runs ahead of what heads() called
+   * after it returns (for LMDB, the id of the last transaction a new reader
+   * sees, which lags the meta page's id for a moment after each commit).
+   * dk_sync_poll() compares a polled mark with it. */
+  uint64_t (*mark)(void *ctx);
+
+  /* Optional (NULL: nothing to do): the peer has sent all it had for now;
+   * the node brings what it derives up to the entries ingested, once per
+   * burst rather than once per batch. */
+  int (*settle)(void *ctx);
 };
 
 /*

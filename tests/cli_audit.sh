@@ -7,18 +7,11 @@
 # verifies and audits as erased.
 . "$(dirname "$0")/lib/harness.sh"
 POKE=${2:?usage: $0 path/to/docket path/to/lmdb_poke}
-BASE=$((21000 + RANDOM % 20000))
-PIDS=""
-stop_all() { for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=""; }
+BASE=$(base_port 2) || { echo "no free ports" >&2; exit 1; }
 trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 dk() { local d=$1; shift; "$DOCKET" --dir "$WORK/$d" "$@"; }
 key() { dk "$1" id --json | json_get "['key']"; }
-# The binary itself in the background, so that $! is the server.
-serve() { "$DOCKET" --dir "$WORK/$1" serve >>"$WORK/$1.log" 2>&1 & PIDS="$PIDS $!"; }
-wait_for() {
-  local end=$((SECONDS + $1)); shift
-  until "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.2; done
-}
+serve() { serve_node "$@" || bad "serve $1 did not start"; }
 idle_sync() { dk "$1" sync --json >"$WORK/idle.out" 2>&1 && [ "$(json_get "['idle']" <"$WORK/idle.out")" = True ]; }
 
 check "init district" dk zhanhe init --office zhanhe --role district --code ZH --listen 127.0.0.1:$BASE
@@ -37,7 +30,7 @@ AUD=$(key auditor)
 # --- a case worked by the community and the street
 serve zhanhe; serve beidu
 street_up() { [ "$(dk beidu id --json | json_get "['logs']")" -ge 2 ]; }
-if wait_for 20 street_up; then ok; else bad "the street never reached the district"; fi
+if wait_for $WAIT street_up; then ok; else bad "the street never reached the district"; fi
 check "lanxin first sync" dk lanxin sync
 check "open" dk lanxin case open --kind dispute --category neighbour --summary "Water from the Fenghua flat" --party "Feng Hua" --json
 N=$(json_get "['number']" <"$WORK/out")
@@ -46,9 +39,9 @@ check "escalate" dk lanxin case escalate "$N" --level street --note "needs the h
 check "lanxin syncs" dk lanxin sync
 check "street session" dk beidu case session "$N" --note "Site visit with Feng Hua" --minutes 45 --by "Sun Hua"
 check "lanxin syncs again" dk lanxin sync
-if wait_for 30 idle_sync lanxin; then ok; else bad "lanxin never idle: $(cat "$WORK/idle.out")"; fi
+if wait_for $WAIT idle_sync lanxin; then ok; else bad "lanxin never idle: $(cat "$WORK/idle.out")"; fi
 district_has() { dk zhanhe case show "$N" --json >"$WORK/show.out" 2>&1 && grep -q "Site visit" "$WORK/show.out"; }
-if wait_for 30 district_has; then ok; else bad "the district never folded the street's session"; fi
+if wait_for $WAIT district_has; then ok; else bad "the district never folded the street's session"; fi
 # Let the district witness the street's latest head.
 district_witnessed() { dk zhanhe audit "$N" --json >"$WORK/a.json" 2>&1 && python3 - "$WORK/a.json" <<'PY'
 import json, sys
@@ -56,7 +49,7 @@ a = json.load(open(sys.argv[1]))
 sys.exit(0 if a["counts"]["unwitnessed"] == 0 else 1)
 PY
 }
-if wait_for 30 district_witnessed; then ok; else bad "case entries still unwitnessed at the district: $(head -c 600 "$WORK/a.json")"; fi
+if wait_for $WAIT district_witnessed; then ok; else bad "case entries still unwitnessed at the district: $(head -c 600 "$WORK/a.json")"; fi
 
 # --- audit at the district
 check "audit at the district" dk zhanhe audit "$N" --json
@@ -75,18 +68,37 @@ grep -q "^verdict: verified" "$WORK/out" && ok || bad "text verdict: $(tail -3 "
 check "bundle" dk zhanhe audit "$N" --bundle "$WORK/case.audit" --for "$AUD" --json
 mkdir -p "$WORK/fresh"
 cp "$WORK/case.audit" "$WORK/fresh/"
+# No deployment root here: without one given, authorship is not checked,
+# the verdict says so and the exit status is 1; --no-root accepts that.
 ( cd "$WORK/fresh" && unset DOCKET_DIR && "$DOCKET" audit verify case.audit --json ) >"$WORK/v.json" 2>"$WORK/v.err"
+expect_eq "no trusted root: exit 1" "1" "$?"
+expect_eq "no trusted root: verdict" "authorship not checked" "$(json_get "['verdict']" <"$WORK/v.json")"
+expect_eq "no trusted root: not ok" "False" "$(json_get "['ok']" <"$WORK/v.json")"
+expect_eq "no trusted root: authorship_checked" "False" "$(json_get "['authorship_checked']" <"$WORK/v.json")"
+expect_eq "the case is its id" "$(dk zhanhe case show "$N" --json | json_get "['id']")" "$(json_get "['case']" <"$WORK/v.json")"
+expect_fail "no trusted root, text" 1 "who wrote it was not checked" "$DOCKET" audit verify "$WORK/case.audit"
+grep -q "^verdict: authorship not checked" "$WORK/out" && ok || bad "text verdict without a root: $(tail -3 "$WORK/out")"
+( cd "$WORK/fresh" && unset DOCKET_DIR && "$DOCKET" audit verify case.audit --no-root --json ) >"$WORK/v.json" 2>"$WORK/v.err"
+expect_eq "--no-root: exit 0" "0" "$?"
 expect_eq "bundle verifies offline" "verified" "$(json_get "['verdict']" <"$WORK/v.json")"
 expect_eq "no key, no events" "False" "$(json_get "['decrypted']" <"$WORK/v.json")"
 expect_eq "the bundle says certificates were not checked" "False" "$(json_get "['certificates']['checked']" <"$WORK/v.json")"
 grep -q "Feng Hua" "$WORK/v.json" && bad "the timeline leaked without a key" || ok
-( cd "$WORK/fresh" && DOCKET_AUDITOR_KEY_FILE="$WORK/auditor/key" "$DOCKET" audit verify case.audit --json ) >"$WORK/v2.json" 2>"$WORK/v.err"
+# A root given that the bundle's writer did not have: refused.
+OTHER=$(python3 -c 'print("ab" * 32)')
+expect_fail "a root the bundle does not name" 1 "names no deployment root" "$DOCKET" audit verify "$WORK/case.audit" --root "$OTHER"
+expect_fail "--root and --no-root" 2 "contradict" "$DOCKET" audit verify "$WORK/case.audit" --root "$OTHER" --no-root
+expect_fail "--root is a key" 2 "64 hex digits" "$DOCKET" audit verify "$WORK/case.audit" --root abc
+( cd "$WORK/fresh" && DOCKET_AUDITOR_KEY_FILE="$WORK/auditor/key" "$DOCKET" audit verify case.audit --no-root --json ) >"$WORK/v2.json" 2>"$WORK/v.err"
 expect_eq "auditor decrypts" "True" "$(json_get "['decrypted']" <"$WORK/v2.json")"
 grep -q "Site visit with Feng Hua" "$WORK/v2.json" && ok || bad "auditor's timeline lacks the session"
+( cd "$WORK/fresh" && "$DOCKET" audit verify case.audit --key-dir "$WORK/auditor" --no-root ) >"$WORK/v3.out" 2>&1
+grep -q "^verdict: verified (authorship not checked" "$WORK/v3.out" && ok || bad "--key-dir: $(tail -3 "$WORK/v3.out")"
+# The auditor's node has no root configured: --key-dir gives none either.
 ( cd "$WORK/fresh" && "$DOCKET" audit verify case.audit --key-dir "$WORK/auditor" ) >"$WORK/v3.out" 2>&1
-grep -q "^verdict: verified" "$WORK/v3.out" && ok || bad "--key-dir: $(tail -3 "$WORK/v3.out")"
+expect_eq "--key-dir of a node without a root: exit 1" "1" "$?"
 # The district's own key is not the auditor's: the wrapped key is not for it.
-( cd "$WORK/fresh" && "$DOCKET" audit verify case.audit --key-dir "$WORK/beidu" --json ) >"$WORK/v4.json" 2>&1
+( cd "$WORK/fresh" && "$DOCKET" audit verify case.audit --key-dir "$WORK/beidu" --no-root --json ) >"$WORK/v4.json" 2>&1
 expect_eq "another office's key does not open the auditor's wrap" "verified" "$(json_get "['verdict']" <"$WORK/v4.json")"
 
 # --- tampered copies fail, naming what failed
@@ -117,7 +129,7 @@ expect_fail "a case of another office cannot be erased from below" 1 "no case" d
 check "street erases" dk beidu case erase "$N" --reason "court order 2025-31"
 check "lanxin syncs" dk lanxin sync
 district_erased() { dk zhanhe case show "$N" --json >"$WORK/e.json" 2>&1 && [ "$(json_get "['erased']['by']" <"$WORK/e.json")" = zhanhe/beidu ]; }
-if wait_for 30 district_erased; then ok; else bad "district never erased: $(head -c 300 "$WORK/e.json")"; fi
+if wait_for $WAIT district_erased; then ok; else bad "district never erased: $(head -c 300 "$WORK/e.json")"; fi
 for node in zhanhe beidu lanxin; do
   check "$node shows the tombstone" dk $node case show "$N" --json
   expect_eq "$node: erased by the street" "zhanhe/beidu" "$(json_get "['erased']['by']" <"$WORK/out")"

@@ -33,7 +33,7 @@ static dk_node *make(const char *root, const char *name, const char *office,
 /* Pins peer at node at (its key, office and role), as 'docket peer add'
  * does: without a root, a node stores only logs it pinned or that a pinned
  * relay below it vouches for. */
-static void pin(dk_node *at, dk_node *peer) {
+static inline void pin(dk_node *at, dk_node *peer) {
   struct dk_peer p;
   memset(&p, 0, sizeof(p));
   const struct dk_node_config *cfg = dk_node_config(peer);
