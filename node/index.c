@@ -304,7 +304,16 @@ static int clear_states(dk_node *n, struct dk_txn *t) {
       continue;
     dk_case_state_init(&s);
     int keep = dk__case_state_load(n, t, k, &s) == 0 && s.erased_at_ms != 0;
+    /* A tombstone keeps its number, so the number stays taken: it is the
+     * one row of the numbers table that comes from the state, not the log. */
+    if (keep && s.number != NULL && s.number[0] != 0) {
+      uint8_t nk[DK_HASH_BYTES];
+      dk__number_key(n, s.number, nk);
+      rc = dk_txn_put(t, DK_T_NUMBERS, nk, sizeof(nk), k, DK_HASH_BYTES);
+    }
     dk_case_state_release(&s);
+    if (rc != 0)
+      break;
     if (keep)
       continue;
     if (count == cap) {
