@@ -325,9 +325,14 @@ int cmd_restore(struct cli *c, int argc, char **argv) {
     out = cli_fail(rc, "the restored store does not open");
     goto undo;
   }
-  /* MERGE POINT (trust): mark the node restored, so that it fetches its own
-   * later entries back from its parent before it writes again. Call
-   * dk_node_mark_restored(n) here once it is in main. */
+  /* It may lack entries it wrote after the backup, which its parent holds:
+   * it writes nothing until a sync has brought them back (TRUST.md). */
+  rc = dk_node_mark_restored(n);
+  if (rc != 0) {
+    dk_node_close(n);
+    out = cli_fail(rc, "cannot mark the restored node");
+    goto undo;
+  }
   char hex[DK_PK_BYTES * 2 + 1];
   dk_hex(dk_node_pk(n), DK_PK_BYTES, hex);
   const struct dk_node_config *cfg = dk_node_config(n);
@@ -335,8 +340,8 @@ int cmd_restore(struct cli *c, int argc, char **argv) {
     out = cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "dir", dir, "key", hex, "office",
                                    cfg->office, "role", dk_office_role_name(cfg->role)));
   else
-    printf("restored %s (%s) into %s\nstart 'docket serve' on it before writing, so that it "
-           "first gets back from its parent\nwhat it wrote after the backup\n",
+    printf("restored %s (%s) into %s\nrun 'docket sync' on it before writing: it first gets "
+           "back from its parent\nwhat it wrote after the backup\n",
            cfg->office, dk_office_role_name(cfg->role), dir);
   dk_node_close(n);
   return out;

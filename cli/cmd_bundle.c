@@ -128,10 +128,19 @@ int cmd_import(struct cli *c, int argc, char **argv) {
   if (rc != 0)
     return out;
   if (json)
-    return cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I}", "file", path, "entries",
-                                    (json_int_t)st.entries, "stored", (json_int_t)st.stored,
-                                    "duplicates", (json_int_t)st.duplicates, "forks",
-                                    (json_int_t)st.forks));
+    out = cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "file", path, "entries",
+                                   (json_int_t)st.entries, "stored", (json_int_t)st.stored,
+                                   "duplicates", (json_int_t)st.duplicates, "forks",
+                                   (json_int_t)st.forks, "refused", (json_int_t)st.refused));
+  if (st.refused)
+    return cli_error("%s: refused %llu entries of a log not authorised here (%s): its key "
+                     "holds no valid certificate for the office it claims, or was revoked; "
+                     "the rest (%llu new) was stored",
+                     path, (unsigned long long)st.refused,
+                     st.refused_office[0] ? st.refused_office : "its first entry is not held",
+                     (unsigned long long)st.stored);
+  if (json)
+    return out;
   printf("imported %s: %llu entries, %llu new, %llu already here\n", path,
          (unsigned long long)st.entries, (unsigned long long)st.stored,
          (unsigned long long)st.duplicates);

@@ -8,6 +8,7 @@
 #include "cli/config.h"
 #include "cli/service.h"
 #include "common/error.h"
+#include "replication/sync_store.h"
 #include "replication/transport.h"
 
 /* ---- network key ----------------------------------------------------------- */
@@ -150,29 +151,48 @@ done:
 struct list_ctx {
   json_t *arr;
   size_t count;
+  dk_node *n;
 };
+
+static int fork_related(const struct dk_peer *p, const struct dk_fork_info *f);
+
+struct count_forks {
+  const struct dk_peer *p;
+  uint64_t count;
+};
+
+static int count_fork(void *ctx, const struct dk_fork_info *f) {
+  struct count_forks *c = ctx;
+  c->count += fork_related(c->p, f);
+  return 0;
+}
 
 static int list_peer(void *ctx, const struct dk_peer *p) {
   struct list_ctx *l = ctx;
   char hex[65], when[32];
   dk_hex(p->key, 32, hex);
   l->count++;
+  /* Forked logs this node exchanges with the peer (proofs held here). */
+  struct count_forks cf = {p, 0};
+  int rc = dk_node_forks(l->n, count_fork, &cf);
+  if (rc != 0)
+    return rc;
   if (l->arr) {
     json_array_append_new(
-        l->arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:s?, s:o}", "name",
+        l->arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:s?, s:o, s:I}", "name",
                           p->name, "addr", p->addr, "key", hex, "office", p->office, "role",
                           dk_office_role_name(p->role), "last_sync", cli_json_time(p->last_sync_ms),
                           "they_lack", (json_int_t)p->they_lack, "we_lack",
                           (json_int_t)p->we_lack, "last_error",
                           p->last_error[0] ? p->last_error : NULL, "last_error_at",
-                          cli_json_time(p->last_error_ms)));
+                          cli_json_time(p->last_error_ms), "forks", (json_int_t)cf.count));
     return 0;
   }
   cli_format_time(p->last_sync_ms, 0, when, sizeof(when));
-  printf("%-12s %-26s %-10s %-22s %.16s  %-16s %9llu %9llu\n", p->name, p->office,
+  printf("%-12s %-26s %-10s %-22s %.16s  %-16s %9llu %9llu%s\n", p->name, p->office,
          dk_office_role_name(p->role), p->addr[0] ? p->addr : "-", hex,
          p->last_sync_ms ? when : "never", (unsigned long long)p->they_lack,
-         (unsigned long long)p->we_lack);
+         (unsigned long long)p->we_lack, cf.count ? "  FORKED (see 'docket verify')" : "");
   if (p->last_error[0]) {
     cli_format_time(p->last_error_ms, 0, when, sizeof(when));
     printf("%-12s   last error (%s): %s\n", "", when, p->last_error);
@@ -216,7 +236,7 @@ int cmd_peer(struct cli *c, int argc, char **argv) {
     dk_node *n = cli_open(c, 0);
     if (n == NULL)
       return 1;
-    struct list_ctx l = {json ? json_array() : NULL, 0};
+    struct list_ctx l = {json ? json_array() : NULL, 0, n};
     if (!json)
       printf("%-12s %-26s %-10s %-22s %-17s %-16s %9s %9s\n", "NAME", "OFFICE", "ROLE", "ADDR",
              "KEY", "LAST SYNC", "THEY LACK", "WE LACK");
@@ -320,6 +340,35 @@ static void show_progress(void *ctx, const struct dk_sync_status *st) {
           (unsigned long long)st->stats.entries_stored);
 }
 
+/* Is a forked log one this node exchanges with peer (the peer's subtree,
+ * or an office above the peer, as its own log is)? */
+static int fork_related(const struct dk_peer *p, const struct dk_fork_info *f) {
+  return f->office[0] && (dk_office_covers(p->office, f->office) ||
+                          dk_office_covers(f->office, p->office));
+}
+
+struct forks_ctx {
+  const struct dk_peer *peer;
+  json_t *arr;
+  size_t count;
+};
+
+static int related_fork(void *ctx, const struct dk_fork_info *f) {
+  struct forks_ctx *c = ctx;
+  if (!fork_related(c->peer, f))
+    return 0;
+  char hex[65];
+  dk_hex(f->log, 32, hex);
+  c->count++;
+  if (c->arr)
+    json_array_append_new(c->arr, json_pack("{s:s, s:s, s:I}", "log", hex, "office", f->office,
+                                            "seq", (json_int_t)f->seq));
+  else
+    fprintf(stderr, "FORKED  %s  seq %llu  log %.16s\n", f->office,
+            (unsigned long long)f->seq, hex);
+  return 0;
+}
+
 static int pick_parent(void *ctx, const struct dk_peer *p) {
   struct dk_peer *out = ctx;
   if (p->addr[0] == 0)
@@ -408,6 +457,10 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
     total.entries_stored += res.status.stats.entries_stored;
     total.duplicates += res.status.stats.duplicates;
     total.forks += res.status.stats.forks;
+    total.peer_forks += res.status.stats.peer_forks;
+    total.forks_at_peer += res.status.stats.forks_at_peer;
+    total.refused += res.status.stats.refused;
+    total.refused_by_peer += res.status.stats.refused_by_peer;
     total.bytes_sent += res.status.stats.bytes_sent;
     total.bytes_received += res.status.stats.bytes_received;
     total.messages_sent += res.status.stats.messages_sent;
@@ -441,6 +494,76 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
     if (s->entries_stored)
       fprintf(stderr, "docket: %llu entries were stored before it stopped; they are kept\n",
               (unsigned long long)s->entries_stored);
+    goto done;
+  }
+  if ((s->refused || s->refused_by_peer) && !(s->forks || s->peer_forks || s->forks_at_peer)) {
+    /* The rest was stored; what was refused is named, never silently kept. */
+    if (json)
+      cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "error", "refused", "peer",
+                               peer.name, "entries_sent", (json_int_t)s->entries_sent,
+                               "entries_stored", (json_int_t)s->entries_stored,
+                               "refused_here", (json_int_t)s->refused, "refused_by_peer",
+                               (json_int_t)s->refused_by_peer));
+    if (s->refused_by_peer)
+      out = cli_error("sync with %s: %s refused %llu entries: their log holds no valid "
+                      "certificate for the office it claims (an office nobody enrolled, or a "
+                      "revoked key); everything else was stored",
+                      peer.name, peer.name, (unsigned long long)s->refused_by_peer);
+    if (s->refused)
+      out = cli_error("sync with %s: refused %llu entries it sent: their log holds no valid "
+                      "certificate for the office it claims, or its key was revoked (named in "
+                      "the warnings above); everything else was stored",
+                      peer.name, (unsigned long long)s->refused);
+    goto done;
+  }
+  /* A restored or rebuilt node: the sync with its parent brought its own
+   * log back; with the parent's witness as evidence it may write again. */
+  const char *mine = dk_node_config(n)->office;
+  size_t pl = strlen(peer.office);
+  int restored = dk_node_restored(n) == 1;
+  if (restored && pl < strlen(mine) && strncmp(peer.office, mine, pl) == 0 && mine[pl] == '/') {
+    uint64_t have = 0, witnessed = 0;
+    int rrc = dk_node_restored_check(n, peer.key, &have, &witnessed);
+    if (rrc == DK_ERESTORED) {
+      out = cli_error("synced with %s, but this node holds %llu entries of its own log where "
+                      "%s witnessed %llu: run 'docket sync' again before writing",
+                      peer.name, (unsigned long long)have, peer.name,
+                      (unsigned long long)witnessed);
+      goto done;
+    }
+    if (rrc != 0 && rrc != DK_EFORK) {
+      out = cli_fail(rrc, "cannot check this node's own log");
+      goto done;
+    }
+    if (rrc == 0 && !json)
+      printf("this node's own log is whole again (%llu entries, %s witnessed %llu): it can "
+             "write\n", (unsigned long long)have, peer.name, (unsigned long long)witnessed);
+  }
+  if (s->forks || s->peer_forks || s->forks_at_peer) {
+    /* Two different signed entries for one position of a log: never a
+     * success, whoever holds the proof. */
+    struct forks_ctx fc = {&peer, NULL, 0};
+    fc.arr = json ? json_array() : NULL;
+    dk_node_forks(n, related_fork, &fc);
+    if (json) {
+      json_t *o = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I}", "error", "fork", "peer", peer.name,
+                            "forks", fc.arr, "proofs_received", (json_int_t)s->forks,
+                            "found_comparing_heads", (json_int_t)s->peer_forks,
+                            "proofs_kept_by_peer", (json_int_t)s->forks_at_peer);
+      cli_print_json(o);
+    }
+    if (fc.count == 0)
+      out = cli_error("sync with %s found a fork: %s holds a different signed entry than this "
+                      "node at a position of a log this node sent; its 'docket verify' names "
+                      "it. If this node was restored from a copy, stop using it and see "
+                      "docs/operations.md",
+                      peer.name, peer.name);
+    else
+      out = cli_error("sync with %s found a fork: two different signed entries for one "
+                      "position of a log (listed above; 'docket verify' shows the proofs). If "
+                      "this node was restored from a copy, stop using it and see "
+                      "docs/operations.md",
+                      peer.name);
     goto done;
   }
   if (json)

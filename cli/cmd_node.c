@@ -9,7 +9,7 @@
 
 static const char INIT_USAGE[] =
     "docket init --office PATH --role district|street|community|auditor [--code CODE] "
-    "[--listen HOST:PORT] [--network-key-file FILE] [--root-pk HEX]";
+    "[--listen HOST:PORT] [--network-key-file FILE] [--root-pk HEX] [--key-file KEY]";
 
 /* Default case-number code: the first two letters of the office's last
  * path segment, in capitals (lanxin -> LA). */
@@ -42,10 +42,11 @@ int cmd_init(struct cli *c, int argc, char **argv) {
                                        {"listen", required_argument, 0, 'l'},
                                        {"network-key-file", required_argument, 0, 'k'},
                                        {"root-pk", required_argument, 0, 'R'},
+                                       {"key-file", required_argument, 0, 'K'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *office = NULL, *role = NULL, *code = NULL, *listen = "", *netkey_file = NULL;
-  const char *root_hex = NULL;
+  const char *root_hex = NULL, *key_file = NULL;
   uint8_t root[DK_PK_BYTES];
   int ch;
   optind = 0;
@@ -57,11 +58,17 @@ int cmd_init(struct cli *c, int argc, char **argv) {
     case 'l': listen = optarg; break;
     case 'k': netkey_file = optarg; break;
     case 'R': root_hex = optarg; break;
+    case 'K': key_file = optarg; break;
     case 'h':
       printf("usage: %s\n\nCreates a node in --dir: a new key pair sealed under a passphrase,\n"
              "and an empty store. Prints the node's public key. The first node of a\n"
              "deployment (the district) gets a new network key; every other office is\n"
-             "given that key with --network-key-file (see 'docket network-key').\n",
+             "given that key with --network-key-file (see 'docket network-key').\n\n"
+             "--key-file KEY rebuilds an office whose disk was lost from its key file\n"
+             "(the 'key' file of its old node directory, with its passphrase): the same\n"
+             "key, a new store. Pin the office above, then run 'docket sync': it brings\n"
+             "the office's own log back, and the node writes nothing before that\n"
+             "(docs/operations.md).\n",
              INIT_USAGE);
       return 0;
     default:
@@ -102,11 +109,12 @@ int cmd_init(struct cli *c, int argc, char **argv) {
   } else {
     randombytes_buf(netkey, sizeof(netkey));
   }
-  char *pass = cli_passphrase(1);
+  char *pass = cli_passphrase(key_file == NULL);
   if (pass == NULL)
     return 1;
   uint8_t pk[DK_PK_BYTES];
-  int rc = dk_node_create(c->dir, &cfg, pass, strlen(pass), pk);
+  int rc = key_file ? dk_node_rebuild(c->dir, &cfg, key_file, pass, strlen(pass), pk)
+                    : dk_node_create(c->dir, &cfg, pass, strlen(pass), pk);
   dk_node *n = NULL;
   if (rc == 0)
     rc = dk_node_open(c->dir, pass, strlen(pass), &n);
@@ -116,17 +124,27 @@ int cmd_init(struct cli *c, int argc, char **argv) {
     rc = dk_node_set_root(n, root);
   char request[4200];
   snprintf(request, sizeof(request), "%s/enrolment-request", c->dir);
-  if (rc == 0)
+  if (rc == 0 && key_file == NULL)
     rc = cli_request_write(n, request);
   dk_node_close(n);
   sodium_memzero(netkey, sizeof(netkey));
   cli_passphrase_free(pass);
   if (rc == DK_EEXIST)
     return cli_error("%s already holds a docket node", c->dir);
+  if (rc == DK_EPASSPHRASE && key_file)
+    return cli_error("%s does not open with that passphrase (or is not a docket key file)",
+                     key_file);
   if (rc != 0)
     return cli_fail(rc, "cannot create the node");
   char hex[DK_PK_BYTES * 2 + 1];
   dk_hex(pk, DK_PK_BYTES, hex);
+  if (key_file) {
+    printf("rebuilt %s node for %s in %s from %s\nkey: %s\nnext: pin the office above "
+           "('docket peer add'), then run 'docket sync': it brings this office's log back "
+           "before anything can be written\n",
+           role, office, c->dir, key_file, hex);
+    return 0;
+  }
   printf("created %s node for %s in %s\nkey: %s\ncase numbers: %s-YYYY-NNNN\n%s\n", role,
          office, c->dir, hex, cfg.code,
          netkey_file ? "network key: from the file given"

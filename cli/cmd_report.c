@@ -131,6 +131,27 @@ static void text_block(const char *title, const struct dk_report_figures *f) {
   printf("  median days to close %s; mean satisfaction %s\n", med, sat);
 }
 
+struct unauth_ctx {
+  json_t *arr;
+  size_t count;
+};
+
+static int on_unauth(void *ctx, const struct dk_unauthorised_log *u) {
+  struct unauth_ctx *c = ctx;
+  char hex[65];
+  dk_hex(u->log, 32, hex);
+  c->count++;
+  if (c->arr)
+    json_array_append_new(c->arr, json_pack("{s:s, s:s, s:I, s:s}", "log", hex, "office",
+                                            u->office, "from_seq", (json_int_t)u->first_seq,
+                                            "why", dk_errname(u->why)));
+  else
+    cli_warn("log %.16s (%s) holds entries from seq %llu that are not authorised here (%s): "
+             "cases it wrote may be counted below; run 'docket verify'",
+             hex, u->office, (unsigned long long)u->first_seq, dk_strerror(u->why));
+  return 0;
+}
+
 int cmd_report(struct cli *c, int argc, char **argv) {
   static const struct option opts[] = {{"from", required_argument, 0, 'f'},
                                        {"to", required_argument, 0, 't'},
@@ -196,6 +217,15 @@ int cmd_report(struct cli *c, int argc, char **argv) {
     out = cli_fail(rc, "cannot compute the report");
     goto done;
   }
+  /* Logs held here that this node would not accept today (stored before it
+   * had a root or learnt of a revocation): flagged, never silently summed. */
+  struct unauth_ctx uc = {json ? json_array() : NULL, 0};
+  rc = dk_node_unauthorised_logs(n, on_unauth, &uc);
+  if (rc != 0) {
+    json_decref(uc.arr);
+    out = cli_fail(rc, "cannot check the logs' authorisation");
+    goto done;
+  }
   char period[80], a[32], b[32];
   cli_format_time(p.from_ms, 1, a, sizeof(a));
   cli_format_time(p.to_ms == UINT64_MAX ? 0 : p.to_ms, 1, b, sizeof(b));
@@ -221,6 +251,7 @@ int cmd_report(struct cli *c, int argc, char **argv) {
                                               "contacts", (json_int_t)r.people[i].contacts,
                                               "minutes", (json_int_t)r.people[i].minutes));
     json_object_set_new(o, "work_log", people);
+    json_object_set_new(o, "unauthorised_logs", uc.arr);
     out = cli_print_json(o);
   } else if (csv) {
     puts(CSV_HEADER);

@@ -61,6 +61,10 @@ int cli_fail(int rc, const char *what) {
     hint = "; restore data.mdb from a backup, or rebuild this office's log from its street "
            "(a new node with the office's key file, then 'docket sync')";
     break;
+  case DK_ERESTORED:
+    hint = " (it may lack entries it wrote after the copy, which its parent holds: writing "
+           "now would fork its log; nothing was written)";
+    break;
   default:
     break;
   }

@@ -271,7 +271,9 @@ static int write_open(dk_node *n, struct dk_txn *t, struct dk_event *ev, const u
       goto out;
     grants_in = grants;
   }
-  rc = dk_grants_write(grants_in, grants_count, &body);
+  rc = dk__own_log_writable(t); /* a restored node first gets its log back */
+  if (rc == 0)
+    rc = dk_grants_write(grants_in, grants_count, &body);
   if (rc == 0)
     rc = dk_log_next_seq(t, n->pk, &seq);
   if (rc == 0)
@@ -335,6 +337,8 @@ static int write_event(dk_node *n, struct dk_txn *t, struct dk_case_state *s, st
     ev->deps_count = nd;
   }
   rc = dk_case_check(s, ev);
+  if (rc == 0)
+    rc = dk__own_log_writable(t); /* a restored node first gets its log back */
   if (rc == 0)
     rc = dk_event_encode(ev, pt);
   if (rc == 0)

@@ -12,6 +12,7 @@
 #include "node/erase.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -394,7 +395,9 @@ static int erase_fn(struct dk_txn *t, void *arg) {
   dk_buf_init(&body);
   struct dk_entry e;
   uint64_t first_pos;
-  rc = dk_log_end(t, &first_pos);
+  rc = dk__own_log_writable(t); /* a restored node first gets its log back */
+  if (rc == 0)
+    rc = dk_log_end(t, &first_pos);
   if (rc == 0)
     rc = dk_erase_body_encode(c->reason, &body);
   if (rc == 0)
@@ -419,5 +422,116 @@ int dk_node_case_erase(dk_node *n, const uint8_t case_id[DK_HASH_BYTES], const c
   if (strlen(reason) > DK_TEXT_BYTES_MAX)
     return DK_ELIMIT;
   struct erase_ctx c = {n, case_id, reason, out};
-  return dk_store_write(n->store, erase_fn, &c);
+  int rc = dk_store_write(n->store, erase_fn, &c);
+  if (rc == 0)
+    rc = dk__store_scrub(n);
+  return rc;
+}
+
+/* ---- scrubbing the pages an erasure freed -------------------------------------
+ *
+ * LMDB never wipes a page it frees: the copy-on-write originals of the pages
+ * that held an erased body or case key stay in data.mdb, on the free list,
+ * until reused. Scrubbing reuses them at once: one transaction fills every
+ * free page with zeros (meta records "scrub:N", each value exactly one
+ * overflow page of zeros, so each takes one free page), the next deletes
+ * the records, which frees those pages again, zeroed. Each step is an
+ * ordinary committed transaction, so it is safe with other processes (a
+ * running serve) using the store and against a crash at any moment: the
+ * worst case is scrub records left over, which the next scrub deletes. A
+ * page still held by a reader's snapshot is not free yet; it is scrubbed by
+ * the next erasure or 'docket verify --scrub'. */
+
+#define SCRUB_PREFIX "scrub:"
+/* Free pages counted, plus a few the scrub's own leaves take. */
+#define SCRUB_MARGIN_PAGES 16
+
+static int free_pages(MDB_txn *txn, uint64_t *count) {
+  MDB_cursor *cur;
+  *count = 0;
+  int mrc = mdb_cursor_open(txn, 0 /* FREE_DBI */, &cur);
+  if (mrc != 0)
+    return DK_ESTORE;
+  MDB_val k, v;
+  while ((mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0)
+    if (v.mv_size >= sizeof(size_t))
+      *count += *(const size_t *)v.mv_data; /* an IDL: its first word is its length */
+  mdb_cursor_close(cur);
+  return mrc == MDB_NOTFOUND ? 0 : DK_ESTORE;
+}
+
+static int scrub_clear(struct dk_txn *t) {
+  struct dk_iter it;
+  int rc = dk_iter_open(t, DK_T_META, SCRUB_PREFIX, strlen(SCRUB_PREFIX), &it);
+  if (rc != 0)
+    return rc;
+  /* Collect first: deleting under the cursor would move it. */
+  uint64_t n = 0;
+  const uint8_t *k;
+  size_t klen;
+  while ((rc = dk_iter_next(&it, &k, &klen, NULL, NULL)) == 0)
+    n++;
+  dk_iter_close(&it);
+  if (rc != DK_ENOTFOUND)
+    return rc;
+  rc = 0;
+  for (uint64_t i = 0; i < n && rc == 0; i++) {
+    char key[32];
+    int len = snprintf(key, sizeof(key), SCRUB_PREFIX "%016llx", (unsigned long long)i);
+    rc = dk_txn_del(t, DK_T_META, key, (size_t)len);
+    if (rc == DK_ENOTFOUND)
+      rc = 0;
+  }
+  return rc;
+}
+
+static int scrub_fill_fn(struct dk_txn *t, void *arg) {
+  uint64_t pages = *(const uint64_t *)arg;
+  int rc = scrub_clear(t);
+  if (rc != 0)
+    return rc;
+  MDB_stat st;
+  if (mdb_env_stat(mdb_txn_env(t->txn), &st) != 0)
+    return DK_ESTORE;
+  size_t value_bytes = st.ms_psize - 16; /* one overflow page: the page header is 16 bytes */
+  uint8_t *zeros = calloc(1, value_bytes);
+  if (zeros == NULL)
+    return DK_ENOMEM;
+  for (uint64_t i = 0; i < pages + SCRUB_MARGIN_PAGES && rc == 0; i++) {
+    char key[32];
+    int len = snprintf(key, sizeof(key), SCRUB_PREFIX "%016llx", (unsigned long long)i);
+    rc = dk_txn_put(t, DK_T_META, key, (size_t)len, zeros, value_bytes);
+  }
+  free(zeros);
+  return rc;
+}
+
+static int scrub_clear_fn(struct dk_txn *t, void *arg) {
+  (void)arg;
+  int rc = scrub_clear(t);
+  /* Always write something, so that the transaction commits as a new one. */
+  if (rc == 0)
+    rc = dk_txn_put(t, DK_T_META, "scrubbed", strlen("scrubbed"), "1", 1);
+  return rc;
+}
+
+int dk__store_scrub(dk_node *n) {
+  /* LMDB reads its free list only in a read transaction. */
+  struct dk_txn t;
+  uint64_t pages = 0;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  rc = free_pages(t.txn, &pages);
+  dk_store_read_end(&t);
+  /* LMDB reuses the pages a transaction freed only two transactions
+   * later: one small commit first, so that the fill can take what the
+   * erasure freed. */
+  if (rc == 0)
+    rc = dk_store_write(n->store, scrub_clear_fn, NULL);
+  if (rc == 0)
+    rc = dk_store_write(n->store, scrub_fill_fn, &pages);
+  if (rc == 0)
+    rc = dk_store_write(n->store, scrub_clear_fn, NULL);
+  return rc;
 }

@@ -212,8 +212,10 @@ int dk__index_txn(dk_node *n, struct dk_txn *t, uint64_t max, uint64_t *done) {
    * Locked nodes erase too. */
   for (size_t j = 0; j < ndirty && rc == 0; j++) {
     rc = dk__erase_marked(t, dirty[j]);
-    if (rc == 1)
+    if (rc == 1) {
+      n->scrub_pending = 1; /* the freed pages are overwritten after the commit */
       rc = dk__case_erase_apply(n, t, dirty[j], NULL);
+    }
     if (rc == DK_EBADID || rc == DK_EBADLINK || rc == DK_ENOTFOUND) {
       dk_node_logf(n, DK_LOG_WARN, "an erasure could not be applied: %s", dk_strerror(rc));
       rc = 0;
@@ -261,6 +263,14 @@ int dk_node_index_run(dk_node *n) {
   while (rc == 0 && lag > 0) {
     struct run_ctx c = {n, 0};
     rc = dk_store_write(n->store, run_fn, &c);
+    if (rc == 0 && n->scrub_pending) {
+      n->scrub_pending = 0;
+      /* What the erasure freed is overwritten now (node/erase.c). */
+      int src = dk__store_scrub(n);
+      if (src != 0)
+        dk_node_logf(n, DK_LOG_WARN, "could not overwrite the pages an erasure freed: %s",
+                     dk_strerror(src));
+    }
     if (rc == 0 && c.done == 0)
       break;
     if (rc == 0)

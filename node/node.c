@@ -75,6 +75,7 @@ struct create_ctx {
   const uint8_t *pk;
   const struct dk_identity *id;
   uint64_t now_ms;
+  int rebuild; /* an existing key: its log comes back from the parent */
 };
 
 static int create_fn(struct dk_txn *t, void *arg) {
@@ -96,6 +97,8 @@ static int create_fn(struct dk_txn *t, void *arg) {
     rc = dk__meta_put_str(t, DK_META_ROLE, dk_office_role_name(c->cfg->role));
   if (rc == 0)
     rc = dk__meta_put_str(t, DK_META_LISTEN, c->cfg->listen);
+  if (rc == 0 && c->rebuild)
+    return dk__restored_set(t); /* no seq 1: the log exists at the parent */
   /* Seq 1 of the log says whose log it is. */
   struct dk_office_info info;
   memset(&info, 0, sizeof(info));
@@ -119,8 +122,21 @@ static int path_join(char *out, size_t cap, const char *dir, const char *name) {
   return snprintf(out, cap, "%s/%s", dir, name) < (int)cap ? 0 : DK_EINVAL;
 }
 
+static int node_create(const char *dir, const struct dk_node_config *cfg, const char *passphrase,
+                       size_t passphrase_len, const char *key_file, uint8_t pk_out[DK_PK_BYTES]);
+
 int dk_node_create(const char *dir, const struct dk_node_config *cfg, const char *passphrase,
                    size_t passphrase_len, uint8_t pk_out[DK_PK_BYTES]) {
+  return node_create(dir, cfg, passphrase, passphrase_len, NULL, pk_out);
+}
+
+int dk_node_rebuild(const char *dir, const struct dk_node_config *cfg, const char *key_file,
+                    const char *passphrase, size_t passphrase_len, uint8_t pk_out[DK_PK_BYTES]) {
+  return node_create(dir, cfg, passphrase, passphrase_len, key_file, pk_out);
+}
+
+static int node_create(const char *dir, const struct dk_node_config *cfg, const char *passphrase,
+                       size_t passphrase_len, const char *key_file, uint8_t pk_out[DK_PK_BYTES]) {
   char keypath[4200], datapath[4200];
   struct dk_secrets sec = {0};
   struct dk_identity id = {0};
@@ -142,8 +158,16 @@ int dk_node_create(const char *dir, const struct dk_node_config *cfg, const char
   rc = dk_secrets_init(&sec);
   if (rc != 0)
     goto out;
-  randombytes_buf(sec.seed, DK_SEED_BYTES);
-  randombytes_buf(sec.storage_key, DK_SYMKEY_BYTES);
+  if (key_file) {
+    /* The office's own key (its keys, not a copy of its store): the
+     * passphrase must open it. */
+    rc = dk_keyfile_read(key_file, passphrase, passphrase_len, &sec);
+    if (rc != 0)
+      goto out;
+  } else {
+    randombytes_buf(sec.seed, DK_SEED_BYTES);
+    randombytes_buf(sec.storage_key, DK_SYMKEY_BYTES);
+  }
   rc = dk_identity_from_seed(&id, sec.seed);
   if (rc != 0)
     goto out;
@@ -154,7 +178,7 @@ int dk_node_create(const char *dir, const struct dk_node_config *cfg, const char
   rc = dk_store_open(dir, 1, &store);
   if (rc != 0)
     goto out;
-  struct create_ctx c = {cfg, id.pk, &id, wall_clock_ms(NULL)};
+  struct create_ctx c = {cfg, id.pk, &id, wall_clock_ms(NULL), key_file != NULL};
   rc = dk_store_write(store, create_fn, &c);
   if (rc != 0)
     goto out;

@@ -59,6 +59,41 @@ int dk_office_valid(const char *path);
 int dk_node_create(const char *dir, const struct dk_node_config *cfg, const char *passphrase,
                    size_t passphrase_len, uint8_t pk_out[DK_PK_BYTES]);
 
+/* Rebuilds an office's node in dir (empty or absent) from its key file
+ * (the 'key' file of its old node directory) after its disk was lost: the
+ * same identity and storage key, a new store holding cfg and nothing of its
+ * own log. The node is marked restored (dk_node_mark_restored): it writes
+ * nothing until a sync with its parent has brought its own log back.
+ * DK_EPASSPHRASE when the passphrase does not open key_file, DK_EEXIST when
+ * dir holds a node. */
+int dk_node_rebuild(const char *dir, const struct dk_node_config *cfg, const char *key_file,
+                    const char *passphrase, size_t passphrase_len, uint8_t pk_out[DK_PK_BYTES]);
+
+/* A node must not fork itself (TRUST.md, "Restored nodes"). A node restored
+ * from a backup, or rebuilt from its key file, may lack entries of its own
+ * log that it wrote after the copy and that its parent holds: appending now
+ * would write a second, different entry at those positions. Marking it
+ * restored (in its store; works on a locked node) makes every append of its
+ * own log fail with DK_ERESTORED until dk_node_restored_check() finds the
+ * log whole. A district has no parent to fetch from: it is not marked
+ * (returns 0, nothing done). Call it on the restored copy, before anything
+ * else writes to it. */
+int dk_node_mark_restored(dk_node *n);
+
+/* 1 when the node is marked restored and may not append yet, 0 when not, or
+ * a negative code. */
+int dk_node_restored(dk_node *n);
+
+/* After a sync with the parent (peer the parent's key) that ran to its end:
+ * the evidence is the parent's witness of this node's log (the newest
+ * witness entry for it in the parent's log, which the sync brought): this
+ * node must hold that seq with the witnessed id. Then the mark is cleared
+ * (and a rebuilt node whose parent never held its log writes its seq-1
+ * office entry now) and 0 returned. DK_ERESTORED while the log is not
+ * whole, with *have_seq / *witnessed_seq saying how far each is. */
+int dk_node_restored_check(dk_node *n, const uint8_t parent_pk[DK_PK_BYTES], uint64_t *have_seq,
+                           uint64_t *witnessed_seq);
+
 /* Opens the node in dir. With a passphrase the keys are unlocked
  * (DK_EPASSPHRASE when wrong); with passphrase NULL only public data can be
  * read. DK_ENOTINIT when dir holds no node. */
@@ -192,6 +227,23 @@ struct dk_fork_info {
  * call). A non-zero return from cb stops the walk and is returned. */
 int dk_node_forks(dk_node *n, int (*cb)(void *ctx, const struct dk_fork_info *f), void *ctx);
 
+/* A log held here with entries that are not authorised (TRUST.md,
+ * "Authorisation of logs"): stored before this node had a root or learnt of
+ * a revocation, or by an older version. Such entries are not relayed. */
+struct dk_unauthorised_log {
+  uint8_t log[DK_PK_BYTES];
+  char office[DK_NAME_BYTES_MAX]; /* what its seq-1 entry claims */
+  uint64_t first_seq;             /* its first unauthorised entry */
+  uint64_t head_seq;
+  int why; /* DK_EUNAUTH (no certificate or pin for that office), DK_ECERT (revoked) */
+};
+
+/* Calls cb for each log held with unauthorised entries (info borrowed for
+ * the call). A non-zero return from cb stops the walk and is returned. */
+int dk_node_unauthorised_logs(dk_node *n,
+                              int (*cb)(void *ctx, const struct dk_unauthorised_log *u),
+                              void *ctx);
+
 /* ---- replication support (replication/ reaches the store through these) -- */
 
 /* One entry as it travels (borrowed views). body NULL when erased. */
@@ -205,6 +257,14 @@ struct dk_raw_entry {
 
 struct dk_ingest_stats {
   size_t stored, duplicates, forks;
+  /* Entries not stored because their log is not authorised here (its key
+   * holds no certificate for its office at the entry's time, is revoked,
+   * or, without a root, is neither pinned nor vouched for); the other
+   * logs' entries of the batch are stored. The first refused log: */
+  size_t refused;
+  int refused_why; /* DK_EUNAUTH or DK_ECERT */
+  uint8_t refused_log[DK_PK_BYTES];
+  char refused_office[DK_NAME_BYTES_MAX]; /* "" when its seq 1 is not held */
 };
 
 /* Every log held, in key order, with its head and its office (from the

@@ -34,6 +34,7 @@ struct dk_node {
   void *log_ctx;
   int upgrade_needed; /* load_config found format 1 */
   int index_deferred; /* dk_node_index_defer(): ingest leaves indexing to the caller */
+  int scrub_pending;  /* an erasure was indexed: overwrite the freed pages after the commit */
   enum dk_log_level log_level;
 };
 
@@ -102,6 +103,49 @@ int dk__trust_index(dk_node *n, struct dk_txn *t, const struct dk_entry *e, cons
 /* DK_ECERT when e's log key was revoked before e's author timestamp (its
  * own code: DK_EAUTH already means a bad seal or handshake to the CLI). */
 int dk__trust_check_author(struct dk_txn *t, const struct dk_entry *e);
+
+/* How far this node relays log (head_seq held): the last entry before its
+ * first unauthorised one (0: none of it, its seq-1 claim is not
+ * authorised), with why (DK_EUNAUTH, DK_ECERT; 0 when all of it is). */
+int dk__trust_relay_cap(dk_node *n, struct dk_txn *t, const uint8_t log[DK_PK_BYTES],
+                        const struct dk_office_info *office, uint64_t head_seq, uint64_t *cap,
+                        int *why);
+
+/* Overwrites the store's free pages with zeros (node/erase.c), so that what
+ * an erasure freed cannot be read back from data.mdb. Call after the
+ * erasing transaction committed. */
+int dk__store_scrub(dk_node *n);
+
+/* Restored nodes (node/restored.c): sets the mark; DK_ERESTORED while it is
+ * set (call before any append of this node's own log). */
+int dk__restored_set(struct dk_txn *t);
+int dk__own_log_writable(struct dk_txn *t);
+
+/* The pinned peer with key (DK_ENOTFOUND when none); every pinned peer. */
+int dk__peer_by_key(struct dk_txn *t, const uint8_t key[DK_PK_BYTES], struct dk_peer *out);
+int dk__peers_iterate(struct dk_txn *t, int (*cb)(void *ctx, const struct dk_peer *p), void *ctx);
+
+/* Statements met in a batch being ingested (checked against the root), so
+ * that a certificate or revocation applies to the batch that brings it. */
+struct dk__trust_batch {
+  struct dk_statement *s;
+  size_t count, cap;
+};
+void dk__trust_batch_release(struct dk__trust_batch *b);
+/* Adds the statement in body when e is a root statement of a district log
+ * (office: that log's) that the root signed; anything else is ignored. */
+int dk__trust_batch_add(struct dk__trust_batch *b, struct dk_txn *t, const struct dk_entry *e,
+                        const char *office, const uint8_t *body, size_t body_len);
+
+/* Ingest authorisation (TRUST.md "Authorisation of logs"): may an entry of
+ * log, whose seq-1 office entry claims office, be stored here? 0 when it
+ * may; DK_ECERT when its key is revoked at the entry's time; DK_EUNAUTH
+ * when its key holds no certificate for that office in force then (with a
+ * root), or is not pinned or vouched for by a pinned relay (without one).
+ * b may be NULL. */
+int dk__trust_log_authorised(dk_node *n, struct dk_txn *t, const struct dk__trust_batch *b,
+                             const uint8_t log[DK_PK_BYTES], const struct dk_office_info *office,
+                             const struct dk_header *h);
 /* The trust view's answers within t (see node.h). */
 int dk__trust_cert_valid(struct dk_txn *t, const uint8_t key[DK_PK_BYTES], uint64_t at_ms,
                          char *office, enum dk_office_role *role);

@@ -55,7 +55,25 @@ int dk_node_log_heads(dk_node *n,
       rc = dk_office_body_decode(ov, olen, &info);
     if (rc != 0)
       break;
-    rc = cb(ctx, k, dk_be64_get(v), v + 8, info.office);
+    /* What is held but not authorised is not relayed (TRUST.md): a log
+     * whose seq-1 claim is not authorised is left out, a log with a revoked
+     * tail is offered up to its last authorised entry. */
+    uint64_t seq = dk_be64_get(v), cap;
+    const uint8_t *id = v + 8;
+    int why;
+    rc = dk__trust_relay_cap(n, &t, k, &info, seq, &cap, &why);
+    if (rc != 0)
+      break;
+    if (cap == 0)
+      continue;
+    struct dk_entry capped;
+    if (cap < seq) {
+      rc = dk_log_read(&t, k, cap, &capped, NULL, NULL);
+      if (rc != 0)
+        break;
+      id = capped.id;
+    }
+    rc = cb(ctx, k, cap, id, info.office);
     if (rc != 0)
       break;
   }
@@ -95,10 +113,23 @@ int dk_node_log_read(dk_node *n, const uint8_t log[DK_PK_BYTES], uint64_t from,
    * that what it reads is the entry it meant (log, seq, and the link to the
    * entry before within what it sends). */
   size_t count = 0, bytes = 0;
+  /* Never past the last authorised entry (see dk_node_log_heads). */
+  uint64_t cap = UINT64_MAX;
+  struct dk_head head;
+  const uint8_t *ov;
+  size_t olen;
+  struct dk_office_info info;
+  int why;
+  if (dk_log_head(&t, log, &head) == 0 && dk_txn_get(&t, DK_T_LOGS, log, DK_PK_BYTES, &ov, &olen) == 0 &&
+      dk_office_body_decode(ov, olen, &info) == 0) {
+    rc = dk__trust_relay_cap(n, &t, log, &info, head.seq, &cap, &why);
+    if (rc != 0)
+      goto out;
+  }
   uint64_t seq = from < 1 ? 1 : from;
   uint8_t prev_id[DK_HASH_BYTES];
   int have_prev = 0;
-  while (rc == 0 && count < max_entries && (count == 0 || bytes < max_bytes)) {
+  while (rc == 0 && seq <= cap && count < max_entries && (count == 0 || bytes < max_bytes)) {
     uint64_t pos, left;
     rc = dk_log_run_end(&t, log, seq, &pos, &left);
     if (rc == DK_ENOTFOUND) {
@@ -120,7 +151,7 @@ int dk_node_log_read(dk_node *n, const uint8_t log[DK_PK_BYTES], uint64_t from,
     size_t bkl = 0, bvl = 0;
     int bend = 0;
     uint64_t bpos = 0;
-    for (; left > 0 && count < max_entries && (count == 0 || bytes < max_bytes);
+    for (; left > 0 && seq <= cap && count < max_entries && (count == 0 || bytes < max_bytes);
          left--, pos++, seq++) {
       const uint8_t *k, *v;
       size_t kl, vl;
@@ -164,6 +195,7 @@ int dk_node_log_read(dk_node *n, const uint8_t log[DK_PK_BYTES], uint64_t from,
     dk_iter_close(&ei);
     dk_iter_close(&bi);
   }
+out:
   dk_store_read_end(&t);
   return rc;
 }
@@ -192,6 +224,14 @@ int dk__grant_own_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK_PK
  * cases it already holds a grant for. */
 int dk__grant_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK_PK_BYTES],
                     const char *office) {
+  int wrc = dk__own_log_writable(t);
+  if (wrc != 0) {
+    /* Restored: it writes nothing until its log is whole; the reader gets
+     * these grants when it is certified again or from the writing office. */
+    if (wrc == DK_ERESTORED)
+      dk_node_logf(n, DK_LOG_WARN, "restored node: key grants for a new reader wait");
+    return wrc == DK_ERESTORED ? 0 : wrc;
+  }
   uint64_t revoked_at;
   int rrc = dk__trust_revoked_at(t, reader, &revoked_at);
   if (rrc != DK_ENOTFOUND)
@@ -335,7 +375,6 @@ int dk__case_readers(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_BYTES
 
 /* ---- ingest ----------------------------------------------------------------- */
 
-static int peer_by_key_txn(struct dk_txn *t, const uint8_t key[DK_PK_BYTES], struct dk_peer *out);
 
 struct run {
   uint8_t log[DK_PK_BYTES];
@@ -344,9 +383,12 @@ struct run {
   uint8_t id[DK_HASH_BYTES];
   uint64_t ts;
   ptrdiff_t last_new; /* index of the last new entry, -1 none */
+  int office_known;   /* office below holds the log's seq-1 claim */
+  int refused;        /* not authorised here: the rest of this run is refused */
+  struct dk_office_info office;
 };
 
-enum { NEW = 1, DUP = 2, FORK = 3 };
+enum { NEW = 1, DUP = 2, FORK = 3, REFUSED = 4 };
 
 struct ingest_ctx {
   dk_node *n;
@@ -377,8 +419,52 @@ static int find_run(struct dk_txn *t, struct run *runs, size_t *nruns, size_t ca
   memcpy(r->id, h.id, DK_HASH_BYTES);
   r->ts = h.ts_ms;
   r->last_new = -1;
+  r->refused = 0;
+  r->office_known = 0;
+  const uint8_t *v;
+  size_t vlen;
+  rc = dk_txn_get(t, DK_T_LOGS, log, DK_PK_BYTES, &v, &vlen);
+  if (rc == 0 && dk_office_body_decode(v, vlen, &r->office) == 0)
+    r->office_known = 1;
+  else if (rc != 0 && rc != DK_ENOTFOUND)
+    return rc;
   *out = r;
   return 0;
+}
+
+/* The office a log of this batch claims: held, or its seq-1 entry here. */
+static const char *batch_office(struct dk_txn *t, const struct dk_raw_entry *raw,
+                                const struct dk_entry *e, size_t count, const uint8_t *log,
+                                struct dk_office_info *out) {
+  const uint8_t *v;
+  size_t vlen;
+  if (dk_txn_get(t, DK_T_LOGS, log, DK_PK_BYTES, &v, &vlen) == 0 &&
+      dk_office_body_decode(v, vlen, out) == 0)
+    return out->office;
+  for (size_t i = 0; i < count; i++)
+    if (e[i].h.seq == 1 && e[i].h.type == DK_ENTRY_OFFICE && raw[i].body != NULL &&
+        memcmp(e[i].h.log, log, DK_PK_BYTES) == 0 &&
+        dk_entry_check_body(&e[i], raw[i].body, raw[i].body_len) == 0 &&
+        dk_office_body_decode(raw[i].body, raw[i].body_len, out) == 0)
+      return out->office;
+  return NULL;
+}
+
+/* A run this node will not store: the rest of its entries in the batch are
+ * refused, the other logs' entries go on. */
+static void refuse_run(struct ingest_ctx *c, struct run *r, int why) {
+  r->refused = why;
+  if (c->stats.refused == 0) {
+    c->stats.refused_why = why;
+    memcpy(c->stats.refused_log, r->log, DK_PK_BYTES);
+    if (r->office_known)
+      memcpy(c->stats.refused_office, r->office.office, DK_NAME_BYTES_MAX);
+  }
+  char hex[17];
+  dk_hex(r->log, 8, hex);
+  dk_node_logf(c->n, DK_LOG_WARN, "refused the entries of log %s (%s): %s", hex,
+               r->office_known ? r->office.office : "its first entry is not held",
+               dk_strerror(why));
 }
 
 /* Is `office` a proper ancestor of this node's office? */
@@ -411,6 +497,9 @@ static int fork_found(dk_node *n, struct dk_txn *t, const struct dk_entry *e) {
   rc = dk_log_store_fork(t, e);
   if (rc != 0 || !n->unlocked || memcmp(e->h.log, n->pk, DK_PK_BYTES) == 0)
     return rc;
+  rc = dk__own_log_writable(t);
+  if (rc != 0)
+    return rc == DK_ERESTORED ? 0 : rc; /* restored: the proof is kept, reported later */
   struct dk_entry held, fe;
   rc = dk_log_read(t, e->h.log, e->h.seq, &held, NULL, NULL);
   struct dk_buf body;
@@ -504,6 +593,17 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
   int rc = 0;
   memset(&c->stats, 0, sizeof(c->stats));
 
+  /* Pass 0: the root statements this batch brings, so that a certificate or
+   * a revocation applies to the batch it arrives in. */
+  struct dk__trust_batch tb = {0};
+  for (size_t i = 0; i < c->count && rc == 0; i++) {
+    struct dk_office_info oi;
+    if (c->e[i].h.type == DK_ENTRY_CERT || c->e[i].h.type == DK_ENTRY_REVOKE)
+      rc = dk__trust_batch_add(&tb, t, &c->e[i],
+                               batch_office(t, c->raw, c->e, c->count, c->e[i].h.log, &oi),
+                               c->raw[i].body, c->raw[i].body_len);
+  }
+
   /* Pass 1: every check, nothing written. */
   for (size_t i = 0; i < c->count && rc == 0; i++) {
     struct dk_entry *e = &c->e[i];
@@ -511,6 +611,11 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
     rc = find_run(t, runs, &nruns, runs_cap, e->h.log, &r);
     if (rc != 0)
       break;
+    if (r->refused) {
+      c->what[i] = REFUSED;
+      c->stats.refused++;
+      continue;
+    }
     if (c->raw[i].body != NULL && (rc = dk_entry_check_body(e, c->raw[i].body,
                                                             c->raw[i].body_len)) != 0)
       break;
@@ -527,9 +632,15 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
       }
       continue;
     }
+    if (r->held_seq == 0 && r->seq == 0 && e->h.seq != 1) {
+      /* A log whose beginning this node does not hold, nor this batch: an
+       * earlier batch of it was refused. */
+      refuse_run(c, r, DK_EUNAUTH);
+      c->what[i] = REFUSED;
+      c->stats.refused++;
+      continue;
+    }
     rc = dk_entry_check_link(e, r->seq, r->id, r->ts);
-    if (rc == 0)
-      rc = dk__trust_check_author(t, e); /* written after its key was revoked */
     if (rc != 0)
       break;
     if (e->h.type == DK_ENTRY_OFFICE) {
@@ -542,10 +653,29 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
       }
       /* A pinned peer's log must say the office it was pinned with. */
       struct dk_peer p;
-      if (peer_by_key_txn(t, e->h.log, &p) == 0 && strcmp(p.office, info.office) != 0) {
+      if (dk__peer_by_key(t, e->h.log, &p) == 0 && strcmp(p.office, info.office) != 0) {
         rc = DK_EAUTH;
         break;
       }
+      if (e->h.seq == 1) {
+        r->office = info;
+        r->office_known = 1;
+      }
+    }
+    /* Authorisation: the log's key must hold a certificate for the office
+     * it claims at the entry's time, not revoked (or, without a root, be
+     * pinned or vouched for). What is refused is skipped, not fatal. */
+    int auth = r->office_known ? dk__trust_log_authorised(n, t, &tb, e->h.log, &r->office, &e->h)
+                               : DK_EUNAUTH;
+    if (auth == DK_ECERT || auth == DK_EUNAUTH) {
+      refuse_run(c, r, auth);
+      c->what[i] = REFUSED;
+      c->stats.refused++;
+      continue;
+    }
+    if (auth != 0) {
+      rc = auth;
+      break;
     }
     c->what[i] = NEW;
     r->seq = e->h.seq;
@@ -558,6 +688,7 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
   for (size_t k = 0; k < nruns && rc == 0; k++)
     if (runs[k].last_new >= 0)
       rc = dk_entry_verify_sig(&c->e[runs[k].last_new]);
+  dk__trust_batch_release(&tb);
   if (rc != 0)
     return rc;
 
@@ -570,6 +701,8 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
   for (size_t i = 0; i < c->count && rc == 0; i++) {
     const struct dk_entry *e = &c->e[i];
     const struct dk_raw_entry *raw = &c->raw[i];
+    if (c->what[i] == REFUSED)
+      continue;
     if (c->what[i] == DUP) {
       c->stats.duplicates++;
       continue;
@@ -661,7 +794,10 @@ struct witness_ctx {
 static int witness_fn(struct dk_txn *t, void *arg) {
   struct witness_ctx *c = arg;
   struct dk_head h;
-  int rc = dk_log_head(t, c->log, &h);
+  int rc = dk__own_log_writable(t);
+  if (rc != 0)
+    return rc == DK_ERESTORED ? 0 : rc; /* a restored parent witnesses nothing yet */
+  rc = dk_log_head(t, c->log, &h);
   if (rc != 0 || h.seq == 0)
     return rc;
   char mk[8 + DK_PK_BYTES * 2 + 1];
@@ -885,7 +1021,7 @@ int dk_node_peer_remove(dk_node *n, const char *name) {
   return dk_store_write(n->store, peer_del_fn, (void *)name);
 }
 
-static int peers_iterate(struct dk_txn *t, int (*cb)(void *ctx, const struct dk_peer *p),
+int dk__peers_iterate(struct dk_txn *t, int (*cb)(void *ctx, const struct dk_peer *p),
                          void *ctx) {
   struct dk_iter it;
   int rc = dk_iter_open(t, DK_T_PEERS, NULL, 0, &it);
@@ -912,7 +1048,7 @@ int dk_node_peer_list(dk_node *n, int (*cb)(void *ctx, const struct dk_peer *p),
   int rc = dk_store_read_begin(n->store, &t);
   if (rc != 0)
     return rc;
-  rc = peers_iterate(&t, cb, ctx);
+  rc = dk__peers_iterate(&t, cb, ctx);
   dk_store_read_end(&t);
   return rc;
 }
@@ -944,9 +1080,9 @@ static int match_key(void *ctx, const struct dk_peer *p) {
   return 1;
 }
 
-static int peer_by_key_txn(struct dk_txn *t, const uint8_t key[DK_PK_BYTES], struct dk_peer *out) {
+int dk__peer_by_key(struct dk_txn *t, const uint8_t key[DK_PK_BYTES], struct dk_peer *out) {
   struct by_key b = {key, out};
-  int rc = peers_iterate(t, match_key, &b);
+  int rc = dk__peers_iterate(t, match_key, &b);
   return rc == 1 ? 0 : rc == 0 ? DK_ENOTFOUND : rc;
 }
 

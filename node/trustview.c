@@ -433,7 +433,9 @@ static int append_fn(struct dk_txn *t, void *arg) {
   struct dk_buf body;
   dk_buf_init(&body);
   struct dk_entry e;
-  rc = dk_statement_sign(c->s, c->root, &body);
+  rc = dk__own_log_writable(t);
+  if (rc == 0)
+    rc = dk_statement_sign(c->s, c->root, &body);
   if (rc == 0)
     rc = dk_log_append(t, &c->n->id, c->s->type, NULL, body.data, body.len, dk_node_now(c->n),
                        &e);
@@ -528,5 +530,241 @@ int dk__trust_readers_add(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_
   c.auditors = 1;
   if (rc == 0)
     rc = dk__trust_auditors(t, now, readers_cb, &c);
+  return rc;
+}
+
+/* ---- ingest authorisation --------------------------------------------------- */
+
+void dk__trust_batch_release(struct dk__trust_batch *b) {
+  free(b->s);
+  memset(b, 0, sizeof(*b));
+}
+
+int dk__trust_batch_add(struct dk__trust_batch *b, struct dk_txn *t, const struct dk_entry *e,
+                        const char *office, const uint8_t *body, size_t body_len) {
+  uint64_t type = e->h.type;
+  if ((type != DK_ENTRY_CERT && type != DK_ENTRY_REVOKE) || body == NULL || office == NULL ||
+      strchr(office, '/') != NULL)
+    return 0;
+  uint8_t root[DK_PK_BYTES];
+  int rc = dk__trust_root(t, root);
+  if (rc != 0)
+    return rc == DK_ENOTFOUND ? 0 : rc;
+  if (b->count == b->cap) {
+    size_t ncap = b->cap ? b->cap * 2 : 8;
+    void *p = realloc(b->s, ncap * sizeof(*b->s));
+    if (p == NULL)
+      return DK_ENOMEM;
+    b->s = p;
+    b->cap = ncap;
+  }
+  rc = dk_statement_open(type, body, body_len, root, &b->s[b->count]);
+  if (rc == DK_ENOMEM)
+    return rc;
+  if (rc == 0)
+    b->count++;
+  return 0; /* not signed by our root: ignored here, as when indexed */
+}
+
+struct certified_ctx {
+  const struct dk_office_info *office;
+  uint64_t at;
+  int any_time; /* the seq-1 office entry: a certificate at any time */
+  int found;
+};
+
+static int cert_matches(struct certified_ctx *c, const struct dk_statement *s) {
+  if (s->type != DK_ENTRY_CERT || strcmp(s->office, c->office->office) != 0 ||
+      strcmp(s->role, c->office->role) != 0)
+    return 0;
+  return c->any_time || dk_statement_in_force(s, c->at);
+}
+
+static int certified_cb(void *ctx, const struct dk_statement *s, uint64_t seq) {
+  struct certified_ctx *c = ctx;
+  (void)seq;
+  if (cert_matches(c, s))
+    c->found = 1;
+  return c->found;
+}
+
+/* Is office strictly below a pinned relay (a street or district peer below
+ * this node), which answers for the offices under it? */
+struct relay_ctx {
+  const char *office;
+  const char *mine;
+  int found;
+};
+
+static int strictly_covers(const char *a, const char *b) {
+  size_t n = strlen(a);
+  return strncmp(a, b, n) == 0 && b[n] == '/';
+}
+
+static int relay_cb(void *ctx, const struct dk_peer *p) {
+  struct relay_ctx *c = ctx;
+  if ((p->role == DK_OFFICE_STREET || p->role == DK_OFFICE_DISTRICT) &&
+      strictly_covers(c->mine, p->office) && strictly_covers(p->office, c->office))
+    c->found = 1;
+  return c->found;
+}
+
+int dk__trust_log_authorised(dk_node *n, struct dk_txn *t, const struct dk__trust_batch *b,
+                             const uint8_t log[DK_PK_BYTES], const struct dk_office_info *office,
+                             const struct dk_header *h) {
+  uint8_t root[DK_PK_BYTES];
+  int rc = dk__trust_root(t, root);
+  if (rc != 0 && rc != DK_ENOTFOUND)
+    return rc;
+  if (rc == DK_ENOTFOUND) {
+    /* No root: pins decide. This node's own log; a pinned key (its office
+     * was checked against the pin); the offices above this one and this
+     * office's other keys, which only the parent sends; and the offices
+     * below a pinned relay below this node (the street pinned its
+     * communities and refuses anything else, so the district takes its
+     * word for them). */
+    if (memcmp(log, n->pk, DK_PK_BYTES) == 0)
+      return 0;
+    struct dk_peer p;
+    struct dk_txn *tt = t;
+    if (dk__peer_by_key(tt, log, &p) == 0)
+      return strcmp(p.office, office->office) == 0 ? 0 : DK_EUNAUTH;
+    if (dk_office_valid(office->office) && (strcmp(office->office, n->cfg.office) == 0 ||
+                                            strictly_covers(office->office, n->cfg.office)))
+      return 0;
+    struct relay_ctx rc2 = {office->office, n->cfg.office, 0};
+    rc = dk__peers_iterate(t, relay_cb, &rc2);
+    if (rc < 0)
+      return rc;
+    return rc2.found ? 0 : DK_EUNAUTH;
+  }
+  /* Revoked at the entry's time, by what is held or by this batch. */
+  uint64_t r = 0;
+  int has = dk__trust_revoked_at(t, log, &r) == 0;
+  for (size_t i = 0; b && i < b->count; i++)
+    if (b->s[i].type == DK_ENTRY_REVOKE && memcmp(b->s[i].key, log, DK_PK_BYTES) == 0 &&
+        (!has || b->s[i].revoked_at_ms < r)) {
+      r = b->s[i].revoked_at_ms;
+      has = 1;
+    }
+  if (dk_revoked_by(has, r, h->ts_ms))
+    return DK_ECERT;
+  /* Root statements carry their own authority (the root's signature, which
+   * indexing checks): the district log's certificates, including the one
+   * for the district's own key, are never refused for want of one. */
+  if ((h->type == DK_ENTRY_CERT || h->type == DK_ENTRY_REVOKE || h->type == DK_ENTRY_AUDITOR) &&
+      strchr(office->office, '/') == NULL)
+    return 0;
+  /* Nor its first entry, which only says whose log it is: the district's
+   * log is where certificates come from, so it may begin before any names
+   * its key. Its other entries (cases, witnesses, grants) need one. */
+  if (h->seq == 1 && h->type == DK_ENTRY_OFFICE && strchr(office->office, '/') == NULL)
+    return 0;
+  /* The office entry at seq 1 is written at 'docket init', before the
+   * district could certify the key: a certificate for that office at any
+   * time covers it. Every later entry needs one in force at its time. */
+  struct certified_ctx c = {office, h->ts_ms, h->seq == 1 && h->type == DK_ENTRY_OFFICE, 0};
+  for (size_t i = 0; b && i < b->count && !c.found; i++)
+    if (memcmp(b->s[i].key, log, DK_PK_BYTES) == 0 && cert_matches(&c, &b->s[i]))
+      c.found = 1;
+  if (!c.found) {
+    rc = walk(t, 'C', log, certified_cb, &c);
+    if (rc < 0)
+      return rc;
+  }
+  return c.found ? 0 : DK_EUNAUTH;
+}
+
+/* ---- what is held but not authorised ----------------------------------------- */
+
+/* Checks the entry of log at seq (0: fine, DK_EUNAUTH/DK_ECERT, or an error). */
+static int entry_authorised(dk_node *n, struct dk_txn *t, const uint8_t *log,
+                            const struct dk_office_info *office, uint64_t seq) {
+  struct dk_entry e;
+  int rc = dk_log_read(t, log, seq, &e, NULL, NULL);
+  if (rc != 0)
+    return rc;
+  return dk__trust_log_authorised(n, t, NULL, log, office, &e.h);
+}
+
+int dk__trust_relay_cap(dk_node *n, struct dk_txn *t, const uint8_t log[DK_PK_BYTES],
+                        const struct dk_office_info *office, uint64_t head_seq, uint64_t *cap,
+                        int *why) {
+  *cap = head_seq;
+  *why = 0;
+  if (head_seq == 0 || memcmp(log, n->pk, DK_PK_BYTES) == 0)
+    return 0;
+  int rc = entry_authorised(n, t, log, office, 1);
+  if (rc == DK_EUNAUTH || rc == DK_ECERT) {
+    *cap = 0;
+    *why = rc;
+    return 0;
+  }
+  if (rc != 0 || head_seq == 1)
+    return rc == DK_ENOTFOUND ? 0 : rc;
+  rc = entry_authorised(n, t, log, office, head_seq);
+  if (rc == 0 || (rc != DK_EUNAUTH && rc != DK_ECERT))
+    return rc == DK_ENOTFOUND ? 0 : rc;
+  *why = rc;
+  /* Times never go back within a log, and what ingest lets in is a prefix
+   * in force (a revocation learnt late cuts the tail): the last authorised
+   * entry, by bisection between seq 1 (fine) and the head (not). */
+  uint64_t lo = 1, hi = head_seq;
+  while (hi - lo > 1) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    rc = entry_authorised(n, t, log, office, mid);
+    if (rc == 0)
+      lo = mid;
+    else if (rc == DK_EUNAUTH || rc == DK_ECERT)
+      hi = mid;
+    else
+      return rc;
+  }
+  *cap = lo;
+  return 0;
+}
+
+int dk_node_unauthorised_logs(dk_node *n,
+                              int (*cb)(void *ctx, const struct dk_unauthorised_log *u),
+                              void *ctx) {
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  struct dk_iter it;
+  rc = dk_iter_open(&t, DK_T_LOGS, NULL, 0, &it);
+  if (rc != 0)
+    goto out;
+  const uint8_t *k, *v;
+  size_t klen, vlen;
+  struct dk_unauthorised_log u;
+  while ((rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0) {
+    struct dk_office_info info;
+    struct dk_head h;
+    if (klen != DK_PK_BYTES || dk_office_body_decode(v, vlen, &info) != 0 ||
+        dk_log_head(&t, k, &h) != 0 || h.seq == 0)
+      continue; /* damage: verify reports it elsewhere */
+    uint64_t cap;
+    int why;
+    rc = dk__trust_relay_cap(n, &t, k, &info, h.seq, &cap, &why);
+    if (rc != 0)
+      break;
+    if (cap == h.seq)
+      continue;
+    memset(&u, 0, sizeof(u));
+    memcpy(u.log, k, DK_PK_BYTES);
+    memcpy(u.office, info.office, DK_NAME_BYTES_MAX);
+    u.first_seq = cap + 1;
+    u.head_seq = h.seq;
+    u.why = why;
+    rc = cb(ctx, &u);
+    if (rc != 0)
+      break;
+  }
+  dk_iter_close(&it);
+  if (rc == DK_ENOTFOUND)
+    rc = 0;
+out:
+  dk_store_read_end(&t);
   return rc;
 }

@@ -225,6 +225,38 @@ static int check_heads(struct verify_state *v) {
   return rc == DK_ENOTFOUND ? 0 : rc;
 }
 
+/* Logs held with entries this node would not accept today (TRUST.md,
+ * "Authorisation of logs"): named from their first such entry. */
+static int check_authorised(struct verify_state *v) {
+  struct dk_iter it;
+  int rc = dk_iter_open(v->t, DK_T_LOGS, NULL, 0, &it);
+  if (rc != 0)
+    return rc;
+  const uint8_t *k, *val;
+  size_t klen, vlen;
+  while ((rc = dk_iter_next(&it, &k, &klen, &val, &vlen)) == 0) {
+    struct dk_office_info info;
+    struct dk_head h;
+    uint64_t cap;
+    int why;
+    if (klen != DK_PK_BYTES || dk_office_body_decode(val, vlen, &info) != 0 ||
+        dk_log_head(v->t, k, &h) != 0)
+      continue; /* damage, reported by the other checks */
+    rc = dk__trust_relay_cap(v->n, v->t, k, &info, h.seq, &cap, &why);
+    if (rc != 0)
+      break;
+    if (cap < h.seq)
+      problem(v, k, cap + 1, why == DK_ECERT ? DK_ECERT : DK_EUNAUTH,
+              why == DK_ECERT ? "written after its key was revoked: not relayed from here"
+              : cap == 0 ? "log not authorised: its key holds no certificate (or pin) for the "
+                           "office it claims; not relayed, its cases are not to be trusted"
+                         : "written when its key held no certificate for its office: not "
+                           "relayed from here");
+  }
+  dk_iter_close(&it);
+  return rc == DK_ENOTFOUND ? 0 : rc;
+}
+
 int dk_node_verify(dk_node *n, void (*on_problem)(void *ctx, const struct dk_verify_problem *p),
                    void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
                    struct dk_verify_report *out) {
@@ -358,6 +390,8 @@ int dk_node_verify(dk_node *n, void (*on_problem)(void *ctx, const struct dk_ver
   dk_iter_close(&it);
   if (rc == 0)
     rc = check_heads(&v);
+  if (rc == 0)
+    rc = check_authorised(&v);
 out:
   dk_store_read_end(&t);
 done:

@@ -478,6 +478,9 @@ static int import_batch(void *ctx, const struct dk_raw_entry *raw, size_t count)
   c->st->stored += is.stored;
   c->st->duplicates += is.duplicates;
   c->st->forks += is.forks;
+  if (is.refused && c->st->refused == 0)
+    memcpy(c->st->refused_office, is.refused_office, DK_NAME_BYTES_MAX);
+  c->st->refused += is.refused;
   return 0;
 }
 

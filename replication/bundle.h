@@ -51,6 +51,8 @@ struct dk_bundle_header {
 struct dk_bundle_stats {
   uint64_t logs, entries, batches, bytes;
   uint64_t stored, duplicates, forks; /* import */
+  uint64_t refused; /* import: entries of logs not authorised here, not stored */
+  char refused_office[DK_NAME_BYTES_MAX]; /* the first such log's office ("" unknown) */
 };
 
 /*

@@ -72,6 +72,7 @@ static int ns_ingest(void *ctx, const struct dk_wire_entry *entries, size_t n,
     res->stored = st.stored;
     res->duplicates = st.duplicates;
     res->forks = st.forks;
+    res->refused = st.refused;
   }
   return rc;
 }

@@ -187,6 +187,13 @@ static unsigned scope_flags(const struct dk_sync *s, const uint8_t *log, const c
   if (proper_ancestor(s->peer_office, s->my_office) && strcmp(office, s->my_office) == 0 &&
       memcmp(log, s->my_pk, DK_PK_BYTES) != 0)
     f |= LOG_RECV;
+  /* The lower node's own log comes back down too (see below). */
+  if (proper_ancestor(s->my_office, s->peer_office) && strcmp(office, s->peer_office) == 0 &&
+      memcmp(log, s->peer_pk, DK_PK_BYTES) == 0)
+    f |= LOG_SEND;
+  if (proper_ancestor(s->peer_office, s->my_office) && strcmp(office, s->my_office) == 0 &&
+      memcmp(log, s->my_pk, DK_PK_BYTES) == 0)
+    f |= LOG_RECV;
   if (s->peer_reads[0] && dk_office_covers(s->peer_reads, office) && !(f & LOG_RECV))
     f |= LOG_SEND; /* an auditor peer's granted subtree */
   if (s->my_reads[0] && dk_office_covers(s->my_reads, office) && !(f & LOG_SEND))
@@ -198,6 +205,14 @@ static unsigned scope_flags(const struct dk_sync *s, const uint8_t *log, const c
   if (f == (LOG_SEND | LOG_RECV)) {
     int peer_lower = proper_ancestor(s->my_office, s->peer_office);
     int me_lower = proper_ancestor(s->peer_office, s->my_office);
+    /* The lower node's own log goes both ways: up as always, and back down
+     * when the upper side holds more of it than the lower (a node restored
+     * from a backup or rebuilt from its key file gets its own later entries
+     * back before it appends), and each side compares the other's head with
+     * its own entry at that seq, so a fork is found whichever is longer. */
+    if ((peer_lower && memcmp(log, s->peer_pk, DK_PK_BYTES) == 0) ||
+        (me_lower && memcmp(log, s->my_pk, DK_PK_BYTES) == 0))
+      return f;
     if (peer_lower)
       f = memcmp(log, s->peer_pk, DK_PK_BYTES) == 0 ? LOG_RECV : LOG_SEND;
     else if (me_lower)
@@ -298,14 +313,24 @@ static int refresh(struct dk_sync *s) {
   return s->store.heads(s->store.ctx, on_head, s);
 }
 
+/* The peer's head of l is known and not yet compared with my entry at that
+ * seq: a head that differs in id, whichever side is longer, may be a fork
+ * (heads are compared by entry id, not only by seq). */
+static int unchecked(const struct log_state *l) {
+  return l->peer_seq > 0 && !(l->flags & LOG_CHECKED) &&
+         (l->peer_seq != l->my_seq || memcmp(l->peer_id, l->my_id, DK_HASH_BYTES) != 0) &&
+         (l->peer_seq <= l->my_seq || !(l->flags & LOG_RECV));
+}
+
 static int pending(const struct log_state *l) {
-  return (l->flags & LOG_SEND) && !(l->flags & LOG_FORKED) && l->my_seq > l->peer_seq;
+  return (l->flags & LOG_SEND) && !(l->flags & LOG_FORKED) &&
+         (l->my_seq > l->peer_seq || unchecked(l));
 }
 
 static uint64_t lacks(const struct dk_sync *s) {
   uint64_t n = 0;
   for (size_t i = 0; i < s->logs_count; i++)
-    if (pending(&s->logs[i]))
+    if (pending(&s->logs[i]) && s->logs[i].my_seq > s->logs[i].peer_seq)
       n += s->logs[i].my_seq - s->logs[i].peer_seq;
   return n;
 }
@@ -395,10 +420,11 @@ static int send_ack(struct dk_sync *s, uint64_t batch, const struct dk_ingest_re
   dk_buf_reset(&s->out);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &s->out, dk_buf_msgpack_write);
-  int rc = dk_msg_begin(&pk, DK_SYNC_MSG_ACK, 4);
+  int rc = dk_msg_begin(&pk, DK_SYNC_MSG_ACK, 5);
   if (rc == 0 && (msgpack_pack_uint64(&pk, batch) != 0 || msgpack_pack_uint64(&pk, r->stored) != 0 ||
                   msgpack_pack_uint64(&pk, r->duplicates) != 0 ||
-                  msgpack_pack_uint64(&pk, r->forks) != 0))
+                  msgpack_pack_uint64(&pk, r->forks) != 0 ||
+                  msgpack_pack_uint64(&pk, r->refused) != 0))
     rc = DK_ENOMEM;
   if (rc == 0)
     rc = emit(s);
@@ -424,6 +450,7 @@ struct fill {
   size_t from_log;   /* appended by the current read */
   int full;          /* the batch took all it can */
   int check_only;    /* fork check: compare the id, append only on mismatch */
+  int probe;         /* with check_only: append the entry whatever its id */
   const uint8_t *expect_id;
   int mismatch;
   uint8_t last_id[DK_HASH_BYTES];
@@ -461,6 +488,13 @@ static int on_read(void *cbctx, const struct dk_wire_entry *e) {
   if (f->check_only) {
     if (f->from_log > 0 || f->mismatch)
       return 0; /* only the first entry matters */
+    if (f->probe) {
+      size_t before = f->entries;
+      int rc = append_entry(f, e);
+      if (rc == 0 && f->entries == before)
+        f->from_log = 0; /* did not fit: the batch is full */
+      return rc;
+    }
     uint8_t id[DK_HASH_BYTES];
     dk_entry_compute_id(e->header, e->header_len, e->sig, id);
     if (memcmp(id, f->expect_id, DK_HASH_BYTES) == 0) {
@@ -476,9 +510,48 @@ static int on_read(void *cbctx, const struct dk_wire_entry *e) {
   return rc;
 }
 
+struct id_at {
+  uint8_t *id;
+  int *have;
+};
+
+static int id_at_cb(void *cbctx, const struct dk_wire_entry *e) {
+  struct id_at *c = cbctx;
+  if (*c->have)
+    return 0;
+  dk_entry_compute_id(e->header, e->header_len, e->sig, c->id);
+  *c->have = 1;
+  return 0;
+}
+
+/* The id of my entry at seq of log (*have 0 when the store lacks it). */
+static int entry_id_at(struct dk_sync *s, const uint8_t *log, uint64_t seq,
+                       uint8_t id[DK_HASH_BYTES], int *have) {
+  struct id_at c = {id, have};
+  *have = 0;
+  return s->store.read(s->store.ctx, log, seq, 1, DK_SYNC_ENTRY_WIRE_BYTES_MAX, id_at_cb, &c);
+}
+
 /* The peer holds l up to peer_seq: is that my entry too? Appends my entry to
  * the batch when it is not (the peer keeps it as the fork proof). */
 static int check_fork(struct dk_sync *s, struct log_state *l, struct fill *f) {
+  if (l->peer_seq > l->my_seq) {
+    /* The peer holds more of a log that only I send: I cannot compare, so
+     * I send my head entry and the peer compares it with its own (a
+     * duplicate there, or a fork proof it keeps and reports in its ack). */
+    f->check_only = f->probe = 1;
+    f->mismatch = 0;
+    f->from_log = 0;
+    int rc = l->my_seq == 0 ? 0
+                            : s->store.read(s->store.ctx, l->log, l->my_seq, 1,
+                                            DK_SYNC_ENTRY_WIRE_BYTES_MAX, on_read, f);
+    f->check_only = f->probe = 0;
+    if (rc != 0 || f->full)
+      return rc; /* a full batch: try again in the next one */
+    l->flags |= LOG_CHECKED;
+    f->from_log = 0;
+    return 0;
+  }
   f->check_only = 1;
   f->expect_id = l->peer_id;
   f->mismatch = 0;
@@ -515,7 +588,7 @@ static int send_batch(struct dk_sync *s, int *sent) {
     if (i >= s->logs_count)
       break;
     struct log_state *l = &s->logs[i];
-    if (l->peer_seq > 0 && !(l->flags & LOG_CHECKED)) {
+    if (unchecked(l)) {
       rc = check_fork(s, l, &f);
       if (rc != 0)
         goto out;
@@ -807,6 +880,44 @@ static int on_batch(struct dk_sync *s, const msgpack_object *f, uint32_t n) {
     if (after.seq > before.seq)
       s->peer_log_advanced = 1;
   }
+  /* A log that goes both ways (the lower node's own): the peer holds what
+   * it just sent, so that nothing bounces back to it. */
+  int repump = 0;
+  for (uint32_t i = 0; i < a->size; i++) {
+    struct dk_header h;
+    int found;
+    if (dk_header_decode(s->wire[i].header, s->wire[i].header_len, &h) != 0)
+      continue;
+    size_t at = log_find(s, h.log, &found);
+    struct log_state *l = found ? &s->logs[at] : NULL;
+    if (l == NULL || !(l->flags & LOG_SEND) || (l->flags & LOG_FORKED))
+      continue;
+    if (h.seq <= l->peer_seq) {
+      /* An entry I may hold already: a fork when mine differs. */
+      uint8_t mine[DK_HASH_BYTES], theirs[DK_HASH_BYTES];
+      int have = 0;
+      if (h.seq > l->my_seq)
+        continue;
+      if ((rc = entry_id_at(s, l->log, h.seq, mine, &have)) != 0)
+        return rc;
+      if (!have)
+        continue;
+      dk_entry_compute_id(s->wire[i].header, s->wire[i].header_len, s->wire[i].sig, theirs);
+      if (memcmp(mine, theirs, DK_HASH_BYTES) == 0)
+        continue;
+    }
+    l->peer_seq = h.seq;
+    dk_entry_compute_id(s->wire[i].header, s->wire[i].header_len, s->wire[i].sig, l->peer_id);
+    l->flags &= ~LOG_CHECKED;
+    if (at < s->cursor)
+      s->cursor = at;
+    repump |= pending(l);
+  }
+  /* An entry of such a log that differs from mine at its seq is a fork
+   * the peer found: my entry goes back to it at once (before the ack, so
+   * that the peer is not done yet), and it keeps the proof too. */
+  if (repump && s->send_phase == SEND_STREAM && (rc = pump(s)) != 0)
+    return rc;
   s->recv_batch_next++;
   s->recv_caught_up = 0;
   s->stats.batches_received++;
@@ -814,24 +925,28 @@ static int on_batch(struct dk_sync *s, const msgpack_object *f, uint32_t n) {
   s->stats.entries_stored += res.stored;
   s->stats.duplicates += res.duplicates;
   s->stats.forks += res.forks;
+  s->stats.refused += res.refused;
   s->stats.local_lacks_entries = remaining;
   return send_ack(s, batch, &res);
 }
 
 static int on_ack(struct dk_sync *s, const msgpack_object *f, uint32_t n) {
-  uint64_t batch, stored, duplicates, forks;
+  uint64_t batch, stored, duplicates, forks, refused;
   int rc;
-  if (n != 6)
+  if (n != 7)
     return DK_EPROTO;
   if ((rc = dk_mp_get_u64(&f[2], &batch)) != 0 || (rc = dk_mp_get_u64(&f[3], &stored)) != 0 ||
-      (rc = dk_mp_get_u64(&f[4], &duplicates)) != 0 || (rc = dk_mp_get_u64(&f[5], &forks)) != 0)
+      (rc = dk_mp_get_u64(&f[4], &duplicates)) != 0 || (rc = dk_mp_get_u64(&f[5], &forks)) != 0 ||
+      (rc = dk_mp_get_u64(&f[6], &refused)) != 0)
     return rc;
+  s->stats.refused_by_peer += refused;
   if (s->stats.batches_in_flight == 0 || batch != s->ack_next)
     return DK_EPROTO;
   s->ack_next++;
   s->stats.batches_in_flight--;
   s->stats.batches_acked++;
   s->stats.peer_stored += stored;
+  s->stats.forks_at_peer += forks;
   s->waiting_since_ms = s->now_ms;
   return pump(s);
 }

@@ -125,6 +125,9 @@ struct dk_sync_stats {
   uint64_t forks;            /* received and conflicting: proofs kept here */
   uint64_t peer_forks;       /* detected when comparing heads with the peer's */
   uint64_t peer_stored;      /* the peer's acks: entries it stored */
+  uint64_t forks_at_peer;    /* the peer's acks: entries of mine it kept as fork proofs */
+  uint64_t refused;          /* received and refused here: their log is not authorised */
+  uint64_t refused_by_peer;  /* the peer's acks: entries it refused */
   uint64_t witnesses;        /* store->witness() calls */
   size_t batches_in_flight;  /* sent, not yet acknowledged */
   size_t batches_in_flight_max;

@@ -39,6 +39,7 @@ struct dk_ingest_result {
   size_t stored;     /* new entries now durable */
   size_t duplicates; /* already held, same id: skipped */
   size_t forks;      /* a different signed entry held that position: proof kept, skipped */
+  size_t refused;    /* their log is not authorised here: not stored, the rest of the batch is */
 };
 
 struct dk_sync_store {
@@ -71,6 +72,9 @@ struct dk_sync_store {
    * Entries already held with the same id are skipped (duplicates). An entry
    * whose position is held by a different entry is, if its own signature
    * verifies, kept as a fork proof and skipped; the log is flagged.
+   * Entries of a log that is not authorised at the receiver (no
+   * certificate for the office it claims at the entry's time, a revoked
+   * key) are refused and counted, and the rest of the batch is stored.
    * Any other failure stores nothing and returns its code (DK_EBADSIG,
    * DK_EBADLINK, DK_ETIME, DK_EBADBODY, DK_EFORMAT, ...). What the node
    * derives (case states) may follow later: at `settle`. */

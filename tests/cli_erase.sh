@@ -16,9 +16,14 @@ LXK=$(dk lx id --json | json_get "['key']")
 # The open entry (seq 2) and the session (seq 3) have bodies, and the case a
 # key. Bodies are keyed by position; one log here, so position N is seq N.
 check "open body stored" "$POKE" "$WORK/lx" log_bodies get 0000000000000002
+OPEN_BODY=$(cat "$WORK/out")
 check "session body stored" "$POKE" "$WORK/lx" log_bodies get 0000000000000003
+SESSION_BODY=$(cat "$WORK/out")
 check "case keys" "$POKE" "$WORK/lx" case_keys keys
 expect_eq "two case keys" "2" "$(wc -l <"$WORK/out")"
+CASE_KEY_IDS=$(cat "$WORK/out")
+: >"$WORK/wrapped-keys"
+for k in $CASE_KEY_IDS; do "$POKE" "$WORK/lx" case_keys get "$k" >>"$WORK/wrapped-keys"; done
 check "verify before" dk lx verify --json
 expect_eq "nothing erased yet" "0" "$(json_get "['bodies_erased']" <"$WORK/out")"
 # The body of the session entry, as stored, to look for afterwards.
@@ -57,6 +62,20 @@ expect_fail "open body gone" 1 "" "$POKE" "$WORK/lx" log_bodies get 000000000000
 expect_fail "session body gone" 1 "" "$POKE" "$WORK/lx" log_bodies get 0000000000000003
 check "case keys after" "$POKE" "$WORK/lx" case_keys keys
 expect_eq "one case key left" "1" "$(wc -l <"$WORK/out")"
+# Nothing of the erased case can be recovered from the file: LMDB keeps
+# freed pages as they were, so the erase overwrites them. The exact bytes
+# of both bodies (the open body carries the key wrapped for each reader) and
+# of the erased case key, as stored, are nowhere in data.mdb.
+ERASED_KEY=$(grep -v -x -F -f <("$POKE" "$WORK/lx" case_keys keys | while read -r k; do "$POKE" "$WORK/lx" case_keys get "$k"; done) "$WORK/wrapped-keys")
+expect_eq "one wrapped key was erased" 1 "$(printf '%s\n' "$ERASED_KEY" | grep -c .)"
+found=$(python3 - "$WORK/lx/data.mdb" "$OPEN_BODY" "$SESSION_BODY" "$ERASED_KEY" <<'PY'
+import sys
+data = open(sys.argv[1], 'rb').read()
+names = ['open body', 'session body', 'wrapped case key']
+print(' '.join(n for n, h in zip(names, sys.argv[2:]) if bytes.fromhex(h) in data))
+PY
+)
+expect_eq "no erased bytes left in data.mdb" "" "$found"
 # Nothing personal is in the clear, before or after.
 if strings "$WORK/lx/data.mdb" | grep -q -e "Qiuyue" -e "Li Wei"; then bad "data.mdb shows the case"; else ok; fi
 finish

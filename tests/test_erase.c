@@ -34,6 +34,9 @@ static int setup(void **state) {
   f->lanxin = make(f->root, "lanxin", "zhanhe/beidu/lanxin", DK_OFFICE_COMMUNITY, "LX");
   f->beidu = make(f->root, "beidu", "zhanhe/beidu", DK_OFFICE_STREET, "BD");
   f->xinhe = make(f->root, "xinhe", "zhanhe/beidu/xinhe", DK_OFFICE_COMMUNITY, "XH");
+  pin(f->beidu, f->lanxin);
+  pin(f->beidu, f->xinhe);
+  pin(f->xinhe, f->lanxin); /* a sibling that holds lanxin's log (as a test of erasure rights) */
   *state = f;
   return 0;
 }

@@ -27,6 +27,7 @@ static int setup(void **state) {
   assert_non_null(mkdtemp(f->root));
   f->lanxin = make(f->root, "lanxin", "zhanhe/beidu/lanxin", DK_OFFICE_COMMUNITY, "LX");
   f->beidu = make(f->root, "beidu", "zhanhe/beidu", DK_OFFICE_STREET, "BD");
+  pin(f->beidu, f->lanxin);
   *state = f;
   return 0;
 }
@@ -213,6 +214,7 @@ static void fork_is_kept_as_proof(void **state) {
   /* The district gets lanxin's log (one branch, through the street) and
    * the street's log: it learns of the fork from the street's entry alone. */
   dk_node *district = make(f->root, "district", "zhanhe", DK_OFFICE_DISTRICT, "ZH");
+  pin(district, f->beidu); /* the relay that answers for lanxin */
   assert_int_equal(move_log(f->lanxin, district, 1, &st), 0);
   assert_int_equal(st.forks, 0);
   assert_int_equal(move_log(f->beidu, district, 1, &st), 0);
@@ -251,6 +253,7 @@ static void witness_and_peers(void **state) {
   assert_int_equal(dk_node_log_head(f->beidu, dk_node_pk(f->beidu), &after, id), 0);
   assert_int_equal(after, before + 1);
 
+  assert_int_equal(dk_node_peer_remove(f->beidu, "LX"), 0); /* the fixture's pin */
   struct dk_peer p;
   memset(&p, 0, sizeof(p));
   strcpy(p.name, "lanxin");

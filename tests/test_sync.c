@@ -395,13 +395,17 @@ static void scope_refusal(void **state) {
   assert_int_equal(dk_sync_receive(c.a, b.data, b.len), DK_ESCOPE); /* sticky */
   conn_close(&c);
 
-  /* lanxin's own log offered back to it by the street: out of scope too. */
+  /* lanxin's own log offered back to it by the street is in scope (a
+   * restored node gets its own later entries back): what it holds already
+   * is a duplicate, nothing new is stored. */
   append_many(&com, 2);
   conn_open(&c, &com, &street, DK_SYNC_LIVE, 0, 0);
   run(&c, 1);
   dk_buf_reset(&b);
   pack_batch(&b, mem_store_log(&com.st, com.id.pk), 1);
-  assert_int_equal(dk_sync_receive(c.a, b.data, b.len), DK_ESCOPE);
+  entries = com.st.entries_total;
+  assert_int_equal(dk_sync_receive(c.a, b.data, b.len), 0);
+  assert_int_equal(com.st.entries_total, entries);
   conn_close(&c);
 
   /* A peer that is not the office we pinned. */
@@ -569,6 +573,51 @@ static void fork_detected(void **state) {
   node_release(&com);
   node_release(&street);
 }
+
+/* Two branches of the community's log that hold different entries at a
+ * seq: found on the first sync whichever is longer, and both sides keep a
+ * proof (the street's travels on up in its fork entry). */
+static void fork_case(int com_extra, int street_extra) {
+  struct node com, street;
+  node_init(&com, 3, "zhanhe/beidu/lanxin", "community");
+  node_init(&street, 2, "zhanhe/beidu", "street");
+  struct mem_store other;
+  assert_int_equal(mem_store_init(&other, &com.id, com.office, "community", 1000), 0);
+  assert_int_equal(mem_store_append(&other, 2000, (const uint8_t *)"B", 1), 0);
+  for (int i = 0; i < street_extra; i++)
+    assert_int_equal(mem_store_append(&other, 2001 + (uint64_t)i, (const uint8_t *)"B+", 2), 0);
+  assert_int_equal(mem_store_copy_log(&street.st, &other, com.id.pk), 0);
+  mem_store_release(&other);
+  assert_int_equal(mem_store_append(&com.st, 2000, (const uint8_t *)"A", 1), 0);
+  for (int i = 0; i < com_extra; i++)
+    assert_int_equal(mem_store_append(&com.st, 2001 + (uint64_t)i, (const uint8_t *)"A+", 2), 0);
+  struct conn c;
+  conn_open(&c, &com, &street, DK_SYNC_ONCE, 0, 0);
+  run(&c, 100);
+  struct dk_sync_status sa, sb;
+  status(c.a, &sa);
+  status(c.b, &sb);
+  assert_int_equal(sa.error, 0);
+  assert_int_equal(sb.error, 0);
+  assert_true(sa.done && sb.done);
+  /* Each side saw it: by comparing heads, or by the proof it received. */
+  assert_true(sa.stats.peer_forks + sa.stats.forks >= 1);
+  assert_true(sb.stats.peer_forks + sb.stats.forks >= 1);
+  assert_int_equal(street.st.forks_count, 1);
+  assert_int_equal(com.st.forks_count, 1);
+  assert_int_equal(street.st.forks[0].seq, 2);
+  assert_int_equal(com.st.forks[0].seq, 2);
+  /* Neither branch replaced the other. */
+  assert_int_equal(mem_store_log(&street.st, com.id.pk)->count, 2 + (size_t)street_extra);
+  assert_int_equal(mem_store_log(&com.st, com.id.pk)->count, 2 + (size_t)com_extra);
+  conn_close(&c);
+  node_release(&com);
+  node_release(&street);
+}
+
+static void fork_equal_length(void **state) { fork_case(0, 0); }
+static void fork_community_shorter(void **state) { fork_case(0, 2); }
+static void fork_community_longer(void **state) { fork_case(2, 0); }
 
 static void live_streaming(void **state) {
   struct node com, street, district;
@@ -934,6 +983,9 @@ int main(void) {
       cmocka_unit_test(corrupted_batch),
       cmocka_unit_test(store_failure_stops),
       cmocka_unit_test(fork_detected),
+      cmocka_unit_test(fork_equal_length),
+      cmocka_unit_test(fork_community_shorter),
+      cmocka_unit_test(fork_community_longer),
       cmocka_unit_test(long_catch_up),
       cmocka_unit_test(resume_after_cut),
       cmocka_unit_test(live_streaming),

@@ -30,6 +30,20 @@ static dk_node *make(const char *root, const char *name, const char *office,
   return n;
 }
 
+/* Pins peer at node at (its key, office and role), as 'docket peer add'
+ * does: without a root, a node stores only logs it pinned or that a pinned
+ * relay below it vouches for. */
+static inline void pin(dk_node *at, dk_node *peer) {
+  struct dk_peer p;
+  memset(&p, 0, sizeof(p));
+  const struct dk_node_config *cfg = dk_node_config(peer);
+  snprintf(p.name, sizeof(p.name), "%s", cfg->code);
+  memcpy(p.key, dk_node_pk(peer), DK_PK_BYTES);
+  strcpy(p.office, cfg->office);
+  p.role = cfg->role;
+  assert_int_equal(dk_node_peer_add(at, &p), 0);
+}
+
 /* Copies of entries read from a node, so they outlive the read. */
 struct batch {
   struct dk_raw_entry e[256];
