@@ -17,39 +17,47 @@
 
 /* ---- case erase ------------------------------------------------------------------ */
 
-static const char ERASE_USAGE[] = "docket case erase CASE --reason TEXT [--json]";
+/* Asks on the terminal whether to go on: stdin and stderr must both be
+ * one. Returns 1 for yes. */
+static int confirm(const char *question) {
+  fprintf(stderr, "%s [%s] ", question, _("yes/no"));
+  fflush(stderr);
+  char line[64];
+  if (fgets(line, sizeof(line), stdin) == NULL)
+    return 0;
+  line[strcspn(line, "\r\n")] = 0;
+  return strcmp(line, "yes") == 0 || strcmp(line, "y") == 0 || strcmp(line, _("yes")) == 0 ||
+         strcmp(line, "是") == 0;
+}
 
 int cmd_case_erase(struct cli *c, int argc, char **argv) {
   const char *ref = NULL, *reason = NULL;
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nErases a case: every node that holds it deletes the bodies of all its "
-             "entries\nand its key, and keeps a tombstone (number, office, when, by whom, why). "
-             "The\nsigned headers stay, so the history still verifies. Allowed to the case's own\n"
-             "office and the offices above it. The reason is kept in the clear: name nobody.\n",
-             ERASE_USAGE);
-      return 0;
-    }
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
-      reason = argv[++i];
-    else if (strncmp(argv[i], "--reason=", 9) == 0)
-      reason = argv[i] + 9;
-    else if (argv[i][0] == '-')
-      return cli_usage_error(ERASE_USAGE, "unknown option or missing value: %s", argv[i]);
-    else if (ref == NULL)
-      ref = argv[i];
-    else
-      return cli_usage_error(ERASE_USAGE, "unexpected argument '%s'", argv[i]);
-  }
-  if (ref == NULL)
-    return cli_usage_error(ERASE_USAGE, "which case? name it by number or id");
-  if (reason == NULL || reason[0] == 0)
-    return cli_usage_error(ERASE_USAGE, "--reason is required");
+  int yes = 0;
+  const struct cli_opt opts[] = {
+      CLI_REQUIRED("reason", "TEXT", &reason, N_("why, kept in the clear: name nobody")),
+      CLI_FLAG("yes", &yes, N_("do not ask for confirmation (for scripts)")), CLI_END};
+  static const struct cli_command cmd = {
+      "case erase", "CASE", 1, 1,
+      N_("Erases a case: every node that holds it deletes the bodies of all its entries\n"
+         "and its key, and keeps a tombstone (number, office, when, by whom, why). The\n"
+         "signed headers stay, so the history still verifies. Allowed to the case's own\n"
+         "office and the offices above it. The reason is kept in the clear: name nobody.\n"
+         "It cannot be undone: on a terminal it asks first; scripts pass --yes."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, &ref, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
+  if (reason[0] == 0)
+    return cli_command_usage_error(&cmd, opts, _("--%s is required"), "reason");
   if (strlen(reason) > DK_TEXT_BYTES_MAX)
-    return cli_usage_error(ERASE_USAGE, "reason longer than %d bytes", DK_TEXT_BYTES_MAX);
+    return cli_command_usage_error(&cmd, opts, _("reason longer than %d bytes"),
+                                   DK_TEXT_BYTES_MAX);
+  int tty = isatty(0) && isatty(2);
+  if (!yes && !tty)
+    return cli_command_usage_error(&cmd, opts,
+                                   _("erasing cannot be undone and there is no terminal to "
+                                     "ask on: add --yes to go ahead"));
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
@@ -64,6 +72,21 @@ int cmd_case_erase(struct cli *c, int argc, char **argv) {
   if (rc != 0) {
     out = cli_fail(rc, "cannot look up the case");
     goto done;
+  }
+  if (!yes) {
+    struct dk_case_state st;
+    dk_case_state_init(&st);
+    char q[1024];
+    if (dk_node_case_get(n, case_id, &st) == 0)
+      snprintf(q, sizeof(q), _("Erase case %s (%s) on every node for good?"),
+               st.number ? st.number : ref, st.summary ? st.summary : "");
+    else
+      snprintf(q, sizeof(q), _("Erase case %s on every node for good?"), ref);
+    dk_case_state_release(&st);
+    if (!confirm(q)) {
+      out = cli_error_code(DK_ECANCELED, _("not erased"));
+      goto done;
+    }
   }
   rc = dk_node_case_erase(n, case_id, reason, &info);
   if (rc == DK_ESCOPE) {
@@ -427,8 +450,6 @@ static int read_file(const char *path, size_t max, uint8_t **out, size_t *len) {
 
 /* ---- audit verify ------------------------------------------------------------------- */
 
-static const char VERIFY_USAGE[] = "docket audit verify FILE [--json] [--key-dir DIR]";
-
 /* Loads the auditor's identity from a keyfile. Returns 0, or 1 after
  * printing why. */
 static int load_auditor(const char *keyfile, struct dk_identity *id) {
@@ -453,32 +474,24 @@ static int load_auditor(const char *keyfile, struct dk_identity *id) {
   return 0;
 }
 
-static int audit_verify(int argc, char **argv) {
+static int audit_verify(struct cli *c, int argc, char **argv) {
   const char *path = NULL, *key_dir = NULL;
-  int json = 0;
-  for (int i = 2; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nVerifies an audit bundle with no node, no network and no store: every "
-             "signature,\nevery link from seq 1, every witness, every body hash, the digest. "
-             "With the\nauditor's keyfile (DOCKET_AUDITOR_KEY_FILE, or --key-dir of the auditor's "
-             "node)\nthe case's events are decrypted into the timeline. Exits 1 if any check "
-             "fails,\nnaming the log, the seq and the check.\n",
-             VERIFY_USAGE);
-      return 0;
-    }
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--key-dir") == 0 && i + 1 < argc)
-      key_dir = argv[++i];
-    else if (argv[i][0] == '-')
-      return cli_usage_error(VERIFY_USAGE, "unknown option or missing value: %s", argv[i]);
-    else if (path == NULL)
-      path = argv[i];
-    else
-      return cli_usage_error(VERIFY_USAGE, "unexpected argument '%s'", argv[i]);
-  }
-  if (path == NULL)
-    return cli_usage_error(VERIFY_USAGE, "which bundle file?");
+  const struct cli_opt opts[] = {
+      CLI_STRING("key-dir", "DIR", &key_dir,
+                 N_("the auditor's node, whose key decrypts the case's events")),
+      CLI_END};
+  static const struct cli_command cmd = {
+      "audit verify", N_("FILE"), 1, 1,
+      N_("Verifies an audit bundle with no node, no network and no store: every signature,\n"
+         "every link from seq 1, every witness, every body hash, the digest. With the\n"
+         "auditor's keyfile (DOCKET_AUDITOR_KEY_FILE, or --key-dir of the auditor's node)\n"
+         "the case's events are decrypted into the timeline. Exits 1 if any check fails,\n"
+         "naming the log, the seq and the check."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, &path, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   char keyfile[4200] = "";
   if (key_dir)
     snprintf(keyfile, sizeof(keyfile), "%s/key", key_dir);
@@ -521,50 +534,36 @@ static int audit_verify(int argc, char **argv) {
 
 /* ---- audit CASE ----------------------------------------------------------------------- */
 
-static const char AUDIT_USAGE[] =
-    "docket audit CASE [--json] [--bundle FILE [--for AUDITOR-KEY]]\n"
-    "       docket audit verify FILE [--json] [--key-dir DIR]";
-
 int cmd_audit(struct cli *c, int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "verify") == 0)
-    return audit_verify(argc, argv);
+    return audit_verify(c, argc - 1, argv + 1);
   const char *ref = NULL, *bundle = NULL, *for_hex = NULL;
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nChecks the signed history of one case across every log that wrote to "
-             "it:\nsignatures, links back to each log's seq 1, the head of each log a parent "
-             "has\nwitnessed and whether the case's entries lie within it, fork proofs, "
-             "erasure,\nand (with a root configured) that every author held a certificate for "
-             "its\noffice at the entry's time and was not revoked before it; then prints a\n"
-             "timeline and a verdict. --bundle writes a self-contained "
-             "audit\nbundle (docs/PROTOCOL.md §12) for 'docket audit verify'; --for wraps the "
-             "case\nkey for that auditor's key.\n",
-             AUDIT_USAGE);
-      return 0;
-    }
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--bundle") == 0 && i + 1 < argc)
-      bundle = argv[++i];
-    else if (strcmp(argv[i], "--for") == 0 && i + 1 < argc)
-      for_hex = argv[++i];
-    else if (argv[i][0] == '-')
-      return cli_usage_error(AUDIT_USAGE, "unknown option or missing value: %s", argv[i]);
-    else if (ref == NULL)
-      ref = argv[i];
-    else
-      return cli_usage_error(AUDIT_USAGE, "unexpected argument '%s'", argv[i]);
-  }
-  if (ref == NULL)
-    return cli_usage_error(AUDIT_USAGE, "which case? name it by number or id");
+  const struct cli_opt opts[] = {
+      CLI_STRING("bundle", "FILE", &bundle, N_("write a self-contained audit bundle")),
+      CLI_STRING("for", "AUDITOR-KEY", &for_hex, N_("wrap the case key for this auditor")),
+      CLI_END};
+  static const struct cli_command cmd = {
+      "audit", "CASE", 1, 1,
+      N_("Checks the signed history of one case across every log that wrote to it:\n"
+         "signatures, links back to each log's seq 1, the head of each log a parent has\n"
+         "witnessed and whether the case's entries lie within it, fork proofs, erasure,\n"
+         "and (with a root configured) that every author held a certificate for its\n"
+         "office at the entry's time and was not revoked before it; then prints a\n"
+         "timeline and a verdict. --bundle writes a self-contained audit bundle\n"
+         "(docs/PROTOCOL.md section 12) for 'docket audit verify FILE'; --for wraps the\n"
+         "case key for that auditor's key."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, &ref, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   uint8_t for_key[DK_PK_BYTES], xpk[32];
   if (for_hex && (bundle == NULL || strlen(for_hex) != DK_PK_BYTES * 2 ||
                   dk_unhex(for_hex, for_key, DK_PK_BYTES) != DK_PK_BYTES))
-    return cli_usage_error(AUDIT_USAGE, bundle == NULL ? "--for goes with --bundle"
+    return cli_command_usage_error(&cmd, opts, bundle == NULL ? "--for goes with --bundle"
                                                        : "--for needs a key of 64 hex digits");
   if (for_hex && dk_pk_to_x25519(for_key, xpk) != 0)
-    return cli_usage_error(AUDIT_USAGE, "--for: that is not a valid public key");
+    return cli_command_usage_error(&cmd, opts, "--for: that is not a valid public key");
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;

@@ -6,28 +6,22 @@
 #include "replication/bundle.h"
 
 int cmd_export(struct cli *c, int argc, char **argv) {
-  static const char usage[] = "docket export --out FILE [--peer P] [--json]";
   const char *out_path = NULL, *peer_name = NULL;
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
-      out_path = argv[++i];
-    else if (strcmp(argv[i], "--peer") == 0 && i + 1 < argc)
-      peer_name = argv[++i];
-    else if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nWrites a bundle file to carry to an office the network does not "
-             "reach.\nWith --peer, it holds what that peer lacks since the last sync that "
-             "caught it\nup, and only logs in its scope; without, everything this node holds. "
-             "The\nbundle is sealed with the deployment's network key.\n",
-             usage);
-      return 0;
-    } else
-      return cli_usage_error(usage, "unexpected argument '%s'", argv[i]);
-  }
-  if (out_path == NULL)
-    return cli_usage_error(usage, "--out FILE is required");
+  const struct cli_opt opts[] = {
+      CLI_REQUIRED("out", "FILE", &out_path, N_("the bundle file to write")),
+      CLI_STRING("peer", "PEER", &peer_name, N_("only what this pinned peer lacks")),
+      CLI_END};
+  static const struct cli_command cmd = {
+      "export", NULL, 0, 0,
+      N_("Writes a bundle file to carry to an office the network does not reach.\n"
+         "With --peer, it holds what that peer lacks since the last sync that caught it\n"
+         "up, and only logs in its scope; without, everything this node holds. The\n"
+         "bundle is sealed with the deployment's network key."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
@@ -70,28 +64,18 @@ static void import_progress(void *ctx, const struct dk_bundle_stats *st) {
 }
 
 int cmd_import(struct cli *c, int argc, char **argv) {
-  static const char usage[] = "docket import FILE [--json]";
+  static const struct cli_command cmd = {
+      "import", N_("FILE"), 1, 1,
+      N_("Reads a bundle written by 'docket export' on a pinned peer. The whole file is\n"
+         "checked against the network key first; then every entry goes through the same\n"
+         "checks as over the network. A damaged or foreign bundle stores nothing.\n"
+         "(For a CSV ledger, see 'docket case import'.)"),
+      NULL};
   const char *path = NULL;
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nReads a bundle written by 'docket export' on a pinned peer. The "
-             "whole file is\nchecked against the network key first; then every entry goes "
-             "through the same\nchecks as over the network. A damaged or foreign bundle "
-             "stores nothing.\n(For a CSV ledger, see 'docket case import'.)\n",
-             usage);
-      return 0;
-    } else if (argv[i][0] == '-')
-      return cli_usage_error(usage, "unknown option %s", argv[i]);
-    else if (path == NULL)
-      path = argv[i];
-    else
-      return cli_usage_error(usage, "one bundle at a time");
-  }
-  if (path == NULL)
-    return cli_usage_error(usage, "which bundle file?");
+  int prc = cli_parse(c, &cmd, NULL, argc, argv, &path, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;

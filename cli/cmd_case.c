@@ -1,5 +1,4 @@
 /* docket case ...: open, the workflow steps, show and list. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,122 +9,132 @@
 enum {
   O_KIND = 1, O_CATEGORY, O_SUMMARY, O_PARTY, O_NUMBER, O_CLASS, O_TO, O_ROLE, O_NOTE,
   O_MINUTES, O_BY, O_LEVEL, O_AGREEMENT, O_ITEMS, O_REASON, O_REFER, O_SATISFACTION, O_TEXT,
-  O_AT, O_JSON, O_STATUS, O_OVERDUE, O_HELP, O_COUNT
+  O_AT, O_STATUS, O_OVERDUE, O_COUNT
 };
 
-static const struct option OPTS[] = {
-    {"kind", required_argument, 0, O_KIND},       {"category", required_argument, 0, O_CATEGORY},
-    {"summary", required_argument, 0, O_SUMMARY}, {"party", required_argument, 0, O_PARTY},
-    {"number", required_argument, 0, O_NUMBER},   {"class", required_argument, 0, O_CLASS},
-    {"to", required_argument, 0, O_TO},           {"role", required_argument, 0, O_ROLE},
-    {"note", required_argument, 0, O_NOTE},       {"minutes", required_argument, 0, O_MINUTES},
-    {"by", required_argument, 0, O_BY},           {"level", required_argument, 0, O_LEVEL},
-    {"agreement", required_argument, 0, O_AGREEMENT},
-    {"items", required_argument, 0, O_ITEMS},     {"reason", required_argument, 0, O_REASON},
-    {"refer", required_argument, 0, O_REFER},
-    {"satisfaction", required_argument, 0, O_SATISFACTION},
-    {"text", required_argument, 0, O_TEXT},       {"at", required_argument, 0, O_AT},
-    {"json", no_argument, 0, O_JSON},             {"status", required_argument, 0, O_STATUS},
-    {"overdue", no_argument, 0, O_OVERDUE},       {"help", no_argument, 0, O_HELP},
-    {0, 0, 0, 0}};
+/* Every option of the case subcommands, once: each subcommand's table is
+ * built from the ones it allows. */
+struct opt_desc {
+  const char *name, *arg, *help;
+  int flag;
+};
+static const struct opt_desc OPTS[O_COUNT] = {
+    [O_KIND] = {"kind", "KIND",
+                N_("dispute, hazard, task, service, consultation, legal_aid, advice or meeting"), 0},
+    [O_CATEGORY] = {"category", "CATEGORY", N_("the category within the kind"), 0},
+    [O_SUMMARY] = {"summary", "TEXT", N_("what the case is about"), 0},
+    [O_PARTY] = {"party", "NAME", N_("a party to the case"), 0},
+    [O_NUMBER] = {"number", "NUMBER", N_("keep the number from a paper ledger"), 0},
+    [O_CLASS] = {"class", "clinic|emergency|joint", N_("triage class: clinic, emergency or joint"), 0},
+    [O_TO] = {"to", "NAME", N_("the person who takes the role"), 0},
+    [O_ROLE] = {"role", "legal-advisor|chief-advisor|mediator|grid-worker", N_("the role"), 0},
+    [O_NOTE] = {"note", "TEXT", N_("what happened"), 0},
+    [O_MINUTES] = {"minutes", "N", N_("how long it took, 0 to 1440 minutes"), 0},
+    [O_BY] = {"by", "NAME", N_("who did it (default: nobody named)"), 0},
+    [O_LEVEL] = {"level", "street|district", N_("the office it goes up to"), 0},
+    [O_AGREEMENT] = {"agreement", "TEXT", N_("what the parties agreed"), 0},
+    [O_ITEMS] = {"items", "N", N_("items decided (meetings), 0 to 1000"), 0},
+    [O_REASON] = {"reason", "TEXT", N_("why"), 0},
+    [O_REFER] = {"refer", "legal-aid|litigation|arbitration", N_("where the case was referred"), 0},
+    [O_SATISFACTION] = {"satisfaction", "1-5", N_("the party's satisfaction, 1 to 5"), 0},
+    [O_TEXT] = {"text", "TEXT", N_("the note"), 0},
+    [O_AT] = {"at", "TIME", N_("when it happened, if not now (YYYY-MM-DD[THH:MM])"), 0},
+    [O_STATUS] = {"status", "STATUS",
+                  N_("only cases in this status: open, triaged, mediating, resolved, failed, "
+                     "closed"),
+                  0},
+    [O_OVERDUE] = {"overdue", NULL, N_("only cases past their deadline"), 1},
+};
 
 struct sub {
   const char *name;
   enum dk_event_type type; /* DK_EVENT_TYPE_COUNT for read commands */
   int takes_case;
-  const char *usage;
   const char *help;
-  int allowed[8];  /* options besides --at, --by, --json, --help */
+  int allowed[8];  /* options besides --at and --by (steps), --json and --help */
   int required[3];
 };
 
 static const struct sub SUBS[] = {
     {"open", DK_EVENT_OPEN, 0,
-     "docket case open --kind KIND [--category C] --summary TEXT [--party NAME]... "
-     "[--number N] [--at TIME] [--by NAME] [--json]",
-     "Opens a case and prints its number. Kinds: dispute, hazard, task, service,\n"
-     "consultation, legal_aid, advice, meeting. --number keeps a number from a paper\n"
-     "ledger; otherwise the next CODE-YEAR-NNNN is assigned.",
+     N_("Opens a case and prints its number. --number keeps a number from a paper\n"
+        "ledger; otherwise the next CODE-YEAR-NNNN is assigned."),
      {O_KIND, O_CATEGORY, O_SUMMARY, O_PARTY, O_NUMBER},
      {O_KIND, O_SUMMARY}},
     {"triage", DK_EVENT_TRIAGE, 1,
-     "docket case triage CASE --class clinic|emergency|joint [--at TIME] [--by NAME]",
-     "Classifies a case; the class sets its deadline (see 'docket config').",
+     N_("Classifies a case; the class sets its deadline (see 'docket config')."),
      {O_CLASS},
      {O_CLASS}},
-    {"assign", DK_EVENT_ASSIGN, 1,
-     "docket case assign CASE --to NAME --role legal-advisor|chief-advisor|mediator|grid-worker",
-     "Names the person who holds a role on the case.",
+    {"assign", DK_EVENT_ASSIGN, 1, N_("Names the person who holds a role on the case."),
      {O_TO, O_ROLE},
      {O_TO, O_ROLE}},
-    {"session", DK_EVENT_SESSION, 1,
-     "docket case session CASE --note TEXT [--minutes N] [--by NAME] [--at TIME]",
-     "Logs a mediation session (one contact, one person).",
+    {"session", DK_EVENT_SESSION, 1, N_("Logs a mediation session (one contact, one person)."),
      {O_NOTE, O_MINUTES},
      {O_NOTE}},
-    {"escalate", DK_EVENT_ESCALATE, 1,
-     "docket case escalate CASE --level street|district [--note TEXT]",
-     "Escalates a case to the street or district office.",
+    {"escalate", DK_EVENT_ESCALATE, 1, N_("Escalates a case to the street or district office."),
      {O_LEVEL, O_NOTE},
      {O_LEVEL}},
     {"resolve", DK_EVENT_RESOLVE, 1,
-     "docket case resolve CASE --agreement TEXT [--items N]",
-     "Records that the case ended in agreement (for meetings: --items decided).",
+     N_("Records that the case ended in agreement (for meetings: --items decided)."),
      {O_AGREEMENT, O_ITEMS},
      {O_AGREEMENT}},
-    {"fail", DK_EVENT_FAIL, 1,
-     "docket case fail CASE --reason TEXT [--refer legal-aid|litigation|arbitration]",
-     "Records that mediation failed, and where the case was referred.",
+    {"fail", DK_EVENT_FAIL, 1, N_("Records that mediation failed, and where the case was referred."),
      {O_REASON, O_REFER},
      {O_REASON}},
-    {"close", DK_EVENT_CLOSE, 1, "docket case close CASE [--at TIME] [--by NAME]",
-     "Closes a case (a dispute must be resolved or failed first).",
+    {"close", DK_EVENT_CLOSE, 1, N_("Closes a case (a dispute must be resolved or failed first)."),
      {0},
      {0}},
-    {"reopen", DK_EVENT_REOPEN, 1, "docket case reopen CASE --reason TEXT",
-     "Reopens a closed case.",
-     {O_REASON},
-     {O_REASON}},
+    {"reopen", DK_EVENT_REOPEN, 1, N_("Reopens a closed case."), {O_REASON}, {O_REASON}},
     {"revisit", DK_EVENT_REVISIT, 1,
-     "docket case revisit CASE --satisfaction 1-5 [--note TEXT]",
-     "Records a return visit and the party's satisfaction (1 to 5).",
+     N_("Records a return visit and the party's satisfaction (1 to 5)."),
      {O_SATISFACTION, O_NOTE},
      {O_SATISFACTION}},
-    {"note", DK_EVENT_NOTE, 1, "docket case note CASE --text TEXT",
-     "Adds a note to a case.",
-     {O_TEXT},
-     {O_TEXT}},
-    {"show", DK_EVENT_TYPE_COUNT, 1, "docket case show CASE [--json]",
-     "Shows a case: its state, its history and its work log.",
+    {"note", DK_EVENT_NOTE, 1, N_("Adds a note to a case."), {O_TEXT}, {O_TEXT}},
+    {"show", DK_EVENT_TYPE_COUNT, 1, N_("Shows a case: its state, its history and its work log."),
      {0},
      {0}},
-    {"list", DK_EVENT_TYPE_COUNT, 0,
-     "docket case list [--status S] [--kind K] [--overdue] [--json]",
-     "Lists cases. Statuses: open, triaged, mediating, resolved, failed, closed.",
+    {"list", DK_EVENT_TYPE_COUNT, 0, N_("Lists cases, oldest first."),
      {O_STATUS, O_KIND, O_OVERDUE},
      {0}},
 };
 
-static const char CASE_USAGE[] =
-    "docket case open|triage|assign|session|escalate|resolve|fail|close|reopen|revisit|note|"
-    "show|list|import|erase ...";
+static const char CASE_ABOUT[] =
+    N_("CASE is a case number (LX-2026-0042, in any letter case), an id, or a unique\n"
+       "prefix of an id. Every step takes --at TIME (YYYY-MM-DD[THH:MM]) for when it\n"
+       "happened if not now, and --by NAME for who did it.");
 
-static int allowed(const struct sub *s, int opt) {
-  if (opt == O_JSON || opt == O_HELP)
-    return 1;
-  if ((opt == O_AT || opt == O_BY) && s->type != DK_EVENT_TYPE_COUNT)
-    return 1;
-  for (int i = 0; i < 8; i++)
-    if (s->allowed[i] == opt)
+static int is_required(const struct sub *s, int opt) {
+  for (int i = 0; i < 3; i++)
+    if (s->required[i] == opt)
       return 1;
   return 0;
 }
 
-static const char *opt_name(int opt) {
-  for (int i = 0; OPTS[i].name; i++)
-    if (OPTS[i].val == opt)
-      return OPTS[i].name;
-  return "?";
+/* The subcommand's option table, pointing at val[] (strings), parties and
+ * overdue. Returns the number of entries before the end marker. */
+static size_t build_opts(const struct sub *s, struct cli_opt *opts, const char **val,
+                         struct cli_list *parties, int *overdue) {
+  size_t n = 0;
+  int list[12], count = 0;
+  for (int i = 0; i < 8 && s->allowed[i]; i++)
+    list[count++] = s->allowed[i];
+  if (s->type != DK_EVENT_TYPE_COUNT) {
+    list[count++] = O_AT;
+    list[count++] = O_BY;
+  }
+  for (int i = 0; i < count; i++) {
+    const struct opt_desc *d = &OPTS[list[i]];
+    struct cli_opt o = {CLI_OPT_STRING, d->name, d->arg, d->help, &val[list[i]], 0};
+    if (d->flag)
+      o.kind = CLI_OPT_FLAG, o.value = overdue;
+    else if (list[i] == O_PARTY)
+      o.kind = CLI_OPT_LIST, o.value = parties;
+    if (is_required(s, list[i]))
+      o.flags = CLI_OPT_REQUIRED;
+    opts[n++] = o;
+  }
+  opts[n] = (struct cli_opt)CLI_END;
+  return n;
 }
 
 /* ---- JSON and text rendering ------------------------------------------- */
@@ -393,68 +402,60 @@ static int list(dk_node *n, int status, int kind, int overdue, int json) {
 
 #define PARTIES_CAP DK_PARTIES_MAX
 
+static int case_sub(struct cli *c, int argc, char **argv);
+
+static const struct cli_sub CASE_SUBS[] = {
+    {"open", case_sub, N_("open a case")},
+    {"triage", case_sub, N_("classify a case: clinic, emergency or joint")},
+    {"assign", case_sub, N_("name who holds a role on a case")},
+    {"session", case_sub, N_("log a mediation session")},
+    {"escalate", case_sub, N_("pass a case up to the street or district")},
+    {"resolve", case_sub, N_("record an agreement")},
+    {"fail", case_sub, N_("record that mediation failed, and the referral")},
+    {"close", case_sub, N_("close a case")},
+    {"reopen", case_sub, N_("reopen a closed case")},
+    {"revisit", case_sub, N_("record a return visit and satisfaction")},
+    {"note", case_sub, N_("add a note")},
+    {"show", case_sub, N_("show a case and its history")},
+    {"list", case_sub, N_("list cases")},
+    {"import", cmd_case_import, N_("import a ledger (CSV)")},
+    {"erase", cmd_case_erase, N_("erase a case's personal data for good")},
+    {NULL, NULL, NULL}};
+
 int cmd_case(struct cli *c, int argc, char **argv) {
-  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
-    printf("usage: %s\n\nRun 'docket case SUBCOMMAND --help' for details. CASE is a case "
-           "number (LX-2026-0042),\nan id, or a unique prefix of an id. --at TIME "
-           "(YYYY-MM-DD[THH:MM]) records when a step\nhappened if not now; --by NAME who did "
-           "it.\n",
-           CASE_USAGE);
-    return argc < 2 ? EXIT_USAGE : 0;
-  }
-  if (strcmp(argv[1], "import") == 0)
-    return cmd_case_import(c, argc - 1, argv + 1);
-  if (strcmp(argv[1], "erase") == 0)
-    return cmd_case_erase(c, argc - 1, argv + 1);
+  return cli_dispatch(c, "docket case", CASE_ABOUT, CASE_SUBS, argc, argv);
+}
+
+static int case_sub(struct cli *c, int argc, char **argv) {
   const struct sub *s = NULL;
   for (size_t i = 0; i < sizeof(SUBS) / sizeof(SUBS[0]); i++)
-    if (strcmp(argv[1], SUBS[i].name) == 0)
+    if (strcmp(argv[0], SUBS[i].name) == 0)
       s = &SUBS[i];
   if (s == NULL)
-    return cli_usage_error(CASE_USAGE, "unknown case subcommand '%s'", argv[1]);
-
+    return 1; /* cannot happen: CASE_SUBS and SUBS name the same */
   const char *val[O_COUNT] = {0};
   const char *parties[PARTIES_CAP];
-  size_t parties_count = 0;
-  int json = 0, overdue = 0;
-  int sub_argc = argc - 1;
-  char **sub_argv = argv + 1;
-  int ch;
-  optind = 0;
-  opterr = 0;
-  while ((ch = getopt_long(sub_argc, sub_argv, "", OPTS, NULL)) != -1) {
-    if (ch == '?' || ch == ':')
-      return cli_usage_error(s->usage, "unknown option or missing value: %s",
-                             sub_argv[optind - 1]);
-    if (ch == O_HELP) {
-      printf("usage: %s\n\n%s\n", s->usage, s->help);
-      return 0;
-    }
-    if (!allowed(s, ch))
-      return cli_usage_error(s->usage, "--%s does not apply to 'case %s'", opt_name(ch), s->name);
-    if (ch == O_JSON)
-      json = 1;
-    else if (ch == O_OVERDUE)
-      overdue = 1;
-    else if (ch == O_PARTY) {
-      if (parties_count == PARTIES_CAP)
-        return cli_usage_error(s->usage, "at most %d parties", PARTIES_CAP);
-      parties[parties_count++] = optarg;
-    } else {
-      val[ch] = optarg;
-    }
-  }
+  struct cli_list party_list = {parties, 0, PARTIES_CAP};
+  int overdue = 0;
+  struct cli_opt opts[16];
+  build_opts(s, opts, val, &party_list, &overdue);
+  char path[32];
+  snprintf(path, sizeof(path), "case %s", s->name);
+  const char *elsewhere[O_COUNT];
+  size_t ne = 0;
+  for (int i = 1; i < O_COUNT; i++)
+    if (OPTS[i].name)
+      elsewhere[ne++] = OPTS[i].name;
+  elsewhere[ne] = NULL;
+  struct cli_command cmd = {path, s->takes_case ? "CASE" : NULL, (size_t)s->takes_case,
+                            (size_t)s->takes_case, s->help, elsewhere};
   const char *case_ref = NULL;
-  if (s->takes_case) {
-    if (optind >= sub_argc)
-      return cli_usage_error(s->usage, "which case? name it by number or id");
-    case_ref = sub_argv[optind++];
-  }
-  if (optind < sub_argc)
-    return cli_usage_error(s->usage, "unexpected argument '%s'", sub_argv[optind]);
-  for (int i = 0; i < 3; i++)
-    if (s->required[i] && val[s->required[i]] == NULL)
-      return cli_usage_error(s->usage, "--%s is required", opt_name(s->required[i]));
+  size_t nargs = 0;
+  int prc = cli_parse(c, &cmd, opts, argc, argv, &case_ref, &nargs);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
+  size_t parties_count = party_list.count;
 
   /* Build the event from the options before unlocking anything, so usage
    * errors cost nothing. */
@@ -465,7 +466,7 @@ int cmd_case(struct cli *c, int argc, char **argv) {
   if (val[O_KIND]) {
     enum dk_kind k;
     if (dk_kind_parse(val[O_KIND], &k) != 0)
-      return cli_usage_error(s->usage, "unknown kind '%s' (dispute, hazard, task, service, "
+      return cli_command_usage_error(&cmd, opts, "unknown kind '%s' (dispute, hazard, task, service, "
                              "consultation, legal_aid, advice, meeting)", val[O_KIND]);
     kind = (int)k;
     ev.kind = k;
@@ -473,39 +474,39 @@ int cmd_case(struct cli *c, int argc, char **argv) {
   if (val[O_STATUS]) {
     enum dk_status st;
     if (dk_status_parse(val[O_STATUS], &st) != 0)
-      return cli_usage_error(s->usage, "unknown status '%s'", val[O_STATUS]);
+      return cli_command_usage_error(&cmd, opts, "unknown status '%s'", val[O_STATUS]);
     status = (int)st;
   }
   if (val[O_CATEGORY] && dk_category_valid(ev.kind, val[O_CATEGORY]) != 0)
-    return cli_usage_error(s->usage, "'%s' is not a category of %s (one of: %s)",
+    return cli_command_usage_error(&cmd, opts, "'%s' is not a category of %s (one of: %s)",
                            val[O_CATEGORY], dk_kind_name(ev.kind), dk_category_names(ev.kind));
   if (val[O_CLASS] && dk_triage_parse(val[O_CLASS], &ev.triage) != 0)
-    return cli_usage_error(s->usage, "unknown class '%s'", val[O_CLASS]);
+    return cli_command_usage_error(&cmd, opts, "unknown class '%s'", val[O_CLASS]);
   if (val[O_ROLE] && dk_role_parse(val[O_ROLE], &ev.role) != 0)
-    return cli_usage_error(s->usage, "unknown role '%s'", val[O_ROLE]);
+    return cli_command_usage_error(&cmd, opts, "unknown role '%s'", val[O_ROLE]);
   if (val[O_LEVEL] && dk_level_parse(val[O_LEVEL], &ev.level) != 0)
-    return cli_usage_error(s->usage, "unknown level '%s' (street or district)", val[O_LEVEL]);
+    return cli_command_usage_error(&cmd, opts, "unknown level '%s' (street or district)", val[O_LEVEL]);
   if (val[O_REFER] && (dk_referral_parse(val[O_REFER], &ev.refer) != 0 || ev.refer == 0))
-    return cli_usage_error(s->usage, "unknown referral '%s'", val[O_REFER]);
+    return cli_command_usage_error(&cmd, opts, "unknown referral '%s'", val[O_REFER]);
   uint64_t u;
   if (val[O_MINUTES]) {
     if (cli_parse_u64(val[O_MINUTES], 0, 24 * 60, &u) != 0)
-      return cli_usage_error(s->usage, "--minutes must be 0 to 1440");
+      return cli_command_usage_error(&cmd, opts, "--minutes must be 0 to 1440");
     ev.minutes = u;
   }
   if (val[O_ITEMS]) {
     if (cli_parse_u64(val[O_ITEMS], 0, 1000, &u) != 0)
-      return cli_usage_error(s->usage, "--items must be 0 to 1000");
+      return cli_command_usage_error(&cmd, opts, "--items must be 0 to 1000");
     ev.items = u;
   }
   if (val[O_SATISFACTION]) {
     if (cli_parse_u64(val[O_SATISFACTION], 1, 5, &u) != 0)
-      return cli_usage_error(s->usage, "--satisfaction must be 1 to 5");
+      return cli_command_usage_error(&cmd, opts, "--satisfaction must be 1 to 5");
     ev.satisfaction = (uint32_t)u;
   }
   uint64_t at = 0;
   if (val[O_AT] && cli_parse_time(val[O_AT], &at) != 0)
-    return cli_usage_error(s->usage, "--at '%s' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)",
+    return cli_command_usage_error(&cmd, opts, "--at '%s' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)",
                            val[O_AT]);
   const char *text = val[O_SUMMARY] ? val[O_SUMMARY]
                      : val[O_NOTE]  ? val[O_NOTE]
@@ -520,7 +521,7 @@ int cmd_case(struct cli *c, int argc, char **argv) {
   ev.parties = (char **)parties;
   ev.parties_count = parties_count;
   if (text && strlen(text) > DK_TEXT_BYTES_MAX)
-    return cli_usage_error(s->usage, "text longer than %d bytes", DK_TEXT_BYTES_MAX);
+    return cli_command_usage_error(&cmd, opts, "text longer than %d bytes", DK_TEXT_BYTES_MAX);
 
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
@@ -528,7 +529,7 @@ int cmd_case(struct cli *c, int argc, char **argv) {
   uint64_t now = dk_node_now(n);
   if (at > now + 3600000u) {
     dk_node_close(n);
-    return cli_usage_error(s->usage, "--at is in the future");
+    return cli_command_usage_error(&cmd, opts, "--at is in the future");
   }
   ev.at_ms = at ? at : now;
   int out = 0, rc;
@@ -547,7 +548,7 @@ int cmd_case(struct cli *c, int argc, char **argv) {
       goto done;
     }
     if (rc == DK_EINVAL || rc == DK_ELIMIT) {
-      out = cli_usage_error(s->usage, "the case is not valid: %s (empty party name, or "
+      out = cli_command_usage_error(&cmd, opts, "the case is not valid: %s (empty party name, or "
                             "something too long?)", dk_strerror(rc));
       goto done;
     }
@@ -606,7 +607,7 @@ int cmd_case(struct cli *c, int argc, char **argv) {
     goto done;
   }
   if (rc == DK_EINVAL || rc == DK_ELIMIT) {
-    out = cli_usage_error(s->usage, "the step is not valid: %s", dk_strerror(rc));
+    out = cli_command_usage_error(&cmd, opts, "the step is not valid: %s", dk_strerror(rc));
     goto done;
   }
   if (rc != 0) {

@@ -1,5 +1,4 @@
 /* docket cert: the deployment root, certificates, revocations, auditor grants. */
-#include <getopt.h>
 #include <sodium.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -8,15 +7,6 @@
 #include "common/error.h"
 #include "crypto/keyfile.h"
 #include "node/trust.h"
-
-static const char CERT_USAGE[] =
-    "docket cert init-root --out FILE\n"
-    "       docket cert set-root HEX\n"
-    "       docket cert issue --root-key FILE (--key KEY --office PATH --role ROLE | --request FILE)\n"
-    "                         [--days N]\n"
-    "       docket cert revoke --root-key FILE --key KEY --reason TEXT\n"
-    "       docket cert grant-auditor --root-key FILE --key KEY --subtree PATH [--days N]\n"
-    "       docket cert list [--json]";
 
 #define DAY_MS (24ull * 3600 * 1000)
 #define DAYS_DEFAULT 365
@@ -54,16 +44,18 @@ static int root_open(const char *path, struct dk_identity *root) {
   return 0;
 }
 
-static int init_root(int argc, char **argv) {
+static int init_root(struct cli *c, int argc, char **argv) {
   const char *out = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
-      out = argv[++i];
-    else
-      return cli_usage_error(CERT_USAGE, "unexpected argument '%s'", argv[i]);
-  }
-  if (out == NULL)
-    return cli_usage_error(CERT_USAGE, "init-root needs --out FILE");
+  const struct cli_opt opts[] = {
+      CLI_REQUIRED("out", "FILE", &out, N_("where to write the root keyfile")), CLI_END};
+  static const struct cli_command cmd = {
+      "cert init-root", NULL, 0, 0,
+      N_("Creates the deployment's root key, sealed under the root passphrase. Keep the\n"
+         "file offline; every node learns its public key once."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
   struct stat st;
   if (stat(out, &st) == 0)
     return cli_error("%s exists: a deployment has one root key; not overwriting it", out);
@@ -90,14 +82,24 @@ static int init_root(int argc, char **argv) {
   char hex[DK_PK_BYTES * 2 + 1];
   dk_hex(root.pk, DK_PK_BYTES, hex);
   dk_identity_release(&root);
-  printf("root key written to %s (keep it offline)\nroot public key: %s\n", out, hex);
+  if (c->json)
+    return cli_print_json(json_pack("{s:s, s:s}", "file", out, "root", hex));
+  printf(_("root key written to %s (keep it offline)\nroot public key: %s\n"), out, hex);
   return 0;
 }
 
 static int set_root(struct cli *c, int argc, char **argv) {
+  static const struct cli_command cmd = {
+      "cert set-root", "HEX", 1, 1,
+      N_("Makes this node trust the deployment's root public key (64 hex digits)."), NULL};
+  const char *hex = NULL;
+  int prc = cli_parse(c, &cmd, NULL, argc, argv, &hex, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
   uint8_t root[DK_PK_BYTES];
-  if (argc != 2 || parse_key(argv[1], root) != 0)
-    return cli_usage_error(CERT_USAGE, "set-root needs the root public key (64 hex digits)");
+  if (parse_key(hex, root) != 0)
+    return cli_command_usage_error(&cmd, NULL,
+                                   _("set-root needs the root public key (64 hex digits)"));
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
@@ -107,51 +109,64 @@ static int set_root(struct cli *c, int argc, char **argv) {
     return cli_error("this node already trusts another root key");
   if (rc != 0)
     return cli_fail(rc, "cannot set the root key");
-  printf("root key set: %s\n", argv[1]);
+  if (c->json)
+    return cli_print_json(json_pack("{s:s}", "root", hex));
+  printf(_("root key set: %s\n"), hex);
   return 0;
 }
 
 /* issue, revoke, grant-auditor: build, sign and append a statement. */
 static int append(struct cli *c, uint64_t type, int argc, char **argv) {
-  static const struct option opts[] = {{"root-key", required_argument, 0, 'R'},
-                                       {"key", required_argument, 0, 'k'},
-                                       {"office", required_argument, 0, 'o'},
-                                       {"subtree", required_argument, 0, 's'},
-                                       {"role", required_argument, 0, 'r'},
-                                       {"reason", required_argument, 0, 'e'},
-                                       {"days", required_argument, 0, 'd'},
-                                       {"request", required_argument, 0, 'q'},
-                                       {0, 0, 0, 0}};
   const char *root_file = NULL, *key = NULL, *office = NULL, *role = NULL, *reason = NULL;
-  const char *request = NULL;
+  const char *request = NULL, *days_s = NULL;
   char req_key[DK_PK_BYTES * 2 + 1], req_office[DK_NAME_BYTES_MAX], req_role[16];
   uint64_t days = DAYS_DEFAULT;
-  int ch;
-  optind = 0;
-  opterr = 0;
-  while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'R': root_file = optarg; break;
-    case 'k': key = optarg; break;
-    case 'o':
-    case 's': office = optarg; break;
-    case 'r': role = optarg; break;
-    case 'e': reason = optarg; break;
-    case 'q': request = optarg; break;
-    case 'd':
-      if (cli_parse_u64(optarg, 1, DAYS_MAX, &days) != 0)
-        return cli_usage_error(CERT_USAGE, "--days must be 1 to %d", DAYS_MAX);
-      break;
-    default:
-      return cli_usage_error(CERT_USAGE, "unknown option or missing value: %s", argv[optind - 1]);
-    }
-  }
-  if (optind != argc)
-    return cli_usage_error(CERT_USAGE, "unexpected argument '%s'", argv[optind]);
+  const struct cli_opt issue_opts[] = {
+      CLI_REQUIRED("root-key", "FILE", &root_file, N_("the root keyfile")),
+      CLI_STRING("request", "FILE", &request,
+                 N_("an office's enrolment request (instead of --key, --office, --role)")),
+      CLI_STRING("key", "KEY", &key, N_("the node's public key (64 hex digits)")),
+      CLI_STRING("office", "PATH", &office, N_("the office the key speaks for")),
+      CLI_STRING("role", "district|street|community|auditor", &role, N_("the office's level")),
+      CLI_STRING("days", "N", &days_s, N_("how long the certificate holds (default 365)")),
+      CLI_END};
+  const struct cli_opt revoke_opts[] = {
+      CLI_REQUIRED("root-key", "FILE", &root_file, N_("the root keyfile")),
+      CLI_REQUIRED("key", "KEY", &key, N_("the node's public key (64 hex digits)")),
+      CLI_REQUIRED("reason", "TEXT", &reason, N_("why")),
+      CLI_END};
+  const struct cli_opt grant_opts[] = {
+      CLI_REQUIRED("root-key", "FILE", &root_file, N_("the root keyfile")),
+      CLI_REQUIRED("key", "KEY", &key, N_("the auditor's public key (64 hex digits)")),
+      CLI_REQUIRED("subtree", "PATH", &office, N_("the offices whose cases it may read")),
+      CLI_STRING("days", "N", &days_s, N_("how long the grant holds (default 365)")),
+      CLI_END};
+  static const struct cli_command issue_cmd = {
+      "cert issue", NULL, 0, 0,
+      N_("Certifies a node key for an office and role, signed by the root key into\n"
+         "the district's log. Run on the district node."),
+      NULL};
+  static const struct cli_command revoke_cmd = {
+      "cert revoke", NULL, 0, 0,
+      N_("Revokes a node key: its entries after now are refused everywhere."), NULL};
+  static const struct cli_command grant_cmd = {
+      "cert grant-auditor", NULL, 0, 0,
+      N_("Lets an auditor's key read the cases of an office subtree."), NULL};
+  const struct cli_command *cmd = type == DK_ENTRY_CERT     ? &issue_cmd
+                                  : type == DK_ENTRY_REVOKE ? &revoke_cmd
+                                                            : &grant_cmd;
+  const struct cli_opt *opts = type == DK_ENTRY_CERT     ? issue_opts
+                               : type == DK_ENTRY_REVOKE ? revoke_opts
+                                                         : grant_opts;
+  int prc = cli_parse(c, cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  if (days_s && cli_parse_u64(days_s, 1, DAYS_MAX, &days) != 0)
+    return cli_command_usage_error(cmd, opts, _("--days must be 1 to %d"), DAYS_MAX);
   if (request) {
     /* The office's own signed request names the key, office and role. */
     if (type != DK_ENTRY_CERT || key || office || role)
-      return cli_usage_error(CERT_USAGE, "--request goes with 'issue', instead of --key, "
+      return cli_command_usage_error(cmd, opts, "--request goes with 'issue', instead of --key, "
                                          "--office and --role");
     uint8_t k[DK_PK_BYTES];
     if (cli_request_read(request, k, req_office, req_role) != 0)
@@ -167,12 +182,12 @@ static int append(struct cli *c, uint64_t type, int argc, char **argv) {
   int out = 0;
   s->type = type;
   if (root_file == NULL || parse_key(key, s->key) != 0) {
-    out = cli_usage_error(CERT_USAGE, "--root-key FILE and --key (64 hex digits) are required");
+    out = cli_command_usage_error(cmd, opts, "--root-key FILE and --key (64 hex digits) are required");
     goto free_s;
   }
   if (type == DK_ENTRY_REVOKE) {
     if (reason == NULL || strlen(reason) >= sizeof(s->reason)) {
-      out = cli_usage_error(CERT_USAGE, "revoke needs --reason TEXT (under %d bytes)",
+      out = cli_command_usage_error(cmd, opts, "revoke needs --reason TEXT (under %d bytes)",
                             DK_REASON_BYTES_MAX);
       goto free_s;
     }
@@ -180,14 +195,14 @@ static int append(struct cli *c, uint64_t type, int argc, char **argv) {
   } else {
     enum dk_office_role r;
     if (office == NULL || !dk_office_valid(office)) {
-      out = cli_usage_error(CERT_USAGE, "%s needs a valid office path",
+      out = cli_command_usage_error(cmd, opts, "%s needs a valid office path",
                             type == DK_ENTRY_CERT ? "--office" : "--subtree");
       goto free_s;
     }
     strcpy(s->office, office);
     if (type == DK_ENTRY_CERT) {
       if (role == NULL || dk_office_role_parse(role, &r) != 0) {
-        out = cli_usage_error(CERT_USAGE, "--role must be district, street, community or "
+        out = cli_command_usage_error(cmd, opts, "--role must be district, street, community or "
                                           "auditor");
         goto free_s;
       }
@@ -225,7 +240,21 @@ static int append(struct cli *c, uint64_t type, int argc, char **argv) {
     out = cli_fail(rc, "cannot append the statement");
     goto close;
   }
-  if (type == DK_ENTRY_CERT)
+  if (c->json) {
+    json_t *o = json_pack("{s:s, s:s}", "statement",
+                          type == DK_ENTRY_CERT     ? "cert"
+                          : type == DK_ENTRY_REVOKE ? "revoke"
+                                                    : "auditor",
+                          "key", key);
+    if (type != DK_ENTRY_REVOKE) {
+      json_object_set_new(o, type == DK_ENTRY_CERT ? "office" : "subtree", json_string(office));
+      json_object_set_new(o, "role", type == DK_ENTRY_CERT ? json_string(role) : json_null());
+      json_object_set_new(o, "not_after", cli_json_time(s->not_after_ms));
+    } else {
+      json_object_set_new(o, "reason", json_string(reason));
+    }
+    out = cli_print_json(o);
+  } else if (type == DK_ENTRY_CERT)
     printf("certified %s as %s (%s) for %llu days\n", key, office, role,
            (unsigned long long)days);
   else if (type == DK_ENTRY_REVOKE)
@@ -297,13 +326,15 @@ static int list_cb(void *ctx, const struct dk_statement *s) {
 }
 
 static int list(struct cli *c, int argc, char **argv) {
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else
-      return cli_usage_error(CERT_USAGE, "unexpected argument '%s'", argv[i]);
-  }
+  static const struct cli_command cmd = {
+      "cert list", NULL, 0, 0,
+      N_("Lists the root key and every statement: certificates, revocations and\n"
+         "auditor grants, with whether each holds now."),
+      NULL};
+  int prc = cli_parse(c, &cmd, NULL, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   dk_node *n = cli_open(c, 0);
   if (n == NULL)
     return 1;
@@ -327,29 +358,33 @@ static int list(struct cli *c, int argc, char **argv) {
   return 0;
 }
 
+static int issue(struct cli *c, int argc, char **argv) {
+  return append(c, DK_ENTRY_CERT, argc, argv);
+}
+static int revoke(struct cli *c, int argc, char **argv) {
+  return append(c, DK_ENTRY_REVOKE, argc, argv);
+}
+static int grant_auditor(struct cli *c, int argc, char **argv) {
+  return append(c, DK_ENTRY_AUDITOR, argc, argv);
+}
+
+static const struct cli_sub CERT_SUBS[] = {
+    {"init-root", init_root, N_("create the deployment's root key")},
+    {"set-root", set_root, N_("trust the root public key")},
+    {"issue", issue, N_("certify a node key for an office")},
+    {"revoke", revoke, N_("revoke a node key")},
+    {"grant-auditor", grant_auditor, N_("let an auditor read a subtree's cases")},
+    {"list", list, N_("list the root key and the statements")},
+    {NULL, NULL, NULL}};
+
 int cmd_cert(struct cli *c, int argc, char **argv) {
-  if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-    printf("usage: %s\n\nThe district keeps the deployment's root key (init-root, offline if it\n"
-           "can) and signs statements into its own log: certificates for node keys,\n"
-           "revocations and auditor grants. They replicate to every office. Every node\n"
-           "learns the root public key once (init --root-pk or set-root). The root\n"
-           "passphrase comes from DOCKET_ROOT_PASSPHRASE_FILE, DOCKET_ROOT_PASSPHRASE or\n"
-           "a prompt.\n",
-           CERT_USAGE);
-    return argc < 2 ? EXIT_USAGE : 0;
-  }
-  const char *sub = argv[1];
-  if (strcmp(sub, "init-root") == 0)
-    return init_root(argc - 1, argv + 1);
-  if (strcmp(sub, "set-root") == 0)
-    return set_root(c, argc - 1, argv + 1);
-  if (strcmp(sub, "issue") == 0)
-    return append(c, DK_ENTRY_CERT, argc - 1, argv + 1);
-  if (strcmp(sub, "revoke") == 0)
-    return append(c, DK_ENTRY_REVOKE, argc - 1, argv + 1);
-  if (strcmp(sub, "grant-auditor") == 0)
-    return append(c, DK_ENTRY_AUDITOR, argc - 1, argv + 1);
-  if (strcmp(sub, "list") == 0)
-    return list(c, argc - 1, argv + 1);
-  return cli_usage_error(CERT_USAGE, "unknown subcommand '%s'", sub);
+  return cli_dispatch(
+      c, "docket cert",
+      N_("The district keeps the deployment's root key (init-root, offline if it\n"
+         "can) and signs statements into its own log: certificates for node keys,\n"
+         "revocations and auditor grants. They replicate to every office. Every node\n"
+         "learns the root public key once (init --root-pk or set-root). The root\n"
+         "passphrase comes from DOCKET_ROOT_PASSPHRASE_FILE, DOCKET_ROOT_PASSPHRASE or\n"
+         "a prompt."),
+      CERT_SUBS, argc, argv);
 }

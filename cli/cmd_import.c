@@ -13,7 +13,6 @@
 #include <csv.h>
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -561,33 +560,23 @@ static int load_row(void *arg, size_t line, struct row *r) {
   return 0;
 }
 
-static const char IMPORT_USAGE[] = "docket case import FILE.csv [--progress] [--json]";
-
 int cmd_case_import(struct cli *cl, int argc, char **argv) {
-  int json = 0, progress_lines = 0;
+  int progress_lines = 0;
   const char *path = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--progress") == 0)
-      progress_lines = 1;
-    else if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nLoads a ledger exported from a spreadsheet as CSV (UTF-8, a header "
-             "row;\ncolumns in docs/ledger-import.md). Every row is checked first: bad rows are\n"
-             "listed by line and nothing is written. Rows whose number is already here are\n"
-             "skipped, so running an interrupted import again completes it. --progress prints\n"
-             "a line after every durable commit.\n",
-             IMPORT_USAGE);
-      return 0;
-    } else if (argv[i][0] == '-' && argv[i][1])
-      return cli_usage_error(IMPORT_USAGE, "unknown option %s", argv[i]);
-    else if (path == NULL)
-      path = argv[i];
-    else
-      return cli_usage_error(IMPORT_USAGE, "one file at a time");
-  }
-  if (path == NULL)
-    return cli_usage_error(IMPORT_USAGE, "which file?");
+  const struct cli_opt opts[] = {
+      CLI_FLAG("progress", &progress_lines, N_("print a line after every durable commit")),
+      CLI_END};
+  static const struct cli_command cmd = {
+      "case import", N_("FILE.csv"), 1, 1,
+      N_("Loads a ledger exported from a spreadsheet as CSV (UTF-8, a header row;\n"
+         "columns in docs/ledger-import.md). Every row is checked first: bad rows are\n"
+         "listed by line and nothing is written. Rows whose number is already here are\n"
+         "skipped, so running an interrupted import again completes it."),
+      NULL};
+  int prc = cli_parse(cl, &cmd, opts, argc, argv, &path, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = cl->json;
   dk_node *n = cli_open(cl, 1);
   if (n == NULL)
     return 1;

@@ -1,5 +1,4 @@
 /* docket report: the figures offices are assessed on, for a period. */
-#include <getopt.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -7,9 +6,6 @@
 #include "cli/cli.h"
 #include "common/error.h"
 #include "node/report.h"
-
-static const char USAGE[] =
-    "docket report [--from DATE] [--to DATE] [--by office|kind|category] [--csv] [--json]";
 
 static int add_case(void *ctx, const struct dk_case_state *s) {
   return dk_report_add(ctx, s);
@@ -132,54 +128,41 @@ static void text_block(const char *title, const struct dk_report_figures *f) {
 }
 
 int cmd_report(struct cli *c, int argc, char **argv) {
-  static const struct option opts[] = {{"from", required_argument, 0, 'f'},
-                                       {"to", required_argument, 0, 't'},
-                                       {"by", required_argument, 0, 'b'},
-                                       {"csv", no_argument, 0, 'c'},
-                                       {"json", no_argument, 0, 'j'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
   struct dk_report_params p = {0, UINT64_MAX, 0, DK_REPORT_GROUP_NONE};
-  int json = 0, csv = 0, ch;
-  const char *from = NULL, *to = NULL;
-  optind = 0;
-  opterr = 0;
-  while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'f': from = optarg; break;
-    case 't': to = optarg; break;
-    case 'b':
-      if (dk_report_group_parse(optarg, &p.group_by) != 0)
-        return cli_usage_error(USAGE, "--by takes office, kind or category, not '%s'", optarg);
-      break;
-    case 'c': csv = 1; break;
-    case 'j': json = 1; break;
-    case 'h':
-      printf("usage: %s\n\nFigures over the cases this node can read: opened, closed, disputes "
-             "mediated,\nagreed and the success rate, referrals, return visits and the "
-             "return-visit rate\nof major (joint) disputes, consultations, meetings and items "
-             "decided, overdue\ncases, median days to close, mean satisfaction; and the work "
-             "log per person.\nDates are YYYY-MM-DD, both inclusive.\n",
-             USAGE);
-      return 0;
-    default:
-      return cli_usage_error(USAGE, "unknown option or missing value: %s", argv[optind - 1]);
-    }
-  }
-  if (optind != argc)
-    return cli_usage_error(USAGE, "unexpected argument '%s'", argv[optind]);
+  int csv = 0;
+  const char *from = NULL, *to = NULL, *by = NULL;
+  const struct cli_opt opts[] = {
+      CLI_STRING("from", "DATE", &from, N_("first day of the period (YYYY-MM-DD)")),
+      CLI_STRING("to", "DATE", &to, N_("last day of the period, included")),
+      CLI_STRING("by", "office|kind|category", &by, N_("a row of figures for each")),
+      CLI_FLAG("csv", &csv, N_("print CSV")), CLI_END};
+  static const struct cli_command cmd = {
+      "report", NULL, 0, 0,
+      N_("Figures over the cases this node can read: opened, closed, disputes mediated,\n"
+         "agreed and the success rate, referrals, return visits and the return-visit rate\n"
+         "of major (joint) disputes, consultations, meetings and items decided, overdue\n"
+         "cases, median days to close, mean satisfaction; and the work log per person.\n"
+         "Dates are YYYY-MM-DD, both inclusive."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
+  if (by && dk_report_group_parse(by, &p.group_by) != 0)
+    return cli_command_usage_error(&cmd, opts, _("--by takes office, kind or category, not '%s'"),
+                                   by);
   if (json && csv)
-    return cli_usage_error(USAGE, "choose --json or --csv");
+    return cli_command_usage_error(&cmd, opts, "choose --json or --csv");
   if (from && cli_parse_time(from, &p.from_ms) != 0)
-    return cli_usage_error(USAGE, "--from '%s' is not a date", from);
+    return cli_command_usage_error(&cmd, opts, "--from '%s' is not a date", from);
   if (to) {
     if (cli_parse_time(to, &p.to_ms) != 0)
-      return cli_usage_error(USAGE, "--to '%s' is not a date", to);
+      return cli_command_usage_error(&cmd, opts, "--to '%s' is not a date", to);
     if (strchr(to, 'T') == NULL && strchr(to, ' ') == NULL)
       p.to_ms += 86400000ull - 1; /* a whole day */
   }
   if (p.to_ms < p.from_ms)
-    return cli_usage_error(USAGE, "--to is before --from");
+    return cli_command_usage_error(&cmd, opts, "--to is before --from");
 
   dk_node *n = cli_open(c, 1);
   if (n == NULL)

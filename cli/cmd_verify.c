@@ -53,20 +53,18 @@ static void on_progress(void *arg, uint64_t done, uint64_t total) {
 }
 
 int cmd_verify(struct cli *c, int argc, char **argv) {
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: docket verify [--json]\n\nChecks every entry of every log in the store: "
-             "encoding, entry id, signature,\nhash-chain link and time order, body hash, and "
-             "that readable bodies decrypt.\nNames each damaged entry; exits 1 if any. Lists the "
-             "logs known to have forked\n(two signed entries for one position), whether seen "
-             "here or reported by\nanother office in a fork entry.\n");
-      return 0;
-    } else
-      return cli_usage_error("docket verify [--json]", "unexpected argument '%s'", argv[i]);
-  }
+  static const struct cli_command cmd = {
+      "verify", NULL, 0, 0,
+      N_("Checks every entry of every log in the store: encoding, entry id, signature,\n"
+         "hash-chain link and time order, body hash, and that readable bodies decrypt.\n"
+         "Names each damaged entry; exits 1 if any. Lists the logs known to have forked\n"
+         "(two signed entries for one position), whether seen here or reported by\n"
+         "another office in a fork entry."),
+      NULL};
+  int prc = cli_parse(c, &cmd, NULL, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;

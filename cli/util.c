@@ -11,20 +11,61 @@
 #include "cli/cli.h"
 #include "common/error.h"
 #include "common/limits.h"
+#include "common/utf8.h"
+
+/* Whether errors go out as JSON: the one piece of process state in cli/,
+ * set once from --json while the arguments are read, because errors are
+ * printed from everywhere in cli/ without the command's context. */
+static int json_errors;
+
+void cli_set_json(struct cli *c, int on) {
+  if (c)
+    c->json = on;
+  json_errors = on;
+}
+
+int cli_report_error(int code, int status, const char *message, const char *more) {
+  if (json_errors) {
+    json_t *o = json_pack("{s:{s:s, s:s}}", "error", "code", dk_errname(code ? code : DK_EINVAL),
+                          "message", message);
+    if (o) {
+      json_dumpf(o, stderr, JSON_COMPACT);
+      fputc('\n', stderr);
+      json_decref(o);
+    }
+    return status;
+  }
+  fprintf(stderr, "docket: %s %s\n", _("error:"), message);
+  if (more)
+    fprintf(stderr, "%s\n", more);
+  return status;
+}
+
+static int error_v(int code, int status, const char *more, const char *fmt, va_list ap) {
+  char msg[2048];
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  return cli_report_error(code, status, msg, more);
+}
 
 int cli_error(const char *fmt, ...) {
   va_list ap;
-  fputs("docket: error: ", stderr);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  int rc = error_v(DK_EINVAL, 1, NULL, fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
-  return 1;
+  return rc;
+}
+
+int cli_error_code(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = error_v(code, 1, NULL, fmt, ap);
+  va_end(ap);
+  return rc;
 }
 
 void cli_warn(const char *fmt, ...) {
   va_list ap;
-  fputs("docket: warning: ", stderr);
+  fprintf(stderr, "docket: %s ", _("warning:"));
   va_start(ap, fmt);
   vfprintf(stderr, fmt, ap);
   va_end(ap);
@@ -32,15 +73,47 @@ void cli_warn(const char *fmt, ...) {
 }
 
 int cli_usage_error(const char *usage, const char *fmt, ...) {
-  va_list ap;
-  fputs("docket: error: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
+  char more[1024];
   if (usage)
-    fprintf(stderr, "usage: %s\n", usage);
-  return EXIT_USAGE;
+    snprintf(more, sizeof(more), "%s %s", _("usage:"), usage);
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = error_v(DK_EINVAL, EXIT_USAGE, usage ? more : NULL, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+void cli_cell(const char *s, size_t cols) {
+  size_t used;
+  size_t bytes = dk_utf8_fit(s, cols, &used);
+  fwrite(s, 1, bytes, stdout);
+  for (; used < cols; used++)
+    fputc(' ', stdout);
+}
+
+void cli_cut(const char *s, size_t cols, int ellipsis, char *out, size_t cap) {
+  size_t used, bytes;
+  if (cap == 0)
+    return;
+  if (dk_utf8_width(s) <= cols) {
+    bytes = strlen(s);
+    ellipsis = 0;
+  } else {
+    bytes = dk_utf8_fit(s, ellipsis && cols > 0 ? cols - 1 : cols, &used);
+  }
+  size_t extra = ellipsis ? 3 : 0; /* "…" is three bytes */
+  if (extra + 1 > cap)
+    extra = 0, ellipsis = 0;
+  while (bytes > 0 && bytes + extra + 1 > cap) {
+    /* back off to a character boundary that fits the buffer */
+    bytes--;
+    while (bytes > 0 && ((unsigned char)s[bytes] & 0xC0) == 0x80)
+      bytes--;
+  }
+  memcpy(out, s, bytes);
+  if (ellipsis)
+    memcpy(out + bytes, "\xe2\x80\xa6", 3);
+  out[bytes + extra] = 0;
 }
 
 int cli_fail(int rc, const char *what) {
@@ -58,7 +131,7 @@ int cli_fail(int rc, const char *what) {
   default:
     break;
   }
-  return cli_error("%s: %s%s", what, dk_strerror(rc), hint);
+  return cli_error_code(rc, "%s: %s%s", what, dk_strerror(rc), hint);
 }
 
 static char *read_line_fd(int fd) {
