@@ -3,7 +3,7 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test bench soak asan fuzz clean
+.PHONY: all deps build demo test bench soak asan fuzz clean install deb
 
 all: build
 
@@ -62,5 +62,23 @@ fuzz:
 	build-fuzz/fuzz_trust -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	  build-fuzz/corpus/trust tests/fuzz/corpus/trust
 
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: the binary, man pages,
+# the systemd unit, bash completion and an example config. The prefix is
+# configured in, because the unit names the installed binary.
+PREFIX  ?= /usr/local
+install: deps
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
+
+# make deb: build/docket_VERSION_ARCH.deb, for 'apt-get install ./docket_*.deb'.
+# A build tree of its own, so that the prefix is /usr whatever 'install' used.
+deb: deps
+	cmake -S . -B $(BUILD)-deb -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DDOCKET_TESTS=OFF -DDOCKET_BENCH=OFF -DDOCKET_FAULT_HOOKS=OFF $(CMAKE_FLAGS)
+	cmake --build $(BUILD)-deb -j $(JOBS)
+	cd $(BUILD)-deb && cpack -G DEB
+	cp $(BUILD)-deb/docket_*.deb .
+
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) $(BUILD)-deb build-asan build-fuzz docket_*.deb

@@ -51,7 +51,8 @@ int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((form
 int cli_fail(int rc, const char *what);
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Reads the passphrase from DOCKET_PASSPHRASE_FILE, DOCKET_PASSPHRASE or
+/* Reads the passphrase from DOCKET_PASSPHRASE_FILE, the systemd credential
+ * $CREDENTIALS_DIRECTORY/passphrase (not when confirm), DOCKET_PASSPHRASE or
  * the terminal (confirm: ask twice). Returns a sodium_malloc'd string the
  * caller frees with cli_passphrase_free, or NULL after printing why. */
 char *cli_passphrase(int confirm);
@@ -73,6 +74,12 @@ void cli_format_time(uint64_t ms, int date_only, char *out, size_t cap);
 /* ISO 8601 UTC, for --json. */
 void cli_format_iso(uint64_t ms, char *out, size_t cap);
 json_t *cli_json_time(uint64_t ms); /* null for 0 */
+/* A string, or null for NULL and "": an absent value is always null. */
+json_t *cli_json_str(const char *s);
+
+/* Finds a case by number (in any letter case), id or unique id prefix;
+ * prints why not and returns 1 when there is none or several. */
+int cli_case_find(dk_node *n, const char *ref, uint8_t case_id[DK_CASE_ID_BYTES]);
 
 /* Prints a JSON value to stdout and frees it. Returns 0 or 1. */
 int cli_print_json(json_t *v);

@@ -64,13 +64,9 @@ int cmd_case_erase(struct cli *c, int argc, char **argv) {
   uint8_t case_id[DK_HASH_BYTES];
   struct dk_erase_info info;
   int out = 0;
-  int rc = dk_node_case_find(n, ref, case_id);
-  if (rc == DK_ENOTFOUND) {
-    out = cli_error("no case '%s' on this node", ref);
-    goto done;
-  }
-  if (rc != 0) {
-    out = cli_fail(rc, "cannot look up the case");
+  int rc;
+  if (cli_case_find(n, ref, case_id) != 0) {
+    out = 1;
     goto done;
   }
   if (!yes) {
@@ -90,17 +86,17 @@ int cmd_case_erase(struct cli *c, int argc, char **argv) {
   }
   rc = dk_node_case_erase(n, case_id, reason, &info);
   if (rc == DK_ESCOPE) {
-    out = cli_error("office %s may not erase case %s: only its own office (%s) and the offices "
+    out = cli_error_code(rc, "office %s may not erase case %s: only its own office (%s) and the offices "
                     "above it may",
                     dk_node_config(n)->office, ref, info.case_office);
     goto done;
   }
   if (rc == DK_EEXIST) {
-    out = cli_error("case %s is already erased", ref);
+    out = cli_error_code(rc, "case %s is already erased", ref);
     goto done;
   }
   if (rc == DK_ENOTFOUND) {
-    out = cli_error("case %s: its opening entry is not held here, so it cannot be erased here",
+    out = cli_error_code(rc, "case %s: its opening entry is not held here, so it cannot be erased here",
                     ref);
     goto done;
   }
@@ -196,9 +192,28 @@ static const char *cert_name(enum dk_audit_cert c) {
   }
 }
 
-static void verdict_text(const struct dk_audit_result *r, int rc, char *buf, size_t cap) {
-  if (rc == 0) {
+/* The outcome of an audit: the checks passed with authorship checked
+ * against a trusted root; passed without a root, which the caller accepted
+ * (--no-root, or a node with no root configured: its own trust is its
+ * pinned keys); passed without a root, not accepted; failed. */
+enum outcome { OUT_VERIFIED, OUT_VERIFIED_NO_ROOT, OUT_UNCHECKED, OUT_FAILED };
+
+static enum outcome outcome_of(const struct dk_audit_result *r, int rc, int no_root_ok) {
+  if (rc != 0)
+    return OUT_FAILED;
+  if (r->has_root)
+    return OUT_VERIFIED;
+  return no_root_ok ? OUT_VERIFIED_NO_ROOT : OUT_UNCHECKED;
+}
+
+static void verdict_text(const struct dk_audit_result *r, int rc, enum outcome oc, char *buf,
+                         size_t cap) {
+  if (oc == OUT_VERIFIED || oc == OUT_VERIFIED_NO_ROOT) {
     snprintf(buf, cap, "verified");
+    return;
+  }
+  if (oc == OUT_UNCHECKED) {
+    snprintf(buf, cap, "authorship not checked");
     return;
   }
   if (r->failures_count == 0) {
@@ -225,10 +240,24 @@ static const char *log_office(const struct dk_audit_result *r, const uint8_t *ke
   return "?";
 }
 
+static const char *grant_name(enum dk_audit_cert c) {
+  switch (c) {
+  case DK_AUDIT_CERT_VALID:
+    return "valid";
+  case DK_AUDIT_CERT_NONE:
+    return "none";
+  case DK_AUDIT_CERT_REVOKED:
+    return "revoked";
+  default:
+    return "unchecked";
+  }
+}
+
 static int report(const struct dk_audit_result *r, int rc, int json, const char *number,
-                  const char *bundle_path) {
-  char verdict[DK_NAME_BYTES_MAX + 128], caseid[DK_HASH_BYTES * 2 + 1];
-  verdict_text(r, rc, verdict, sizeof(verdict));
+                  const char *bundle_path, int no_root_ok) {
+  char verdict[DK_NAME_BYTES_MAX + 256], caseid[DK_HASH_BYTES * 2 + 1];
+  enum outcome oc = outcome_of(r, rc, no_root_ok);
+  verdict_text(r, rc, oc, verdict, sizeof(verdict));
   dk_hex(r->case_id, DK_HASH_BYTES, caseid);
   if (number == NULL)
     number = "";
@@ -241,31 +270,48 @@ static int report(const struct dk_audit_result *r, int rc, int json, const char 
       erase_reason = r->entries[i].reason;
   if (json) {
     json_t *o = json_object();
-    json_object_set_new(o, "case", json_string(caseid));
-    json_object_set_new(o, "number", json_string(number));
-    json_object_set_new(o, "office", json_string(r->case_office));
-    json_object_set_new(o, "ok", json_boolean(rc == 0));
+    json_object_set_new(o, "id", json_string(caseid));
+    json_object_set_new(o, "number", cli_json_str(number));
+    json_object_set_new(o, "office", cli_json_str(r->case_office));
+    json_object_set_new(o, "ok", json_boolean(oc == OUT_VERIFIED || oc == OUT_VERIFIED_NO_ROOT));
     json_object_set_new(o, "verdict", json_string(verdict));
-    if (bundle_path)
-      json_object_set_new(o, "bundle", json_string(bundle_path));
+    json_object_set_new(o, "authorship_checked", json_boolean(r->has_root));
+    json_object_set_new(o, "bundle", cli_json_str(bundle_path));
     json_object_set_new(o, "erased",
-                        r->erased ? json_pack("{s:o, s:s, s:s}", "at",
-                                              cli_json_time(r->erased_at_ms), "by", r->erased_by,
-                                              "reason", erase_reason ? erase_reason : "")
+                        r->erased ? json_pack("{s:o, s:o, s:o}", "at",
+                                              cli_json_time(r->erased_at_ms), "by", cli_json_str(r->erased_by),
+                                              "reason", cli_json_str(erase_reason))
                                   : json_null());
     json_object_set_new(o, "decrypted", json_boolean(r->key_used));
+    char head_root[DK_PK_BYTES * 2 + 1];
+    dk_hex(r->head_root, DK_PK_BYTES, head_root);
+    json_t *bundle_root = r->has_head_root ? json_string(head_root) : json_null();
     if (r->has_root) {
       char root[DK_PK_BYTES * 2 + 1];
       dk_hex(r->root, DK_PK_BYTES, root);
       json_object_set_new(
           o, "certificates",
-          json_pack("{s:b, s:s, s:I, s:I, s:I, s:I}", "checked", 1, "root", root, "statements",
-                    (json_int_t)r->statements, "statements_ignored",
-                    (json_int_t)r->statements_ignored, "authors_checked",
+          json_pack("{s:b, s:s, s:o, s:I, s:I, s:I, s:I}", "checked", 1, "root", root,
+                    "bundle_root", bundle_root, "statements", (json_int_t)r->statements,
+                    "statements_ignored", (json_int_t)r->statements_ignored, "authors_checked",
                     (json_int_t)r->authors_checked, "district_seq",
                     (json_int_t)r->district_seq));
     } else {
-      json_object_set_new(o, "certificates", json_pack("{s:b, s:n}", "checked", 0, "root"));
+      json_object_set_new(o, "certificates", json_pack("{s:b, s:n, s:o}", "checked", 0, "root",
+                                                       "bundle_root", bundle_root));
+    }
+    if (r->has_reader) {
+      char rk[DK_PK_BYTES * 2 + 1];
+      dk_hex(r->reader, DK_PK_BYTES, rk);
+      int self = memcmp(r->reader, r->writer, DK_PK_BYTES) == 0;
+      json_object_set_new(
+          o, "reader",
+          json_pack("{s:s, s:b, s:s, s:o}", "key", rk, "writer_itself", self, "grant",
+                    self ? "not needed" : grant_name(r->reader_grant), "subtree",
+                    r->reader_grant == DK_AUDIT_CERT_VALID ? json_string(r->reader_subtree)
+                                                           : json_null()));
+    } else {
+      json_object_set_new(o, "reader", json_null());
     }
     json_object_set_new(o, "digest_ok", json_boolean(r->digest_ok));
     json_object_set_new(
@@ -320,7 +366,7 @@ static int report(const struct dk_audit_result *r, int rc, int json, const char 
     }
     json_object_set_new(o, "failures", fs);
     json_object_set_new(o, "failures_total", json_integer((json_int_t)r->failures_total));
-    return cli_print_json(o) != 0 ? 1 : (rc == 0 ? 0 : 1);
+    return cli_print_json(o) != 0 ? 1 : (oc == OUT_FAILED || oc == OUT_UNCHECKED ? 1 : 0);
   }
   printf("case %s%s%.16s  office %s\n", number, number[0] ? "  id " : "", caseid,
          r->case_office[0] ? r->case_office : "?");
@@ -371,12 +417,21 @@ static int report(const struct dk_audit_result *r, int rc, int json, const char 
   if (r->has_root) {
     char root[DK_PK_BYTES * 2 + 1];
     dk_hex(r->root, DK_PK_BYTES, root);
-    printf("certificates: root %.16s; %llu statements from the district's log (to seq %llu); "
-           "%llu case entries' authors checked\n",
+    printf("certificates: trusted root %.16s; %llu statements from the district's log (to seq "
+           "%llu); %llu case entries' authors checked\n",
            root, (unsigned long long)r->statements, (unsigned long long)r->district_seq,
            (unsigned long long)r->authors_checked);
   } else {
-    printf("certificates: not checked (the bundle names no deployment root)\n");
+    printf("certificates: NOT checked: no trusted root was given, so who wrote these entries is "
+           "unknown\n");
+  }
+  if (r->has_reader && memcmp(r->reader, r->writer, DK_PK_BYTES) != 0) {
+    char rk[DK_PK_BYTES * 2 + 1];
+    dk_hex(r->reader, DK_PK_BYTES, rk);
+    if (r->reader_grant == DK_AUDIT_CERT_VALID)
+      printf("reader:  %.16s, auditor of %s\n", rk, r->reader_subtree);
+    else
+      printf("reader:  %.16s (auditor grant %s)\n", rk, grant_name(r->reader_grant));
   }
   if (r->erased) {
     char at[32];
@@ -385,8 +440,11 @@ static int report(const struct dk_audit_result *r, int rc, int json, const char 
   }
   if (bundle_path)
     printf("bundle:  %s\n", bundle_path);
-  printf("verdict: %s\n", verdict);
-  return rc == 0 ? 0 : 1;
+  if (oc == OUT_VERIFIED_NO_ROOT)
+    printf("verdict: verified (authorship not checked: no trusted root)\n");
+  else
+    printf("verdict: %s\n", verdict);
+  return oc == OUT_FAILED || oc == OUT_UNCHECKED ? 1 : 0;
 }
 
 /* ---- files -------------------------------------------------------------------------- */
@@ -474,24 +532,72 @@ static int load_auditor(const char *keyfile, struct dk_identity *id) {
   return 0;
 }
 
+/* The deployment root configured on the node in dir: 0 and root set, 1
+ * when it has none, or -1 after printing why it cannot be read. */
+static int node_root(const char *dir, uint8_t root[DK_PK_BYTES]) {
+  dk_node *n = NULL;
+  int rc = dk_node_open(dir, NULL, 0, &n);
+  if (rc == 0) {
+    rc = dk_node_root_pk(n, root);
+    dk_node_close(n);
+  }
+  if (rc == DK_ENOTFOUND)
+    return 1;
+  if (rc != 0) {
+    char what[4200];
+    snprintf(what, sizeof(what), "cannot read the deployment root of the node in %s", dir);
+    cli_fail(rc, what);
+    return -1;
+  }
+  return 0;
+}
+
 static int audit_verify(struct cli *c, int argc, char **argv) {
-  const char *path = NULL, *key_dir = NULL;
+  const char *path = NULL, *key_dir = NULL, *root_hex = NULL;
+  int no_root = 0;
   const struct cli_opt opts[] = {
+      CLI_STRING("root", "HEX", &root_hex, N_("the deployment root you trust (64 hex digits)")),
       CLI_STRING("key-dir", "DIR", &key_dir,
-                 N_("the auditor's node, whose key decrypts the case's events")),
-      CLI_END};
+                 N_("the auditor's node: its root, and its key to decrypt the events")),
+      CLI_FLAG("no-root", &no_root, N_("accept that authorship is not checked")), CLI_END};
   static const struct cli_command cmd = {
       "audit verify", N_("FILE"), 1, 1,
       N_("Verifies an audit bundle with no node, no network and no store: every signature,\n"
-         "every link from seq 1, every witness, every body hash, the digest. With the\n"
-         "auditor's keyfile (DOCKET_AUDITOR_KEY_FILE, or --key-dir of the auditor's node)\n"
-         "the case's events are decrypted into the timeline. Exits 1 if any check fails,\n"
-         "naming the log, the seq and the check."),
+         "every link from seq 1, every witness, every body hash, the digest. Who wrote\n"
+         "the entries is checked against a deployment root you already trust, never one\n"
+         "the bundle brings: --root HEX, or the root configured on the node in --key-dir.\n"
+         "Without one the verdict says authorship was not checked and the exit status\n"
+         "is 1, unless --no-root accepts that. With the auditor's keyfile\n"
+         "(DOCKET_AUDITOR_KEY_FILE, or --key-dir of the auditor's node) the case's events\n"
+         "are decrypted into the timeline. Exits 1 if any check fails, naming the log,\n"
+         "the seq and the check."),
       NULL};
   int prc = cli_parse(c, &cmd, opts, argc, argv, &path, NULL);
   if (prc != 0)
     return CLI_EXIT(prc);
   int json = c->json;
+  uint8_t root[DK_PK_BYTES];
+  int have_root = 0;
+  if (root_hex != NULL) {
+    if (strlen(root_hex) != DK_PK_BYTES * 2 ||
+        dk_unhex(root_hex, root, DK_PK_BYTES) != DK_PK_BYTES)
+      return cli_command_usage_error(&cmd, opts, "--root needs a key of 64 hex digits");
+    have_root = 1;
+  }
+  if (no_root && have_root)
+    return cli_command_usage_error(&cmd, opts, "--no-root and --root contradict each other");
+  if (key_dir != NULL && !no_root) {
+    uint8_t node_rk[DK_PK_BYTES];
+    int nr = node_root(key_dir, node_rk);
+    if (nr < 0)
+      return 1;
+    if (nr == 0 && have_root && memcmp(node_rk, root, DK_PK_BYTES) != 0)
+      return cli_error("--root is not the deployment root configured on the node in %s", key_dir);
+    if (nr == 0 && !have_root) {
+      memcpy(root, node_rk, DK_PK_BYTES);
+      have_root = 1;
+    }
+  }
   char keyfile[4200] = "";
   if (key_dir)
     snprintf(keyfile, sizeof(keyfile), "%s/key", key_dir);
@@ -501,7 +607,7 @@ static int audit_verify(struct cli *c, int argc, char **argv) {
   size_t len = 0;
   int rc = read_file(path, DK_AUDIT_BUNDLE_BYTES_MAX, &bytes, &len);
   if (rc == DK_ELIMIT)
-    return cli_error("%s is larger than an audit bundle may be", path);
+    return cli_error_code(rc, "%s is larger than an audit bundle may be", path);
   if (rc != 0) {
     char what[4200];
     snprintf(what, sizeof(what), "cannot read %s", path);
@@ -518,16 +624,21 @@ static int audit_verify(struct cli *c, int argc, char **argv) {
     have_id = 1;
   }
   struct dk_audit_result r;
-  rc = dk_audit_verify(bytes, len, have_id ? &id : NULL, &r);
+  rc = dk_audit_verify(bytes, len, have_id ? &id : NULL, have_root ? root : NULL, &r);
   free(bytes);
   dk_identity_release(&id);
   int out;
   if (rc == DK_ENOMEM)
     out = cli_fail(rc, "cannot verify the bundle");
   else
-    out = report(&r, rc, json, NULL, NULL);
+    out = report(&r, rc, json, NULL, NULL, no_root);
   if (rc != 0 && rc != DK_ENOMEM && !json)
-    cli_error("the audit bundle does not verify");
+    cli_error("the audit bundle does not verify: %s",
+              r.failures_count ? r.failures[0].what : dk_strerror(rc));
+  else if (rc == 0 && !r.has_root && !no_root && !json)
+    cli_error("the bundle's history verifies, but who wrote it was not checked: no trusted "
+              "root. Give --root HEX (the deployment's root key) or --key-dir DIR (a node "
+              "configured with it), or --no-root to accept an unchecked history");
   dk_audit_result_release(&r);
   return out;
 }
@@ -551,7 +662,8 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
          "office at the entry's time and was not revoked before it; then prints a\n"
          "timeline and a verdict. --bundle writes a self-contained audit bundle\n"
          "(docs/PROTOCOL.md section 12) for 'docket audit verify FILE'; --for wraps the\n"
-         "case key for that auditor's key."),
+         "case key for that auditor's key, which (with a root configured) must hold an\n"
+         "auditor grant covering the case's office."),
       NULL};
   int prc = cli_parse(c, &cmd, opts, argc, argv, &ref, NULL);
   if (prc != 0)
@@ -573,13 +685,9 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
   struct dk_audit_result r;
   memset(&r, 0, sizeof(r));
   int out = 0;
-  int rc = dk_node_case_find(n, ref, case_id);
-  if (rc == DK_ENOTFOUND) {
-    out = cli_error("no case '%s' on this node", ref);
-    goto done;
-  }
-  if (rc != 0) {
-    out = cli_fail(rc, "cannot look up the case");
+  int rc;
+  if (cli_case_find(n, ref, case_id) != 0) {
+    out = 1;
     goto done;
   }
   /* A bundle for the auditor, or (without --bundle) one for this node
@@ -588,11 +696,36 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
   struct dk_audit_write_stats st;
   rc = dk_node_audit_write(n, case_id, reader, &buf, &st);
   if (rc == DK_ENOTFOUND) {
-    out = cli_error("case '%s': its opening entry is not held here", ref);
+    out = cli_error_code(rc, "case '%s': its opening entry is not held here", ref);
     goto done;
   }
   if (rc != 0) {
     out = cli_fail(rc, "cannot gather the case's history");
+    goto done;
+  }
+  /* The node's own root is the one trusted here, as for every entry it
+   * took in; without one, its pinned keys were its trust. */
+  uint8_t root[DK_PK_BYTES];
+  int have_root = 0;
+  rc = dk_node_root_pk(n, root);
+  if (rc == 0)
+    have_root = 1;
+  else if (rc != DK_ENOTFOUND) {
+    out = cli_fail(rc, "cannot read the deployment root");
+    goto done;
+  }
+  int vrc = dk_audit_verify(buf.data, buf.len, dk_node_identity(n), have_root ? root : NULL, &r);
+  if (vrc == DK_ENOMEM) {
+    out = cli_fail(rc, "cannot verify the case");
+    goto done;
+  }
+  if (for_hex && have_root && memcmp(for_key, dk_node_pk(n), DK_PK_BYTES) != 0 &&
+      r.reader_grant != DK_AUDIT_CERT_VALID) {
+    out = cli_error("%.16s… holds no auditor grant of this deployment's root covering %s%s; "
+                    "no bundle written (the district grants one with 'docket cert "
+                    "grant-auditor')",
+                    for_hex, r.case_office[0] ? r.case_office : "the case's office",
+                    r.reader_grant == DK_AUDIT_CERT_REVOKED ? " (its key is revoked)" : "");
     goto done;
   }
   if (bundle) {
@@ -602,17 +735,12 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
       goto done;
     }
   }
-  rc = dk_audit_verify(buf.data, buf.len, dk_node_identity(n), &r);
-  if (rc == DK_ENOMEM) {
-    out = cli_fail(rc, "cannot verify the case");
-    goto done;
-  }
   struct dk_case_state s;
   dk_case_state_init(&s);
   const char *number = NULL;
   if (dk_node_case_get(n, case_id, &s) == 0 && s.number)
     number = s.number;
-  out = report(&r, rc, json, number, bundle);
+  out = report(&r, vrc, json, number, bundle, 1);
   dk_case_state_release(&s);
 done:
   dk_audit_result_release(&r);

@@ -30,7 +30,7 @@ int cmd_export(struct cli *c, int argc, char **argv) {
   if (peer_name) {
     rc = dk_node_peer_get(n, peer_name, &peer);
     if (rc == DK_ENOTFOUND) {
-      out = cli_error("no peer named '%s'", peer_name);
+      out = cli_error_code(rc, "no peer named '%s'", peer_name);
       goto done;
     }
     if (rc != 0) {
@@ -89,16 +89,16 @@ int cmd_import(struct cli *c, int argc, char **argv) {
   dk_node_close(n);
   int out = 0;
   if (rc == DK_EAUTH)
-    out = cli_error("%s is damaged or from another deployment (its seal does not verify); "
+    out = cli_error_code(rc, "%s is damaged or from another deployment (its seal does not verify); "
                     "nothing was stored", path);
   else if (rc == DK_EFORMAT)
-    out = cli_error("%s is not a docket bundle, or is malformed; nothing invalid was stored",
+    out = cli_error_code(rc, "%s is not a docket bundle, or is malformed; nothing invalid was stored",
                     path);
   else if (rc == DK_EREFUSED)
-    out = cli_error("%s comes from a node this office has not pinned (see 'docket peer add')",
+    out = cli_error_code(rc, "%s comes from a node this office has not pinned (see 'docket peer add')",
                     path);
   else if (rc == DK_ESCOPE)
-    out = cli_error("%s carries logs this office must not receive from its sender", path);
+    out = cli_error_code(rc, "%s carries logs this office must not receive from its sender", path);
   else if (rc == DK_ENOTFOUND && seq) {
     char hex[17];
     dk_hex(log, 8, hex);
@@ -106,7 +106,7 @@ int cmd_import(struct cli *c, int argc, char **argv) {
                     "yet: import the earlier bundle first, or sync",
                     path, hex, (unsigned long long)seq);
   } else if (rc == DK_ENOTFOUND)
-    out = cli_error("cannot open %s", path);
+    out = cli_error_code(rc, "cannot open %s", path);
   else if (rc != 0)
     out = cli_fail(rc, "import stopped (what was stored before is valid and kept)");
   if (rc != 0)

@@ -144,11 +144,11 @@ json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) 
   dk_hex(s->id, DK_CASE_ID_BYTES, hex);
   json_t *o = json_object();
   json_object_set_new(o, "id", json_string(hex));
-  json_object_set_new(o, "number", json_string(s->number ? s->number : ""));
+  json_object_set_new(o, "number", cli_json_str(s->number));
   json_object_set_new(o, "kind", json_string(dk_kind_name(s->kind)));
-  json_object_set_new(o, "category", json_string(s->category ? s->category : ""));
-  json_object_set_new(o, "office", json_string(s->office ? s->office : ""));
-  json_object_set_new(o, "summary", json_string(s->summary ? s->summary : ""));
+  json_object_set_new(o, "category", cli_json_str(s->category));
+  json_object_set_new(o, "office", cli_json_str(s->office));
+  json_object_set_new(o, "summary", cli_json_str(s->summary));
   json_object_set_new(o, "status", json_string(dk_status_name(s->status)));
   json_object_set_new(o, "class", s->triage == DK_TRIAGE_NONE
                                       ? json_null()
@@ -157,15 +157,17 @@ json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) 
   json_object_set_new(o, "deadline", cli_json_time(s->deadline_ms));
   json_object_set_new(o, "overdue", json_boolean(dk_case_overdue(s, now_ms)));
   json_object_set_new(o, "closed_at", cli_json_time(s->closed_at_ms));
-  json_object_set_new(o, "outcome", json_string(dk_outcome_name(s->outcome)));
+  json_object_set_new(o, "outcome", s->outcome == DK_OUTCOME_NONE
+                                        ? json_null()
+                                        : json_string(dk_outcome_name(s->outcome)));
   json_object_set_new(o, "escalated_to",
                       s->level == DK_LEVEL_NONE ? json_null() : json_string(dk_level_name(s->level)));
   json_object_set_new(o, "erased",
                       s->erased_at_ms == 0
                           ? json_null()
-                          : json_pack("{s:o, s:s, s:s}", "at", cli_json_time(s->erased_at_ms),
-                                      "by", s->erased_by ? s->erased_by : "", "reason",
-                                      s->erase_reason ? s->erase_reason : ""));
+                          : json_pack("{s:o, s:o, s:o}", "at", cli_json_time(s->erased_at_ms),
+                                      "by", cli_json_str(s->erased_by), "reason",
+                                      cli_json_str(s->erase_reason)));
   if (!full)
     return o;
   json_t *parties = json_array();
@@ -174,7 +176,9 @@ json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) 
   json_object_set_new(o, "parties", parties);
   json_object_set_new(o, "outcome_text", s->outcome_text ? json_string(s->outcome_text) : json_null());
   json_object_set_new(o, "outcome_at", cli_json_time(s->outcome_at_ms));
-  json_object_set_new(o, "referral", json_string(dk_referral_name(s->referral)));
+  json_object_set_new(o, "referral", s->referral == 0
+                                         ? json_null()
+                                         : json_string(dk_referral_name(s->referral)));
   json_object_set_new(o, "items_decided", json_integer((json_int_t)s->items));
   json_t *as = json_object();
   for (int r = 0; r < DK_ROLE_COUNT; r++)
@@ -191,8 +195,8 @@ json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) 
   json_t *wl = json_array();
   for (size_t i = 0; i < s->contacts_count; i++)
     json_array_append_new(
-        wl, json_pack("{s:o, s:s, s:s, s:I}", "at", cli_json_time(s->contacts[i].at_ms), "person",
-                      s->contacts[i].person ? s->contacts[i].person : "", "type",
+        wl, json_pack("{s:o, s:o, s:s, s:I}", "at", cli_json_time(s->contacts[i].at_ms), "person",
+                      cli_json_str(s->contacts[i].person), "type",
                       dk_event_type_name(s->contacts[i].type), "minutes",
                       (json_int_t)s->contacts[i].minutes));
   json_object_set_new(o, "work_log", wl);
@@ -200,8 +204,8 @@ json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) 
   for (size_t i = 0; i < s->conflicts_count; i++) {
     char eh[DK_CASE_ID_BYTES * 2 + 1];
     dk_hex(s->conflicts[i].event_id, DK_CASE_ID_BYTES, eh);
-    json_array_append_new(cf, json_pack("{s:s, s:s}", "event", eh, "text",
-                                        s->conflicts[i].text ? s->conflicts[i].text : ""));
+    json_array_append_new(cf, json_pack("{s:s, s:o}", "event", eh, "text",
+                                        cli_json_str(s->conflicts[i].text)));
   }
   json_object_set_new(o, "conflicts", cf);
   json_object_set_new(o, "events", json_integer((json_int_t)s->events_count));
@@ -255,10 +259,10 @@ static int show_event(void *arg, const struct dk_event *ev) {
     dk_hex(ev->id, DK_CASE_ID_BYTES, id);
     dk_hex(ev->author, DK_PK_BYTES, author);
     json_array_append_new(c->events,
-                          json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:I}", "id", id, "type",
+                          json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:I}", "id", id, "type",
                                     dk_event_type_name(ev->type), "at", cli_json_time(ev->at_ms),
                                     "recorded_at", cli_json_time(ev->ts_ms), "by",
-                                    ev->by ? ev->by : "", "detail", detail, "author", author,
+                                    cli_json_str(ev->by), "detail", detail, "author", author,
                                     "seq", (json_int_t)ev->seq));
   } else {
     char at[32];
@@ -520,6 +524,14 @@ static int case_sub(struct cli *c, int argc, char **argv) {
   ev.number = (char *)val[O_NUMBER];
   ev.parties = (char **)parties;
   ev.parties_count = parties_count;
+  /* A required text must say something: "" and blanks are refused. */
+  for (int i = 0; i < 3 && s->required[i]; i++) {
+    const char *v = val[s->required[i]];
+    if (v && OPTS[s->required[i]].arg && strcmp(OPTS[s->required[i]].arg, "TEXT") == 0 &&
+        v[strspn(v, " \t\r\n")] == 0)
+      return cli_command_usage_error(&cmd, opts, _("--%s may not be empty"),
+                                     OPTS[s->required[i]].name);
+  }
   if (text && strlen(text) > DK_TEXT_BYTES_MAX)
     return cli_command_usage_error(&cmd, opts, "text longer than %d bytes", DK_TEXT_BYTES_MAX);
 
@@ -544,7 +556,7 @@ static int case_sub(struct cli *c, int argc, char **argv) {
     char number[DK_CASE_NUMBER_BYTES];
     rc = dk_node_case_open(n, &ev, case_id, number);
     if (rc == DK_EEXIST) {
-      out = cli_error("case number %s is already in use", val[O_NUMBER]);
+      out = cli_error_code(rc, "case number %s is already in use", val[O_NUMBER]);
       goto done;
     }
     if (rc == DK_EINVAL || rc == DK_ELIMIT) {
@@ -565,17 +577,8 @@ static int case_sub(struct cli *c, int argc, char **argv) {
     goto done;
   }
 
-  rc = dk_node_case_find(n, case_ref, case_id);
-  if (rc == DK_ENOTFOUND) {
-    out = cli_error("no case '%s' on this node", case_ref);
-    goto done;
-  }
-  if (rc == DK_EAMBIGUOUS) {
-    out = cli_error("'%s' matches more than one case: give more of the id", case_ref);
-    goto done;
-  }
-  if (rc != 0) {
-    out = cli_fail(rc, "cannot look up the case");
+  if (cli_case_find(n, case_ref, case_id) != 0) {
+    out = 1;
     goto done;
   }
   if (s->type == DK_EVENT_TYPE_COUNT) {
@@ -587,7 +590,7 @@ static int case_sub(struct cli *c, int argc, char **argv) {
     struct dk_case_state st;
     dk_case_state_init(&st);
     if (dk_node_case_get(n, case_id, &st) == 0 && st.erased_at_ms != 0) {
-      out = cli_error("cannot %s case %s: it is erased", s->name, case_ref);
+      out = cli_error_code(DK_ENOKEY, "cannot %s case %s: it is erased", s->name, case_ref);
       dk_case_state_release(&st);
       goto done;
     }
@@ -599,7 +602,7 @@ static int case_sub(struct cli *c, int argc, char **argv) {
     const char *cur = "?";
     if (dk_node_case_get(n, case_id, &st) == 0)
       cur = dk_status_name(st.status);
-    out = cli_error("cannot %s case %s: it is %s%s", s->name, case_ref, cur,
+    out = cli_error_code(DK_ETRANSITION, "cannot %s case %s: it is %s%s", s->name, case_ref, cur,
                     s->type == DK_EVENT_CLOSE && st.kind == DK_KIND_DISPUTE
                         ? " (a dispute is resolved or failed before it is closed)"
                         : "");
@@ -623,11 +626,15 @@ static int case_sub(struct cli *c, int argc, char **argv) {
     goto done;
   }
   dk_hex(ev.id, DK_CASE_ID_BYTES, hex);
-  if (json)
-    out = cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "number", st.number, "event", hex,
-                                   "type", s->name, "status", dk_status_name(st.status)));
-  else
-    printf("%s: %s recorded; status %s\n", st.number, s->name, dk_status_name(st.status));
+  if (json) {
+    char case_hex[DK_CASE_ID_BYTES * 2 + 1];
+    dk_hex(case_id, DK_CASE_ID_BYTES, case_hex);
+    out = cli_print_json(json_pack("{s:s, s:o, s:s, s:s, s:s}", "id", case_hex, "number",
+                                   cli_json_str(st.number), "event", hex, "type", s->name,
+                                   "status", dk_status_name(st.status)));
+  } else {
+    printf(_("%s: %s recorded; status %s\n"), st.number, s->name, dk_status_name(st.status));
+  }
   dk_case_state_release(&st);
 done:
   /* ev points at argv strings: only what the node allocated is freed. */

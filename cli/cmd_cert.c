@@ -36,9 +36,9 @@ static int root_open(const char *path, struct dk_identity *root) {
   dk_secrets_release(&sec);
   cli_passphrase_free(pass);
   if (rc == DK_ENOTFOUND)
-    return cli_error("no root keyfile at %s", path);
+    return cli_error_code(rc, "no root keyfile at %s", path);
   if (rc == DK_EPASSPHRASE)
-    return cli_error("wrong root passphrase, or %s is damaged", path);
+    return cli_error_code(rc, "wrong root passphrase, or %s is damaged", path);
   if (rc != 0)
     return cli_fail(rc, "cannot open the root key");
   return 0;
@@ -106,7 +106,7 @@ static int set_root(struct cli *c, int argc, char **argv) {
   int rc = dk_node_set_root(n, root);
   dk_node_close(n);
   if (rc == DK_EEXIST)
-    return cli_error("this node already trusts another root key");
+    return cli_error_code(rc, "this node already trusts another root key");
   if (rc != 0)
     return cli_fail(rc, "cannot set the root key");
   if (c->json)

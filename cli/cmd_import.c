@@ -615,7 +615,7 @@ int cmd_case_import(struct cli *cl, int argc, char **argv) {
   if (lc->tty)
     fputs("\r\033[K", stderr);
   if (rc == DK_EFORMAT) {
-    out = cli_error("%s changed while it was being imported; %zu rows are in, run the import "
+    out = cli_error_code(rc, "%s changed while it was being imported; %zu rows are in, run the import "
                     "again to finish",
                     path, lc->cases_done);
     goto done;

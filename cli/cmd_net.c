@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/service.h"
 #include "common/error.h"
 #include "replication/transport.h"
 
@@ -120,7 +121,7 @@ static int peer_add(struct cli *c, int argc, char **argv) {
   p.added_ms = dk_node_now(n);
   int rc = dk_node_peer_add(n, &p);
   if (rc == DK_EEXIST)
-    out = cli_error("a peer with that name or key is already pinned (see 'docket peer list')");
+    out = cli_error_code(rc, "a peer with that name or key is already pinned (see 'docket peer list')");
   else if (rc != 0)
     out = cli_fail(rc, "cannot add the peer");
   else if (c->json)
@@ -225,32 +226,29 @@ int cmd_peer(struct cli *c, int argc, char **argv) {
 
 /* ---- serve and sync ----------------------------------------------------------- */
 
-static void log_stderr(void *ctx, enum dk_log_level level, const char *msg) {
-  char when[32];
-  time_t t = time(NULL);
-  struct tm tm;
-  localtime_r(&t, &tm);
-  strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-  static const char *const names[] = {"error", "warning", "info", "debug"};
-  fprintf(stderr, "%s docket[%s]: %s: %s\n", when, (const char *)ctx, names[level], msg);
-}
-
 int cmd_serve(struct cli *c, int argc, char **argv) {
-  const char *listen = NULL;
+  const char *listen = NULL, *level_arg = NULL;
   int quiet = 0;
   const struct cli_opt opts[] = {
       CLI_STRING("listen", "HOST:PORT", &listen, N_("where to accept peers (default: from init)")),
+      CLI_STRING("log-level", "error|warning|info|debug", &level_arg,
+                 N_("how much to log (default info)")),
       CLI_FLAG("quiet", &quiet, N_("log only warnings and errors")), CLI_END};
   static const struct cli_command cmd = {
       "serve", NULL, 0, 0,
       N_("Runs the node: accepts pinned peers on --listen (default: the address given at\n"
          "init), keeps a live link to each pinned office above this one, redialling with\n"
          "backoff, and passes new entries on within a second. Other docket commands may\n"
-         "write to the store meanwhile. Stops on SIGINT or SIGTERM."),
+         "write to the store meanwhile. Stops on SIGINT or SIGTERM.\n"
+         "Under systemd it reports readiness, pets the watchdog and logs with journald\n"
+         "priorities (see docket@.service)."),
       NULL};
   int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
   if (prc != 0)
     return CLI_EXIT(prc);
+  enum dk_log_level level = quiet ? DK_LOG_WARN : DK_LOG_INFO;
+  if (level_arg && cli_log_level_parse(level_arg, &level) != 0)
+    return cli_command_usage_error(&cmd, opts, _("--log-level is error, warning, info or debug"));
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
@@ -262,13 +260,29 @@ int cmd_serve(struct cli *c, int argc, char **argv) {
     dk_node_close(n);
     return cli_command_usage_error(&cmd, opts, "--listen '%s' is not HOST:PORT", listen);
   }
-  dk_node_set_log(n, log_stderr, (void *)cfg->office, quiet ? DK_LOG_WARN : DK_LOG_INFO);
-  struct dk_net_options opt = {NULL, listen, 0, NULL, NULL};
+  dk_node_set_log(n, cli_service_log, (void *)cfg->office, level);
+  struct cli_service svc;
+  long other = 0;
+  int rc = cli_service_start(&svc, n, c->dir, listen, &other);
+  if (rc != 0) {
+    cli_service_stop(&svc);
+    dk_node_close(n);
+    if (rc == DK_ELOCKED && other > 0)
+      return cli_error_code(rc, "another 'docket serve' (pid %ld) already runs on %s", other, c->dir);
+    if (rc == DK_ELOCKED)
+      return cli_error_code(rc, "another 'docket serve' already runs on %s", c->dir);
+    return cli_fail(rc, "cannot record the live links in the node directory");
+  }
+  struct dk_net_options opt = {.listen = listen, .ctx = &svc};
+  opt.on_ready = cli_service_ready;
+  opt.on_link = cli_service_link;
+  opt.on_tick = cli_service_tick;
   struct dk_net_result res;
-  int rc = dk_net_run(n, &opt, &res);
+  rc = dk_net_run(n, &opt, &res);
+  cli_service_stop(&svc);
   dk_node_close(n);
   if (rc == DK_ENOKEY)
-    return cli_error("this node has no network key: run 'docket init' with "
+    return cli_error_code(rc, "this node has no network key: run 'docket init' with "
                      "--network-key-file, or see 'docket network-key'");
   if (rc != 0)
     return cli_fail(rc, "serve stopped");
@@ -330,7 +344,7 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
   if (name) {
     rc = dk_node_peer_get(n, name, &peer);
     if (rc == DK_ENOTFOUND) {
-      out = cli_error("no peer named '%s' (see 'docket peer list')", name);
+      out = cli_error_code(rc, "no peer named '%s' (see 'docket peer list')", name);
       goto done;
     }
   } else {
@@ -350,9 +364,10 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
     goto done;
   }
   if (!json)
-    dk_node_set_log(n, log_stderr, (void *)dk_node_config(n)->office, DK_LOG_WARN);
+    dk_node_set_log(n, cli_service_log, (void *)dk_node_config(n)->office, DK_LOG_WARN);
   struct sync_progress sp = {!json && cli_progress_tty()};
-  struct dk_net_options opt = {&peer, NULL, timeout_s * 1000, show_progress, &sp};
+  struct dk_net_options opt = {
+      .peer = &peer, .timeout_ms = timeout_s * 1000, .progress = show_progress, .ctx = &sp};
   struct dk_net_result res;
   struct dk_sync_stats total;
   memset(&total, 0, sizeof(total));

@@ -103,7 +103,7 @@ int cmd_init(struct cli *c, int argc, char **argv) {
   sodium_memzero(netkey, sizeof(netkey));
   cli_passphrase_free(pass);
   if (rc == DK_EEXIST)
-    return cli_error("%s already holds a docket node", c->dir);
+    return cli_error_code(rc, "%s already holds a docket node", c->dir);
   if (rc != 0)
     return cli_fail(rc, "cannot create the node");
   char hex[DK_PK_BYTES * 2 + 1];

@@ -176,28 +176,45 @@ static char *prompt(int tty, const char *text) {
   return p;
 }
 
+/* Reads a passphrase file: the first line, which may not be empty. */
+static char *passphrase_file(const char *what, const char *file) {
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    cli_error("cannot read %s %s: %s", what, file, strerror(errno));
+    return NULL;
+  }
+  char *p = read_line_fd(fd);
+  close(fd);
+  if (p && p[0] == 0) {
+    cli_passphrase_free(p);
+    cli_error("%s %s is empty", what, file);
+    return NULL;
+  }
+  return p;
+}
+
 char *cli_passphrase(int confirm) {
+  /* Under systemd the unit hands the passphrase over as a credential
+   * (LoadCredential=passphrase:...): a file in a private directory that
+   * only this service can read, so it is in neither the environment nor
+   * the unit. It comes after DOCKET_PASSPHRASE_FILE, which an
+   * administrator sets on purpose. */
+  const char *file = getenv("DOCKET_PASSPHRASE_FILE");
+  const char *creds = getenv("CREDENTIALS_DIRECTORY");
+  if (!(file && *file) && creds && *creds && !confirm) {
+    char path[4096];
+    int len = snprintf(path, sizeof(path), "%s/passphrase", creds);
+    if (len > 0 && (size_t)len < sizeof(path) && access(path, F_OK) == 0)
+      return passphrase_file("the systemd credential", path);
+  }
   return cli_passphrase_from("DOCKET_PASSPHRASE_FILE", "DOCKET_PASSPHRASE", "", confirm);
 }
 
 char *cli_passphrase_from(const char *file_var, const char *env_var, const char *what,
                           int confirm) {
   const char *file = getenv(file_var);
-  if (file && *file) {
-    int fd = open(file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      cli_error("cannot read %s %s: %s", file_var, file, strerror(errno));
-      return NULL;
-    }
-    char *p = read_line_fd(fd);
-    close(fd);
-    if (p && p[0] == 0) {
-      cli_passphrase_free(p);
-      cli_error("%s %s is empty", file_var, file);
-      return NULL;
-    }
-    return p;
-  }
+  if (file && *file)
+    return passphrase_file(file_var, file);
   const char *env = getenv(env_var);
   if (env && *env) {
     size_t n = strlen(env);
@@ -309,6 +326,34 @@ json_t *cli_json_time(uint64_t ms) {
   char buf[32];
   cli_format_iso(ms, buf, sizeof(buf));
   return json_string(buf);
+}
+
+json_t *cli_json_str(const char *s) { return s && *s ? json_string(s) : json_null(); }
+
+int cli_case_find(dk_node *n, const char *ref, uint8_t case_id[DK_CASE_ID_BYTES]) {
+  int rc = dk_node_case_find(n, ref, case_id);
+  if (rc == DK_ENOTFOUND && strlen(ref) < 64) {
+    /* Numbers are CODE-YEAR-NNNN in capitals, ids are lowercase hex: try
+     * each spelling of what was typed. */
+    char up[64], low[64];
+    size_t i = 0;
+    for (; ref[i]; i++) {
+      up[i] = (ref[i] >= 'a' && ref[i] <= 'z') ? (char)(ref[i] - 32) : ref[i];
+      low[i] = (ref[i] >= 'A' && ref[i] <= 'Z') ? (char)(ref[i] + 32) : ref[i];
+    }
+    up[i] = low[i] = 0;
+    if (strcmp(up, ref) != 0)
+      rc = dk_node_case_find(n, up, case_id);
+    if (rc == DK_ENOTFOUND && strcmp(low, ref) != 0)
+      rc = dk_node_case_find(n, low, case_id);
+  }
+  if (rc == DK_ENOTFOUND)
+    return cli_error_code(rc, _("no case '%s' on this node"), ref);
+  if (rc == DK_EAMBIGUOUS)
+    return cli_error_code(rc, _("'%s' matches more than one case: give more of the id"), ref);
+  if (rc != 0)
+    return cli_fail(rc, _("cannot look up the case"));
+  return 0;
 }
 
 int cli_print_json(json_t *v) {

@@ -128,6 +128,58 @@
  * us remember. */
 #define DK_SYNC_LOGS_MAX (1 << 20)
 
+/* Network service (replication/transport.c). A connection that has not
+ * finished the handshake after this long is closed: the handshake is four
+ * small messages (two round trips), which a slow rural link carries in well
+ * under a second; 10 s is generous for a legitimate peer and bounds how long
+ * a stranger can hold a connection without proving anything. */
+#define DK_NET_HANDSHAKE_TIMEOUT_MS 10000
+
+/* Connections one serve holds at once, in the handshake or in a session. A
+ * street has tens of communities and one district; a district tens of
+ * streets. Each connection costs about 150 KiB idle (read buffer, stream
+ * states, session) and up to two frames (2 MiB) while a batch is read, so
+ * 256 bound what peers can make us hold to about 40 MiB idle, 600 MiB at
+ * worst, where 2 000 idle sessions once held 300 MB. */
+#define DK_NET_CONNECTIONS_MAX 256
+
+/* Of those, connections still in the handshake: strangers (without the
+ * network key) never get further, so they get the smallest share, and a
+ * flood of them leaves room for the peers that authenticate. */
+#define DK_NET_HANDSHAKES_MAX 64
+
+/* Sessions one key may hold at once. A node keeps one live session with its
+ * parent (serve) and may run `docket sync` beside it; one more covers a
+ * redial while the server has not yet noticed that the old link is dead.
+ * One enrolled key cannot hold more. */
+#define DK_NET_SESSIONS_PER_KEY_MAX 3
+
+/* Keepalive (replication/sync.c). A session that has sent nothing for this
+ * long sends a PING, so that the peer's silence bound sees traffic on a link
+ * that has nothing to carry; NAT and firewall mappings of office routers
+ * last a minute or more, so 15 s keeps them open. */
+#define DK_SYNC_KEEPALIVE_MS 15000
+
+/* A session that has received nothing (not even a PING) for this long is
+ * dead: the link is cut or the peer is gone. It is closed and the dialler
+ * redials with its backoff. Three keepalives missed: one lost packet with
+ * TCP's retransmission does not close a working link. This is also the idle
+ * timeout of an authenticated session: a peer that stops talking is dropped
+ * after it. */
+#define DK_SYNC_SILENCE_MS_MAX (3 * DK_SYNC_KEEPALIVE_MS)
+
+/* Logging of repeated conditions (common/ratelog.h). The first few
+ * occurrences of a run are written in full, so that the first line says
+ * exactly what happened; after that one summary per interval: an hour of
+ * an unreachable parent (120 attempts at 30 s) is 4 lines, not 120, and a
+ * flood of refused handshakes is a count, not a line each. */
+#define DK_LOG_REPEAT_BURST 3
+#define DK_LOG_SUMMARY_INTERVAL_MS (15 * 60 * 1000)
+
+/* A refusal reason sent to a refused peer (docs/protocol-transport.md): a
+ * code and a short sentence, sent only to a peer that proved its key. */
+#define DK_NET_REASON_BYTES_MAX 160
+
 /* Audit bundles (node/audit.h). A bundle is read whole into memory by an
  * auditor's machine: 256 MiB holds about a million headers with their
  * signatures, far more than the logs behind one case carry. */
@@ -176,6 +228,12 @@ _Static_assert((size_t)DK_SYNC_HEADS_PER_MESSAGE_MAX * DK_SYNC_HEAD_WIRE_BYTES +
                    DK_FRAME_BYTES_MAX,
                "a full heads message must fit in one frame");
 _Static_assert(DK_SYNC_WINDOW_BATCHES_MAX >= 1, "a session must be able to send a batch");
+_Static_assert(DK_NET_HANDSHAKES_MAX <= DK_NET_CONNECTIONS_MAX,
+               "handshakes are a share of all connections");
+_Static_assert(DK_NET_SESSIONS_PER_KEY_MAX >= 2,
+               "a node's serve and its own docket sync must both fit");
+_Static_assert(DK_SYNC_SILENCE_MS_MAX >= 2 * DK_SYNC_KEEPALIVE_MS,
+               "one lost keepalive must not close a working link");
 _Static_assert(DK_AUDIT_CHUNK_ENTRIES_MAX <= DK_MP_COUNT_MAX,
                "an audit log chunk's entry array must be decodable");
 _Static_assert(DK_AUDIT_CHUNK_BYTES_SOFT + DK_SYNC_ENTRY_WIRE_BYTES_MAX + 1024 <=

@@ -275,8 +275,8 @@ static int write_forks(struct writer *w, const struct wlog *l) {
 }
 
 /* With a root configured: every district log held (one-segment office),
- * from seq 1 to its head, with the bodies of its certificates and
- * revocations. The whole log rather than the statements about the case's
+ * from seq 1 to its head, with the bodies of its certificates,
+ * revocations and auditor grants. The whole log rather than the statements about the case's
  * authors alone, so that a verifier sees every revocation this node knew
  * of, not only those the writer chose to show. */
 static int plan_district(struct writer *w) {
@@ -321,7 +321,8 @@ static int plan_district(struct writer *w) {
     for (uint64_t seq = 2; seq <= h.seq; seq++) {
       struct dk_entry e;
       rc = dk_log_read(w->t, districts[i], seq, &e, NULL, NULL);
-      if (rc == 0 && (e.h.type == DK_ENTRY_CERT || e.h.type == DK_ENTRY_REVOKE))
+      if (rc == 0 && (e.h.type == DK_ENTRY_CERT || e.h.type == DK_ENTRY_REVOKE ||
+                      e.h.type == DK_ENTRY_AUDITOR))
         rc = body_add(w, districts[i], seq);
       if (rc != 0)
         return rc;

@@ -11,10 +11,17 @@
  * the fork proofs held for those logs, and optionally the case key wrapped
  * for one reader. When the writing node has a deployment root configured,
  * the bundle names that root and carries the district's log with the
- * bodies of its certificates and revocations, so that the verifier checks
- * that every author of the case held a certificate for its office at the
- * time it wrote, and was not revoked before. docs/PROTOCOL.md §12 is the byte-exact format and the
- * verification procedure.
+ * bodies of its certificates, revocations and auditor grants.
+ *
+ * What a bundle proves depends on the root the verifier is given, never on
+ * the one the bundle names: a bundle can be written by anyone, so a root
+ * it brings along proves nothing. With a trusted root the verifier checks
+ * that every author of the case, every parent whose witness it counts and
+ * the reader the case key is wrapped for held the root's certificate or
+ * grant at the time. Without one it checks the history (signatures, links,
+ * bodies, witnesses, forks) and says that authorship was not checked.
+ * docs/PROTOCOL.md §12 is the byte-exact format and the verification
+ * procedure.
  *
  * The same verifier serves `docket audit CASE` (the node writes a bundle
  * for itself in memory and verifies that) and `docket audit verify FILE`,
@@ -86,7 +93,7 @@ struct dk_audit_log {
 
 /* What the certificates said of an entry's author at its time. */
 enum dk_audit_cert {
-  DK_AUDIT_CERT_UNCHECKED = 0, /* the bundle names no root */
+  DK_AUDIT_CERT_UNCHECKED = 0, /* the verifier was given no trusted root */
   DK_AUDIT_CERT_VALID,         /* a certificate for its office in force, not revoked */
   DK_AUDIT_CERT_NONE,          /* no certificate for its office in force then */
   DK_AUDIT_CERT_REVOKED,       /* its key was revoked before the entry's time */
@@ -129,10 +136,20 @@ struct dk_audit_result {
   uint64_t witnesses_checked;
   uint64_t unwitnessed;      /* case entries past their log's witnessed head */
 
-  /* Certificates: with a root named in the head, the root's statements
-   * found in the district's log were checked against every case entry. */
+  /* Certificates: with a trusted root given to the verifier, the root's
+   * statements found in the district's log were checked against every
+   * case entry, every counted witness and the reader. has_root and root
+   * are the trusted root; head_root what the bundle's head names (not
+   * trusted, shown only). */
   int has_root;
   uint8_t root[DK_PK_BYTES];
+  int has_head_root;
+  uint8_t head_root[DK_PK_BYTES];
+  /* The reader the case key is wrapped for, when it is not the writer:
+   * its auditor grant (DK_AUDIT_CERT_VALID: a grant in force at the
+   * bundle's time for a subtree covering the case's office). */
+  enum dk_audit_cert reader_grant;
+  char reader_subtree[DK_NAME_BYTES_MAX];
   uint64_t statements;         /* certificates and revocations signed by the root */
   uint64_t statements_ignored; /* statements naming another root (not trusted) */
   uint64_t authors_checked;    /* case entries whose author was checked */
@@ -152,19 +169,25 @@ struct dk_audit_result {
  * Verifies an audit bundle held in memory (bytes, len). reader, when not
  * NULL, is the identity the bundle's wrapped key (or a grant in the case's
  * own entries) may be meant for: with it, events are decrypted into the
- * timeline. out must be zeroed or released; it is filled as far as the
- * bundle could be read, failures included.
+ * timeline. root, when not NULL, is the deployment root the caller already
+ * trusts (given by the auditor, or configured on its node; never taken from
+ * the bundle): authorship is checked against it. With root NULL nothing is
+ * checked of authorship (out->has_root is 0): the caller must say so, as a
+ * bundle that verifies without a root proves only that its history is
+ * intact, not who wrote it. out must be zeroed or released; it is filled as
+ * far as the bundle could be read, failures included.
  *
  * Returns 0 when every check passes; otherwise the code of the first
  * failure (DK_EFORMAT for a malformed bundle, DK_EBADSIG, DK_EBADLINK,
  * DK_EBADBODY, DK_ETIME, DK_EFORK, DK_EAUTH for the digest, DK_ENOTFOUND for
- * a missing opening entry or an incomplete log, DK_ECERT for an author with
- * no certificate in force or revoked at an entry's time), with every failure listed
- * in out. DK_ENOMEM when memory ran out. Never reads past len, never trusts
- * a count before checking it against the bytes left.
+ * a missing opening entry, a missing body or an incomplete log, DK_ECERT
+ * for an author, witness or reader with no certificate or grant in force,
+ * or revoked, at the time, or a head naming another root), with every
+ * failure listed in out. DK_ENOMEM when memory ran out. Never reads past
+ * len, never trusts a count before checking it against the bytes left.
  */
 int dk_audit_verify(const uint8_t *bytes, size_t len, const struct dk_identity *reader,
-                    struct dk_audit_result *out);
+                    const uint8_t *root, struct dk_audit_result *out);
 
 void dk_audit_result_release(struct dk_audit_result *r);
 

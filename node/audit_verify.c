@@ -5,7 +5,8 @@
  * implementations: walk the chunks, check every entry of every log from
  * seq 1 (encoding, signature, link, time, body hash), then the witnesses,
  * the fork proofs, the case's entries and its erasure, the certificates of
- * their authors when the bundle names a root, and the digest last,
+ * their authors, witnesses and reader when the caller gives a trusted root
+ * (never the one the bundle names), and the digest last,
  * so that a changed byte is named by the check it breaks rather than only
  * by the digest. Malformed structure stops the walk; a failed entry check
  * does not, so every damaged entry is named.
@@ -35,6 +36,7 @@ struct vlog {
 struct vwitness {
   size_t plog;
   uint64_t pseq;
+  uint64_t ts_ms; /* the witness entry's own time */
   struct dk_witness w;
 };
 
@@ -61,6 +63,7 @@ struct vstatement {
 
 struct vctx {
   struct dk_audit_result *out;
+  const uint8_t *root; /* the trusted root, or NULL */
   int first_code;
   struct vlog *logs;
   size_t nlogs;
@@ -124,6 +127,12 @@ static int is_proper_ancestor(const char *above, const char *below) {
   return strncmp(above, below, al) == 0 && below[al] == '/';
 }
 
+/* Does subtree cover office (itself or below it)? */
+static int covers(const char *subtree, const char *office) {
+  size_t sl = strlen(subtree);
+  return strncmp(subtree, office, sl) == 0 && (office[sl] == 0 || office[sl] == '/');
+}
+
 /* ---- chunks --------------------------------------------------------------------- */
 
 static int head_chunk(struct vctx *v, const msgpack_object *o) {
@@ -142,11 +151,12 @@ static int head_chunk(struct vctx *v, const msgpack_object *o) {
       dk_mp_get_u64(&f[3], &r->created_ms) != 0 ||
       dk_mp_get_bin_fixed(&f[4], r->writer, DK_PK_BYTES) != 0)
     return DK_EFORMAT;
-  /* The deployment root, or nil: a bundle from a node without one. */
+  /* The root the writer trusts, or nil. Shown, never trusted: whoever
+   * wrote the bundle chose it. */
   if (f[5].type != MSGPACK_OBJECT_NIL) {
-    if (dk_mp_get_bin_fixed(&f[5], r->root, DK_PK_BYTES) != 0)
+    if (dk_mp_get_bin_fixed(&f[5], r->head_root, DK_PK_BYTES) != 0)
       return DK_EFORMAT;
-    r->has_root = 1;
+    r->has_head_root = 1;
   }
   if (f[6].type == MSGPACK_OBJECT_NIL)
     return 0;
@@ -167,9 +177,13 @@ static int is_case_entry(const struct vctx *v, const struct dk_entry *e) {
   return e->h.has_case && memcmp(e->h.case_id, c, DK_HASH_BYTES) == 0;
 }
 
-/* A certificate or revocation entry that passed its checks: trusted when
- * its log is the district's (an office of one segment) and the bundle's
- * root signed it. A statement naming another root is not trusted, as a
+static int is_statement_type(uint64_t type) {
+  return type == DK_ENTRY_CERT || type == DK_ENTRY_REVOKE || type == DK_ENTRY_AUDITOR;
+}
+
+/* A statement entry (certificate, revocation, auditor grant) that passed
+ * its checks: trusted when its log is the district's (an office of one
+ * segment) and the trusted root signed it. A statement naming another root is not trusted, as a
  * node ignores it too; one naming this root that does not verify is a
  * failure. Returns DK_ENOMEM only. */
 static int statement(struct vctx *v, size_t li, const struct dk_entry *e, const uint8_t *body,
@@ -283,12 +297,12 @@ static int one_entry(struct vctx *v, size_t li, uint64_t seq, const uint8_t *hb,
   l->prev_ts = e.h.ts_ms;
   if (damaged)
     return 0;
-  if ((e.h.type == DK_ENTRY_CERT || e.h.type == DK_ENTRY_REVOKE) && body_ok) {
+  if (is_statement_type(e.h.type) && body_ok) {
     rc = statement(v, li, &e, body, blen);
     if (rc != 0)
       return rc;
-  } else if ((e.h.type == DK_ENTRY_CERT || e.h.type == DK_ENTRY_REVOKE) && !has_body &&
-             v->out->has_root && l->have_office && strchr(l->pub.office, '/') == NULL) {
+  } else if (is_statement_type(e.h.type) && !has_body && v->out->has_root && l->have_office &&
+             strchr(l->pub.office, '/') == NULL) {
     /* Statements are never erased: a writer that leaves one out could hide
      * a revocation. */
     fail(v, key, seq, DK_ENOTFOUND, "statement carried without its body");
@@ -304,6 +318,7 @@ static int one_entry(struct vctx *v, size_t li, uint64_t seq, const uint8_t *hb,
       return rc;
     v->wits[v->nwits].plog = li;
     v->wits[v->nwits].pseq = seq;
+    v->wits[v->nwits].ts_ms = e.h.ts_ms;
     v->wits[v->nwits++].w = w;
   }
   if (is_case_entry(v, &e)) {
@@ -440,6 +455,12 @@ static int walk(struct vctx *v, const uint8_t *bytes, size_t body_end) {
       if (rc != 0)
         fail(v, NULL, 0, rc, rc == DK_EVERSION ? "audit bundle of an unknown version"
                                                : "bundle head malformed");
+      else if (v->root != NULL && !v->out->has_head_root)
+        fail(v, NULL, 0, DK_ECERT,
+             "the bundle names no deployment root, but one is trusted here: it was written "
+             "outside this deployment or its root was removed");
+      else if (v->root != NULL && memcmp(v->out->head_root, v->root, DK_PK_BYTES) != 0)
+        fail(v, NULL, 0, DK_ECERT, "the bundle names another deployment root than the trusted one");
       have_head = 1;
     } else {
       char tag[8] = "?";
@@ -475,6 +496,13 @@ static int walk(struct vctx *v, const uint8_t *bytes, size_t body_end) {
 
 /* ---- after the walk ------------------------------------------------------------- */
 
+static enum dk_audit_cert author_status(const struct vctx *v, const uint8_t *key,
+                                        const char *office, const char *role, uint64_t at_ms);
+
+/* Witnesses of a parent's log count only for a child whose office lies
+ * below the parent's and, with a trusted root, only when the parent's key
+ * held a certificate for its office at the witness entry's time: a key
+ * nobody certified cannot vouch for a head. */
 static void check_witnesses(struct vctx *v) {
   for (size_t i = 0; i < v->nwits; i++) {
     const struct vwitness *w = &v->wits[i];
@@ -485,6 +513,16 @@ static void check_witnesses(struct vctx *v) {
     struct vlog *c = &v->logs[ci];
     if (!p->have_office || !c->have_office || !is_proper_ancestor(p->pub.office, c->pub.office))
       continue; /* only a parent's cosignature counts */
+    if (v->out->has_root) {
+      enum dk_audit_cert st = author_status(v, p->pub.key, p->pub.office, p->role, w->ts_ms);
+      if (st != DK_AUDIT_CERT_VALID) {
+        fail(v, p->pub.key, w->pseq, DK_ECERT,
+             st == DK_AUDIT_CERT_REVOKED
+                 ? "witness entry written after its author's key was revoked"
+                 : "witness entry whose author held no certificate for its office at the time");
+        continue;
+      }
+    }
     if (w->w.seq > c->pub.last_seq) {
       fail(v, c->pub.key, w->w.seq, DK_ENOTFOUND,
            "a parent witnessed this log further than the bundle carries it");
@@ -600,6 +638,39 @@ static void check_authors(struct vctx *v) {
   }
 }
 
+/* The reader the case key is wrapped for, when it is not the writer (a node
+ * may wrap for itself): with a trusted root it must hold an auditor grant
+ * of that root for a subtree covering the case's office, in force at the
+ * bundle's time and not revoked then. */
+static void check_reader(struct vctx *v) {
+  struct dk_audit_result *r = v->out;
+  if (!v->has_wrap || memcmp(v->wrap_reader, r->writer, DK_PK_BYTES) == 0 || !r->has_root)
+    return;
+  uint64_t at = r->created_ms;
+  int granted = 0, revoked = 0;
+  for (size_t i = 0; i < v->nstmts; i++) {
+    const struct vstatement *s = &v->stmts[i];
+    if (memcmp(s->key, v->wrap_reader, DK_PK_BYTES) != 0)
+      continue;
+    if (s->type == DK_ENTRY_REVOKE && dk_revoked_by(1, s->revoked_at_ms, at))
+      revoked = 1;
+    if (s->type == DK_ENTRY_AUDITOR && s->not_before_ms <= at && at < s->not_after_ms &&
+        covers(s->office, r->case_office) && !granted) {
+      granted = 1;
+      memcpy(r->reader_subtree, s->office, DK_NAME_BYTES_MAX);
+    }
+  }
+  r->reader_grant = revoked   ? DK_AUDIT_CERT_REVOKED
+                    : granted ? DK_AUDIT_CERT_VALID
+                              : DK_AUDIT_CERT_NONE;
+  if (revoked)
+    fail(v, NULL, 0, DK_ECERT, "the case key is wrapped for a reader whose key was revoked");
+  else if (!granted)
+    fail(v, NULL, 0, DK_ECERT,
+         "the case key is wrapped for a reader with no auditor grant covering the case's office "
+         "at the bundle's time");
+}
+
 static int check_case(struct vctx *v, const struct dk_identity *reader) {
   struct dk_audit_result *r = v->out;
   const struct vcase *open = NULL;
@@ -607,7 +678,9 @@ static int check_case(struct vctx *v, const struct dk_identity *reader) {
     if (v->cases[i].e.h.type == DK_ENTRY_CASE_OPEN)
       open = &v->cases[i];
   if (open == NULL) {
-    fail(v, NULL, 0, DK_ENOTFOUND, "the case's opening entry is not in the bundle");
+    fail(v, NULL, 0, DK_ENOTFOUND,
+         "the case's signed opening entry (the entry whose id is the case id) is not in the "
+         "bundle: the case it claims is not bound to any signed entry");
     return 0;
   }
   memcpy(r->case_office, v->logs[open->log_index].pub.office, DK_NAME_BYTES_MAX);
@@ -642,9 +715,10 @@ static int check_case(struct vctx *v, const struct dk_identity *reader) {
       r->unwitnessed++;
     }
     if (c->body == NULL) {
-      if (a->type != DK_ENTRY_ERASE)
-        r->bodies_erased++;
-      continue;
+      if (a->type == DK_ENTRY_ERASE)
+        fail(v, a->log, a->seq, DK_ENOTFOUND,
+             "erase entry carried without its body: erase entries are never erased");
+      continue; /* judged below, once the erasure is known */
     }
     if (a->type == DK_ENTRY_ERASE) {
       a->reason = malloc(DK_TEXT_BYTES_MAX + 1);
@@ -690,8 +764,25 @@ static int check_case(struct vctx *v, const struct dk_identity *reader) {
     }
     a->decrypted = 1;
   }
+  /* A body may be missing only when an honoured erase entry of the case is
+   * in the bundle: anyone who carries a bundle can drop a body, and must
+   * not be able to pass that off as an erasure. */
+  for (size_t i = 0; i < r->entries_count; i++) {
+    const struct dk_audit_entry *a = &r->entries[i];
+    if (a->body_present || a->type == DK_ENTRY_ERASE)
+      continue;
+    if (r->erased)
+      r->bodies_erased++;
+    else
+      fail(v, a->log, a->seq, DK_ENOTFOUND,
+           a->type == DK_ENTRY_CASE_OPEN
+               ? "the case's opening entry is carried without its body, and no authorised "
+                 "erase entry covers it"
+               : "case entry carried without its body, and no authorised erase entry covers it");
+  }
   if (r->has_root)
     check_authors(v);
+  check_reader(v);
   qsort(r->entries, r->entries_count, sizeof(*r->entries), entry_order);
 out:
   sodium_free(key);
@@ -701,11 +792,16 @@ out:
 }
 
 int dk_audit_verify(const uint8_t *bytes, size_t len, const struct dk_identity *reader,
-                    struct dk_audit_result *out) {
+                    const uint8_t *root, struct dk_audit_result *out) {
   memset(out, 0, sizeof(*out));
   struct vctx v;
   memset(&v, 0, sizeof(v));
   v.out = out;
+  v.root = root;
+  if (root != NULL) {
+    out->has_root = 1;
+    memcpy(out->root, root, DK_PK_BYTES);
+  }
   out->failures = calloc(DK_AUDIT_FAILURES_MAX, sizeof(*out->failures));
   v.logs = calloc(DK_AUDIT_LOGS_MAX, sizeof(*v.logs));
   int rc = out->failures && v.logs ? 0 : DK_ENOMEM;

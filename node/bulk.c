@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/fault.h"
 #include "node/node_int.h"
 
 /* Entries in flight between the two threads. */
@@ -424,6 +425,7 @@ int dk_node_bulk_load(dk_node *n, struct dk_case_plan *plans, size_t count,
       c.keys[k] = NULL;
     if (rc != 0)
       goto out;
+    DK_FAULT("import-commit"); /* committed, not yet reported */
     prog.cases_done = j;
     prog.entries_committed += bc.entries;
     if (progress)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/fault.h"
 #include "common/mp.h"
 #include "node/fork.h"
 #include "node/node_int.h"
@@ -628,6 +629,8 @@ int dk_node_ingest(dk_node *n, const struct dk_raw_entry *entries, size_t count,
   }
   if (rc == 0)
     rc = dk_store_write(n->store, ingest_fn, &c);
+  if (rc == 0)
+    DK_FAULT("ingest-commit");
   if (rc == 0)
     *out = c.stats;
   free(c.e);

@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 
 #include "common/error.h"
+#include "common/fault.h"
 #include "common/limits.h"
 
 static const char *const TABLE_NAMES[DK_T_COUNT] = {
@@ -177,6 +178,7 @@ int dk_store_write(dk_store *s, int (*fn)(struct dk_txn *t, void *ctx), void *ct
       }
       return rc;
     }
+    DK_FAULT("store-precommit"); /* written, not committed: a torn write */
     int mrc = mdb_txn_commit(t.txn);
     if (mrc == MDB_MAP_FULL) {
       rc = grow(s);

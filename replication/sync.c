@@ -54,6 +54,8 @@ struct dk_sync {
   size_t batch_entries;
   size_t batch_bytes;
   uint64_t timeout_ms;
+  uint64_t keepalive_ms; /* 0: no PING */
+  uint64_t silence_ms;   /* 0: no bound on silence */
   int i_am_parent; /* the peer's office is a proper descendant of mine */
   int peer_is_parent;
 
@@ -83,9 +85,14 @@ struct dk_sync {
   uint64_t batch_next;      /* number of the next batch I send */
   uint64_t ack_next;        /* number of the batch the next ack must name */
   uint64_t recv_batch_next; /* number the next batch received must carry */
+  uint64_t acks_sent;       /* ACKs this side has sent (batches it made durable) */
 
   uint64_t now_ms;
   uint64_t waiting_since_ms; /* last time the peer made progress */
+  uint64_t last_sent_ms;     /* last message sent (keepalive) */
+  uint64_t last_received_ms; /* last message received (silence bound) */
+  uint64_t refusal_code;     /* the peer's REFUSED, when it sent one */
+  char refusal_text[DK_NET_REASON_BYTES_MAX];
 
   struct dk_buf out;     /* the message being built */
   struct dk_buf scratch; /* a batch's entries being built */
@@ -207,6 +214,7 @@ static int emit(struct dk_sync *s) {
     return rc > 0 ? DK_EINVAL : rc;
   s->stats.messages_sent++;
   s->stats.bytes_sent += s->out.len;
+  s->last_sent_ms = s->now_ms;
   return 0;
 }
 
@@ -387,6 +395,18 @@ static int send_ack(struct dk_sync *s, uint64_t batch, const struct dk_ingest_re
     rc = DK_ENOMEM;
   if (rc == 0)
     rc = emit(s);
+  if (rc == 0)
+    s->acks_sent++;
+  return rc;
+}
+
+static int send_ping(struct dk_sync *s) {
+  dk_buf_reset(&s->out);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &s->out, dk_buf_msgpack_write);
+  int rc = dk_msg_begin(&pk, DK_SYNC_MSG_PING, 0);
+  if (rc == 0)
+    rc = emit(s);
   return rc;
 }
 
@@ -518,13 +538,16 @@ static int send_batch(struct dk_sync *s, int *sent) {
   dk_buf_reset(&s->out);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &s->out, dk_buf_msgpack_write);
-  rc = dk_msg_begin(&pk, DK_SYNC_MSG_BATCH, 3);
+  rc = dk_msg_begin(&pk, DK_SYNC_MSG_BATCH, 4);
   if (rc == 0 && (msgpack_pack_uint64(&pk, s->batch_next) != 0 ||
                   msgpack_pack_uint64(&pk, s->stats.peer_lacks_entries) != 0 ||
                   msgpack_pack_array(&pk, f.entries) != 0))
     rc = DK_ENOMEM;
   if (rc == 0)
     rc = dk_buf_append(&s->out, s->scratch.data, s->scratch.len);
+  /* The acks this side has received: the receiver checks the window. */
+  if (rc == 0 && msgpack_pack_uint64(&pk, s->ack_next) != 0)
+    rc = DK_ENOMEM;
   if (rc == 0)
     rc = emit(s);
   if (rc != 0)
@@ -712,13 +735,21 @@ static int check_offer(struct dk_sync *s, const struct dk_header *h, const struc
 }
 
 static int on_batch(struct dk_sync *s, const msgpack_object *f, uint32_t n) {
-  uint64_t batch, remaining;
+  uint64_t batch, remaining, acked;
   int rc;
-  if (!s->hello_received || n != 5)
+  if (!s->hello_received || n != 6)
     return DK_EPROTO;
-  if ((rc = dk_mp_get_u64(&f[2], &batch)) != 0 || (rc = dk_mp_get_u64(&f[3], &remaining)) != 0)
+  if ((rc = dk_mp_get_u64(&f[2], &batch)) != 0 || (rc = dk_mp_get_u64(&f[3], &remaining)) != 0 ||
+      (rc = dk_mp_get_u64(&f[5], &acked)) != 0)
     return rc;
   if (batch != s->recv_batch_next)
+    return DK_EPROTO;
+  /* The in-flight window, checked before anything of the batch is looked
+   * at: the sender may not claim acks this side never sent, and may not have
+   * more than DK_SYNC_WINDOW_BATCHES_MAX batches unacknowledged. Batches
+   * received and not yet acknowledged here count as unacknowledged too. */
+  if (acked > s->acks_sent || batch - acked >= DK_SYNC_WINDOW_BATCHES_MAX ||
+      batch - s->acks_sent >= DK_SYNC_WINDOW_BATCHES_MAX)
     return DK_EPROTO;
   if (f[4].type != MSGPACK_OBJECT_ARRAY)
     return DK_EFORMAT;
@@ -825,6 +856,54 @@ static int on_caught_up(struct dk_sync *s, const msgpack_object *f, uint32_t n) 
   return pump(s);
 }
 
+static int on_ping(struct dk_sync *s, uint32_t n) {
+  (void)s;
+  return n == 2 ? 0 : DK_EPROTO; /* its arrival is the point */
+}
+
+/* The peer refused this node and is closing: keep its reason to show. */
+static int on_refused(struct dk_sync *s, const msgpack_object *f, uint32_t n) {
+  const char *text;
+  size_t len;
+  if (n != 4 || dk_mp_get_u64(&f[2], &s->refusal_code) != 0 ||
+      dk_mp_get_str_view(&f[3], &text, &len) != 0)
+    return DK_EFORMAT;
+  if (s->refusal_code == 0)
+    s->refusal_code = DK_SYNC_REFUSED_OTHER;
+  /* Untrusted text: keep printable ASCII only, cut to the limit. */
+  size_t j = 0;
+  for (size_t i = 0; i < len && j + 1 < sizeof(s->refusal_text); i++)
+    s->refusal_text[j++] = (text[i] >= 0x20 && text[i] < 0x7f) ? text[i] : '?';
+  s->refusal_text[j] = 0;
+  return s->refusal_code == DK_SYNC_REFUSED_NO_CERT ? DK_ECERT : DK_EREFUSED;
+}
+
+int dk_sync_encode_refusal(uint64_t code, const char *text, struct dk_buf *out) {
+  size_t len = text ? strlen(text) : 0;
+  if (code == 0 || len >= DK_NET_REASON_BYTES_MAX)
+    return DK_EINVAL;
+  dk_buf_reset(out);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, dk_buf_msgpack_write);
+  int rc = dk_msg_begin(&pk, DK_SYNC_MSG_REFUSED, 2);
+  if (rc == 0 && msgpack_pack_uint64(&pk, code) != 0)
+    rc = DK_ENOMEM;
+  if (rc == 0)
+    rc = dk_mp_pack_str(&pk, text ? text : "");
+  return rc;
+}
+
+const char *dk_sync_refusal_text(uint64_t code) {
+  switch (code) {
+  case DK_SYNC_REFUSED_UNKNOWN: return "this office has not pinned this node's key";
+  case DK_SYNC_REFUSED_NO_CERT: return "no valid certificate (uncertified, expired or revoked)";
+  case DK_SYNC_REFUSED_OFFICE: return "certified for another office than it was pinned as";
+  case DK_SYNC_REFUSED_SESSIONS: return "too many sessions open with this node's key";
+  case DK_SYNC_REFUSED_BUSY: return "too many connections at the peer; try again later";
+  default: return "refused";
+  }
+}
+
 /* ---------- public ---------- */
 
 int dk_sync_new(struct dk_sync **out, const struct dk_sync_config *cfg,
@@ -871,6 +950,8 @@ int dk_sync_new(struct dk_sync **out, const struct dk_sync_config *cfg,
   s->batch_bytes = clamp(cfg->batch_bytes, DK_SYNC_BATCH_BYTES_DEFAULT,
                          DK_SYNC_ENTRY_WIRE_BYTES_MAX, DK_SYNC_BATCH_BYTES_MAX);
   s->timeout_ms = cfg->timeout_ms;
+  s->keepalive_ms = cfg->keepalive_ms;
+  s->silence_ms = cfg->silence_ms;
   int peer_below = dk_office_covers(s->my_office, s->peer_office) && my_len != peer_len;
   int peer_above = dk_office_covers(s->peer_office, s->my_office) && my_len != peer_len;
   s->i_am_parent = peer_below;
@@ -909,6 +990,7 @@ int dk_sync_start(struct dk_sync *s, uint64_t now_ms) {
     return fail(s, DK_EINVAL);
   s->now_ms = now_ms;
   s->waiting_since_ms = now_ms;
+  s->last_received_ms = now_ms;
   s->started = 1;
   rc = refresh(s);
   if (rc == 0)
@@ -926,6 +1008,7 @@ int dk_sync_receive(struct dk_sync *s, const uint8_t *msg, size_t len) {
     return s->error;
   if (!s->started)
     return fail(s, DK_EINVAL);
+  s->last_received_ms = s->now_ms;
   if (s->done)
     return 0;
   s->stats.messages_received++;
@@ -954,17 +1037,23 @@ int dk_sync_receive(struct dk_sync *s, const uint8_t *msg, size_t len) {
   }
   if ((rc = dk_mp_get_u64(&f[1], &type)) != 0)
     goto out;
+  if (type == DK_SYNC_MSG_REFUSED) {
+    rc = on_refused(s, f, n); /* may come instead of HELLO */
+    goto out;
+  }
   if (!s->hello_received && type != DK_SYNC_MSG_HELLO) {
     rc = DK_EPROTO; /* HELLO comes first */
     goto out;
   }
-  s->waiting_since_ms = s->now_ms;
+  if (type != DK_SYNC_MSG_PING)
+    s->waiting_since_ms = s->now_ms;
   switch (type) {
   case DK_SYNC_MSG_HELLO: rc = on_hello(s, f, n); break;
   case DK_SYNC_MSG_HEADS: rc = on_heads(s, f, n); break;
   case DK_SYNC_MSG_BATCH: rc = on_batch(s, f, n); break;
   case DK_SYNC_MSG_ACK: rc = on_ack(s, f, n); break;
   case DK_SYNC_MSG_CAUGHT_UP: rc = on_caught_up(s, f, n); break;
+  case DK_SYNC_MSG_PING: rc = on_ping(s, n); break;
   default: rc = DK_EPROTO; break;
   }
   if (rc == 0)
@@ -998,7 +1087,18 @@ int dk_sync_tick(struct dk_sync *s, uint64_t now_ms) {
     return s->error;
   if (now_ms > s->now_ms)
     s->now_ms = now_ms;
-  if (!s->started || s->done || s->timeout_ms == 0)
+  if (!s->started || s->done)
+    return 0;
+  /* The link: a peer silent for too long is gone (the connection is closed
+   * and redialled); a link with nothing to carry gets a PING. */
+  if (s->silence_ms && s->now_ms - s->last_received_ms >= s->silence_ms)
+    return fail(s, DK_ETIMEDOUT);
+  if (s->keepalive_ms && s->now_ms - s->last_sent_ms >= s->keepalive_ms) {
+    int rc = send_ping(s);
+    if (rc != 0)
+      return fail(s, rc);
+  }
+  if (s->timeout_ms == 0)
     return 0;
   int waiting = !s->hello_received || s->send_phase == SEND_WAIT_HEADS ||
                 s->stats.batches_in_flight > 0 || (s->mode == DK_SYNC_ONCE && !s->recv_caught_up);
@@ -1020,5 +1120,8 @@ void dk_sync_status(const struct dk_sync *s, struct dk_sync_status *out) {
                         s->stats.batches_in_flight == 0 && !pending_any;
   out->done = s->done;
   out->idle = s->idle;
+  out->refusal_code = s->refusal_code;
+  memcpy(out->refusal_text, s->refusal_text, sizeof(out->refusal_text));
+  out->silent_ms = s->now_ms - s->last_received_ms;
   out->stats = s->stats;
 }

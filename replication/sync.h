@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/limits.h"
 #include "crypto/crypto.h"
 #include "replication/sync_store.h"
@@ -51,6 +52,20 @@ enum dk_sync_msg_type {
   DK_SYNC_MSG_BATCH = 3,     /* entries, committed at once by the receiver */
   DK_SYNC_MSG_ACK = 4,       /* a batch is durable */
   DK_SYNC_MSG_CAUGHT_UP = 5, /* the sender has sent all it knows the receiver lacks */
+  DK_SYNC_MSG_PING = 6,      /* keepalive: nothing else to say */
+  DK_SYNC_MSG_REFUSED = 7,   /* the sender refuses this peer and closes: why */
+};
+
+/* Reasons in a REFUSED message (docs/protocol-transport.md §5). Sent only
+ * after the handshake, to a peer that proved its key inside the network
+ * key; a stranger learns nothing. */
+enum dk_sync_refusal {
+  DK_SYNC_REFUSED_OTHER = 1,    /* none of the below */
+  DK_SYNC_REFUSED_UNKNOWN = 2,  /* not pinned, and no certificate checked */
+  DK_SYNC_REFUSED_NO_CERT = 3,  /* no valid certificate: uncertified, expired, revoked */
+  DK_SYNC_REFUSED_OFFICE = 4,   /* certified for another office than pinned as */
+  DK_SYNC_REFUSED_SESSIONS = 5, /* DK_NET_SESSIONS_PER_KEY_MAX reached for this key */
+  DK_SYNC_REFUSED_BUSY = 6,     /* the server's connection limit */
 };
 
 enum dk_sync_mode {
@@ -80,6 +95,12 @@ struct dk_sync_config {
    * the rest of the stream), fail with DK_ETIMEDOUT when nothing arrived for
    * this long, as measured by dk_sync_tick(). 0: never. */
   uint64_t timeout_ms;
+  /* Keepalive, measured by dk_sync_tick(): after keepalive_ms without
+   * sending anything the session sends a PING; after silence_ms without
+   * receiving anything (a PING counts) it fails with DK_ETIMEDOUT, in any
+   * state and mode, so that a dead link is closed and redialled. 0: off. */
+  uint64_t keepalive_ms;
+  uint64_t silence_ms;
   /* Auditors (DESIGN.md §5): the subtree an auditor peer was granted, whose
    * logs are sent to it besides its office's scope; and, on an auditor
    * node, the subtree whose logs it accepts. NULL or "" for none. */
@@ -127,6 +148,12 @@ struct dk_sync_status {
   /* 1 when this session's digests matched the peer's in both directions at
    * hello time (nothing to exchange: one round trip). */
   int idle;
+  /* The peer's REFUSED (0 when none): its code and its text, printable ASCII
+   * cut to the limit. The session failed with DK_ECERT (no certificate) or
+   * DK_EREFUSED. */
+  uint64_t refusal_code;
+  char refusal_text[DK_NET_REASON_BYTES_MAX];
+  uint64_t silent_ms; /* since the last message received, as of the last tick */
   struct dk_sync_stats stats;
 };
 
@@ -177,7 +204,8 @@ int dk_sync_receive(struct dk_sync *s, const uint8_t *msg, size_t len);
  */
 int dk_sync_local_change(struct dk_sync *s);
 
-/* Tells the session the time (DK_ETIMEDOUT, see timeout_ms). */
+/* Tells the session the time: DK_ETIMEDOUT (see timeout_ms and silence_ms);
+ * may send a PING (keepalive_ms). */
 int dk_sync_tick(struct dk_sync *s, uint64_t now_ms);
 
 /* Copies the session's status. Always succeeds. */
@@ -192,5 +220,14 @@ void dk_sync_status(const struct dk_sync *s, struct dk_sync_status *out);
 void dk_sync_digest(const struct dk_sync_head *heads, size_t count, uint8_t out[DK_HASH_BYTES]);
 
 #define DK_DOMAIN_SYNC_DIGEST "docket/sync-digest/v1"
+
+/* Writes into out (reset first) the REFUSED message [1, 7, code, text] that
+ * a side sends, in place of or after its HELLO, before it closes: the peer's
+ * session then fails and keeps the reason. text may be NULL; it must be
+ * shorter than DK_NET_REASON_BYTES_MAX. DK_EINVAL, DK_ENOMEM. */
+int dk_sync_encode_refusal(uint64_t code, const char *text, struct dk_buf *out);
+
+/* A sentence for a refusal code (static). */
+const char *dk_sync_refusal_text(uint64_t code);
 
 #endif

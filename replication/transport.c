@@ -175,9 +175,10 @@ static void on_conn_closed(uv_handle_t *h) {
   if (d && !net->stopping) {
     /* Capped exponential backoff with jitter, so that many offices coming
      * back online at once do not redial in step. */
-    uint64_t base = (uint64_t)REDIAL_MS_MIN << (d->attempts < 6 ? d->attempts : 6);
-    if (base > REDIAL_MS_MAX)
-      base = REDIAL_MS_MAX;
+    uint64_t cap = net->opt->redial_ms_max ? net->opt->redial_ms_max : REDIAL_MS_MAX;
+    uint64_t base = (uint64_t)REDIAL_MS_MIN << (d->attempts < 20 ? d->attempts : 20);
+    if (base > cap)
+      base = cap;
     uint64_t delay = base / 2 + randombytes_uniform((uint32_t)base);
     d->attempts++;
     uv_timer_start(&d->timer, on_redial, delay, 0);
@@ -188,8 +189,11 @@ static void conn_close(struct conn *c, int error) {
   if (c->phase == PH_CLOSING)
     return;
   struct net *net = c->net;
+  int was_sync = c->phase == PH_SYNC;
   c->phase = PH_CLOSING;
   c->error = error;
+  if (was_sync && net->opt->on_link)
+    net->opt->on_link(net->opt->ctx, &c->peer, 0, error);
   if (net->opt->peer && !net->once_result) {
     net->once_result = 1;
     net->result = error ? error : DK_ECONN;
@@ -394,6 +398,8 @@ static void become_sync(struct conn *c) {
   c->phase = PH_SYNC;
   dk_node_logf(net->n, DK_LOG_INFO, "connected to %s (%s, %s)", c->peer.name, c->peer.office,
                c->outbound ? "dialled" : "accepted");
+  if (net->opt->on_link)
+    net->opt->on_link(net->opt->ctx, &c->peer, 1, 0);
   rc = dk_sync_start(c->sync, now_ms(net));
   after_sync_call(c, rc);
 }
@@ -599,6 +605,8 @@ static void on_incoming(uv_stream_t *server, int status) {
 static void on_timer(uv_timer_t *t) {
   struct net *net = t->data;
   uint64_t now = now_ms(net);
+  if (net->opt->on_tick && !net->opt->peer)
+    net->opt->on_tick(net->opt->ctx);
   uint64_t mark = dk_node_change_mark(net->n);
   int changed = mark != net->mark;
   net->mark = mark;
@@ -754,6 +762,8 @@ int dk_net_run(dk_node *n, const struct dk_net_options *opt, struct dk_net_resul
       net->dials[i].timer.data = &net->dials[i];
       dial_start(&net->dials[i]);
     }
+    if (rc == 0 && opt->on_ready)
+      opt->on_ready(opt->ctx);
   }
   if (rc != 0)
     net_stop(net);

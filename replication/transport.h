@@ -28,6 +28,16 @@ struct dk_net_options {
   /* Called after every message in once mode (progress display). */
   void (*progress)(void *ctx, const struct dk_sync_status *st);
   void *ctx;
+  /* Serve mode hooks for the service manager and 'docket status', each may
+   * be NULL, each called with ctx: ready once listening and the first dials
+   * have started; link when a sync session with a peer starts (up 1) and
+   * when it ends (up 0, error why, 0 for a clean end); tick on every timer
+   * tick (several a second, the watchdog's heartbeat). */
+  void (*on_ready)(void *ctx);
+  void (*on_link)(void *ctx, const struct dk_peer *peer, int up, int error);
+  void (*on_tick)(void *ctx);
+  /* Serve mode: the longest wait before redialling, 0 for the default. */
+  uint64_t redial_ms_max;
 };
 
 struct dk_net_result {

@@ -75,18 +75,37 @@ grep -q "^verdict: verified" "$WORK/out" && ok || bad "text verdict: $(tail -3 "
 check "bundle" dk zhanhe audit "$N" --bundle "$WORK/case.audit" --for "$AUD" --json
 mkdir -p "$WORK/fresh"
 cp "$WORK/case.audit" "$WORK/fresh/"
+# No deployment root here: without one given, authorship is not checked,
+# the verdict says so and the exit status is 1; --no-root accepts that.
 ( cd "$WORK/fresh" && unset DOCKET_DIR && "$DOCKET" audit verify case.audit --json ) >"$WORK/v.json" 2>"$WORK/v.err"
+expect_eq "no trusted root: exit 1" "1" "$?"
+expect_eq "no trusted root: verdict" "authorship not checked" "$(json_get "['verdict']" <"$WORK/v.json")"
+expect_eq "no trusted root: not ok" "False" "$(json_get "['ok']" <"$WORK/v.json")"
+expect_eq "no trusted root: authorship_checked" "False" "$(json_get "['authorship_checked']" <"$WORK/v.json")"
+expect_eq "the case is its id" "$(dk zhanhe case show "$N" --json | json_get "['id']")" "$(json_get "['case']" <"$WORK/v.json")"
+expect_fail "no trusted root, text" 1 "who wrote it was not checked" "$DOCKET" audit verify "$WORK/case.audit"
+grep -q "^verdict: authorship not checked" "$WORK/out" && ok || bad "text verdict without a root: $(tail -3 "$WORK/out")"
+( cd "$WORK/fresh" && unset DOCKET_DIR && "$DOCKET" audit verify case.audit --no-root --json ) >"$WORK/v.json" 2>"$WORK/v.err"
+expect_eq "--no-root: exit 0" "0" "$?"
 expect_eq "bundle verifies offline" "verified" "$(json_get "['verdict']" <"$WORK/v.json")"
 expect_eq "no key, no events" "False" "$(json_get "['decrypted']" <"$WORK/v.json")"
 expect_eq "the bundle says certificates were not checked" "False" "$(json_get "['certificates']['checked']" <"$WORK/v.json")"
 grep -q "Feng Hua" "$WORK/v.json" && bad "the timeline leaked without a key" || ok
-( cd "$WORK/fresh" && DOCKET_AUDITOR_KEY_FILE="$WORK/auditor/key" "$DOCKET" audit verify case.audit --json ) >"$WORK/v2.json" 2>"$WORK/v.err"
+# A root given that the bundle's writer did not have: refused.
+OTHER=$(python3 -c 'print("ab" * 32)')
+expect_fail "a root the bundle does not name" 1 "names no deployment root" "$DOCKET" audit verify "$WORK/case.audit" --root "$OTHER"
+expect_fail "--root and --no-root" 2 "contradict" "$DOCKET" audit verify "$WORK/case.audit" --root "$OTHER" --no-root
+expect_fail "--root is a key" 2 "64 hex digits" "$DOCKET" audit verify "$WORK/case.audit" --root abc
+( cd "$WORK/fresh" && DOCKET_AUDITOR_KEY_FILE="$WORK/auditor/key" "$DOCKET" audit verify case.audit --no-root --json ) >"$WORK/v2.json" 2>"$WORK/v.err"
 expect_eq "auditor decrypts" "True" "$(json_get "['decrypted']" <"$WORK/v2.json")"
 grep -q "Site visit with Feng Hua" "$WORK/v2.json" && ok || bad "auditor's timeline lacks the session"
+( cd "$WORK/fresh" && "$DOCKET" audit verify case.audit --key-dir "$WORK/auditor" --no-root ) >"$WORK/v3.out" 2>&1
+grep -q "^verdict: verified (authorship not checked" "$WORK/v3.out" && ok || bad "--key-dir: $(tail -3 "$WORK/v3.out")"
+# The auditor's node has no root configured: --key-dir gives none either.
 ( cd "$WORK/fresh" && "$DOCKET" audit verify case.audit --key-dir "$WORK/auditor" ) >"$WORK/v3.out" 2>&1
-grep -q "^verdict: verified" "$WORK/v3.out" && ok || bad "--key-dir: $(tail -3 "$WORK/v3.out")"
+expect_eq "--key-dir of a node without a root: exit 1" "1" "$?"
 # The district's own key is not the auditor's: the wrapped key is not for it.
-( cd "$WORK/fresh" && "$DOCKET" audit verify case.audit --key-dir "$WORK/beidu" --json ) >"$WORK/v4.json" 2>&1
+( cd "$WORK/fresh" && "$DOCKET" audit verify case.audit --key-dir "$WORK/beidu" --no-root --json ) >"$WORK/v4.json" 2>&1
 expect_eq "another office's key does not open the auditor's wrap" "verified" "$(json_get "['verdict']" <"$WORK/v4.json")"
 
 # --- tampered copies fail, naming what failed

@@ -139,8 +139,18 @@ expect_eq "against this root" "$ROOT" "$(json_get "['certificates']['root']" <"$
 expect_eq "written while certified" valid "$(json_get "['timeline'][0]['certificate']" <"$WORK/out")"
 check "bundle at the street" dk beidu audit "$LN" --bundle "$WORK/ln.audit" --for "$A1"
 mkdir -p "$WORK/fresh"
-( cd "$WORK/fresh" && "$DOCKET" audit verify "$WORK/ln.audit" --json ) >"$WORK/v.json" 2>&1
+( cd "$WORK/fresh" && "$DOCKET" audit verify "$WORK/ln.audit" --root "$ROOT" --json ) >"$WORK/v.json" 2>&1
 expect_eq "bundle verifies offline" verified "$(json_get "['verdict']" <"$WORK/v.json")"
+expect_eq "offline: the auditor's grant" zhanhe/beidu "$(json_get "['reader']['subtree']" <"$WORK/v.json")"
+( cd "$WORK/fresh" && "$DOCKET" audit verify "$WORK/ln.audit" --key-dir "$WORK/audit1" --json ) >"$WORK/v1.json" 2>&1
+expect_eq "the root of the auditor's node is trusted" verified "$(json_get "['verdict']" <"$WORK/v1.json")"
+expect_eq "the auditor reads it" True "$(json_get "['decrypted']" <"$WORK/v1.json")"
+# The bundle's own root is never taken on trust.
+expect_fail "no trusted root given" 1 "who wrote it was not checked" "$DOCKET" audit verify "$WORK/ln.audit"
+expect_fail "another root" 1 "another deployment root" "$DOCKET" audit verify "$WORK/ln.audit" --root "$(python3 -c 'print("ab" * 32)')"
+# No bundle for a key without an auditor grant covering the case.
+expect_fail "audit2 holds no grant for zhanhe/beidu" 1 "holds no auditor grant" dk beidu audit "$LN" --bundle "$WORK/a2.audit" --for "$A2"
+[ -e "$WORK/a2.audit" ] && bad "a bundle was written for audit2" || ok
 expect_eq "offline: certificates checked" True "$(json_get "['certificates']['checked']" <"$WORK/v.json")"
 [ "$(json_get "['certificates']['statements']" <"$WORK/v.json")" -ge 7 ] && ok || bad "the bundle lacks the statements: $(head -c 400 "$WORK/v.json")"
 # The revocation's reason altered in the bundle (digest recomputed): the
@@ -154,7 +164,7 @@ body = bytes(b[:-32])
 b[-32:] = hashlib.blake2b(b"docket/audit/v1\0" + body, digest_size=32).digest()
 open(sys.argv[2], "wb").write(b)
 PY
-( cd "$WORK/fresh" && "$DOCKET" audit verify "$WORK/alt.audit" --json ) >"$WORK/alt.json" 2>/dev/null
+( cd "$WORK/fresh" && "$DOCKET" audit verify "$WORK/alt.audit" --root "$ROOT" --json ) >"$WORK/alt.json" 2>/dev/null
 expect_eq "altered statement exits 1" 1 "$?"
 expect_eq "altered statement: which check" "body does not match the signed hash" "$(json_get "['failures'][0]['what']" <"$WORK/alt.json")"
 

@@ -144,7 +144,7 @@ static void sibling_refused_parent_erases_late_bodies_dropped(void **state) {
   struct dk_audit_write_stats ws;
   assert_int_equal(dk_node_audit_write(f->lanxin, c, NULL, &b, &ws), 0);
   struct dk_audit_result r;
-  assert_int_equal(dk_audit_verify(b.data, b.len, dk_node_identity(f->lanxin), &r), 0);
+  assert_int_equal(dk_audit_verify(b.data, b.len, dk_node_identity(f->lanxin), NULL, &r), 0);
   assert_true(r.erased);
   assert_string_equal(r.erased_by, "zhanhe/beidu");
   assert_int_equal(r.bodies_erased, 2);

@@ -347,21 +347,28 @@ static void resume_after_cut(void **state) {
   node_release(&street);
 }
 
-/* Packs [1, BATCH, 0, 0, [entries of log l from seq 1, count n]]. */
-static void pack_batch(struct dk_buf *out, const struct mem_log *l, size_t n) {
+/* Packs [1, BATCH, batch, 0, [entries of log l from index from, count n],
+ * acked]. */
+static void pack_batch_at(struct dk_buf *out, const struct mem_log *l, size_t from, size_t n,
+                          uint64_t batch, uint64_t acked) {
   msgpack_packer pk;
   msgpack_packer_init(&pk, out, dk_buf_msgpack_write);
-  assert_int_equal(dk_msg_begin(&pk, DK_SYNC_MSG_BATCH, 3), 0);
-  msgpack_pack_uint64(&pk, 0);
+  assert_int_equal(dk_msg_begin(&pk, DK_SYNC_MSG_BATCH, 4), 0);
+  msgpack_pack_uint64(&pk, batch);
   msgpack_pack_uint64(&pk, 0);
   msgpack_pack_array(&pk, n);
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = from; i < from + n; i++) {
     const struct mem_entry *e = &l->entries[i];
     msgpack_pack_array(&pk, 3);
     dk_mp_pack_bin(&pk, e->header, e->header_len);
     dk_mp_pack_bin(&pk, e->sig, DK_SIG_BYTES);
     dk_mp_pack_bin(&pk, e->body, e->body_len);
   }
+  msgpack_pack_uint64(&pk, acked);
+}
+
+static void pack_batch(struct dk_buf *out, const struct mem_log *l, size_t n) {
+  pack_batch_at(out, l, 0, n, 0, 0);
 }
 
 static void scope_refusal(void **state) {
@@ -458,9 +465,9 @@ static void version_refusal(void **state) {
   const uint8_t bomb[] = {0xdd, 0x9e, 0xf5, 0x1f, 0x0a, 0x00, 0x00};
   refuse(bomb, sizeof(bomb), DK_ELIMIT, 1);
   /* A batch claiming more entries than a batch may hold: 1025 nils. */
-  uint8_t *big = malloc(8 + 3 + 1025);
+  uint8_t *big = malloc(8 + 3 + 1025 + 1);
   size_t n = 0;
-  big[n++] = 0x95;
+  big[n++] = 0x96;
   big[n++] = 0x01;
   big[n++] = 0x03;
   big[n++] = 0x00;
@@ -469,7 +476,8 @@ static void version_refusal(void **state) {
   big[n++] = 0x04;
   big[n++] = 0x01;
   memset(big + n, 0xc0, 1025);
-  refuse(big, n + 1025, DK_ELIMIT, 1);
+  big[n + 1025] = 0x00; /* acked */
+  refuse(big, n + 1025 + 1, DK_ELIMIT, 1);
   free(big);
   /* Not msgpack at all. */
   const uint8_t junk[] = {0xc1};
@@ -611,6 +619,195 @@ static void live_streaming(void **state) {
   node_release(&district);
 }
 
+/* The receiver enforces the in-flight window: a sender that pushes a ninth
+ * batch without having seen an ack for the first is refused before the
+ * ninth is looked at, and so is one that claims acks never sent. */
+static void window_enforced(void **state) {
+  struct node com, street;
+  node_init(&com, 3, "zhanhe/beidu/lanxin", "community");
+  node_init(&street, 2, "zhanhe/beidu", "street");
+  append_many(&com, 20);
+  const struct mem_log *l = mem_store_log(&com.st, com.id.pk);
+  struct conn c;
+  struct dk_buf b;
+  dk_buf_init(&b);
+
+  /* Nine batches, one entry each, none of the street's acks read. */
+  conn_open(&c, &com, &street, DK_SYNC_LIVE, 0, 0);
+  run(&c, 1); /* hellos */
+  q_clear(&c.ab);
+  q_clear(&c.ba);
+  for (uint64_t k = 0; k < DK_SYNC_WINDOW_BATCHES_MAX; k++) {
+    dk_buf_reset(&b);
+    pack_batch_at(&b, l, k, 1, k, 0);
+    assert_int_equal(dk_sync_receive(c.b, b.data, b.len), 0);
+  }
+  uint64_t commits = street.st.commits;
+  dk_buf_reset(&b);
+  pack_batch_at(&b, l, DK_SYNC_WINDOW_BATCHES_MAX, 1, DK_SYNC_WINDOW_BATCHES_MAX, 0);
+  assert_int_equal(dk_sync_receive(c.b, b.data, b.len), DK_EPROTO);
+  assert_int_equal(street.st.commits, commits); /* nothing of the ninth stored */
+  assert_int_equal(mem_store_log(&street.st, com.id.pk)->count, DK_SYNC_WINDOW_BATCHES_MAX);
+  struct dk_sync_status st;
+  status(c.b, &st);
+  assert_int_equal(st.error, DK_EPROTO);
+  conn_close(&c);
+
+  /* Claiming an ack that was never sent. */
+  conn_open(&c, &com, &street, DK_SYNC_LIVE, 0, 0);
+  run(&c, 1);
+  q_clear(&c.ab);
+  q_clear(&c.ba);
+  dk_buf_reset(&b);
+  pack_batch_at(&b, l, DK_SYNC_WINDOW_BATCHES_MAX, 1, 0, 1);
+  assert_int_equal(dk_sync_receive(c.b, b.data, b.len), DK_EPROTO);
+  conn_close(&c);
+
+  /* An honest sliding window of 8 passes, however long. */
+  conn_open(&c, &com, &street, DK_SYNC_LIVE, 0, 0);
+  run(&c, 1);
+  q_clear(&c.ab);
+  q_clear(&c.ba);
+  for (uint64_t k = DK_SYNC_WINDOW_BATCHES_MAX; k < 21; k++) {
+    uint64_t batch = k - DK_SYNC_WINDOW_BATCHES_MAX;
+    uint64_t acked = batch >= DK_SYNC_WINDOW_BATCHES_MAX - 1 ? batch - (DK_SYNC_WINDOW_BATCHES_MAX - 1) : 0;
+    dk_buf_reset(&b);
+    pack_batch_at(&b, l, k, 1, batch, acked);
+    assert_int_equal(dk_sync_receive(c.b, b.data, b.len), 0);
+  }
+  assert_int_equal(mem_store_log(&street.st, com.id.pk)->count, 21);
+  conn_close(&c);
+  dk_buf_release(&b);
+  node_release(&com);
+  node_release(&street);
+}
+
+/* Opens a live pair with keepalive at the limits' values, started at t. */
+static void conn_open_keepalive(struct conn *c, struct node *a, struct node *b, uint64_t t) {
+  memset(c, 0, sizeof(*c));
+  struct dk_sync_config ca = config(a, b, DK_SYNC_LIVE), cb = config(b, a, DK_SYNC_LIVE);
+  ca.keepalive_ms = cb.keepalive_ms = DK_SYNC_KEEPALIVE_MS;
+  ca.silence_ms = cb.silence_ms = DK_SYNC_SILENCE_MS_MAX;
+  assert_int_equal(dk_sync_new(&c->a, &ca, &a->iface, q_push, &c->ab), 0);
+  assert_int_equal(dk_sync_new(&c->b, &cb, &b->iface, q_push, &c->ba), 0);
+  assert_int_equal(dk_sync_start(c->a, t), 0);
+  assert_int_equal(dk_sync_start(c->b, t), 0);
+}
+
+static uint64_t count_type(const struct queue *q, uint32_t want) {
+  uint64_t n = 0;
+  for (size_t i = 0; i < q->count; i++) {
+    const struct msg *m = &q->items[(q->head + i) % 4096];
+    uint32_t t = 0, v = 0;
+    if (dk_msg_peek(m->data, m->len, &t, &v) == 0 && t == want)
+      n++;
+  }
+  return n;
+}
+
+/* A live link with nothing to carry stays up on PINGs; a partition is
+ * noticed by both sides within the silence bound, whoever spoke last, and
+ * the sessions fail so that the connection is closed and redialled. Time is
+ * the test's: one tick a second, as the transport's timer would. */
+static void keepalive_and_silence(void **state) {
+  struct node com, street;
+  node_init(&com, 3, "zhanhe/beidu/lanxin", "community");
+  node_init(&street, 2, "zhanhe/beidu", "street");
+  append_many(&com, 3);
+  struct conn c;
+  uint64_t t = 1000000;
+  conn_open_keepalive(&c, &com, &street, t);
+  run(&c, 100);
+  struct dk_sync_status sa, sb;
+  status(c.a, &sa);
+  assert_true(sa.send_caught_up && sa.recv_caught_up);
+  /* Ten minutes of an idle, working link. */
+  uint64_t pings = 0;
+  for (int i = 0; i < 600; i++) {
+    t += 1000;
+    assert_int_equal(dk_sync_tick(c.a, t), 0);
+    assert_int_equal(dk_sync_tick(c.b, t), 0);
+    pings += count_type(&c.ab, DK_SYNC_MSG_PING) + count_type(&c.ba, DK_SYNC_MSG_PING);
+    run(&c, 10);
+  }
+  assert_int_equal(c.rc_a, 0);
+  assert_int_equal(c.rc_b, 0);
+  /* One PING per side per keepalive interval, no more. */
+  assert_true(pings >= 2 * (600000 / DK_SYNC_KEEPALIVE_MS) - 2);
+  assert_true(pings <= 2 * (600000 / DK_SYNC_KEEPALIVE_MS) + 2);
+  /* A case written just before the partition goes nowhere; neither side
+   * hears anything after it. */
+  append_many(&com, 1);
+  assert_int_equal(dk_sync_local_change(c.a), 0);
+  uint64_t cut_at = t;
+  int rc_a = 0, rc_b = 0;
+  uint64_t failed_a = 0, failed_b = 0;
+  while (t < cut_at + 150000 && (!rc_a || !rc_b)) {
+    t += 1000;
+    q_clear(&c.ab); /* the partition: everything sent is lost */
+    q_clear(&c.ba);
+    if (!rc_a && (rc_a = dk_sync_tick(c.a, t)) != 0)
+      failed_a = t;
+    if (!rc_b && (rc_b = dk_sync_tick(c.b, t)) != 0)
+      failed_b = t;
+  }
+  assert_int_equal(rc_a, DK_ETIMEDOUT);
+  assert_int_equal(rc_b, DK_ETIMEDOUT);
+  assert_true(failed_a - cut_at <= DK_SYNC_SILENCE_MS_MAX);
+  assert_true(failed_b - cut_at <= DK_SYNC_SILENCE_MS_MAX);
+  status(c.a, &sa);
+  status(c.b, &sb);
+  assert_int_equal(sa.error, DK_ETIMEDOUT);
+  assert_int_equal(sb.error, DK_ETIMEDOUT);
+  conn_close(&c);
+  /* The redial: a new session sends what the cut one could not. */
+  conn_open_keepalive(&c, &com, &street, t);
+  run(&c, 100);
+  assert_int_equal(mem_store_log(&street.st, com.id.pk)->count, 5);
+  conn_close(&c);
+  node_release(&com);
+  node_release(&street);
+}
+
+/* A refusal reaches the refused side, in place of HELLO, with its reason;
+ * its text is untrusted and reaches the session only as printable ASCII. */
+static void refusal_reason(void **state) {
+  struct node com, street;
+  node_init(&com, 3, "zhanhe/beidu/lanxin", "community");
+  node_init(&street, 2, "zhanhe/beidu", "street");
+  struct conn c;
+  conn_open(&c, &com, &street, DK_SYNC_LIVE, 0, 0);
+  struct dk_buf b;
+  dk_buf_init(&b);
+  assert_int_equal(dk_sync_encode_refusal(DK_SYNC_REFUSED_NO_CERT,
+                                          dk_sync_refusal_text(DK_SYNC_REFUSED_NO_CERT), &b),
+                   0);
+  assert_int_equal(dk_sync_receive(c.a, b.data, b.len), DK_ECERT);
+  struct dk_sync_status st;
+  status(c.a, &st);
+  assert_int_equal(st.error, DK_ECERT);
+  assert_int_equal(st.refusal_code, DK_SYNC_REFUSED_NO_CERT);
+  assert_string_equal(st.refusal_text, dk_sync_refusal_text(DK_SYNC_REFUSED_NO_CERT));
+  conn_close(&c);
+
+  conn_open(&c, &com, &street, DK_SYNC_LIVE, 0, 0);
+  run(&c, 1); /* after the hellos too */
+  assert_int_equal(dk_sync_encode_refusal(DK_SYNC_REFUSED_SESSIONS, "\033[2Jtoo\nmany", &b), 0);
+  assert_int_equal(dk_sync_receive(c.a, b.data, b.len), DK_EREFUSED);
+  status(c.a, &st);
+  assert_int_equal(st.refusal_code, DK_SYNC_REFUSED_SESSIONS);
+  assert_string_equal(st.refusal_text, "?[2Jtoo?many");
+  conn_close(&c);
+  /* A reason at the limit cannot be encoded. */
+  char longer[DK_NET_REASON_BYTES_MAX + 1];
+  memset(longer, 'a', sizeof(longer) - 1);
+  longer[sizeof(longer) - 1] = 0;
+  assert_int_equal(dk_sync_encode_refusal(DK_SYNC_REFUSED_OTHER, longer, &b), DK_EINVAL);
+  dk_buf_release(&b);
+  node_release(&com);
+  node_release(&street);
+}
+
 /* ---------- vectors of docs/protocol-sync.md ---------- */
 
 static void hex_eq(const uint8_t *p, size_t n, const char *want) {
@@ -701,6 +898,9 @@ int main(void) {
       cmocka_unit_test(long_catch_up),
       cmocka_unit_test(resume_after_cut),
       cmocka_unit_test(live_streaming),
+      cmocka_unit_test(window_enforced),
+      cmocka_unit_test(keepalive_and_silence),
+      cmocka_unit_test(refusal_reason),
       cmocka_unit_test(idle_many_logs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

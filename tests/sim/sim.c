@@ -216,7 +216,7 @@ static int tamper(struct sim *s, struct qmsg *m) {
     return 0;
   int done = 0;
   const msgpack_object *o = &u.data;
-  if (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 5 &&
+  if (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 6 &&
       o->via.array.ptr[1].via.u64 == DK_SYNC_MSG_BATCH &&
       o->via.array.ptr[4].type == MSGPACK_OBJECT_ARRAY && o->via.array.ptr[4].via.array.size > 0) {
     const msgpack_object_array *a = &o->via.array.ptr[4].via.array;

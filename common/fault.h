@@ -1,0 +1,34 @@
+#ifndef DK_FAULT_H
+#define DK_FAULT_H
+/* Fault hooks for tests (curl's torture mode, SQLite's test VFS).
+ *
+ * Library code marks a point in the protocol with DK_FAULT("name"). In the
+ * installed `docket` nothing defines dk_fault_point(): it is a weak symbol,
+ * the test at the point finds it NULL and does nothing, and no code that
+ * reads the environment or exits is in the binary. The test build links
+ * common/fault.c into a second binary, `docket-test`, where the hook is
+ * armed from the environment:
+ *
+ *   DOCKET_FAULT=POINT:N[,POINT:N...]
+ *
+ * makes the process call _exit(DK_FAULT_EXIT_CODE) the Nth time it passes
+ * POINT, with no cleanup, as a kill -9 at that point would. The points are
+ * listed in docs/testing.md.
+ *
+ * Thread safety: dk_fault_point() may be called from any thread; the counts
+ * are atomic. The counts are the one process-wide state in docket, kept
+ * only in test builds. */
+
+/* The exit status of a process stopped by a hook: distinct from a crash
+ * (a signal) and from docket's own exit codes (0, 1, 2). */
+#define DK_FAULT_EXIT_CODE 99
+
+void dk_fault_point(const char *name) __attribute__((weak));
+
+#define DK_FAULT(name)                                                                            \
+  do {                                                                                            \
+    if (dk_fault_point != 0)                                                                      \
+      dk_fault_point(name);                                                                       \
+  } while (0)
+
+#endif
