@@ -97,6 +97,12 @@ void cli_cell(const char *s, size_t cols);
  * boundary ("…" marks a cut when ellipsis is set). */
 void cli_cut(const char *s, size_t cols, int ellipsis, char *out, size_t cap);
 
+/* The word for a code value in the interface language: group is "kind",
+ * "class", "role", "level", "referral", "status", "outcome" or "event";
+ * English shows the code itself. Returns "-" for an empty code. The result
+ * is static (a catalogue string or code itself). */
+const char *cli_label(const char *group, const char *code);
+
 /* Commands. */
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_id(struct cli *c, int argc, char **argv);

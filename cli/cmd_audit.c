@@ -86,22 +86,22 @@ int cmd_case_erase(struct cli *c, int argc, char **argv) {
   }
   rc = dk_node_case_erase(n, case_id, reason, &info);
   if (rc == DK_ESCOPE) {
-    out = cli_error_code(rc, "office %s may not erase case %s: only its own office (%s) and the offices "
-                    "above it may",
+    out = cli_error_code(rc, _("office %s may not erase case %s: only its own office (%s) and the offices "
+                    "above it may"),
                     dk_node_config(n)->office, ref, info.case_office);
     goto done;
   }
   if (rc == DK_EEXIST) {
-    out = cli_error_code(rc, "case %s is already erased", ref);
+    out = cli_error_code(rc, _("case %s is already erased"), ref);
     goto done;
   }
   if (rc == DK_ENOTFOUND) {
-    out = cli_error_code(rc, "case %s: its opening entry is not held here, so it cannot be erased here",
+    out = cli_error_code(rc, _("case %s: its opening entry is not held here, so it cannot be erased here"),
                     ref);
     goto done;
   }
   if (rc != 0) {
-    out = cli_fail(rc, "cannot erase the case");
+    out = cli_fail(rc, _("cannot erase the case"));
     goto done;
   }
   char hex[DK_HASH_BYTES * 2 + 1];
@@ -112,7 +112,7 @@ int cmd_case_erase(struct cli *c, int argc, char **argv) {
                                    info.erased_by, "erased_at", cli_json_time(info.erased_at_ms),
                                    "bodies_erased", (json_int_t)info.bodies_erased));
   else
-    printf("erased %s: %llu bodies and the case key deleted; the signed headers stay\n",
+    printf(_("erased %s: %llu bodies and the case key deleted; the signed headers stay\n"),
            info.number[0] ? info.number : hex, (unsigned long long)info.bodies_erased);
 done:
   dk_node_close(n);
@@ -368,27 +368,27 @@ static int report(const struct dk_audit_result *r, int rc, int json, const char 
     json_object_set_new(o, "failures_total", json_integer((json_int_t)r->failures_total));
     return cli_print_json(o) != 0 ? 1 : (oc == OUT_FAILED || oc == OUT_UNCHECKED ? 1 : 0);
   }
-  printf("case %s%s%.16s  office %s\n", number, number[0] ? "  id " : "", caseid,
+  printf(_("case %s%s%.16s  office %s\n"), number, number[0] ? "  id " : "", caseid,
          r->case_office[0] ? r->case_office : "?");
-  printf("logs:\n");
+  printf(_("logs:\n"));
   for (size_t i = 0; i < r->logs_count; i++) {
     const struct dk_audit_log *l = &r->logs[i];
     char key[DK_PK_BYTES * 2 + 1];
     dk_hex(l->key, DK_PK_BYTES, key);
-    printf("  %-28s %.8s  seq 1..%llu  ", l->office, key, (unsigned long long)l->last_seq);
+    printf(_("  %-28s %.8s  seq 1..%llu  "), l->office, key, (unsigned long long)l->last_seq);
     if (l->witnessed_seq)
-      printf("witnessed to %llu by %s", (unsigned long long)l->witnessed_seq,
+      printf(_("witnessed to %llu by %s"), (unsigned long long)l->witnessed_seq,
              log_office(r, l->witness_log));
     else
-      printf("not witnessed by a parent");
+      printf(_("not witnessed by a parent"));
     if (l->case_entries)
-      printf("; %llu case entries, %llu past the witnessed head",
+      printf(_("; %llu case entries, %llu past the witnessed head"),
              (unsigned long long)l->case_entries, (unsigned long long)l->unwitnessed);
     if (l->forks)
-      printf("; FORKED (%llu proofs)", (unsigned long long)l->forks);
+      printf(_("; FORKED (%llu proofs)"), (unsigned long long)l->forks);
     printf("%s\n", l->broken ? "  DAMAGED" : "");
   }
-  printf("timeline:\n");
+  printf(_("timeline:\n"));
   for (size_t i = 0; i < r->entries_count; i++) {
     const struct dk_audit_entry *a = &r->entries[i];
     char at[32], what[DK_TEXT_BYTES_MAX + 512], key[DK_PK_BYTES * 2 + 1];
@@ -405,45 +405,45 @@ static int report(const struct dk_audit_result *r, int rc, int json, const char 
     const struct dk_audit_failure *f = &r->failures[i];
     char key[DK_PK_BYTES * 2 + 1];
     dk_hex(f->log, DK_PK_BYTES, key);
-    printf("FAILED  log %.16s  seq %llu: %s\n", key, (unsigned long long)f->seq, f->what);
+    printf(_("FAILED  log %.16s  seq %llu: %s\n"), key, (unsigned long long)f->seq, f->what);
   }
   if (r->failures_total > r->failures_count)
-    printf("FAILED  ... and %llu more\n",
+    printf(_("FAILED  ... and %llu more\n"),
            (unsigned long long)(r->failures_total - r->failures_count));
-  printf("checked: %llu entries (signatures and links from seq 1), %llu bodies, %llu witnesses; "
-         "%llu bodies erased\n",
+  printf(_("checked: %llu entries (signatures and links from seq 1), %llu bodies, %llu witnesses; "
+         "%llu bodies erased\n"),
          (unsigned long long)r->entries_checked, (unsigned long long)r->bodies_checked,
          (unsigned long long)r->witnesses_checked, (unsigned long long)r->bodies_erased);
   if (r->has_root) {
     char root[DK_PK_BYTES * 2 + 1];
     dk_hex(r->root, DK_PK_BYTES, root);
-    printf("certificates: trusted root %.16s; %llu statements from the district's log (to seq "
-           "%llu); %llu case entries' authors checked\n",
+    printf(_("certificates: trusted root %.16s; %llu statements from the district's log (to seq "
+           "%llu); %llu case entries' authors checked\n"),
            root, (unsigned long long)r->statements, (unsigned long long)r->district_seq,
            (unsigned long long)r->authors_checked);
   } else {
-    printf("certificates: NOT checked: no trusted root was given, so who wrote these entries is "
-           "unknown\n");
+    printf(_("certificates: NOT checked: no trusted root was given, so who wrote these entries is "
+           "unknown\n"));
   }
   if (r->has_reader && memcmp(r->reader, r->writer, DK_PK_BYTES) != 0) {
     char rk[DK_PK_BYTES * 2 + 1];
     dk_hex(r->reader, DK_PK_BYTES, rk);
     if (r->reader_grant == DK_AUDIT_CERT_VALID)
-      printf("reader:  %.16s, auditor of %s\n", rk, r->reader_subtree);
+      printf(_("reader:  %.16s, auditor of %s\n"), rk, r->reader_subtree);
     else
-      printf("reader:  %.16s (auditor grant %s)\n", rk, grant_name(r->reader_grant));
+      printf(_("reader:  %.16s (auditor grant %s)\n"), rk, grant_name(r->reader_grant));
   }
   if (r->erased) {
     char at[32];
     cli_format_time(r->erased_at_ms, 0, at, sizeof(at));
-    printf("erased:  %s by %s: %s\n", at, r->erased_by, erase_reason ? erase_reason : "");
+    printf(_("erased:  %s by %s: %s\n"), at, r->erased_by, erase_reason ? erase_reason : "");
   }
   if (bundle_path)
-    printf("bundle:  %s\n", bundle_path);
+    printf(_("bundle:  %s\n"), bundle_path);
   if (oc == OUT_VERIFIED_NO_ROOT)
-    printf("verdict: verified (authorship not checked: no trusted root)\n");
+    printf(_("verdict: verified (authorship not checked: no trusted root)\n"));
   else
-    printf("verdict: %s\n", verdict);
+    printf(_("verdict: %s\n"), verdict);
   return oc == OUT_FAILED || oc == OUT_UNCHECKED ? 1 : 0;
 }
 
@@ -513,7 +513,7 @@ static int read_file(const char *path, size_t max, uint8_t **out, size_t *len) {
 static int load_auditor(const char *keyfile, struct dk_identity *id) {
   struct dk_secrets s;
   if (dk_secrets_init(&s) != 0)
-    return cli_fail(DK_ENOMEM, "cannot load the auditor key");
+    return cli_fail(DK_ENOMEM, _("cannot load the auditor key"));
   char *pass = cli_passphrase(0);
   if (pass == NULL) {
     dk_secrets_release(&s);
@@ -581,18 +581,18 @@ static int audit_verify(struct cli *c, int argc, char **argv) {
   if (root_hex != NULL) {
     if (strlen(root_hex) != DK_PK_BYTES * 2 ||
         dk_unhex(root_hex, root, DK_PK_BYTES) != DK_PK_BYTES)
-      return cli_command_usage_error(&cmd, opts, "--root needs a key of 64 hex digits");
+      return cli_command_usage_error(&cmd, opts, _("--root needs a key of 64 hex digits"));
     have_root = 1;
   }
   if (no_root && have_root)
-    return cli_command_usage_error(&cmd, opts, "--no-root and --root contradict each other");
+    return cli_command_usage_error(&cmd, opts, _("--no-root and --root contradict each other"));
   if (key_dir != NULL && !no_root) {
     uint8_t node_rk[DK_PK_BYTES];
     int nr = node_root(key_dir, node_rk);
     if (nr < 0)
       return 1;
     if (nr == 0 && have_root && memcmp(node_rk, root, DK_PK_BYTES) != 0)
-      return cli_error("--root is not the deployment root configured on the node in %s", key_dir);
+      return cli_error(_("--root is not the deployment root configured on the node in %s"), key_dir);
     if (nr == 0 && !have_root) {
       memcpy(root, node_rk, DK_PK_BYTES);
       have_root = 1;
@@ -607,7 +607,7 @@ static int audit_verify(struct cli *c, int argc, char **argv) {
   size_t len = 0;
   int rc = read_file(path, DK_AUDIT_BUNDLE_BYTES_MAX, &bytes, &len);
   if (rc == DK_ELIMIT)
-    return cli_error_code(rc, "%s is larger than an audit bundle may be", path);
+    return cli_error_code(rc, _("%s is larger than an audit bundle may be"), path);
   if (rc != 0) {
     char what[4200];
     snprintf(what, sizeof(what), "cannot read %s", path);
@@ -629,16 +629,16 @@ static int audit_verify(struct cli *c, int argc, char **argv) {
   dk_identity_release(&id);
   int out;
   if (rc == DK_ENOMEM)
-    out = cli_fail(rc, "cannot verify the bundle");
+    out = cli_fail(rc, _("cannot verify the bundle"));
   else
     out = report(&r, rc, json, NULL, NULL, no_root);
   if (rc != 0 && rc != DK_ENOMEM && !json)
-    cli_error("the audit bundle does not verify: %s",
+    cli_error(_("the audit bundle does not verify: %s"),
               r.failures_count ? r.failures[0].what : dk_strerror(rc));
   else if (rc == 0 && !r.has_root && !no_root && !json)
-    cli_error("the bundle's history verifies, but who wrote it was not checked: no trusted "
+    cli_error(_("the bundle's history verifies, but who wrote it was not checked: no trusted "
               "root. Give --root HEX (the deployment's root key) or --key-dir DIR (a node "
-              "configured with it), or --no-root to accept an unchecked history");
+              "configured with it), or --no-root to accept an unchecked history"));
   dk_audit_result_release(&r);
   return out;
 }
@@ -675,7 +675,7 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
     return cli_command_usage_error(&cmd, opts, bundle == NULL ? "--for goes with --bundle"
                                                        : "--for needs a key of 64 hex digits");
   if (for_hex && dk_pk_to_x25519(for_key, xpk) != 0)
-    return cli_command_usage_error(&cmd, opts, "--for: that is not a valid public key");
+    return cli_command_usage_error(&cmd, opts, _("--for: that is not a valid public key"));
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
@@ -696,11 +696,11 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
   struct dk_audit_write_stats st;
   rc = dk_node_audit_write(n, case_id, reader, &buf, &st);
   if (rc == DK_ENOTFOUND) {
-    out = cli_error_code(rc, "case '%s': its opening entry is not held here", ref);
+    out = cli_error_code(rc, _("case '%s': its opening entry is not held here"), ref);
     goto done;
   }
   if (rc != 0) {
-    out = cli_fail(rc, "cannot gather the case's history");
+    out = cli_fail(rc, _("cannot gather the case's history"));
     goto done;
   }
   /* The node's own root is the one trusted here, as for every entry it
@@ -711,19 +711,19 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
   if (rc == 0)
     have_root = 1;
   else if (rc != DK_ENOTFOUND) {
-    out = cli_fail(rc, "cannot read the deployment root");
+    out = cli_fail(rc, _("cannot read the deployment root"));
     goto done;
   }
   int vrc = dk_audit_verify(buf.data, buf.len, dk_node_identity(n), have_root ? root : NULL, &r);
   if (vrc == DK_ENOMEM) {
-    out = cli_fail(rc, "cannot verify the case");
+    out = cli_fail(rc, _("cannot verify the case"));
     goto done;
   }
   if (for_hex && have_root && memcmp(for_key, dk_node_pk(n), DK_PK_BYTES) != 0 &&
       r.reader_grant != DK_AUDIT_CERT_VALID) {
-    out = cli_error("%.16s… holds no auditor grant of this deployment's root covering %s%s; "
+    out = cli_error(_("%.16s… holds no auditor grant of this deployment's root covering %s%s; "
                     "no bundle written (the district grants one with 'docket cert "
-                    "grant-auditor')",
+                    "grant-auditor')"),
                     for_hex, r.case_office[0] ? r.case_office : "the case's office",
                     r.reader_grant == DK_AUDIT_CERT_REVOKED ? " (its key is revoked)" : "");
     goto done;
@@ -731,7 +731,7 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
   if (bundle) {
     rc = write_file(bundle, buf.data, buf.len);
     if (rc != 0) {
-      out = cli_fail(rc, "cannot write the audit bundle");
+      out = cli_fail(rc, _("cannot write the audit bundle"));
       goto done;
     }
   }

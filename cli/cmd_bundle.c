@@ -30,18 +30,18 @@ int cmd_export(struct cli *c, int argc, char **argv) {
   if (peer_name) {
     rc = dk_node_peer_get(n, peer_name, &peer);
     if (rc == DK_ENOTFOUND) {
-      out = cli_error_code(rc, "no peer named '%s'", peer_name);
+      out = cli_error_code(rc, _("no peer named '%s'"), peer_name);
       goto done;
     }
     if (rc != 0) {
-      out = cli_fail(rc, "cannot read the peer");
+      out = cli_fail(rc, _("cannot read the peer"));
       goto done;
     }
   }
   struct dk_bundle_stats st;
   rc = dk_bundle_export(n, peer_name ? &peer : NULL, out_path, &st);
   if (rc != 0) {
-    out = cli_fail(rc, "cannot write the bundle");
+    out = cli_fail(rc, _("cannot write the bundle"));
     goto done;
   }
   if (json)
@@ -49,7 +49,7 @@ int cmd_export(struct cli *c, int argc, char **argv) {
                                    (json_int_t)st.logs, "entries", (json_int_t)st.entries,
                                    "bytes", (json_int_t)st.bytes));
   else
-    printf("wrote %s: %llu entries of %llu logs, %llu bytes\n", out_path,
+    printf(_("wrote %s: %llu entries of %llu logs, %llu bytes\n"), out_path,
            (unsigned long long)st.entries, (unsigned long long)st.logs,
            (unsigned long long)st.bytes);
 done:
@@ -89,26 +89,26 @@ int cmd_import(struct cli *c, int argc, char **argv) {
   dk_node_close(n);
   int out = 0;
   if (rc == DK_EAUTH)
-    out = cli_error_code(rc, "%s is damaged or from another deployment (its seal does not verify); "
-                    "nothing was stored", path);
+    out = cli_error_code(rc, _("%s is damaged or from another deployment (its seal does not verify); "
+                    "nothing was stored"), path);
   else if (rc == DK_EFORMAT)
-    out = cli_error_code(rc, "%s is not a docket bundle, or is malformed; nothing invalid was stored",
+    out = cli_error_code(rc, _("%s is not a docket bundle, or is malformed; nothing invalid was stored"),
                     path);
   else if (rc == DK_EREFUSED)
-    out = cli_error_code(rc, "%s comes from a node this office has not pinned (see 'docket peer add')",
+    out = cli_error_code(rc, _("%s comes from a node this office has not pinned (see 'docket peer add')"),
                     path);
   else if (rc == DK_ESCOPE)
-    out = cli_error_code(rc, "%s carries logs this office must not receive from its sender", path);
+    out = cli_error_code(rc, _("%s carries logs this office must not receive from its sender"), path);
   else if (rc == DK_ENOTFOUND && seq) {
     char hex[17];
     dk_hex(log, 8, hex);
-    out = cli_error("%s continues log %s... from entry %llu, which this node does not hold "
-                    "yet: import the earlier bundle first, or sync",
+    out = cli_error(_("%s continues log %s... from entry %llu, which this node does not hold "
+                    "yet: import the earlier bundle first, or sync"),
                     path, hex, (unsigned long long)seq);
   } else if (rc == DK_ENOTFOUND)
-    out = cli_error_code(rc, "cannot open %s", path);
+    out = cli_error_code(rc, _("cannot open %s"), path);
   else if (rc != 0)
-    out = cli_fail(rc, "import stopped (what was stored before is valid and kept)");
+    out = cli_fail(rc, _("import stopped (what was stored before is valid and kept)"));
   if (rc != 0)
     return out;
   if (json)
@@ -116,10 +116,10 @@ int cmd_import(struct cli *c, int argc, char **argv) {
                                     (json_int_t)st.entries, "stored", (json_int_t)st.stored,
                                     "duplicates", (json_int_t)st.duplicates, "forks",
                                     (json_int_t)st.forks));
-  printf("imported %s: %llu entries, %llu new, %llu already here\n", path,
+  printf(_("imported %s: %llu entries, %llu new, %llu already here\n"), path,
          (unsigned long long)st.entries, (unsigned long long)st.stored,
          (unsigned long long)st.duplicates);
   if (st.forks)
-    cli_warn("%llu fork proofs: run 'docket verify'", (unsigned long long)st.forks);
+    cli_warn(_("%llu fork proofs: run 'docket verify'"), (unsigned long long)st.forks);
   return 0;
 }

@@ -267,8 +267,11 @@ static int show_event(void *arg, const struct dk_event *ev) {
   } else {
     char at[32];
     cli_format_time(ev->at_ms, 0, at, sizeof(at));
-    printf("  %s  %-9s %-14s %s\n", at, dk_event_type_name(ev->type),
-           ev->by && *ev->by ? ev->by : "-", detail);
+    printf("  %s  ", at);
+    cli_cell(cli_label("event", dk_event_type_name(ev->type)), 9);
+    fputc(' ', stdout);
+    cli_cell(ev->by && *ev->by ? ev->by : "-", 14);
+    printf(" %s\n", detail);
   }
   return 0;
 }
@@ -279,7 +282,7 @@ static int show(dk_node *n, const uint8_t *case_id, int json) {
   int rc = dk_node_case_get(n, case_id, &s);
   if (rc != 0) {
     dk_case_state_release(&s);
-    return cli_fail(rc, "cannot read the case");
+    return cli_fail(rc, _("cannot read the case"));
   }
   uint64_t now = dk_node_now(n);
   struct show_ctx sc = {NULL};
@@ -294,9 +297,9 @@ static int show(dk_node *n, const uint8_t *case_id, int json) {
       char hex[DK_CASE_ID_BYTES * 2 + 1], t1[32];
       dk_hex(s.id, DK_CASE_ID_BYTES, hex);
       cli_format_time(s.erased_at_ms, 0, t1, sizeof(t1));
-      printf("%s  %s  [ERASED]\nid:        %s\noffice:    %s\nerased:    %s by %s\n"
-             "reason:    %s\n",
-             s.number, dk_kind_name(s.kind), hex, s.office, t1, s.erased_by ? s.erased_by : "",
+      printf(_("%s  %s  [ERASED]\nid:        %s\noffice:    %s\nerased:    %s by %s\n"
+             "reason:    %s\n"),
+             s.number, cli_label("kind", dk_kind_name(s.kind)), hex, s.office, t1, s.erased_by ? s.erased_by : "",
              s.erase_reason ? s.erase_reason : "");
     }
     dk_case_state_release(&s);
@@ -309,46 +312,51 @@ static int show(dk_node *n, const uint8_t *case_id, int json) {
     json_object_set_new(o, "history", sc.events);
     if (rc != 0) {
       json_decref(o);
-      out = cli_fail(rc, "cannot read the case history");
+      out = cli_fail(rc, _("cannot read the case history"));
     } else {
       out = cli_print_json(o);
     }
   } else {
     char hex[DK_CASE_ID_BYTES * 2 + 1], t1[32], t2[32];
     dk_hex(s.id, DK_CASE_ID_BYTES, hex);
-    printf("%s  %s%s%s  [%s]%s\n", s.number, dk_kind_name(s.kind), *s.category ? "/" : "",
-           s.category, dk_status_name(s.status), dk_case_overdue(&s, now) ? "  OVERDUE" : "");
-    printf("id:        %s\noffice:    %s\nsummary:   %s\n", hex, s.office, s.summary);
-    printf("parties:   ");
+    printf("%s  %s%s%s  [%s]%s%s\n", s.number, cli_label("kind", dk_kind_name(s.kind)),
+           *s.category ? "/" : "", s.category, cli_label("status", dk_status_name(s.status)),
+           dk_case_overdue(&s, now) ? "  " : "", dk_case_overdue(&s, now) ? _("OVERDUE") : "");
+    printf(_("id:        %s\noffice:    %s\nsummary:   %s\n"), hex, s.office, s.summary);
+    printf(_("parties:   "));
     for (size_t i = 0; i < s.parties_count; i++)
       printf("%s%s", i ? ", " : "", s.parties[i]);
     printf("%s\n", s.parties_count ? "" : "-");
     cli_format_time(s.opened_at_ms, 0, t1, sizeof(t1));
     cli_format_time(s.deadline_ms, 0, t2, sizeof(t2));
-    printf("opened:    %s\nclass:     %s   deadline: %s\n", t1,
-           s.triage == DK_TRIAGE_NONE ? "-" : dk_triage_name(s.triage), t2);
+    printf(_("opened:    %s\nclass:     %s   deadline: %s\n"), t1,
+           s.triage == DK_TRIAGE_NONE ? "-" : cli_label("class", dk_triage_name(s.triage)), t2);
     for (int r = 0; r < DK_ROLE_COUNT; r++)
       if (s.assignees[r].name)
-        printf("%-10s %s\n", dk_role_name((enum dk_role)r), s.assignees[r].name);
+      {
+        cli_cell(cli_label("role", dk_role_name((enum dk_role)r)), 10);
+        printf(" %s\n", s.assignees[r].name);
+      }
     if (s.level != DK_LEVEL_NONE)
-      printf("escalated: to %s\n", dk_level_name(s.level));
+      printf(_("escalated: to %s\n"), cli_label("level", dk_level_name(s.level)));
     if (s.outcome != DK_OUTCOME_NONE)
-      printf("outcome:   %s: %s%s%s\n", dk_outcome_name(s.outcome),
-             s.outcome_text ? s.outcome_text : "", s.referral ? " (referred to " : "",
-             s.referral ? dk_referral_name(s.referral) : "");
+      printf(_("outcome:   %s: %s%s%s%s\n"), cli_label("outcome", dk_outcome_name(s.outcome)),
+             s.outcome_text ? s.outcome_text : "", s.referral ? _(" (referred to ") : "",
+             s.referral ? cli_label("referral", dk_referral_name(s.referral)) : "",
+             s.referral ? ")" : "");
     if (s.closed_at_ms) {
       cli_format_time(s.closed_at_ms, 0, t1, sizeof(t1));
-      printf("closed:    %s\n", t1);
+      printf(_("closed:    %s\n"), t1);
     }
-    printf("sessions:  %llu (%llu minutes)   return visits: %zu\n",
+    printf(_("sessions:  %llu (%llu minutes)   return visits: %zu\n"),
            (unsigned long long)s.sessions_count, (unsigned long long)s.minutes_total,
            s.revisits_count);
     for (size_t i = 0; i < s.conflicts_count; i++)
-      printf("CONFLICT:  %s\n", s.conflicts[i].text);
-    printf("history:\n");
+      printf(_("CONFLICT:  %s\n"), s.conflicts[i].text);
+    printf(_("history:\n"));
     rc = dk_node_case_events(n, case_id, show_event, &sc);
     if (rc != 0)
-      out = cli_fail(rc, "cannot read the case history");
+      out = cli_fail(rc, _("cannot read the case history"));
   }
   dk_case_state_release(&s);
   return out;
@@ -378,27 +386,38 @@ static int list_one(void *arg, const struct dk_case_state *s) {
   char opened[32], deadline[32];
   cli_format_time(s->opened_at_ms, 1, opened, sizeof(opened));
   cli_format_time(s->deadline_ms, 1, deadline, sizeof(deadline));
-  char summary[41];
-  snprintf(summary, sizeof(summary), "%s", s->summary ? s->summary : "");
-  printf("%-14s %-12s %-10s %-10s %-10s %-7s %s\n", s->number, dk_kind_name(s->kind),
-         s->erased_at_ms ? "ERASED" : dk_status_name(s->status), opened, deadline,
-         overdue ? "OVERDUE" : "", summary);
+  char summary[DK_TEXT_BYTES_MAX + 4];
+  cli_cut(s->summary ? s->summary : "", 40, 1, summary, sizeof(summary));
+  cli_cell(s->number ? s->number : "-", 14);
+  fputc(' ', stdout);
+  cli_cell(cli_label("kind", dk_kind_name(s->kind)), 12);
+  fputc(' ', stdout);
+  cli_cell(s->erased_at_ms ? _("ERASED") : cli_label("status", dk_status_name(s->status)), 10);
+  printf(" %-10s %-10s ", opened, deadline);
+  cli_cell(overdue ? _("OVERDUE") : "", 7);
+  printf(" %s\n", summary);
   return 0;
 }
 
 static int list(dk_node *n, int status, int kind, int overdue, int json) {
   struct list_ctx c = {status, kind, overdue, dk_node_now(n), json ? json_array() : NULL, 0};
-  if (!json)
-    printf("%-14s %-12s %-10s %-10s %-10s %-7s %s\n", "NUMBER", "KIND", "STATUS", "OPENED",
-           "DEADLINE", "", "SUMMARY");
+  if (!json) {
+    const char *heads[] = {_("NUMBER"), _("KIND"), _("STATUS"), _("OPENED"), _("DEADLINE"), ""};
+    const size_t cols[] = {14, 12, 10, 10, 10, 7};
+    for (int i = 0; i < 6; i++) {
+      cli_cell(heads[i], cols[i]);
+      fputc(' ', stdout);
+    }
+    printf("%s\n", _("SUMMARY"));
+  }
   int rc = dk_node_case_foreach(n, list_one, &c);
   if (rc != 0) {
     json_decref(c.arr);
-    return cli_fail(rc, "cannot list cases");
+    return cli_fail(rc, _("cannot list cases"));
   }
   if (json)
     return cli_print_json(c.arr);
-  printf("(%zu case%s)\n", c.count, c.count == 1 ? "" : "s");
+  printf(ngettext("(%zu case)\n", "(%zu cases)\n", c.count), c.count);
   return 0;
 }
 
@@ -470,47 +489,47 @@ static int case_sub(struct cli *c, int argc, char **argv) {
   if (val[O_KIND]) {
     enum dk_kind k;
     if (dk_kind_parse(val[O_KIND], &k) != 0)
-      return cli_command_usage_error(&cmd, opts, "unknown kind '%s' (dispute, hazard, task, service, "
-                             "consultation, legal_aid, advice, meeting)", val[O_KIND]);
+      return cli_command_usage_error(&cmd, opts, _("unknown kind '%s' (dispute, hazard, task, service, "
+                             "consultation, legal_aid, advice, meeting)"), val[O_KIND]);
     kind = (int)k;
     ev.kind = k;
   }
   if (val[O_STATUS]) {
     enum dk_status st;
     if (dk_status_parse(val[O_STATUS], &st) != 0)
-      return cli_command_usage_error(&cmd, opts, "unknown status '%s'", val[O_STATUS]);
+      return cli_command_usage_error(&cmd, opts, _("unknown status '%s'"), val[O_STATUS]);
     status = (int)st;
   }
   if (val[O_CATEGORY] && dk_category_valid(ev.kind, val[O_CATEGORY]) != 0)
-    return cli_command_usage_error(&cmd, opts, "'%s' is not a category of %s (one of: %s)",
+    return cli_command_usage_error(&cmd, opts, _("'%s' is not a category of %s (one of: %s)"),
                            val[O_CATEGORY], dk_kind_name(ev.kind), dk_category_names(ev.kind));
   if (val[O_CLASS] && dk_triage_parse(val[O_CLASS], &ev.triage) != 0)
-    return cli_command_usage_error(&cmd, opts, "unknown class '%s'", val[O_CLASS]);
+    return cli_command_usage_error(&cmd, opts, _("unknown class '%s'"), val[O_CLASS]);
   if (val[O_ROLE] && dk_role_parse(val[O_ROLE], &ev.role) != 0)
-    return cli_command_usage_error(&cmd, opts, "unknown role '%s'", val[O_ROLE]);
+    return cli_command_usage_error(&cmd, opts, _("unknown role '%s'"), val[O_ROLE]);
   if (val[O_LEVEL] && dk_level_parse(val[O_LEVEL], &ev.level) != 0)
-    return cli_command_usage_error(&cmd, opts, "unknown level '%s' (street or district)", val[O_LEVEL]);
+    return cli_command_usage_error(&cmd, opts, _("unknown level '%s' (street or district)"), val[O_LEVEL]);
   if (val[O_REFER] && (dk_referral_parse(val[O_REFER], &ev.refer) != 0 || ev.refer == 0))
-    return cli_command_usage_error(&cmd, opts, "unknown referral '%s'", val[O_REFER]);
+    return cli_command_usage_error(&cmd, opts, _("unknown referral '%s'"), val[O_REFER]);
   uint64_t u;
   if (val[O_MINUTES]) {
     if (cli_parse_u64(val[O_MINUTES], 0, 24 * 60, &u) != 0)
-      return cli_command_usage_error(&cmd, opts, "--minutes must be 0 to 1440");
+      return cli_command_usage_error(&cmd, opts, _("--minutes must be 0 to 1440"));
     ev.minutes = u;
   }
   if (val[O_ITEMS]) {
     if (cli_parse_u64(val[O_ITEMS], 0, 1000, &u) != 0)
-      return cli_command_usage_error(&cmd, opts, "--items must be 0 to 1000");
+      return cli_command_usage_error(&cmd, opts, _("--items must be 0 to 1000"));
     ev.items = u;
   }
   if (val[O_SATISFACTION]) {
     if (cli_parse_u64(val[O_SATISFACTION], 1, 5, &u) != 0)
-      return cli_command_usage_error(&cmd, opts, "--satisfaction must be 1 to 5");
+      return cli_command_usage_error(&cmd, opts, _("--satisfaction must be 1 to 5"));
     ev.satisfaction = (uint32_t)u;
   }
   uint64_t at = 0;
   if (val[O_AT] && cli_parse_time(val[O_AT], &at) != 0)
-    return cli_command_usage_error(&cmd, opts, "--at '%s' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)",
+    return cli_command_usage_error(&cmd, opts, _("--at '%s' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)"),
                            val[O_AT]);
   const char *text = val[O_SUMMARY] ? val[O_SUMMARY]
                      : val[O_NOTE]  ? val[O_NOTE]
@@ -533,7 +552,7 @@ static int case_sub(struct cli *c, int argc, char **argv) {
                                      OPTS[s->required[i]].name);
   }
   if (text && strlen(text) > DK_TEXT_BYTES_MAX)
-    return cli_command_usage_error(&cmd, opts, "text longer than %d bytes", DK_TEXT_BYTES_MAX);
+    return cli_command_usage_error(&cmd, opts, _("text longer than %d bytes"), DK_TEXT_BYTES_MAX);
 
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
@@ -541,7 +560,7 @@ static int case_sub(struct cli *c, int argc, char **argv) {
   uint64_t now = dk_node_now(n);
   if (at > now + 3600000u) {
     dk_node_close(n);
-    return cli_command_usage_error(&cmd, opts, "--at is in the future");
+    return cli_command_usage_error(&cmd, opts, _("--at is in the future"));
   }
   ev.at_ms = at ? at : now;
   int out = 0, rc;
@@ -556,16 +575,16 @@ static int case_sub(struct cli *c, int argc, char **argv) {
     char number[DK_CASE_NUMBER_BYTES];
     rc = dk_node_case_open(n, &ev, case_id, number);
     if (rc == DK_EEXIST) {
-      out = cli_error_code(rc, "case number %s is already in use", val[O_NUMBER]);
+      out = cli_error_code(rc, _("case number %s is already in use"), val[O_NUMBER]);
       goto done;
     }
     if (rc == DK_EINVAL || rc == DK_ELIMIT) {
-      out = cli_command_usage_error(&cmd, opts, "the case is not valid: %s (empty party name, or "
-                            "something too long?)", dk_strerror(rc));
+      out = cli_command_usage_error(&cmd, opts, _("the case is not valid: %s (empty party name, or "
+                            "something too long?)"), dk_strerror(rc));
       goto done;
     }
     if (rc != 0) {
-      out = cli_fail(rc, "cannot open the case");
+      out = cli_fail(rc, _("cannot open the case"));
       goto done;
     }
     dk_hex(case_id, DK_CASE_ID_BYTES, hex);
@@ -573,7 +592,7 @@ static int case_sub(struct cli *c, int argc, char **argv) {
       out = cli_print_json(json_pack("{s:s, s:s, s:s}", "number", number, "id", hex, "status",
                                      "open"));
     else
-      printf("opened %s  (id %.16s)\n", number, hex);
+      printf(_("opened %s  (id %.16s)\n"), number, hex);
     goto done;
   }
 
@@ -590,7 +609,7 @@ static int case_sub(struct cli *c, int argc, char **argv) {
     struct dk_case_state st;
     dk_case_state_init(&st);
     if (dk_node_case_get(n, case_id, &st) == 0 && st.erased_at_ms != 0) {
-      out = cli_error_code(DK_ENOKEY, "cannot %s case %s: it is erased", s->name, case_ref);
+      out = cli_error_code(DK_ENOKEY, _("cannot %s case %s: it is erased"), s->name, case_ref);
       dk_case_state_release(&st);
       goto done;
     }
@@ -602,7 +621,7 @@ static int case_sub(struct cli *c, int argc, char **argv) {
     const char *cur = "?";
     if (dk_node_case_get(n, case_id, &st) == 0)
       cur = dk_status_name(st.status);
-    out = cli_error_code(DK_ETRANSITION, "cannot %s case %s: it is %s%s", s->name, case_ref, cur,
+    out = cli_error_code(DK_ETRANSITION, _("cannot %s case %s: it is %s%s"), s->name, case_ref, cur,
                     s->type == DK_EVENT_CLOSE && st.kind == DK_KIND_DISPUTE
                         ? " (a dispute is resolved or failed before it is closed)"
                         : "");
@@ -610,11 +629,11 @@ static int case_sub(struct cli *c, int argc, char **argv) {
     goto done;
   }
   if (rc == DK_EINVAL || rc == DK_ELIMIT) {
-    out = cli_command_usage_error(&cmd, opts, "the step is not valid: %s", dk_strerror(rc));
+    out = cli_command_usage_error(&cmd, opts, _("the step is not valid: %s"), dk_strerror(rc));
     goto done;
   }
   if (rc != 0) {
-    out = cli_fail(rc, "cannot record the step");
+    out = cli_fail(rc, _("cannot record the step"));
     goto done;
   }
   struct dk_case_state st;
@@ -622,7 +641,7 @@ static int case_sub(struct cli *c, int argc, char **argv) {
   rc = dk_node_case_get(n, case_id, &st);
   if (rc != 0) {
     dk_case_state_release(&st);
-    out = cli_fail(rc, "recorded, but cannot read the case back");
+    out = cli_fail(rc, _("recorded, but cannot read the case back"));
     goto done;
   }
   dk_hex(ev.id, DK_CASE_ID_BYTES, hex);
@@ -633,7 +652,8 @@ static int case_sub(struct cli *c, int argc, char **argv) {
                                    cli_json_str(st.number), "event", hex, "type", s->name,
                                    "status", dk_status_name(st.status)));
   } else {
-    printf(_("%s: %s recorded; status %s\n"), st.number, s->name, dk_status_name(st.status));
+    printf(_("%s: %s recorded; status %s\n"), st.number, cli_label("event", s->name),
+           cli_label("status", dk_status_name(st.status)));
   }
   dk_case_state_release(&st);
 done:

@@ -36,11 +36,11 @@ static int root_open(const char *path, struct dk_identity *root) {
   dk_secrets_release(&sec);
   cli_passphrase_free(pass);
   if (rc == DK_ENOTFOUND)
-    return cli_error_code(rc, "no root keyfile at %s", path);
+    return cli_error_code(rc, _("no root keyfile at %s"), path);
   if (rc == DK_EPASSPHRASE)
-    return cli_error_code(rc, "wrong root passphrase, or %s is damaged", path);
+    return cli_error_code(rc, _("wrong root passphrase, or %s is damaged"), path);
   if (rc != 0)
-    return cli_fail(rc, "cannot open the root key");
+    return cli_fail(rc, _("cannot open the root key"));
   return 0;
 }
 
@@ -58,7 +58,7 @@ static int init_root(struct cli *c, int argc, char **argv) {
     return CLI_EXIT(prc);
   struct stat st;
   if (stat(out, &st) == 0)
-    return cli_error("%s exists: a deployment has one root key; not overwriting it", out);
+    return cli_error(_("%s exists: a deployment has one root key; not overwriting it"), out);
   char *pass = root_passphrase(1);
   if (pass == NULL)
     return 1;
@@ -77,7 +77,7 @@ static int init_root(struct cli *c, int argc, char **argv) {
   cli_passphrase_free(pass);
   if (rc != 0) {
     dk_identity_release(&root);
-    return cli_fail(rc, "cannot create the root key");
+    return cli_fail(rc, _("cannot create the root key"));
   }
   char hex[DK_PK_BYTES * 2 + 1];
   dk_hex(root.pk, DK_PK_BYTES, hex);
@@ -106,9 +106,9 @@ static int set_root(struct cli *c, int argc, char **argv) {
   int rc = dk_node_set_root(n, root);
   dk_node_close(n);
   if (rc == DK_EEXIST)
-    return cli_error_code(rc, "this node already trusts another root key");
+    return cli_error_code(rc, _("this node already trusts another root key"));
   if (rc != 0)
-    return cli_fail(rc, "cannot set the root key");
+    return cli_fail(rc, _("cannot set the root key"));
   if (c->json)
     return cli_print_json(json_pack("{s:s}", "root", hex));
   printf(_("root key set: %s\n"), hex);
@@ -166,8 +166,8 @@ static int append(struct cli *c, uint64_t type, int argc, char **argv) {
   if (request) {
     /* The office's own signed request names the key, office and role. */
     if (type != DK_ENTRY_CERT || key || office || role)
-      return cli_command_usage_error(cmd, opts, "--request goes with 'issue', instead of --key, "
-                                         "--office and --role");
+      return cli_command_usage_error(cmd, opts, _("--request goes with 'issue', instead of --key, "
+                                         "--office and --role"));
     uint8_t k[DK_PK_BYTES];
     if (cli_request_read(request, k, req_office, req_role) != 0)
       return 1;
@@ -178,16 +178,16 @@ static int append(struct cli *c, uint64_t type, int argc, char **argv) {
   }
   struct dk_statement *s = calloc(1, sizeof(*s));
   if (s == NULL)
-    return cli_fail(DK_ENOMEM, "cannot build the statement");
+    return cli_fail(DK_ENOMEM, _("cannot build the statement"));
   int out = 0;
   s->type = type;
   if (root_file == NULL || parse_key(key, s->key) != 0) {
-    out = cli_command_usage_error(cmd, opts, "--root-key FILE and --key (64 hex digits) are required");
+    out = cli_command_usage_error(cmd, opts, _("--root-key FILE and --key (64 hex digits) are required"));
     goto free_s;
   }
   if (type == DK_ENTRY_REVOKE) {
     if (reason == NULL || strlen(reason) >= sizeof(s->reason)) {
-      out = cli_command_usage_error(cmd, opts, "revoke needs --reason TEXT (under %d bytes)",
+      out = cli_command_usage_error(cmd, opts, _("revoke needs --reason TEXT (under %d bytes)"),
                             DK_REASON_BYTES_MAX);
       goto free_s;
     }
@@ -195,15 +195,15 @@ static int append(struct cli *c, uint64_t type, int argc, char **argv) {
   } else {
     enum dk_office_role r;
     if (office == NULL || !dk_office_valid(office)) {
-      out = cli_command_usage_error(cmd, opts, "%s needs a valid office path",
+      out = cli_command_usage_error(cmd, opts, _("%s needs a valid office path"),
                             type == DK_ENTRY_CERT ? "--office" : "--subtree");
       goto free_s;
     }
     strcpy(s->office, office);
     if (type == DK_ENTRY_CERT) {
       if (role == NULL || dk_office_role_parse(role, &r) != 0) {
-        out = cli_command_usage_error(cmd, opts, "--role must be district, street, community or "
-                                          "auditor");
+        out = cli_command_usage_error(cmd, opts, _("--role must be district, street, community or "
+                                          "auditor"));
         goto free_s;
       }
       strcpy(s->role, role);
@@ -216,19 +216,19 @@ static int append(struct cli *c, uint64_t type, int argc, char **argv) {
   }
   struct dk_identity root = {0};
   if (dk_node_config(n)->role != DK_OFFICE_DISTRICT) {
-    out = cli_error("statements go in the district's log: run this on the district node "
-                    "(this node is %s)", dk_office_role_name(dk_node_config(n)->role));
+    out = cli_error(_("statements go in the district's log: run this on the district node "
+                    "(this node is %s)"), dk_office_role_name(dk_node_config(n)->role));
     goto close;
   }
   if (dk_node_root_pk(n, s->root) != 0) {
-    out = cli_error("no root key configured here: run 'docket cert set-root HEX' first");
+    out = cli_error(_("no root key configured here: run 'docket cert set-root HEX' first"));
     goto close;
   }
   out = root_open(root_file, &root);
   if (out != 0)
     goto close;
   if (memcmp(root.pk, s->root, DK_PK_BYTES) != 0) {
-    out = cli_error("%s is not the root key this node trusts", root_file);
+    out = cli_error(_("%s is not the root key this node trusts"), root_file);
     goto close;
   }
   uint64_t now = dk_node_now(n);
@@ -237,7 +237,7 @@ static int append(struct cli *c, uint64_t type, int argc, char **argv) {
   s->revoked_at_ms = now;
   int rc = dk_node_statement_append(n, &root, s);
   if (rc != 0) {
-    out = cli_fail(rc, "cannot append the statement");
+    out = cli_fail(rc, _("cannot append the statement"));
     goto close;
   }
   if (c->json) {
@@ -255,12 +255,12 @@ static int append(struct cli *c, uint64_t type, int argc, char **argv) {
     }
     out = cli_print_json(o);
   } else if (type == DK_ENTRY_CERT)
-    printf("certified %s as %s (%s) for %llu days\n", key, office, role,
+    printf(_("certified %s as %s (%s) for %llu days\n"), key, office, role,
            (unsigned long long)days);
   else if (type == DK_ENTRY_REVOKE)
-    printf("revoked %s\n", key);
+    printf(_("revoked %s\n"), key);
   else
-    printf("auditor %s may read %s for %llu days\n", key, office, (unsigned long long)days);
+    printf(_("auditor %s may read %s for %llu days\n"), key, office, (unsigned long long)days);
 close:
   dk_identity_release(&root);
   dk_node_close(n);
@@ -314,11 +314,11 @@ static int list_cb(void *ctx, const struct dk_statement *s) {
   char a[32], b[32];
   if (s->type == DK_ENTRY_REVOKE) {
     cli_format_time(s->revoked_at_ms, 0, a, sizeof(a));
-    printf("revoke   %.16s...  at %s: %s\n", hex, a, s->reason);
+    printf(_("revoke   %.16s...  at %s: %s\n"), hex, a, s->reason);
   } else {
     cli_format_time(s->not_before_ms, 1, a, sizeof(a));
     cli_format_time(s->not_after_ms, 1, b, sizeof(b));
-    printf("%-8s %.16s...  %s%s%s  %s to %s  %s\n", kind, hex, s->office,
+    printf(_("%-8s %.16s...  %s%s%s  %s to %s  %s\n"), kind, hex, s->office,
            s->type == DK_ENTRY_CERT ? " " : "", s->type == DK_ENTRY_CERT ? s->role : "", a, b,
            status);
   }
@@ -345,12 +345,12 @@ static int list(struct cli *c, int argc, char **argv) {
   if (has_root)
     dk_hex(root, DK_PK_BYTES, hex);
   if (!json)
-    printf("root: %s\n", has_root ? hex : "(none: pinned peers only)");
+    printf(_("root: %s\n"), has_root ? hex : "(none: pinned peers only)");
   int rc = dk_node_statement_list(n, list_cb, &l);
   dk_node_close(n);
   if (rc != 0) {
     json_decref(l.arr);
-    return cli_fail(rc, "cannot list the statements");
+    return cli_fail(rc, _("cannot list the statements"));
   }
   if (json)
     return cli_print_json(json_pack("{s:o, s:o}", "root", has_root ? json_string(hex) : json_null(),

@@ -13,7 +13,7 @@
 int cli_read_network_key(const char *path, uint8_t key[32]) {
   FILE *f = fopen(path, "r");
   if (f == NULL)
-    return cli_error("cannot read the network key file %s", path);
+    return cli_error(_("cannot read the network key file %s"), path);
   char hex[130];
   size_t n = fread(hex, 1, sizeof(hex) - 1, f);
   fclose(f);
@@ -23,7 +23,7 @@ int cli_read_network_key(const char *path, uint8_t key[32]) {
   int got = dk_unhex(hex, key, 32);
   sodium_memzero(hex, sizeof(hex));
   if (got != 32)
-    return cli_error("%s does not hold a network key (64 hex digits)", path);
+    return cli_error(_("%s does not hold a network key (64 hex digits)"), path);
   return 0;
 }
 
@@ -45,7 +45,7 @@ int cmd_network_key(struct cli *c, int argc, char **argv) {
   int rc = dk_node_network_key(n, key);
   dk_node_close(n);
   if (rc != 0)
-    return cli_fail(rc, "cannot read the network key");
+    return cli_fail(rc, _("cannot read the network key"));
   char hex[65];
   dk_hex(key, 32, hex);
   sodium_memzero(key, sizeof(key));
@@ -88,21 +88,21 @@ static int peer_add(struct cli *c, int argc, char **argv) {
   struct dk_peer p;
   memset(&p, 0, sizeof(p));
   if (!name_valid(name))
-    return cli_command_usage_error(&cmd, opts, "a peer name is 1-63 letters, digits, '-', '_' or '.'");
+    return cli_command_usage_error(&cmd, opts, _("a peer name is 1-63 letters, digits, '-', '_' or '.'"));
   strcpy(p.name, name);
   if (strlen(key) != 64 || dk_unhex(key, p.key, 32) != 32)
-    return cli_command_usage_error(&cmd, opts, "--key must be the 64 hex digits 'docket id' shows");
+    return cli_command_usage_error(&cmd, opts, _("--key must be the 64 hex digits 'docket id' shows"));
   if (!dk_office_valid(office))
-    return cli_command_usage_error(&cmd, opts, "office path '%s' is not valid", office);
+    return cli_command_usage_error(&cmd, opts, _("office path '%s' is not valid"), office);
   strcpy(p.office, office);
   if (dk_office_role_parse(role, &p.role) != 0)
-    return cli_command_usage_error(&cmd, opts, "unknown role '%s'", role);
+    return cli_command_usage_error(&cmd, opts, _("unknown role '%s'"), role);
   struct sockaddr_storage ss;
   if (addr[0] && dk_net_parse_addr(addr, &ss) != 0)
-    return cli_command_usage_error(&cmd, opts, "--addr '%s' is not HOST:PORT (an IP address or "
-                           "localhost)", addr);
+    return cli_command_usage_error(&cmd, opts, _("--addr '%s' is not HOST:PORT (an IP address or "
+                           "localhost)"), addr);
   if (strlen(addr) >= sizeof(p.addr))
-    return cli_command_usage_error(&cmd, opts, "--addr is too long");
+    return cli_command_usage_error(&cmd, opts, _("--addr is too long"));
   strcpy(p.addr, addr);
   dk_node *n = cli_open(c, 0);
   if (n == NULL)
@@ -110,20 +110,20 @@ static int peer_add(struct cli *c, int argc, char **argv) {
   const char *mine = dk_node_config(n)->office;
   int out = 0;
   if (memcmp(p.key, dk_node_pk(n), 32) == 0) {
-    out = cli_error("that is this node's own key");
+    out = cli_error(_("that is this node's own key"));
     goto done;
   }
   size_t ml = strlen(mine), pl = strlen(office);
   int above = pl < ml && strncmp(office, mine, pl) == 0 && mine[pl] == '/';
   int below = ml < pl && strncmp(mine, office, ml) == 0 && office[ml] == '/';
   if (!above && !below)
-    cli_warn("%s is neither above nor below %s: nothing will replicate with it", office, mine);
+    cli_warn(_("%s is neither above nor below %s: nothing will replicate with it"), office, mine);
   p.added_ms = dk_node_now(n);
   int rc = dk_node_peer_add(n, &p);
   if (rc == DK_EEXIST)
-    out = cli_error_code(rc, "a peer with that name or key is already pinned (see 'docket peer list')");
+    out = cli_error_code(rc, _("a peer with that name or key is already pinned (see 'docket peer list')"));
   else if (rc != 0)
-    out = cli_fail(rc, "cannot add the peer");
+    out = cli_fail(rc, _("cannot add the peer"));
   else if (c->json)
     out = cli_print_json(json_pack("{s:s, s:o, s:s, s:s, s:s}", "name", name, "addr",
                                    addr[0] ? json_string(addr) : json_null(), "key", key,
@@ -258,7 +258,7 @@ int cmd_serve(struct cli *c, int argc, char **argv) {
   struct sockaddr_storage ss;
   if (listen[0] && dk_net_parse_addr(listen, &ss) != 0) {
     dk_node_close(n);
-    return cli_command_usage_error(&cmd, opts, "--listen '%s' is not HOST:PORT", listen);
+    return cli_command_usage_error(&cmd, opts, _("--listen '%s' is not HOST:PORT"), listen);
   }
   dk_node_set_log(n, cli_service_log, (void *)cfg->office, level);
   struct cli_service svc;
@@ -268,10 +268,10 @@ int cmd_serve(struct cli *c, int argc, char **argv) {
     cli_service_stop(&svc);
     dk_node_close(n);
     if (rc == DK_ELOCKED && other > 0)
-      return cli_error_code(rc, "another 'docket serve' (pid %ld) already runs on %s", other, c->dir);
+      return cli_error_code(rc, _("another 'docket serve' (pid %ld) already runs on %s"), other, c->dir);
     if (rc == DK_ELOCKED)
-      return cli_error_code(rc, "another 'docket serve' already runs on %s", c->dir);
-    return cli_fail(rc, "cannot record the live links in the node directory");
+      return cli_error_code(rc, _("another 'docket serve' already runs on %s"), c->dir);
+    return cli_fail(rc, _("cannot record the live links in the node directory"));
   }
   struct dk_net_options opt = {.listen = listen, .ctx = &svc};
   opt.on_ready = cli_service_ready;
@@ -282,10 +282,10 @@ int cmd_serve(struct cli *c, int argc, char **argv) {
   cli_service_stop(&svc);
   dk_node_close(n);
   if (rc == DK_ENOKEY)
-    return cli_error_code(rc, "this node has no network key: run 'docket init' with "
-                     "--network-key-file, or see 'docket network-key'");
+    return cli_error_code(rc, _("this node has no network key: run 'docket init' with "
+                     "--network-key-file, or see 'docket network-key'"));
   if (rc != 0)
-    return cli_fail(rc, "serve stopped");
+    return cli_fail(rc, _("serve stopped"));
   return 0;
 }
 
@@ -344,7 +344,7 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
   if (name) {
     rc = dk_node_peer_get(n, name, &peer);
     if (rc == DK_ENOTFOUND) {
-      out = cli_error_code(rc, "no peer named '%s' (see 'docket peer list')", name);
+      out = cli_error_code(rc, _("no peer named '%s' (see 'docket peer list')"), name);
       goto done;
     }
   } else {
@@ -356,11 +356,11 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
     }
   }
   if (rc != 0 && rc != 1) {
-    out = cli_fail(rc, "cannot read the peers");
+    out = cli_fail(rc, _("cannot read the peers"));
     goto done;
   }
   if (peer.addr[0] == 0) {
-    out = cli_error("peer %s has no address to dial (it dials this node)", peer.name);
+    out = cli_error(_("peer %s has no address to dial (it dials this node)"), peer.name);
     goto done;
   }
   if (!json)
@@ -409,7 +409,7 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
                                             "this node, holds no valid certificate for it, or "
                                             "the network keys differ"
                                           : dk_strerror(rc);
-    out = cli_error("sync with %s failed: %s", peer.name, why);
+    out = cli_error(_("sync with %s failed: %s"), peer.name, why);
     if (s->entries_stored)
       fprintf(stderr, "docket: %llu entries were stored before it stopped; they are kept\n",
               (unsigned long long)s->entries_stored);
@@ -427,12 +427,12 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
         (json_int_t)wire_sent, "wire_bytes_received", (json_int_t)wire_received, "connections",
         rounds));
   else
-    printf("synced with %s: sent %llu entries, received %llu (%llu new)%s\n", peer.name,
+    printf(_("synced with %s: sent %llu entries, received %llu (%llu new)%s\n"), peer.name,
            (unsigned long long)s->entries_sent, (unsigned long long)s->entries_received,
            (unsigned long long)s->entries_stored,
            res.status.idle ? "; already in step" : "");
   if (s->forks)
-    cli_warn("%llu fork proofs received: run 'docket verify'", (unsigned long long)s->forks);
+    cli_warn(_("%llu fork proofs received: run 'docket verify'"), (unsigned long long)s->forks);
 done:
   dk_node_close(n);
   return out;

@@ -54,26 +54,26 @@ int cmd_init(struct cli *c, int argc, char **argv) {
   if (prc != 0)
     return CLI_EXIT(prc);
   if (root_hex && (strlen(root_hex) != 64 || dk_unhex(root_hex, root, DK_PK_BYTES) != DK_PK_BYTES))
-    return cli_command_usage_error(&cmd, opts, "--root-pk must be the 64 hex digits of the root key");
+    return cli_command_usage_error(&cmd, opts, _("--root-pk must be the 64 hex digits of the root key"));
   struct dk_node_config cfg;
   memset(&cfg, 0, sizeof(cfg));
   if (!dk_office_valid(office))
     return cli_command_usage_error(&cmd, opts,
-                           "office path '%s' is not valid: use 1 to 4 lowercase segments "
-                           "such as zhanhe/beidu/lanxin",
+                           _("office path '%s' is not valid: use 1 to 4 lowercase segments "
+                           "such as zhanhe/beidu/lanxin"),
                            office);
   if (dk_office_role_parse(role, &cfg.role) != 0)
-    return cli_command_usage_error(&cmd, opts, "unknown role '%s'", role);
+    return cli_command_usage_error(&cmd, opts, _("unknown role '%s'"), role);
   strcpy(cfg.office, office);
   if (code) {
     if (!code_valid(code))
-      return cli_command_usage_error(&cmd, opts, "--code must be 1 to 8 capital letters or digits");
+      return cli_command_usage_error(&cmd, opts, _("--code must be 1 to 8 capital letters or digits"));
     strcpy(cfg.code, code);
   } else {
     default_code(office, cfg.code, sizeof(cfg.code));
   }
   if (strlen(listen) >= sizeof(cfg.listen))
-    return cli_command_usage_error(&cmd, opts, "--listen is too long");
+    return cli_command_usage_error(&cmd, opts, _("--listen is too long"));
   strcpy(cfg.listen, listen);
 
   uint8_t netkey[32];
@@ -103,9 +103,9 @@ int cmd_init(struct cli *c, int argc, char **argv) {
   sodium_memzero(netkey, sizeof(netkey));
   cli_passphrase_free(pass);
   if (rc == DK_EEXIST)
-    return cli_error_code(rc, "%s already holds a docket node", c->dir);
+    return cli_error_code(rc, _("%s already holds a docket node"), c->dir);
   if (rc != 0)
-    return cli_fail(rc, "cannot create the node");
+    return cli_fail(rc, _("cannot create the node"));
   char hex[DK_PK_BYTES * 2 + 1];
   dk_hex(pk, DK_PK_BYTES, hex);
   if (c->json)
@@ -141,7 +141,7 @@ int cmd_id(struct cli *c, int argc, char **argv) {
   int rc = dk_node_stats(n, &st);
   if (rc != 0) {
     dk_node_close(n);
-    return cli_fail(rc, "cannot read the store");
+    return cli_fail(rc, _("cannot read the store"));
   }
   int out = 0;
   if (json) {
@@ -152,11 +152,11 @@ int cmd_id(struct cli *c, int argc, char **argv) {
                           (json_int_t)st.own_seq);
     out = cli_print_json(o);
   } else {
-    printf("key:     %s\noffice:  %s\nrole:    %s\ncode:    %s\n", hex, cfg->office,
+    printf(_("key:     %s\noffice:  %s\nrole:    %s\ncode:    %s\n"), hex, cfg->office,
            dk_office_role_name(cfg->role), cfg->code);
     if (cfg->listen[0])
-      printf("listen:  %s\n", cfg->listen);
-    printf("holds:   %llu entries in %llu logs, %llu cases\n", (unsigned long long)st.entries,
+      printf(_("listen:  %s\n"), cfg->listen);
+    printf(_("holds:   %llu entries in %llu logs, %llu cases\n"), (unsigned long long)st.entries,
            (unsigned long long)st.logs, (unsigned long long)st.cases);
   }
   dk_node_close(n);
@@ -172,7 +172,7 @@ static int print_setting(void *ctx, const char *key, const char *value) {
   if (p->obj)
     json_object_set_new(p->obj, key, json_integer(atoll(value)));
   else
-    printf("%-20s %s days\n", key, value);
+    printf(_("%-20s %s days\n"), key, value);
   return 0;
 }
 

@@ -105,26 +105,26 @@ static void text_block(const char *title, const struct dk_report_figures *f) {
   fixed(med, sizeof(med), f->median_days_to_close, 1);
   fixed(sat, sizeof(sat), f->mean_satisfaction, 2);
   printf("%s\n", title);
-  printf("  cases opened %-8llu closed %-8llu overdue %-8llu escalated %llu%s",
+  printf(_("  cases opened %-8llu closed %-8llu overdue %-8llu escalated %llu%s"),
          (unsigned long long)f->opened, (unsigned long long)f->closed,
          (unsigned long long)f->overdue, (unsigned long long)f->escalated,
          f->erased ? "" : "\n");
   if (f->erased)
-    printf("   erased %llu\n", (unsigned long long)f->erased);
-  printf("  disputes mediated %llu, agreed %llu, failed %llu; success rate %s\n",
+    printf(_("   erased %llu\n"), (unsigned long long)f->erased);
+  printf(_("  disputes mediated %llu, agreed %llu, failed %llu; success rate %s\n"),
          (unsigned long long)f->mediated, (unsigned long long)f->agreed,
          (unsigned long long)f->failed, rate);
-  printf("  referred: legal aid %llu, litigation %llu, arbitration %llu\n",
+  printf(_("  referred: legal aid %llu, litigation %llu, arbitration %llu\n"),
          (unsigned long long)f->referrals[DK_REFERRAL_LEGAL_AID],
          (unsigned long long)f->referrals[DK_REFERRAL_LITIGATION],
          (unsigned long long)f->referrals[DK_REFERRAL_ARBITRATION]);
-  printf("  return visits %llu; major disputes closed %llu, revisited %llu (%s)\n",
+  printf(_("  return visits %llu; major disputes closed %llu, revisited %llu (%s)\n"),
          (unsigned long long)f->revisits, (unsigned long long)f->major_closed,
          (unsigned long long)f->major_revisited, mrate);
-  printf("  consultations %llu; meetings %llu, items decided %llu\n",
+  printf(_("  consultations %llu; meetings %llu, items decided %llu\n"),
          (unsigned long long)f->consultations, (unsigned long long)f->meetings,
          (unsigned long long)f->meeting_items);
-  printf("  median days to close %s; mean satisfaction %s\n", med, sat);
+  printf(_("  median days to close %s; mean satisfaction %s\n"), med, sat);
 }
 
 int cmd_report(struct cli *c, int argc, char **argv) {
@@ -152,17 +152,17 @@ int cmd_report(struct cli *c, int argc, char **argv) {
     return cli_command_usage_error(&cmd, opts, _("--by takes office, kind or category, not '%s'"),
                                    by);
   if (json && csv)
-    return cli_command_usage_error(&cmd, opts, "choose --json or --csv");
+    return cli_command_usage_error(&cmd, opts, _("choose --json or --csv"));
   if (from && cli_parse_time(from, &p.from_ms) != 0)
-    return cli_command_usage_error(&cmd, opts, "--from '%s' is not a date", from);
+    return cli_command_usage_error(&cmd, opts, _("--from '%s' is not a date"), from);
   if (to) {
     if (cli_parse_time(to, &p.to_ms) != 0)
-      return cli_command_usage_error(&cmd, opts, "--to '%s' is not a date", to);
+      return cli_command_usage_error(&cmd, opts, _("--to '%s' is not a date"), to);
     if (strchr(to, 'T') == NULL && strchr(to, ' ') == NULL)
       p.to_ms += 86400000ull - 1; /* a whole day */
   }
   if (p.to_ms < p.from_ms)
-    return cli_command_usage_error(&cmd, opts, "--to is before --from");
+    return cli_command_usage_error(&cmd, opts, _("--to is before --from"));
 
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
@@ -176,7 +176,7 @@ int cmd_report(struct cli *c, int argc, char **argv) {
   const struct dk_node_config *cfg = dk_node_config(n);
   int out = 0;
   if (rc != 0) {
-    out = cli_fail(rc, "cannot compute the report");
+    out = cli_fail(rc, _("cannot compute the report"));
     goto done;
   }
   char period[80], a[32], b[32];
@@ -211,15 +211,15 @@ int cmd_report(struct cli *c, int argc, char **argv) {
       csv_row(r.rows[i].key, &r.rows[i].figures);
     csv_row("total", &r.total.figures);
   } else {
-    printf("Report for %s (%s), %s; %llu cases\n\n", cfg->office, dk_office_role_name(cfg->role),
+    printf(_("Report for %s (%s), %s; %llu cases\n\n"), cfg->office, dk_office_role_name(cfg->role),
            period, (unsigned long long)r.cases_count);
     for (size_t i = 0; i < r.rows_count; i++)
       text_block(r.rows[i].key, &r.rows[i].figures);
     text_block(r.rows_count ? "TOTAL" : "All cases", &r.total.figures);
     if (r.people_count) {
-      printf("\nWork log (contacts in the period)\n");
+      printf(_("\nWork log (contacts in the period)\n"));
       for (size_t i = 0; i < r.people_count; i++)
-        printf("  %-24s %6llu contacts %8llu minutes\n", r.people[i].name,
+        printf(_("  %-24s %6llu contacts %8llu minutes\n"), r.people[i].name,
                (unsigned long long)r.people[i].contacts, (unsigned long long)r.people[i].minutes);
     }
   }

@@ -22,7 +22,7 @@ static void on_problem(void *arg, const struct dk_verify_problem *p) {
   }
   if (c->tty)
     fputs("\r\033[K", stderr);
-  printf("DAMAGED  log %.16s  seq %llu: %s\n", log, (unsigned long long)p->seq, p->what);
+  printf(_("DAMAGED  log %.16s  seq %llu: %s\n"), log, (unsigned long long)p->seq, p->what);
   c->printed++;
 }
 
@@ -40,7 +40,7 @@ static int on_fork(void *arg, const struct dk_fork_info *f) {
                                             f->office, "seq", (json_int_t)f->seq, "proof", id));
     return 0;
   }
-  printf("FORKED   log %.16s  %s  seq %llu: two signed entries for this position\n", log,
+  printf(_("FORKED   log %.16s  %s  seq %llu: two signed entries for this position\n"), log,
          f->office[0] ? f->office : "(office unknown)", (unsigned long long)f->seq);
   return 0;
 }
@@ -83,7 +83,7 @@ int cmd_verify(struct cli *c, int argc, char **argv) {
   if (rc != 0) {
     json_decref(vc.problems);
     json_decref(fc.arr);
-    return cli_fail(rc, "verification could not run to the end");
+    return cli_fail(rc, _("verification could not run to the end"));
   }
   int ok = rep.problems == 0;
   if (json) {
@@ -96,8 +96,8 @@ int cmd_verify(struct cli *c, int argc, char **argv) {
     if (cli_print_json(o) != 0)
       return 1;
   } else {
-    printf("%s: %llu entries in %llu logs; %llu bodies checked, %llu decrypted, %llu erased; "
-           "%llu fork proofs; %llu problems\n",
+    printf(_("%s: %llu entries in %llu logs; %llu bodies checked, %llu decrypted, %llu erased; "
+           "%llu fork proofs; %llu problems\n"),
            ok ? "OK" : "DAMAGED", (unsigned long long)rep.entries, (unsigned long long)rep.logs,
            (unsigned long long)rep.bodies_checked, (unsigned long long)rep.bodies_decrypted,
            (unsigned long long)rep.bodies_erased, (unsigned long long)rep.forks,

@@ -76,7 +76,7 @@ static void synopsis(const struct cli_command *cmd, const struct cli_opt *opts, 
     at += (size_t)snprintf(out + at, cap - at, " %s", _(cmd->args));
   for (const struct cli_opt *o = opts; o && o->kind != CLI_OPT_END && at < cap; o++)
     if (o->flags & CLI_OPT_REQUIRED)
-      at += (size_t)snprintf(out + at, cap - at, " --%s %s", o->name, _(o->arg));
+      at += (size_t)snprintf(out + at, cap - at, " --%s %s", o->name, o->arg);
   if (at < cap)
     snprintf(out + at, cap - at, " [%s]", _("options"));
 }
@@ -86,7 +86,7 @@ static void option_line(FILE *f, const struct cli_opt *o) {
   if (o->kind == CLI_OPT_FLAG)
     snprintf(left, sizeof(left), "--%s", o->name);
   else
-    snprintf(left, sizeof(left), "--%s %s", o->name, _(o->arg));
+    snprintf(left, sizeof(left), "--%s %s", o->name, o->arg);
   size_t w = dk_utf8_width(left);
   fprintf(f, "  %s", left);
   if (w < 28)
@@ -231,7 +231,7 @@ int cli_parse(struct cli *c, const struct cli_command *cmd, const struct cli_opt
       value = eq + 1;
     } else {
       if (i + 1 >= argc)
-        return usage_error(cmd, opts, _("--%s needs a value (%s)"), o->name, _(o->arg));
+        return usage_error(cmd, opts, _("--%s needs a value (%s)"), o->name, o->arg);
       value = argv[++i];
     }
     if (o->value == NULL)

@@ -180,14 +180,14 @@ static char *prompt(int tty, const char *text) {
 static char *passphrase_file(const char *what, const char *file) {
   int fd = open(file, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    cli_error("cannot read %s %s: %s", what, file, strerror(errno));
+    cli_error(_("cannot read %s %s: %s"), what, file, strerror(errno));
     return NULL;
   }
   char *p = read_line_fd(fd);
   close(fd);
   if (p && p[0] == 0) {
     cli_passphrase_free(p);
-    cli_error("%s %s is empty", what, file);
+    cli_error(_("%s %s is empty"), what, file);
     return NULL;
   }
   return p;
@@ -219,7 +219,7 @@ char *cli_passphrase_from(const char *file_var, const char *env_var, const char 
   if (env && *env) {
     size_t n = strlen(env);
     if (n > DK_PASSPHRASE_BYTES_MAX) {
-      cli_error("passphrase longer than %d bytes", DK_PASSPHRASE_BYTES_MAX);
+      cli_error(_("passphrase longer than %d bytes"), DK_PASSPHRASE_BYTES_MAX);
       return NULL;
     }
     char *p = sodium_malloc(n + 1);
@@ -229,7 +229,7 @@ char *cli_passphrase_from(const char *file_var, const char *env_var, const char 
   }
   int tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
   if (tty < 0) {
-    cli_error("a %spassphrase is needed: no terminal to ask on; set %s or %s", what, file_var,
+    cli_error(_("a %spassphrase is needed: no terminal to ask on; set %s or %s"), what, file_var,
               env_var);
     return NULL;
   }
@@ -243,14 +243,14 @@ char *cli_passphrase_from(const char *file_var, const char *env_var, const char 
     if (q == NULL || strcmp(p, q) != 0) {
       cli_passphrase_free(p);
       p = NULL;
-      cli_error("the passphrases do not match");
+      cli_error(_("the passphrases do not match"));
     }
     cli_passphrase_free(q);
   }
   close(tty);
   if (p && p[0] == 0) {
     cli_passphrase_free(p);
-    cli_error("the passphrase may not be empty");
+    cli_error(_("the passphrase may not be empty"));
     return NULL;
   }
   return p;
@@ -358,7 +358,7 @@ int cli_case_find(dk_node *n, const char *ref, uint8_t case_id[DK_CASE_ID_BYTES]
 
 int cli_print_json(json_t *v) {
   if (v == NULL)
-    return cli_error("out of memory");
+    return cli_error(_("out of memory"));
   int rc = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
   fputc('\n', stdout);
   json_decref(v);
