@@ -71,13 +71,15 @@ install: deps
 	cmake --build $(BUILD) -j $(JOBS)
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
-# make deb: build/docket_VERSION_ARCH.deb, for 'apt-get install ./docket_*.deb'.
+# make deb: ./docket_VERSION_ARCH.deb, checked by scripts/check-deb.sh, for 'apt-get install ./docket_*.deb'.
 # A build tree of its own, so that the prefix is /usr whatever 'install' used.
 deb: deps
 	cmake -S . -B $(BUILD)-deb -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DDOCKET_TESTS=OFF -DDOCKET_BENCH=OFF -DDOCKET_FAULT_HOOKS=OFF $(CMAKE_FLAGS)
 	cmake --build $(BUILD)-deb -j $(JOBS)
+	rm -f $(BUILD)-deb/docket_*.deb
 	cd $(BUILD)-deb && cpack -G DEB
+	sh scripts/check-deb.sh $(BUILD)-deb/docket_*.deb
 	cp $(BUILD)-deb/docket_*.deb .
 
 clean:

@@ -81,6 +81,16 @@ json_t *cli_json_str(const char *s);
  * prints why not and returns 1 when there is none or several. */
 int cli_case_find(dk_node *n, const char *ref, uint8_t case_id[DK_CASE_ID_BYTES]);
 
+/* A JSON string of s (NULL: ""). Text that is not UTF-8 (stored by older
+ * nodes) is never dropped: each bad byte becomes U+FFFD and *repaired is
+ * set to 1 (otherwise left alone). */
+json_t *cli_json_text(const char *s, int *repaired);
+/* s made safe for a terminal into buf: control characters and bad bytes
+ * become U+FFFD, tabs and line breaks a space, and the text is cut on a
+ * character boundary to chars_max characters (0: no limit) and to cap
+ * bytes, a cut marked with "…". Returns buf. */
+const char *cli_term_text(const char *s, size_t chars_max, char *buf, size_t cap);
+
 /* Prints a JSON value to stdout and frees it. Returns 0 or 1. */
 int cli_print_json(json_t *v);
 
@@ -107,10 +117,15 @@ const char *cli_label(const char *group, const char *code);
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_id(struct cli *c, int argc, char **argv);
 int cmd_config(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);  /* cmd_status.c */
+int cmd_backup(struct cli *c, int argc, char **argv);  /* cmd_backup.c */
+int cmd_restore(struct cli *c, int argc, char **argv); /* cmd_backup.c */
+int cmd_passwd(struct cli *c, int argc, char **argv);  /* cmd_passwd.c */
 int cmd_case(struct cli *c, int argc, char **argv);
 int cmd_report(struct cli *c, int argc, char **argv);
 int cmd_verify(struct cli *c, int argc, char **argv);
 int cmd_case_import(struct cli *c, int argc, char **argv);
+int cmd_case_export(struct cli *c, int argc, char **argv); /* cmd_case_export.c */
 int cmd_peer(struct cli *c, int argc, char **argv);
 int cmd_serve(struct cli *c, int argc, char **argv);
 int cmd_sync(struct cli *c, int argc, char **argv);

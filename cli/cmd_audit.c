@@ -401,11 +401,15 @@ static int report(const struct dk_audit_result *r, int rc, int json, const char 
            : a->cert == DK_AUDIT_CERT_NONE  ? "  [NO CERTIFICATE]"
                                             : "");
   }
+  static const uint8_t no_log[DK_PK_BYTES];
   for (size_t i = 0; i < r->failures_count; i++) {
     const struct dk_audit_failure *f = &r->failures[i];
     char key[DK_PK_BYTES * 2 + 1];
     dk_hex(f->log, DK_PK_BYTES, key);
-    printf(_("FAILED  log %.16s  seq %llu: %s\n"), key, (unsigned long long)f->seq, f->what);
+    if (memcmp(f->log, no_log, DK_PK_BYTES) == 0)
+      printf(_("FAILED  bundle: %s\n"), f->what);
+    else
+      printf(_("FAILED  log %.16s  seq %llu: %s\n"), key, (unsigned long long)f->seq, f->what);
   }
   if (r->failures_total > r->failures_count)
     printf(_("FAILED  ... and %llu more\n"),
@@ -719,8 +723,18 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
     out = cli_fail(rc, _("cannot verify the case"));
     goto done;
   }
-  if (for_hex && have_root && memcmp(for_key, dk_node_pk(n), DK_PK_BYTES) != 0 &&
-      r.reader_grant != DK_AUDIT_CERT_VALID) {
+  /* The key a bundle is for must hold an auditor grant covering the case:
+   * as the bundle shows it when it carries the case key for it, else as
+   * this node's trust view has it now. */
+  char subtree[DK_NAME_BYTES_MAX];
+  int granted = r.reader_grant == DK_AUDIT_CERT_VALID;
+  if (for_hex && have_root && !r.has_reader &&
+      dk_node_auditor_subtree(n, for_key, dk_node_now(n), subtree) == 0) {
+    size_t sl = strlen(subtree);
+    granted = strncmp(subtree, r.case_office, sl) == 0 &&
+              (r.case_office[sl] == 0 || r.case_office[sl] == '/');
+  }
+  if (for_hex && have_root && memcmp(for_key, dk_node_pk(n), DK_PK_BYTES) != 0 && !granted) {
     out = cli_error(_("%.16s… holds no auditor grant of this deployment's root covering %s%s; "
                     "no bundle written (the district grants one with 'docket cert "
                     "grant-auditor')"),

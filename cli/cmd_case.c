@@ -144,11 +144,12 @@ json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) 
   dk_hex(s->id, DK_CASE_ID_BYTES, hex);
   json_t *o = json_object();
   json_object_set_new(o, "id", json_string(hex));
-  json_object_set_new(o, "number", cli_json_str(s->number));
+  int bad = 0; /* text stored unchecked by an older node, repaired */
+  json_object_set_new(o, "number", cli_json_text(s->number, &bad));
   json_object_set_new(o, "kind", json_string(dk_kind_name(s->kind)));
-  json_object_set_new(o, "category", cli_json_str(s->category));
-  json_object_set_new(o, "office", cli_json_str(s->office));
-  json_object_set_new(o, "summary", cli_json_str(s->summary));
+  json_object_set_new(o, "category", cli_json_text(s->category, &bad));
+  json_object_set_new(o, "office", cli_json_text(s->office, &bad));
+  json_object_set_new(o, "summary", cli_json_text(s->summary, &bad));
   json_object_set_new(o, "status", json_string(dk_status_name(s->status)));
   json_object_set_new(o, "class", s->triage == DK_TRIAGE_NONE
                                       ? json_null()
@@ -166,15 +167,17 @@ json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) 
                       s->erased_at_ms == 0
                           ? json_null()
                           : json_pack("{s:o, s:o, s:o}", "at", cli_json_time(s->erased_at_ms),
-                                      "by", cli_json_str(s->erased_by), "reason",
-                                      cli_json_str(s->erase_reason)));
-  if (!full)
+                                      "by", cli_json_text(s->erased_by, &bad), "reason",
+                                      cli_json_text(s->erase_reason, &bad)));
+  if (!full) {
+    json_object_set_new(o, "text_repaired", json_boolean(bad));
     return o;
+  }
   json_t *parties = json_array();
   for (size_t i = 0; i < s->parties_count; i++)
-    json_array_append_new(parties, json_string(s->parties[i]));
+    json_array_append_new(parties, cli_json_text(s->parties[i], &bad));
   json_object_set_new(o, "parties", parties);
-  json_object_set_new(o, "outcome_text", s->outcome_text ? json_string(s->outcome_text) : json_null());
+  json_object_set_new(o, "outcome_text", s->outcome_text ? cli_json_text(s->outcome_text, &bad) : json_null());
   json_object_set_new(o, "outcome_at", cli_json_time(s->outcome_at_ms));
   json_object_set_new(o, "referral", s->referral == 0
                                          ? json_null()
@@ -183,7 +186,7 @@ json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) 
   json_t *as = json_object();
   for (int r = 0; r < DK_ROLE_COUNT; r++)
     if (s->assignees[r].name)
-      json_object_set_new(as, dk_role_name((enum dk_role)r), json_string(s->assignees[r].name));
+      json_object_set_new(as, dk_role_name((enum dk_role)r), cli_json_text(s->assignees[r].name, &bad));
   json_object_set_new(o, "assignees", as);
   json_object_set_new(o, "sessions", json_integer((json_int_t)s->sessions_count));
   json_object_set_new(o, "minutes", json_integer((json_int_t)s->minutes_total));
@@ -196,7 +199,7 @@ json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) 
   for (size_t i = 0; i < s->contacts_count; i++)
     json_array_append_new(
         wl, json_pack("{s:o, s:o, s:s, s:I}", "at", cli_json_time(s->contacts[i].at_ms), "person",
-                      cli_json_str(s->contacts[i].person), "type",
+                      cli_json_text(s->contacts[i].person, &bad), "type",
                       dk_event_type_name(s->contacts[i].type), "minutes",
                       (json_int_t)s->contacts[i].minutes));
   json_object_set_new(o, "work_log", wl);
@@ -205,11 +208,12 @@ json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) 
     char eh[DK_CASE_ID_BYTES * 2 + 1];
     dk_hex(s->conflicts[i].event_id, DK_CASE_ID_BYTES, eh);
     json_array_append_new(cf, json_pack("{s:s, s:o}", "event", eh, "text",
-                                        cli_json_str(s->conflicts[i].text)));
+                                        cli_json_text(s->conflicts[i].text, &bad)));
   }
   json_object_set_new(o, "conflicts", cf);
   json_object_set_new(o, "events", json_integer((json_int_t)s->events_count));
   json_object_set_new(o, "reopened", json_integer((json_int_t)s->reopen_count));
+  json_object_set_new(o, "text_repaired", json_boolean(bad));
   return o;
 }
 
@@ -248,6 +252,8 @@ static const char *event_detail(const struct dk_event *ev, char *buf, size_t cap
 
 struct show_ctx {
   json_t *events;
+  int repaired;
+  char tty[(DK_TEXT_BYTES_MAX + 512) * 3]; /* a detail made safe for a terminal */
 };
 
 static int show_event(void *arg, const struct dk_event *ev) {
@@ -259,22 +265,27 @@ static int show_event(void *arg, const struct dk_event *ev) {
     dk_hex(ev->id, DK_CASE_ID_BYTES, id);
     dk_hex(ev->author, DK_PK_BYTES, author);
     json_array_append_new(c->events,
-                          json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:I}", "id", id, "type",
+                          json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:I}", "id", id, "type",
                                     dk_event_type_name(ev->type), "at", cli_json_time(ev->at_ms),
                                     "recorded_at", cli_json_time(ev->ts_ms), "by",
-                                    cli_json_str(ev->by), "detail", detail, "author", author,
+                                    cli_json_text(ev->by, &c->repaired), "detail",
+                                    cli_json_text(detail, &c->repaired), "author", author,
                                     "seq", (json_int_t)ev->seq));
   } else {
     char at[32];
     cli_format_time(ev->at_ms, 0, at, sizeof(at));
+    char by[DK_NAME_BYTES_MAX * 3];
     printf("  %s  ", at);
     cli_cell(cli_label("event", dk_event_type_name(ev->type)), 9);
     fputc(' ', stdout);
-    cli_cell(ev->by && *ev->by ? ev->by : "-", 14);
-    printf(" %s\n", detail);
+    cli_cell(ev->by && *ev->by ? cli_term_text(ev->by, 0, by, sizeof(by)) : "-", 14);
+    printf(" %s\n", cli_term_text(detail, 0, c->tty, sizeof(c->tty)));
   }
   return 0;
 }
+
+/* A name made safe for the terminal, in t[i]. */
+#define T(str, i) cli_term_text((str), 0, t[i], sizeof(t[i]))
 
 static int show(dk_node *n, const uint8_t *case_id, int json) {
   struct dk_case_state s;
@@ -285,7 +296,11 @@ static int show(dk_node *n, const uint8_t *case_id, int json) {
     return cli_fail(rc, _("cannot read the case"));
   }
   uint64_t now = dk_node_now(n);
-  struct show_ctx sc = {NULL};
+  struct show_ctx *sc = calloc(1, sizeof(*sc));
+  if (sc == NULL) {
+    dk_case_state_release(&s);
+    return cli_error("out of memory");
+  }
   int out = 0;
   if (s.erased_at_ms != 0) {
     /* A tombstone: no history to read, its bodies and key are gone. */
@@ -297,19 +312,23 @@ static int show(dk_node *n, const uint8_t *case_id, int json) {
       char hex[DK_CASE_ID_BYTES * 2 + 1], t1[32];
       dk_hex(s.id, DK_CASE_ID_BYTES, hex);
       cli_format_time(s.erased_at_ms, 0, t1, sizeof(t1));
+      char t[4][DK_NAME_BYTES_MAX * 3];
       printf(_("%s  %s  [ERASED]\nid:        %s\noffice:    %s\nerased:    %s by %s\n"
-             "reason:    %s\n"),
-             s.number, cli_label("kind", dk_kind_name(s.kind)), hex, s.office, t1, s.erased_by ? s.erased_by : "",
-             s.erase_reason ? s.erase_reason : "");
+               "reason:    %s\n"),
+             T(s.number, 0), cli_label("kind", dk_kind_name(s.kind)), hex, T(s.office, 1), t1,
+             T(s.erased_by, 2), T(s.erase_reason, 3));
     }
+    free(sc);
     dk_case_state_release(&s);
     return out;
   }
   if (json) {
     json_t *o = cli_case_json(&s, now, 1);
-    sc.events = json_array();
-    rc = dk_node_case_events(n, case_id, show_event, &sc);
-    json_object_set_new(o, "history", sc.events);
+    sc->events = json_array();
+    rc = dk_node_case_events(n, case_id, show_event, sc);
+    json_object_set_new(o, "history", sc->events);
+    if (sc->repaired)
+      json_object_set_new(o, "text_repaired", json_true());
     if (rc != 0) {
       json_decref(o);
       out = cli_fail(rc, _("cannot read the case history"));
@@ -319,13 +338,16 @@ static int show(dk_node *n, const uint8_t *case_id, int json) {
   } else {
     char hex[DK_CASE_ID_BYTES * 2 + 1], t1[32], t2[32];
     dk_hex(s.id, DK_CASE_ID_BYTES, hex);
-    printf("%s  %s%s%s  [%s]%s%s\n", s.number, cli_label("kind", dk_kind_name(s.kind)),
-           *s.category ? "/" : "", s.category, cli_label("status", dk_status_name(s.status)),
-           dk_case_overdue(&s, now) ? "  " : "", dk_case_overdue(&s, now) ? _("OVERDUE") : "");
-    printf(_("id:        %s\noffice:    %s\nsummary:   %s\n"), hex, s.office, s.summary);
+    char t[4][DK_NAME_BYTES_MAX * 3];
+    printf("%s  %s%s%s  [%s]%s%s\n", T(s.number, 0), cli_label("kind", dk_kind_name(s.kind)),
+           *s.category ? "/" : "", T(s.category, 1),
+           cli_label("status", dk_status_name(s.status)), dk_case_overdue(&s, now) ? "  " : "",
+           dk_case_overdue(&s, now) ? _("OVERDUE") : "");
+    printf(_("id:        %s\noffice:    %s\nsummary:   %s\n"), hex, T(s.office, 2),
+           cli_term_text(s.summary, 0, sc->tty, sizeof(sc->tty)));
     printf(_("parties:   "));
     for (size_t i = 0; i < s.parties_count; i++)
-      printf("%s%s", i ? ", " : "", s.parties[i]);
+      printf("%s%s", i ? ", " : "", T(s.parties[i], 0));
     printf("%s\n", s.parties_count ? "" : "-");
     cli_format_time(s.opened_at_ms, 0, t1, sizeof(t1));
     cli_format_time(s.deadline_ms, 0, t2, sizeof(t2));
@@ -335,13 +357,14 @@ static int show(dk_node *n, const uint8_t *case_id, int json) {
       if (s.assignees[r].name)
       {
         cli_cell(cli_label("role", dk_role_name((enum dk_role)r)), 10);
-        printf(" %s\n", s.assignees[r].name);
+        printf(" %s\n", T(s.assignees[r].name, 0));
       }
     if (s.level != DK_LEVEL_NONE)
       printf(_("escalated: to %s\n"), cli_label("level", dk_level_name(s.level)));
     if (s.outcome != DK_OUTCOME_NONE)
       printf(_("outcome:   %s: %s%s%s%s\n"), cli_label("outcome", dk_outcome_name(s.outcome)),
-             s.outcome_text ? s.outcome_text : "", s.referral ? _(" (referred to ") : "",
+             cli_term_text(s.outcome_text, 0, sc->tty, sizeof(sc->tty)),
+             s.referral ? _(" (referred to ") : "",
              s.referral ? cli_label("referral", dk_referral_name(s.referral)) : "",
              s.referral ? ")" : "");
     if (s.closed_at_ms) {
@@ -352,12 +375,13 @@ static int show(dk_node *n, const uint8_t *case_id, int json) {
            (unsigned long long)s.sessions_count, (unsigned long long)s.minutes_total,
            s.revisits_count);
     for (size_t i = 0; i < s.conflicts_count; i++)
-      printf(_("CONFLICT:  %s\n"), s.conflicts[i].text);
+      printf(_("CONFLICT:  %s\n"), cli_term_text(s.conflicts[i].text, 0, sc->tty, sizeof(sc->tty)));
     printf(_("history:\n"));
-    rc = dk_node_case_events(n, case_id, show_event, &sc);
+    rc = dk_node_case_events(n, case_id, show_event, sc);
     if (rc != 0)
       out = cli_fail(rc, _("cannot read the case history"));
   }
+  free(sc);
   dk_case_state_release(&s);
   return out;
 }
@@ -386,9 +410,13 @@ static int list_one(void *arg, const struct dk_case_state *s) {
   char opened[32], deadline[32];
   cli_format_time(s->opened_at_ms, 1, opened, sizeof(opened));
   cli_format_time(s->deadline_ms, 1, deadline, sizeof(deadline));
-  char summary[DK_TEXT_BYTES_MAX + 4];
-  cli_cut(s->summary ? s->summary : "", 40, 1, summary, sizeof(summary));
-  cli_cell(s->number ? s->number : "-", 14);
+  /* The summary without anything that could move the cursor or break the
+   * line, then cut to 40 display columns on a character boundary. */
+  char clean[DK_TEXT_BYTES_MAX * 3 + 4], summary[40 * 4 + 4], number[DK_CASE_NUMBER_BYTES * 3];
+  cli_term_text(s->summary, 0, clean, sizeof(clean));
+  cli_cut(clean, 40, 1, summary, sizeof(summary));
+  cli_term_text(s->number, 0, number, sizeof(number));
+  cli_cell(number[0] ? number : "-", 14);
   fputc(' ', stdout);
   cli_cell(cli_label("kind", dk_kind_name(s->kind)), 12);
   fputc(' ', stdout);
@@ -441,7 +469,8 @@ static const struct cli_sub CASE_SUBS[] = {
     {"note", case_sub, N_("add a note")},
     {"show", case_sub, N_("show a case and its history")},
     {"list", case_sub, N_("list cases")},
-    {"import", cmd_case_import, N_("import a ledger (CSV)")},
+    {"import", cmd_case_import, N_("import a ledger (CSV or XLSX)")},
+    {"export", cmd_case_export, N_("export the ledger (CSV or XLSX)")},
     {"erase", cmd_case_erase, N_("erase a case's personal data for good")},
     {NULL, NULL, NULL}};
 

@@ -1,442 +1,84 @@
 /*
- * docket case import FILE.csv: loads an office ledger (台账) kept in a
- * spreadsheet. docs/ledger-import.md documents the columns.
+ * docket case import FILE: loads an office ledger (台账) kept in a
+ * spreadsheet, CSV or XLSX (cli/ledger.c reads them). docs/ledger-import.md
+ * documents the columns.
  *
- * Two passes over the file: the first parses and checks every row (fields,
- * dates, the order of steps) and reports each bad row by line number; if
- * any row is bad nothing is written. The second builds the rows' events and
- * loads them in group commits, a few hundred cases at a time, so memory stays
- * bounded whatever the file's size. Rows whose case number is already in the
- * store are skipped, so an import cut short (power loss, kill) is finished by
- * running the same command again.
+ * The file is read into memory once. A first pass parses and checks every
+ * row (fields, dates, the order of steps, case numbers: given twice in the
+ * file, or held by a different case in the store) and reports each bad row
+ * by its line; if any row is bad nothing is written. Then the rows are
+ * loaded in group commits, a few hundred cases at a time: first the rows
+ * with a given number, then those that leave it blank, so that an assigned
+ * number never takes a number the ledger gives a later row. Rows whose case
+ * is already in the store (same number, kind, opening date and summary) are
+ * skipped, so an import cut short (power loss, kill) is finished by running
+ * the same command again.
  */
-#include <csv.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "cli/cli.h"
+#include "cli/ledger.h"
 #include "common/error.h"
 #include "common/limits.h"
-
-enum col {
-  C_NUMBER, C_KIND, C_CATEGORY, C_OPENED, C_SUMMARY, C_PARTIES, C_CLASS, C_TRIAGED, C_MEDIATOR,
-  C_ADVISOR, C_SESSIONS, C_MINUTES, C_ESCALATED, C_OUTCOME, C_OUTCOME_DATE, C_AGREEMENT,
-  C_REASON, C_REFER, C_ITEMS, C_CLOSED, C_REVISIT, C_SATISFACTION, C_NOTE, C_COUNT
-};
-
-static const char *const COL_NAMES[C_COUNT] = {
-    "number",  "kind",     "category", "opened",   "summary",      "parties",
-    "class",   "triaged",  "mediator", "advisor",  "sessions",     "minutes",
-    "escalated", "outcome", "outcome_date", "agreement", "reason", "refer",
-    "items",   "closed",   "revisit",  "satisfaction", "note"};
+#include "common/utf8.h"
 
 #define ROWS_PER_LOAD 512
-#define SESSIONS_PER_ROW_MAX 50
 #define ERRORS_SHOWN_MAX 50
 
-struct row {
-  char *f[C_COUNT];
+/* ---- case numbers given in the file --------------------------------------------- */
+
+/* An open-addressing set of the numbers seen in pass 1, with their line. */
+struct numset {
+  char (*keys)[DK_CASE_NUMBER_BYTES];
+  size_t *lines;
+  size_t cap, count;
 };
 
-/* Empty fields point here, never at memory the parser frees. */
-static char EMPTY[1] = "";
-
-struct parser {
-  struct csv_parser csv;
-  int col_of_field[64]; /* header position -> column, -1 unused */
-  size_t fields_in_header;
-  int header_done;
-  size_t field_index;
-  char *fields[64];
-  size_t line;       /* current physical line */
-  size_t row_line;   /* line where the current row started */
-  size_t row_bytes;
-  int too_many_fields;
-  int (*on_row)(void *ctx, size_t line, struct row *r);
-  void *ctx;
-  int stop;          /* set by on_row to abort (I/O error) */
-  int header_error;
-};
-
-static void free_fields(struct parser *p) {
-  for (size_t i = 0; i < 64; i++) {
-    free(p->fields[i]);
-    p->fields[i] = NULL;
-  }
-  p->field_index = 0;
-  p->too_many_fields = 0;
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
 }
 
-static void cb_field(void *data, size_t len, void *arg) {
-  struct parser *p = arg;
-  if (p->field_index == 0)
-    p->row_line = p->line;
-  if (p->field_index >= 64) {
-    p->too_many_fields = 1;
-    return;
+/* Adds number (found on line); returns 0, or the line it was first seen on. */
+static size_t numset_add(struct numset *ns, const char *number, size_t line, int *oom) {
+  if (ns->count * 2 >= ns->cap) {
+    size_t cap = ns->cap ? ns->cap * 2 : 1024;
+    struct numset bigger = {calloc(cap, DK_CASE_NUMBER_BYTES), calloc(cap, sizeof(size_t)), cap,
+                            0};
+    if (!bigger.keys || !bigger.lines) {
+      free(bigger.keys);
+      free(bigger.lines);
+      *oom = 1;
+      return 0;
+    }
+    for (size_t i = 0; i < ns->cap; i++)
+      if (ns->lines[i])
+        numset_add(&bigger, ns->keys[i], ns->lines[i], oom);
+    free(ns->keys);
+    free(ns->lines);
+    *ns = bigger;
   }
-  char *s = malloc(len + 1);
-  if (s == NULL) {
-    p->stop = DK_ENOMEM;
-    return;
+  size_t i = hash_str(number) & (ns->cap - 1);
+  while (ns->lines[i]) {
+    if (strcmp(ns->keys[i], number) == 0)
+      return ns->lines[i];
+    i = (i + 1) & (ns->cap - 1);
   }
-  memcpy(s, data, len);
-  s[len] = 0;
-  /* trim spaces, as spreadsheets leave them */
-  char *a = s;
-  while (*a == ' ' || *a == '\t')
-    a++;
-  size_t n = strlen(a);
-  while (n > 0 && (a[n - 1] == ' ' || a[n - 1] == '\t' || a[n - 1] == '\r'))
-    a[--n] = 0;
-  memmove(s, a, n + 1);
-  p->fields[p->field_index++] = s;
-}
-
-static int header_setup(struct parser *p) {
-  for (size_t i = 0; i < 64; i++)
-    p->col_of_field[i] = -1;
-  if (p->too_many_fields)
-    return cli_error("line %zu: the header has more than 64 columns", p->row_line);
-  int seen[C_COUNT] = {0};
-  for (size_t i = 0; i < p->field_index; i++) {
-    const char *name = p->fields[i];
-    /* a UTF-8 byte order mark from spreadsheet exports */
-    if (i == 0 && (unsigned char)name[0] == 0xef && (unsigned char)name[1] == 0xbb &&
-        (unsigned char)name[2] == 0xbf)
-      name += 3;
-    int found = -1;
-    for (int c = 0; c < C_COUNT; c++)
-      if (strcasecmp(name, COL_NAMES[c]) == 0)
-        found = c;
-    if (found < 0)
-      return cli_error("line %zu: unknown column '%s' (see docs/ledger-import.md)", p->row_line,
-                       name);
-    if (seen[found]++)
-      return cli_error("line %zu: column '%s' appears twice", p->row_line, name);
-    p->col_of_field[i] = found;
-  }
-  p->fields_in_header = p->field_index;
-  if (!seen[C_KIND] || !seen[C_OPENED] || !seen[C_SUMMARY])
-    return cli_error("line %zu: the header must have the columns kind, opened and summary",
-                     p->row_line);
+  snprintf(ns->keys[i], DK_CASE_NUMBER_BYTES, "%s", number);
+  ns->lines[i] = line;
+  ns->count++;
   return 0;
 }
 
-static void cb_row(int term, void *arg) {
-  struct parser *p = arg;
-  if (p->stop || p->header_error) {
-    free_fields(p);
-    return;
-  }
-  if (!p->header_done) {
-    p->header_done = 1;
-    if (header_setup(p) != 0)
-      p->header_error = 1;
-    free_fields(p);
-    return;
-  }
-  /* blank lines in spreadsheets exports */
-  int blank = 1;
-  for (size_t i = 0; i < p->field_index; i++)
-    if (p->fields[i][0])
-      blank = 0;
-  if (!blank) {
-    struct row r;
-    memset(&r, 0, sizeof(r));
-    for (int c = 0; c < C_COUNT; c++)
-      r.f[c] = EMPTY;
-    int bad_width = p->field_index != p->fields_in_header || p->too_many_fields;
-    for (size_t i = 0; i < p->field_index && i < p->fields_in_header; i++)
-      if (p->col_of_field[i] >= 0)
-        r.f[p->col_of_field[i]] = p->fields[i];
-    int rc = bad_width ? p->on_row(p->ctx, p->row_line, NULL) : p->on_row(p->ctx, p->row_line, &r);
-    if (rc != 0)
-      p->stop = rc;
-  }
-  free_fields(p);
-  p->row_bytes = 0;
-}
-
-/* Parses path, calling on_row per data row (r NULL when the row has the
- * wrong number of fields). Returns 0, 1 after printing an error, or the
- * on_row error. */
-static int parse_file(const char *path, int (*on_row)(void *, size_t, struct row *), void *ctx) {
-  FILE *f = fopen(path, "r");
-  if (f == NULL)
-    return cli_error("cannot open %s: %s", path, strerror(errno));
-  struct parser p;
-  memset(&p, 0, sizeof(p));
-  p.on_row = on_row;
-  p.ctx = ctx;
-  if (csv_init(&p.csv, CSV_STRICT | CSV_STRICT_FINI) != 0) {
-    fclose(f);
-    return cli_error("out of memory");
-  }
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t len;
-  int out = 0;
-  while ((len = getline(&line, &cap, f)) >= 0) {
-    p.line++;
-    p.row_bytes += (size_t)len;
-    if (p.row_bytes > DK_CSV_LINE_BYTES_MAX) {
-      out = cli_error("%s line %zu: a row longer than %d bytes (an unclosed quote?)", path,
-                      p.row_line ? p.row_line : p.line, DK_CSV_LINE_BYTES_MAX);
-      break;
-    }
-    if (csv_parse(&p.csv, line, (size_t)len, cb_field, cb_row, &p) != (size_t)len) {
-      out = cli_error("%s line %zu: %s", path, p.line, csv_strerror(csv_error(&p.csv)));
-      break;
-    }
-    if (p.header_error) {
-      out = 1;
-      break;
-    }
-    if (p.stop)
-      break;
-  }
-  if (out == 0 && !p.stop && ferror(f))
-    out = cli_error("cannot read %s: %s", path, strerror(errno));
-  if (out == 0 && !p.stop && csv_fini(&p.csv, cb_field, cb_row, &p) != 0)
-    out = cli_error("%s line %zu: %s", path, p.line, csv_strerror(csv_error(&p.csv)));
-  if (out == 0 && p.header_error)
-    out = 1;
-  if (out == 0 && !p.header_done)
-    out = cli_error("%s is empty: it needs a header row", path);
-  free_fields(&p);
-  csv_free(&p.csv);
-  free(line);
-  fclose(f);
-  if (out == 0 && p.stop)
-    out = p.stop;
-  return out;
-}
-
-/* ---- rows to events ---------------------------------------------------------- */
-
-struct built {
-  struct dk_event ev[SESSIONS_PER_ROW_MAX + 12];
-  size_t count;
-  char *parties[DK_PARTIES_MAX];
-  size_t parties_count;
-  char parties_buf[DK_TEXT_BYTES_MAX];
-};
-
-static int date_field(const char *s, uint64_t *ms, uint64_t fallback) {
-  if (s[0] == 0) {
-    *ms = fallback;
-    return 0;
-  }
-  /* ledgers also write 2020/03/01 */
-  char tmp[32];
-  if (strlen(s) >= sizeof(tmp))
-    return DK_EINVAL;
-  strcpy(tmp, s);
-  for (char *q = tmp; *q; q++)
-    if (*q == '/')
-      *q = '-';
-  return cli_parse_time(tmp, ms);
-}
-
-/* Builds the events of one row into b. On a bad field writes a message into
- * err and returns DK_EINVAL. Strings point into r, which must outlive b. */
-static int build_row(struct row *r, struct built *b, uint64_t now, char *err, size_t errcap) {
-  memset(b, 0, sizeof(*b));
-  uint64_t opened, triaged, outcome_at, closed = 0, revisit = 0, u;
-  enum dk_kind kind;
-  if (dk_kind_parse(r->f[C_KIND], &kind) != 0) {
-    snprintf(err, errcap, "unknown kind '%s'", r->f[C_KIND]);
-    return DK_EINVAL;
-  }
-  if (r->f[C_OPENED][0] == 0 || date_field(r->f[C_OPENED], &opened, 0) != 0) {
-    snprintf(err, errcap, "opened '%s' is not a date (YYYY-MM-DD)", r->f[C_OPENED]);
-    return DK_EINVAL;
-  }
-  if (opened > now) {
-    snprintf(err, errcap, "opened %s is in the future", r->f[C_OPENED]);
-    return DK_EINVAL;
-  }
-  if (r->f[C_SUMMARY][0] == 0) {
-    snprintf(err, errcap, "summary is empty");
-    return DK_EINVAL;
-  }
-  if (dk_category_valid(kind, r->f[C_CATEGORY]) != 0) {
-    snprintf(err, errcap, "'%s' is not a category of %s (one of: %s)", r->f[C_CATEGORY],
-             dk_kind_name(kind), dk_category_names(kind));
-    return DK_EINVAL;
-  }
-  if (date_field(r->f[C_TRIAGED], &triaged, opened) != 0 || triaged < opened) {
-    snprintf(err, errcap, "triaged '%s' is not a date on or after opened", r->f[C_TRIAGED]);
-    return DK_EINVAL;
-  }
-  if (date_field(r->f[C_CLOSED], &closed, 0) != 0 || (closed && closed < opened)) {
-    snprintf(err, errcap, "closed '%s' is not a date on or after opened", r->f[C_CLOSED]);
-    return DK_EINVAL;
-  }
-  if (date_field(r->f[C_OUTCOME_DATE], &outcome_at, closed ? closed : opened) != 0 ||
-      outcome_at < opened || (closed && outcome_at > closed)) {
-    snprintf(err, errcap, "outcome_date '%s' is not a date between opened and closed",
-             r->f[C_OUTCOME_DATE]);
-    return DK_EINVAL;
-  }
-  if (date_field(r->f[C_REVISIT], &revisit, 0) != 0 || (revisit && revisit < outcome_at)) {
-    snprintf(err, errcap, "revisit '%s' is not a date after the outcome", r->f[C_REVISIT]);
-    return DK_EINVAL;
-  }
-  if (closed > now || outcome_at > now || revisit > now || triaged > now) {
-    snprintf(err, errcap, "a date is in the future");
-    return DK_EINVAL;
-  }
-
-  struct dk_event *ev = &b->ev[b->count++];
-  dk_event_init(ev);
-  ev->type = DK_EVENT_OPEN;
-  ev->at_ms = opened;
-  ev->kind = kind;
-  ev->category = r->f[C_CATEGORY];
-  ev->number = r->f[C_NUMBER];
-  ev->text = r->f[C_SUMMARY];
-  if (r->f[C_PARTIES][0]) {
-    if (strlen(r->f[C_PARTIES]) >= sizeof(b->parties_buf)) {
-      snprintf(err, errcap, "parties too long");
-      return DK_EINVAL;
-    }
-    strcpy(b->parties_buf, r->f[C_PARTIES]);
-    char *save = NULL;
-    for (char *tok = strtok_r(b->parties_buf, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
-      while (*tok == ' ')
-        tok++;
-      size_t n = strlen(tok);
-      while (n && tok[n - 1] == ' ')
-        tok[--n] = 0;
-      if (n == 0)
-        continue;
-      if (b->parties_count == DK_PARTIES_MAX) {
-        snprintf(err, errcap, "more than %d parties", DK_PARTIES_MAX);
-        return DK_EINVAL;
-      }
-      b->parties[b->parties_count++] = tok;
-    }
-    ev->parties = b->parties;
-    ev->parties_count = b->parties_count;
-  }
-  const char *mediator = r->f[C_MEDIATOR];
-  if (r->f[C_CLASS][0]) {
-    ev = &b->ev[b->count++];
-    dk_event_init(ev);
-    ev->type = DK_EVENT_TRIAGE;
-    ev->at_ms = triaged;
-    if (dk_triage_parse(r->f[C_CLASS], &ev->triage) != 0) {
-      snprintf(err, errcap, "unknown class '%s' (clinic, emergency, joint)", r->f[C_CLASS]);
-      return DK_EINVAL;
-    }
-  }
-  if (r->f[C_ADVISOR][0]) {
-    ev = &b->ev[b->count++];
-    dk_event_init(ev);
-    ev->type = DK_EVENT_ASSIGN;
-    ev->at_ms = triaged;
-    ev->to = r->f[C_ADVISOR];
-    ev->role = DK_ROLE_LEGAL_ADVISOR;
-  }
-  if (mediator[0]) {
-    ev = &b->ev[b->count++];
-    dk_event_init(ev);
-    ev->type = DK_EVENT_ASSIGN;
-    ev->at_ms = triaged;
-    ev->to = (char *)mediator;
-    ev->role = DK_ROLE_MEDIATOR;
-  }
-  if (r->f[C_ESCALATED][0]) {
-    ev = &b->ev[b->count++];
-    dk_event_init(ev);
-    ev->type = DK_EVENT_ESCALATE;
-    ev->at_ms = triaged;
-    if (dk_level_parse(r->f[C_ESCALATED], &ev->level) != 0 || ev->level == DK_LEVEL_NONE) {
-      snprintf(err, errcap, "escalated must be street or district, not '%s'",
-               r->f[C_ESCALATED]);
-      return DK_EINVAL;
-    }
-  }
-  uint64_t sessions = 0, minutes = 0;
-  if (r->f[C_SESSIONS][0] &&
-      cli_parse_u64(r->f[C_SESSIONS], 0, SESSIONS_PER_ROW_MAX, &sessions) != 0) {
-    snprintf(err, errcap, "sessions must be a number from 0 to %d", SESSIONS_PER_ROW_MAX);
-    return DK_EINVAL;
-  }
-  if (r->f[C_MINUTES][0] && cli_parse_u64(r->f[C_MINUTES], 0, 100000, &minutes) != 0) {
-    snprintf(err, errcap, "minutes must be a number");
-    return DK_EINVAL;
-  }
-  for (uint64_t i = 0; i < sessions; i++) {
-    ev = &b->ev[b->count++];
-    dk_event_init(ev);
-    ev->type = DK_EVENT_SESSION;
-    /* spread sessions between triage and the outcome */
-    ev->at_ms = triaged + (outcome_at > triaged ? (outcome_at - triaged) * i / sessions : 0);
-    ev->by = (char *)mediator;
-    ev->minutes = minutes / sessions + (i < minutes % sessions ? 1 : 0);
-    ev->text = "";
-  }
-  const char *outcome = r->f[C_OUTCOME];
-  if (strcmp(outcome, "agreed") == 0) {
-    ev = &b->ev[b->count++];
-    dk_event_init(ev);
-    ev->type = DK_EVENT_RESOLVE;
-    ev->at_ms = outcome_at;
-    ev->by = (char *)mediator;
-    ev->text = r->f[C_AGREEMENT];
-    if (r->f[C_ITEMS][0] && cli_parse_u64(r->f[C_ITEMS], 0, 1000, &u) != 0) {
-      snprintf(err, errcap, "items must be a number");
-      return DK_EINVAL;
-    }
-    ev->items = r->f[C_ITEMS][0] ? u : 0;
-  } else if (strcmp(outcome, "failed") == 0) {
-    ev = &b->ev[b->count++];
-    dk_event_init(ev);
-    ev->type = DK_EVENT_FAIL;
-    ev->at_ms = outcome_at;
-    ev->by = (char *)mediator;
-    ev->text = r->f[C_REASON];
-    if (dk_referral_parse(r->f[C_REFER], &ev->refer) != 0) {
-      snprintf(err, errcap, "unknown refer '%s' (legal-aid, litigation, arbitration)",
-               r->f[C_REFER]);
-      return DK_EINVAL;
-    }
-  } else if (outcome[0]) {
-    snprintf(err, errcap, "outcome must be agreed, failed or empty, not '%s'", outcome);
-    return DK_EINVAL;
-  }
-  if (closed) {
-    ev = &b->ev[b->count++];
-    dk_event_init(ev);
-    ev->type = DK_EVENT_CLOSE;
-    ev->at_ms = closed;
-  }
-  if (revisit || r->f[C_SATISFACTION][0]) {
-    if (!revisit || cli_parse_u64(r->f[C_SATISFACTION], 1, 5, &u) != 0) {
-      snprintf(err, errcap, "a return visit needs both revisit (date) and satisfaction (1-5)");
-      return DK_EINVAL;
-    }
-    ev = &b->ev[b->count++];
-    dk_event_init(ev);
-    ev->type = DK_EVENT_REVISIT;
-    ev->at_ms = revisit;
-    ev->satisfaction = (uint32_t)u;
-    ev->text = "";
-  }
-  if (r->f[C_NOTE][0]) {
-    ev = &b->ev[b->count++];
-    dk_event_init(ev);
-    ev->type = DK_EVENT_NOTE;
-    ev->at_ms = revisit ? revisit : closed ? closed : outcome_at;
-    ev->text = r->f[C_NOTE];
-  }
-  return 0;
+static void numset_free(struct numset *ns) {
+  free(ns->keys);
+  free(ns->lines);
+  memset(ns, 0, sizeof(*ns));
 }
 
 /* ---- pass 1: check ------------------------------------------------------------ */
@@ -444,35 +86,65 @@ static int build_row(struct row *r, struct built *b, uint64_t now, char *err, si
 struct check_ctx {
   dk_node *n;
   uint64_t now;
-  size_t rows, bad;
-  struct built b;
+  FILE *errors; /* NULL: count only */
+  size_t rows, bad, present;
+  struct numset numbers;
+  struct ledger_built b;
 };
 
-static int check_row(void *arg, size_t line, struct row *r) {
+static int check_row(void *arg, size_t line, const struct ledger_row *r) {
   struct check_ctx *c = arg;
-  char err[512];
+  struct ledger_error e;
+  memset(&e, 0, sizeof(e));
   c->rows++;
+  if (c->rows > DK_XLSX_ROWS_MAX)
+    return DK_ELIMIT;
   int rc;
   if (r == NULL) {
-    snprintf(err, sizeof(err), "wrong number of fields for the header");
+    snprintf(e.msg, sizeof(e.msg), "wrong number of fields for the header");
     rc = DK_EINVAL;
   } else {
-    rc = build_row(r, &c->b, c->now, err, sizeof(err));
+    rc = ledger_build(r, &c->b, c->now, &e);
     if (rc == 0) {
       struct dk_case_plan plan = {c->b.ev, c->b.count, 0};
       rc = dk_node_plan_check(c->n, &plan);
       if (rc == DK_ETRANSITION)
-        snprintf(err, sizeof(err), "these steps cannot happen in this order (e.g. a dispute "
-                                   "closed without an outcome, or a revisit before the end)");
+        snprintf(e.msg, sizeof(e.msg), "these steps cannot happen in this order (e.g. a dispute "
+                                       "closed without an outcome, or a revisit before the end)");
       else if (rc != 0)
-        snprintf(err, sizeof(err), "a field is not valid: %s", dk_strerror(rc));
-      for (size_t i = 0; i < c->b.count; i++)
-        free(c->b.ev[i].deps);
+        snprintf(e.msg, sizeof(e.msg), "a field is not valid: %s", dk_strerror(rc));
+      const char *number = r->f[C_NUMBER];
+      if (rc == 0 && number[0]) {
+        int oom = 0;
+        size_t first = numset_add(&c->numbers, number, line, &oom);
+        if (oom)
+          rc = DK_ENOMEM;
+        else if (first) {
+          snprintf(e.msg, sizeof(e.msg), "number %s is also on line %zu: a number names one case",
+                   number, first);
+          rc = DK_ENUMBER;
+        }
+      }
+      if (rc == 0) {
+        int present = 0;
+        rc = dk_node_plan_number(c->n, &plan, &present);
+        if (rc == DK_ENUMBER)
+          snprintf(e.msg, sizeof(e.msg),
+                   "number %s is already held by a different case in this node (another "
+                   "kind, opening date or summary)",
+                   number);
+        else if (rc != 0)
+          snprintf(e.msg, sizeof(e.msg), "cannot check the number: %s", dk_strerror(rc));
+        c->present += present;
+      }
+      ledger_built_release(&c->b);
     }
   }
+  if (rc == DK_ENOMEM)
+    return rc;
   if (rc != 0) {
-    if (c->bad < ERRORS_SHOWN_MAX)
-      fprintf(stderr, "docket: error: line %zu: %s\n", line, err);
+    if (c->errors && c->bad < ERRORS_SHOWN_MAX)
+      fprintf(c->errors, "docket: error: line %zu: %s\n", line, e.msg);
     c->bad++;
   }
   return 0;
@@ -480,14 +152,22 @@ static int check_row(void *arg, size_t line, struct row *r) {
 
 /* ---- pass 2: load ------------------------------------------------------------- */
 
+struct kept_row {
+  struct ledger_row r;
+  char *mem[C_COUNT];
+};
+
 struct load_ctx {
   dk_node *n;
   uint64_t now;
-  struct row rows[ROWS_PER_LOAD];
-  struct built *b; /* ROWS_PER_LOAD of them */
+  int phase; /* 0: rows with a number, 1: rows without */
+  struct kept_row rows[ROWS_PER_LOAD];
+  struct ledger_built *b; /* ROWS_PER_LOAD of them */
   struct dk_case_plan plans[ROWS_PER_LOAD];
+  size_t lines[ROWS_PER_LOAD];
   size_t pending;
   size_t total_rows, cases_done, skipped, entries;
+  size_t bad_line; /* out: the row a load refused */
   int progress_lines, tty;
 };
 
@@ -505,10 +185,9 @@ static void on_progress(void *arg, const struct dk_bulk_progress *p) {
 static void rows_free(struct load_ctx *c) {
   for (size_t i = 0; i < c->pending; i++) {
     for (int k = 0; k < C_COUNT; k++)
-      if (c->rows[i].f[k] != EMPTY)
-        free(c->rows[i].f[k]);
-    for (size_t j = 0; j < c->b[i].count; j++)
-      free(c->b[i].ev[j].deps);
+      free(c->rows[i].mem[k]);
+    memset(&c->rows[i], 0, sizeof(c->rows[i]));
+    ledger_built_release(&c->b[i]);
   }
   c->pending = 0;
 }
@@ -525,122 +204,235 @@ static int flush(struct load_ctx *c) {
         c->entries += c->plans[i].events_count;
     }
     c->cases_done += c->pending;
+  } else if (bad < c->pending) {
+    c->bad_line = c->lines[bad];
   }
   rows_free(c);
   return rc;
 }
 
-static int load_row(void *arg, size_t line, struct row *r) {
+static int load_row(void *arg, size_t line, const struct ledger_row *r) {
   struct load_ctx *c = arg;
-  char err[512];
   if (r == NULL)
-    return DK_EFORMAT; /* checked in pass 1: the file changed under us */
-  /* Keep the row's strings: the parser frees its own. */
-  struct row *keep = &c->rows[c->pending];
+    return DK_EFORMAT; /* pass 1 refused this */
+  if ((r->f[C_NUMBER][0] == 0) != (c->phase == 1))
+    return 0;
+  /* Keep the row's strings: the reader frees its own. */
+  struct kept_row *keep = &c->rows[c->pending];
   for (int k = 0; k < C_COUNT; k++) {
+    keep->r.f[k] = "";
     if (r->f[k][0]) {
-      keep->f[k] = strdup(r->f[k]);
-      if (keep->f[k] == NULL)
+      keep->mem[k] = strdup(r->f[k]);
+      if (keep->mem[k] == NULL) {
+        c->pending++;
         return DK_ENOMEM;
-    } else {
-      keep->f[k] = EMPTY;
+      }
+      keep->r.f[k] = keep->mem[k];
     }
   }
-  int rc = build_row(keep, &c->b[c->pending], c->now, err, sizeof(err));
-  if (rc != 0) {
-    c->pending++;
-    return DK_EFORMAT;
-  }
-  c->plans[c->pending].events = c->b[c->pending].ev;
-  c->plans[c->pending].events_count = c->b[c->pending].count;
-  c->plans[c->pending].skipped = 0;
+  struct ledger_error e;
+  int rc = ledger_build(&keep->r, &c->b[c->pending], c->now, &e);
+  c->lines[c->pending] = line;
   c->pending++;
+  if (rc != 0)
+    return DK_EFORMAT; /* pass 1 accepted it: cannot happen */
+  c->plans[c->pending - 1].events = c->b[c->pending - 1].ev;
+  c->plans[c->pending - 1].events_count = c->b[c->pending - 1].count;
+  c->plans[c->pending - 1].skipped = 0;
   if (c->pending == ROWS_PER_LOAD)
     return flush(c);
   return 0;
 }
 
-int cmd_case_import(struct cli *cl, int argc, char **argv) {
-  int progress_lines = 0;
-  const char *path = NULL;
-  const struct cli_opt opts[] = {
-      CLI_FLAG("progress", &progress_lines, N_("print a line after every durable commit")),
-      CLI_END};
-  static const struct cli_command cmd = {
-      "case import", N_("FILE.csv"), 1, 1,
-      N_("Loads a ledger exported from a spreadsheet as CSV (UTF-8, a header row;\n"
-         "columns in docs/ledger-import.md). Every row is checked first: bad rows are\n"
-         "listed by line and nothing is written. Rows whose number is already here are\n"
-         "skipped, so running an interrupted import again completes it."),
-      NULL};
-  int prc = cli_parse(cl, &cmd, opts, argc, argv, &path, NULL);
-  if (prc != 0)
-    return CLI_EXIT(prc);
-  int json = cl->json;
-  dk_node *n = cli_open(cl, 1);
-  if (n == NULL)
-    return 1;
-  int out = 0;
+int ledger_import(dk_node *n, struct ledger *l, const char *sheet, struct ledger_import *res,
+                  FILE *errors) {
+  memset(res, 0, sizeof(*res));
   struct check_ctx *cc = calloc(1, sizeof(*cc));
   struct load_ctx *lc = calloc(1, sizeof(*lc));
   if (lc)
-    lc->b = calloc(ROWS_PER_LOAD, sizeof(struct built));
+    lc->b = calloc(ROWS_PER_LOAD, sizeof(struct ledger_built));
+  int rc = 0;
   if (!cc || !lc || !lc->b) {
-    out = cli_error("out of memory");
+    rc = DK_ENOMEM;
+    snprintf(res->err.msg, sizeof(res->err.msg), "out of memory");
     goto done;
   }
   cc->n = n;
   cc->now = dk_node_now(n);
-  int rc = parse_file(path, check_row, cc);
-  if (rc != 0) {
-    out = rc > 0 ? rc : cli_fail(rc, "cannot read the ledger");
+  cc->errors = errors;
+  rc = ledger_read(l, sheet, check_row, cc, &res->err);
+  res->rows = cc->rows;
+  res->bad = cc->bad;
+  if (rc == DK_ELIMIT && res->err.msg[0] == 0)
+    snprintf(res->err.msg, sizeof(res->err.msg), "more than %d rows", DK_XLSX_ROWS_MAX);
+  if (rc != 0)
+    goto done;
+  if (cc->bad) {
+    rc = DK_EINVAL;
+    snprintf(res->err.msg, sizeof(res->err.msg),
+             "%zu of %zu rows are not valid; nothing was imported", cc->bad, cc->rows);
     goto done;
   }
-  if (cc->bad) {
-    if (cc->bad > ERRORS_SHOWN_MAX)
-      fprintf(stderr, "docket: error: ... and %zu more\n", cc->bad - ERRORS_SHOWN_MAX);
-    out = cli_error("%zu of %zu rows are not valid; nothing was imported", cc->bad, cc->rows);
+  if (!dk_node_unlocked(n)) {
+    rc = DK_ENOKEY;
+    snprintf(res->err.msg, sizeof(res->err.msg), "the node is locked");
     goto done;
   }
   lc->n = n;
   lc->now = cc->now;
   lc->total_rows = cc->rows;
-  lc->progress_lines = progress_lines;
-  lc->tty = !progress_lines && cli_progress_tty();
-  rc = parse_file(path, load_row, lc);
-  if (rc == 0)
-    rc = flush(lc);
-  else
-    rows_free(lc);
-  if (lc->tty)
-    fputs("\r\033[K", stderr);
-  if (rc == DK_EFORMAT) {
-    out = cli_error_code(rc, "%s changed while it was being imported; %zu rows are in, run the import "
-                    "again to finish",
-                    path, lc->cases_done);
-    goto done;
+  lc->progress_lines = res->progress_lines;
+  lc->tty = res->tty;
+  for (lc->phase = 0; lc->phase < 2 && rc == 0; lc->phase++) {
+    rc = ledger_read(l, sheet, load_row, lc, &res->err);
+    if (rc == 0)
+      rc = flush(lc);
+    else
+      rows_free(lc);
   }
-  if (rc != 0) {
-    char what[128];
-    snprintf(what, sizeof(what), "import stopped after %zu rows (those are stored; run the "
-                                 "import again to finish)",
-             lc->cases_done);
-    out = rc > 0 ? rc : cli_fail(rc, what);
-    goto done;
+  res->imported = lc->cases_done - lc->skipped;
+  res->skipped = lc->skipped;
+  res->entries = lc->entries;
+  res->cases_done = lc->cases_done;
+  if (rc == DK_ENUMBER) {
+    res->err.line = lc->bad_line;
+    snprintf(res->err.msg, sizeof(res->err.msg),
+             "the case number is held by a different case (it changed during the import)");
+  } else if (rc != 0 && res->err.msg[0] == 0) {
+    snprintf(res->err.msg, sizeof(res->err.msg), "%s", dk_strerror(rc));
   }
-  size_t imported = lc->cases_done - lc->skipped;
-  if (json)
-    out = cli_print_json(json_pack("{s:I, s:I, s:I, s:I}", "rows", (json_int_t)cc->rows,
-                                   "imported", (json_int_t)imported, "skipped",
-                                   (json_int_t)lc->skipped, "entries", (json_int_t)lc->entries));
-  else
-    printf("imported %zu cases (%zu entries) from %s; %zu already present\n", imported,
-           lc->entries, path, lc->skipped);
 done:
   if (lc)
     free(lc->b);
   free(lc);
+  if (cc)
+    numset_free(&cc->numbers);
   free(cc);
+  return rc;
+}
+
+/* ---- the command -------------------------------------------------------------- */
+
+static int write_template(const char *path, const char *lang_s, int json) {
+  enum ledger_lang lang = LEDGER_ZH;
+  if (lang_s && (strcmp(lang_s, "en") == 0 || strncmp(lang_s, "en_", 3) == 0 ||
+                 strcmp(lang_s, "C") == 0))
+    lang = LEDGER_EN;
+  else if (lang_s && strcmp(lang_s, "zh_CN") != 0 && strcmp(lang_s, "zh") != 0)
+    return cli_usage_error("docket case import --template FILE [--lang zh_CN|en]", "--lang is zh_CN or en, not '%s'", lang_s);
+  size_t len = strlen(path);
+  int rc;
+  struct ledger_out o;
+  ledger_out_init(&o, lang);
+  if (len > 5 && strcasecmp(path + len - 5, ".xlsx") == 0) {
+    rc = ledger_out_write_xlsx(&o, path);
+  } else {
+    FILE *f = fopen(path, "wb");
+    if (f == NULL)
+      return cli_error("cannot write %s: %s", path, strerror(errno));
+    rc = ledger_out_write_csv(&o, f);
+    if (fclose(f) != 0 && rc == 0)
+      rc = DK_EIO;
+  }
+  ledger_out_release(&o);
+  if (rc != 0)
+    return cli_fail(rc, "cannot write the template");
+  if (json)
+    return cli_print_json(json_pack("{s:s, s:s}", "template", path, "lang",
+                                    lang == LEDGER_ZH ? "zh_CN" : "en"));
+  printf("wrote an empty ledger to %s (%s column names)\n", path,
+         lang == LEDGER_ZH ? "Chinese" : "English");
+  return 0;
+}
+
+int cmd_case_import(struct cli *cl, int argc, char **argv) {
+  int progress_lines = 0;
+  const char *path = NULL, *sheet = NULL, *template = NULL, *lang = NULL;
+  const struct cli_opt opts[] = {
+      CLI_STRING("sheet", "NAME", &sheet, N_("the sheet of an .xlsx workbook (default: the first)")),
+      CLI_FLAG("progress", &progress_lines, N_("print a line after every durable commit")),
+      CLI_STRING("template", "FILE", &template,
+                 N_("write an empty ledger (CSV, or XLSX by the extension) instead")),
+      CLI_STRING("lang", "zh_CN|en", &lang, N_("the template's column names (default zh_CN)")),
+      CLI_END};
+  static const struct cli_command cmd = {
+      "case import", N_("FILE"), 0, 1,
+      N_("Loads a ledger kept in a spreadsheet: CSV (UTF-8 with or without BOM, or\n"
+         "GB18030/GBK as Chinese Windows saves it) or an .xlsx workbook (the first\n"
+         "sheet, or --sheet NAME). A header row names the columns, in English or\n"
+         "Chinese (docs/ledger-import.md). Every row is checked first: bad rows are\n"
+         "listed by line and nothing is written. Rows whose case is already here are\n"
+         "skipped, so running an interrupted import again completes it. --template FILE\n"
+         "writes an empty ledger with the column names in --lang."),
+      NULL};
+  int prc = cli_parse(cl, &cmd, opts, argc, argv, &path, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = cl->json;
+  if (template != NULL) {
+    if (path != NULL || sheet != NULL)
+      return cli_command_usage_error(&cmd, opts, "--template writes a file; it imports nothing");
+    return write_template(template, lang, json);
+  }
+  if (lang != NULL)
+    return cli_command_usage_error(&cmd, opts, "--lang goes with --template");
+  if (path == NULL)
+    return cli_command_usage_error(&cmd, opts, "which file?");
+  struct ledger l;
+  struct ledger_error e;
+  int rc = ledger_load_file(&l, path, &e);
+  if (rc != 0) {
+    if (e.line)
+      return cli_error("%s line %zu: %s", path, e.line, e.msg);
+    return cli_error("%s", e.msg);
+  }
+  if (!l.xlsx && sheet != NULL) {
+    ledger_release(&l);
+    return cli_command_usage_error(&cmd, opts, "--sheet is for .xlsx files");
+  }
+  dk_node *n = cli_open(cl, 1);
+  if (n == NULL) {
+    ledger_release(&l);
+    return 1;
+  }
+  struct ledger_import res;
+  memset(&res, 0, sizeof(res));
+  int out = 0;
+  if (!json && !l.xlsx)
+    fprintf(stderr, "reading %s as %s\n", path, l.encoding);
+  res.progress_lines = progress_lines;
+  res.tty = !progress_lines && cli_progress_tty();
+  rc = ledger_import(n, &l, sheet, &res, stderr);
+  if (res.tty)
+    fputs("\r\033[K", stderr);
+  const char *where = l.xlsx ? "row" : "line";
+  if (rc != 0) {
+    if (res.bad > ERRORS_SHOWN_MAX)
+      fprintf(stderr, "docket: error: ... and %zu more\n", res.bad - ERRORS_SHOWN_MAX);
+    if (res.cases_done > 0) {
+      char what[512];
+      snprintf(what, sizeof(what), "import stopped after %zu rows (those are stored; run the "
+                                   "import again to finish)%s%s",
+               res.cases_done, res.err.msg[0] ? ": " : "", res.err.msg);
+      out = cli_error("%s", what);
+    } else if (res.err.line) {
+      out = cli_error("%s %s %zu: %s", path, where, res.err.line, res.err.msg);
+    } else {
+      out = cli_error("%s", res.err.msg[0] ? res.err.msg : dk_strerror(rc));
+    }
+    goto done;
+  }
+  if (json)
+    out = cli_print_json(json_pack("{s:I, s:I, s:I, s:I, s:s, s:s?}", "rows", (json_int_t)res.rows,
+                                   "imported", (json_int_t)res.imported, "skipped",
+                                   (json_int_t)res.skipped, "entries", (json_int_t)res.entries,
+                                   "encoding", l.encoding, "sheet",
+                                   l.xlsx ? l.sheet : NULL));
+  else
+    printf("imported %zu cases (%zu entries) from %s; %zu already present\n", res.imported,
+           res.entries, path, res.skipped);
+done:
+  ledger_release(&l);
   dk_node_close(n);
   return out;
 }

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/config.h"
 #include "cli/service.h"
 #include "common/error.h"
 #include "replication/transport.h"
@@ -147,11 +148,14 @@ static int list_peer(void *ctx, const struct dk_peer *p) {
   l->count++;
   if (l->arr) {
     json_array_append_new(
-        l->arr, json_pack("{s:s, s:o, s:s, s:s, s:s, s:o, s:I, s:I}", "name", p->name, "addr",
-                          p->addr[0] ? json_string(p->addr) : json_null(), "key", hex, "office", p->office, "role",
+        l->arr, json_pack("{s:s, s:o, s:s, s:s, s:s, s:o, s:I, s:I, s:s?, s:o}", "name",
+                          p->name, "addr", p->addr[0] ? json_string(p->addr) : json_null(),
+                          "key", hex, "office", p->office, "role",
                           dk_office_role_name(p->role), "last_sync", cli_json_time(p->last_sync_ms),
                           "they_lack", (json_int_t)p->they_lack, "we_lack",
-                          (json_int_t)p->we_lack));
+                          (json_int_t)p->we_lack, "last_error",
+                          p->last_error[0] ? p->last_error : NULL, "last_error_at",
+                          cli_json_time(p->last_error_ms)));
     return 0;
   }
   cli_format_time(p->last_sync_ms, 0, when, sizeof(when));
@@ -159,6 +163,10 @@ static int list_peer(void *ctx, const struct dk_peer *p) {
          dk_office_role_name(p->role), p->addr[0] ? p->addr : "-", hex,
          p->last_sync_ms ? when : "never", (unsigned long long)p->they_lack,
          (unsigned long long)p->we_lack);
+  if (p->last_error[0]) {
+    cli_format_time(p->last_error_ms, 0, when, sizeof(when));
+    printf("%-12s   last error (%s): %s\n", "", when, p->last_error);
+  }
   return 0;
 }
 
@@ -249,12 +257,17 @@ int cmd_serve(struct cli *c, int argc, char **argv) {
   enum dk_log_level level = quiet ? DK_LOG_WARN : DK_LOG_INFO;
   if (level_arg && cli_log_level_parse(level_arg, &level) != 0)
     return cli_command_usage_error(&cmd, opts, _("--log-level is error, warning, info or debug"));
+  struct cli_config conf;
+  if (cli_config_load(c->dir, &conf) != 0)
+    return 1;
+  if (!level_arg && !quiet && conf.has_log_level)
+    level = conf.log_level;
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
   const struct dk_node_config *cfg = dk_node_config(n);
   if (listen == NULL)
-    listen = cfg->listen;
+    listen = conf.has_listen ? conf.listen : cfg->listen;
   struct sockaddr_storage ss;
   if (listen[0] && dk_net_parse_addr(listen, &ss) != 0) {
     dk_node_close(n);
@@ -277,6 +290,7 @@ int cmd_serve(struct cli *c, int argc, char **argv) {
   opt.on_ready = cli_service_ready;
   opt.on_link = cli_service_link;
   opt.on_tick = cli_service_tick;
+  opt.redial_ms_max = conf.has_sync_interval ? conf.sync_interval_s * 1000 : 0;
   struct dk_net_result res;
   rc = dk_net_run(n, &opt, &res);
   cli_service_stop(&svc);
@@ -401,6 +415,11 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
     fputs("\r\033[K", stderr);
   res.status.idle = idle;
   const struct dk_sync_stats *s = &total;
+  if (rc != 0 && res.status.refusal_code) {
+    out = cli_error("sync with %s failed: %s refused this node: %s", peer.name, peer.office,
+                    res.status.refusal_text);
+    goto done;
+  }
   if (rc != 0) {
     const char *why = rc == DK_ECONN      ? "peer unreachable or the connection was lost"
                       : rc == DK_EAUTH    ? "handshake failed: wrong network key, or the peer is "

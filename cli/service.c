@@ -60,14 +60,14 @@ static int write_record(struct cli_service *s) {
   return rc;
 }
 
-static void notify_status(struct cli_service *s) {
+/* STATUS= for systemctl status, with READY=1 the first time: one datagram,
+ * so that the manager never sees ready without the status. */
+static void notify_status(struct cli_service *s, int ready) {
   if (!s->notify)
     return;
   size_t up = json_object_size(s->links);
-  if (s->listen[0])
-    sd_notifyf(0, "STATUS=serving on %s: %zu link%s up", s->listen, up, up == 1 ? "" : "s");
-  else
-    sd_notifyf(0, "STATUS=serving: %zu link%s up", up, up == 1 ? "" : "s");
+  sd_notifyf(0, "%sSTATUS=serving%s%s: %zu link%s up", ready ? "READY=1\n" : "",
+             s->listen[0] ? " on " : "", s->listen, up, up == 1 ? "" : "s");
 }
 
 int cli_service_start(struct cli_service *s, dk_node *n, const char *dir, const char *listen,
@@ -125,10 +125,7 @@ void cli_service_stop(struct cli_service *s) {
 
 void cli_service_ready(void *ctx) {
   struct cli_service *s = ctx;
-  if (!s->notify)
-    return;
-  sd_notify(0, "READY=1");
-  notify_status(s);
+  notify_status(s, 1);
 }
 
 void cli_service_link(void *ctx, const struct dk_peer *peer, int up, int error) {
@@ -148,7 +145,7 @@ void cli_service_link(void *ctx, const struct dk_peer *peer, int up, int error) 
   if (write_record(s) != 0)
     dk_node_logf(s->n, DK_LOG_WARN, "cannot record the live links in %s for 'docket status'",
                  s->dir);
-  notify_status(s);
+  notify_status(s, 0);
 }
 
 void cli_service_tick(void *ctx) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/config.h"
 #include "common/error.h"
 #include "common/limits.h"
 #include "common/utf8.h"
@@ -272,6 +273,13 @@ dk_node *cli_open(const struct cli *c, int unlock) {
     cli_fail(rc, what);
     return NULL;
   }
+  /* docket.conf is read by every command that opens the node, so that a
+   * mistake in it shows at once, not when serve next starts. */
+  struct cli_config conf;
+  if (cli_config_load(c->dir, &conf) != 0 || cli_config_apply_deadlines(n, &conf) != 0) {
+    dk_node_close(n);
+    return NULL;
+  }
   return n;
 }
 
@@ -377,4 +385,28 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out) {
     return DK_EINVAL;
   *out = v;
   return 0;
+}
+
+json_t *cli_json_text(const char *s, int *repaired) {
+  if (s == NULL || s[0] == 0)
+    return json_null(); /* an absent value is null in every command */
+  size_t len = strlen(s);
+  if (dk_utf8_valid(s, len))
+    return json_stringn(s, len);
+  /* Older nodes stored text unchecked: every bad byte becomes U+FFFD. */
+  size_t cap = len * 3 + 1;
+  char *buf = malloc(cap);
+  if (buf == NULL)
+    return json_null();
+  size_t n = dk_text_sanitize(buf, cap, s, len, 0, DK_SANITIZE_JSON, repaired);
+  json_t *j = json_stringn(buf, n);
+  free(buf);
+  return j ? j : json_null();
+}
+
+const char *cli_term_text(const char *s, size_t chars_max, char *buf, size_t cap) {
+  if (s == NULL)
+    s = "";
+  dk_text_sanitize(buf, cap, s, strlen(s), chars_max, DK_SANITIZE_TERMINAL, NULL);
+  return buf;
 }

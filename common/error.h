@@ -44,7 +44,9 @@
   X(EAUTH, 30, "peer authentication failed")                                     \
   X(ESCOPE, 31, "not in this peer's scope")                                      \
   X(ECANCELED, 32, "operation canceled")                                        \
-  X(ECERT, 33, "no valid certificate (uncertified, expired or revoked key)")
+  X(ECERT, 33, "no valid certificate (uncertified, expired or revoked key)")     \
+  X(ETEXT, 34, "text is not valid UTF-8 or holds a control character")          \
+  X(ENUMBER, 35, "that case number already names another case")
 
 enum dk_error {
   DK_OK = 0,

@@ -42,6 +42,10 @@
 /* Names of people, categories, office paths. */
 #define DK_NAME_BYTES_MAX 256
 
+/* Longest human case number with its NUL: "LX-2020-0042" with room to
+ * spare. Every reader of the numbers table holds a number in this. */
+#define DK_CASE_NUMBER_BYTES 64
+
 /* Parties named on one case. */
 #define DK_PARTIES_MAX 32
 
@@ -85,6 +89,20 @@
 
 /* A CSV ledger line; spreadsheets export long text cells, but not this long. */
 #define DK_CSV_LINE_BYTES_MAX (64 * 1024)
+
+/* A ledger file is read into memory whole (CSV decoded to UTF-8 at once,
+ * XLSX opened from memory): 256 MiB is millions of rows, more than a
+ * district holds, and still fits a small office machine. */
+#define DK_LEDGER_FILE_BYTES_MAX (256 * 1024 * 1024)
+/* One cell of a ledger: a free text field with room for XLSX escapes. */
+#define DK_LEDGER_CELL_BYTES_MAX (2 * DK_TEXT_BYTES_MAX)
+/* An XLSX part once inflated (the sheet, the shared strings): a zip bomb
+ * stops here, not in memory. 512 MiB holds millions of cells. */
+#define DK_XLSX_PART_BYTES_MAX (512 * 1024 * 1024)
+/* Rows and columns of one sheet, and shared strings of one workbook. */
+#define DK_XLSX_ROWS_MAX (2 * 1024 * 1024)
+#define DK_XLSX_COLUMNS_MAX 64
+#define DK_XLSX_SHARED_STRINGS_MAX (4 * 1024 * 1024)
 
 /* Passphrases are typed by people. */
 #define DK_PASSPHRASE_BYTES_MAX 1024
@@ -175,6 +193,9 @@
  * flood of refused handshakes is a count, not a line each. */
 #define DK_LOG_REPEAT_BURST 3
 #define DK_LOG_SUMMARY_INTERVAL_MS (15 * 60 * 1000)
+/* A flood (refused handshakes) is counted once a minute, so that whoever
+ * watches the log sees an attack while it lasts. */
+#define DK_LOG_FLOOD_INTERVAL_MS (60 * 1000)
 
 /* A refusal reason sent to a refused peer (docs/protocol-transport.md): a
  * code and a short sentence, sent only to a peer that proved its key. */
@@ -202,6 +223,8 @@
 
 _Static_assert(DK_HEADER_BYTES_MAX + DK_BODY_BYTES_MAX + 1024 < DK_FRAME_BYTES_MAX,
                "one entry with its body must fit in one frame");
+_Static_assert(DK_LEDGER_CELL_BYTES_MAX < DK_CSV_LINE_BYTES_MAX,
+               "a CSV row holds at least one longest cell");
 _Static_assert(DK_TEXT_BYTES_MAX * 4 < DK_EVENT_BYTES_MAX,
                "an event with a few text fields must fit in a body");
 _Static_assert(DK_PARTIES_MAX * DK_NAME_BYTES_MAX < DK_EVENT_BYTES_MAX / 2,

@@ -62,6 +62,40 @@ static int write_all(int fd, const uint8_t *p, size_t n) {
   return 0;
 }
 
+static int sync_dir_of(const char *path) {
+  char dir[4096];
+  const char *slash = strrchr(path, '/');
+  size_t len = slash ? (size_t)(slash - path) : 1;
+  if (len >= sizeof(dir))
+    return DK_EINVAL;
+  memcpy(dir, slash ? path : ".", len);
+  dir[len] = 0;
+  if (len == 0)
+    strcpy(dir, "/");
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return DK_EIO;
+  int rc = fsync(fd) == 0 ? 0 : DK_EIO;
+  close(fd);
+  return rc;
+}
+
+int dk_keyfile_check(const uint8_t *bytes, size_t len) {
+  return len == DK_KEYFILE_BYTES && memcmp(bytes, MAGIC, sizeof(MAGIC)) == 0 ? 0 : DK_EFORMAT;
+}
+
+int dk_keyfile_rekey(const char *path, const char *old_pass, size_t old_len,
+                     const char *new_pass, size_t new_len) {
+  struct dk_secrets sec = {0};
+  int rc = dk_secrets_init(&sec);
+  if (rc == 0)
+    rc = dk_keyfile_read(path, old_pass, old_len, &sec);
+  if (rc == 0)
+    rc = dk_keyfile_write(path, new_pass, new_len, &sec);
+  dk_secrets_release(&sec);
+  return rc;
+}
+
 int dk_keyfile_write(const char *path, const char *passphrase, size_t passphrase_len,
                      const struct dk_secrets *s) {
   uint8_t file[DK_KEYFILE_BYTES];
@@ -110,10 +144,12 @@ int dk_keyfile_write(const char *path, const char *passphrase, size_t passphrase
   close(fd);
   fd = -1;
   if (rename(tmp, path) != 0) {
+    unlink(tmp);
     rc = DK_EIO;
     goto out;
   }
-  rc = 0;
+  /* The rename is durable only once the directory is. */
+  rc = sync_dir_of(path);
 out:
   if (fd >= 0) {
     close(fd);

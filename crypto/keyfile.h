@@ -40,4 +40,15 @@ int dk_keyfile_write(const char *path, const char *passphrase, size_t passphrase
 int dk_keyfile_read(const char *path, const char *passphrase, size_t passphrase_len,
                     struct dk_secrets *s);
 
+/* 0 when bytes have the size and magic of a keyfile (nothing is opened),
+ * DK_EFORMAT otherwise. */
+int dk_keyfile_check(const uint8_t *bytes, size_t len);
+
+/* Re-seals the keyfile at path under new_pass after opening it with
+ * old_pass (DK_EPASSPHRASE when wrong, nothing written): the new file is
+ * written beside it, flushed, renamed over it and the directory flushed, so
+ * a crash leaves the old file or the new one, never neither. */
+int dk_keyfile_rekey(const char *path, const char *old_pass, size_t old_len,
+                     const char *new_pass, size_t new_len);
+
 #endif

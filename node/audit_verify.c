@@ -1,7 +1,7 @@
 /*
  * Verifying an audit bundle from its bytes alone (node/audit.h).
  *
- * The procedure is the one docs/PROTOCOL.md §12.3 writes down for other
+ * The procedure is the one docs/PROTOCOL.md §12.4 writes down for other
  * implementations: walk the chunks, check every entry of every log from
  * seq 1 (encoding, signature, link, time, body hash), then the witnesses,
  * the fork proofs, the case's entries and its erasure, the certificates of

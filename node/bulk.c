@@ -113,6 +113,7 @@ struct bulk_ctx {
   struct dk_grant (*grants)[DK_READERS_MAX];
   size_t *grants_count;
   size_t entries;
+  size_t bad; /* out: the plan refused, on DK_ENUMBER */
 };
 
 /* Sets ev->deps to the case's frontier (the newest DK_DEPS_MAX of it). */
@@ -131,6 +132,68 @@ static int set_deps(struct dk_event *ev, const struct dk_case_state *s) {
   return 0;
 }
 
+/* Is the case that holds open's number (given, and found taken) the case
+ * open describes? A ledger row re-imported is: same kind, same opening
+ * time and same summary. */
+static int same_case(dk_node *n, struct dk_txn *t, const struct dk_event *open, int *same) {
+  uint8_t nk[DK_HASH_BYTES];
+  const uint8_t *v;
+  size_t vlen;
+  *same = 0;
+  dk__number_key(n, open->number, nk);
+  int rc = dk_txn_get(t, DK_T_NUMBERS, nk, sizeof(nk), &v, &vlen);
+  if (rc != 0)
+    return rc;
+  if (vlen != DK_HASH_BYTES)
+    return DK_EFORMAT;
+  uint8_t id[DK_HASH_BYTES];
+  memcpy(id, v, DK_HASH_BYTES);
+  struct dk_case_state s;
+  dk_case_state_init(&s);
+  rc = dk__case_state_load(n, t, id, &s);
+  if (rc == DK_ENOKEY || rc == DK_ENOTFOUND) {
+    rc = 0; /* a case this node cannot read is not this row's */
+  } else if (rc == 0) {
+    *same = s.opened && s.kind == open->kind && s.opened_at_ms == open->at_ms &&
+            strcmp(s.summary ? s.summary : "", open->text ? open->text : "") == 0;
+  }
+  dk_case_state_release(&s);
+  return rc;
+}
+
+/* The index of another plan of the batch, not skipped, whose number is
+ * numbers[i] (count when there is none). Only plans that already hold a
+ * number (a given one, or one assigned before i) are compared. */
+static size_t taken_in_batch(char (*numbers)[DK_CASE_NUMBER_BYTES], size_t count, size_t i,
+                             const struct dk_case_plan *plans) {
+  for (size_t k = 0; k < count; k++)
+    if (k != i && numbers[k][0] && !plans[k].skipped && strcmp(numbers[k], numbers[i]) == 0)
+      return k;
+  return count;
+}
+
+int dk_node_plan_number(dk_node *n, const struct dk_case_plan *p, int *present) {
+  *present = 0;
+  if (p->events_count == 0)
+    return DK_EINVAL;
+  const struct dk_event *open = &p->events[0];
+  if (open->number == NULL || open->number[0] == 0)
+    return 0;
+  if (strlen(open->number) >= DK_CASE_NUMBER_BYTES)
+    return DK_ELIMIT;
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  rc = same_case(n, &t, open, present);
+  if (rc == 0 && !*present)
+    rc = DK_ENUMBER;
+  else if (rc == DK_ENOTFOUND)
+    rc = 0;
+  dk_store_read_end(&t);
+  return rc;
+}
+
 static int bulk_fn(struct dk_txn *t, void *arg) {
   struct bulk_ctx *c = arg;
   dk_node *n = c->n;
@@ -140,43 +203,73 @@ static int bulk_fn(struct dk_txn *t, void *arg) {
   char **office = calloc(count, sizeof(char *));
   struct dk_case_state *states = calloc(count, sizeof(*states));
   size_t *applied = calloc(count, sizeof(size_t));
+  char *reached = calloc(count, 1);
   struct step *order = NULL;
   struct signer *sg = calloc(1, sizeof(*sg));
   struct dk_buf *bodies = calloc(RING, sizeof(struct dk_buf));
   struct dk_buf *pt = &n->scratch_event;
   int started = 0, rc = 0;
-  size_t total = 0, reached = 0;
+  size_t total = 0;
   c->entries = 0;
-  if (!numbers || !given || !office || !states || !applied || !sg || !bodies) {
+  if (!numbers || !given || !office || !states || !applied || !reached || !sg || !bodies) {
     rc = DK_ENOMEM;
     goto out;
   }
   for (size_t i = 0; i < count; i++)
     dk_case_state_init(&states[i]);
 
-  /* Numbers first: a case whose number is here already was loaded before,
-   * and loading it again is skipped (so a cut import can be rerun). */
+  /* Numbers first. A case whose number is here already was loaded before
+   * and is skipped (so a cut import can be rerun); a number held by a
+   * different case, or given twice in the batch, is refused. Given numbers
+   * go before assigned ones, so that the counter is past every given number
+   * before a blank one is filled in. */
   size_t longest = 0;
-  for (size_t i = 0; i < count && rc == 0; i++) {
-    struct dk_case_plan *p = &c->plans[c->first + i];
-    struct dk_event *open = &p->events[0];
-    given[i] = open->number;
-    office[i] = open->office;
-    reached = i + 1;
-    open->office = n->cfg.office;
-    p->skipped = 0;
-    rc = dk__assign_number(n, t, open, numbers[i]);
-    if (rc == DK_EEXIST) {
-      p->skipped = 1;
-      rc = 0;
-      continue;
+  for (int pass = 0; pass < 2 && rc == 0; pass++)
+    for (size_t i = 0; i < count && rc == 0; i++) {
+      struct dk_case_plan *p = &c->plans[c->first + i];
+      struct dk_event *open = &p->events[0];
+      int blank = open->number == NULL || open->number[0] == 0;
+      if (blank != (pass == 1))
+        continue;
+      given[i] = open->number;
+      office[i] = open->office;
+      reached[i] = 1;
+      open->office = n->cfg.office;
+      p->skipped = 0;
+      for (;;) {
+        rc = dk__assign_number(n, t, open, numbers[i]);
+        if (rc == DK_EEXIST) {
+          int same = 0;
+          rc = same_case(n, t, open, &same);
+          if (rc == 0 && !same)
+            rc = DK_ENUMBER;
+          if (rc == 0)
+            p->skipped = 1;
+        }
+        if (rc != 0 || p->skipped)
+          break;
+        /* dk__assign_number wrote the number into numbers[i] (a given one
+         * too, checked to fit) */
+        open->number = numbers[i];
+        size_t dup = taken_in_batch(numbers, count, i, c->plans + c->first);
+        if (dup == count)
+          break;
+        if (!blank) {
+          rc = DK_ENUMBER;
+          break;
+        }
+        open->number = given[i]; /* blank again: take the next one */
+      }
+      if (rc != 0) {
+        c->bad = c->first + i;
+        break;
+      }
+      if (p->skipped)
+        continue;
+      total += p->events_count;
+      if (p->events_count > longest)
+        longest = p->events_count;
     }
-    strcpy(numbers[i], open->number); /* a given number too */
-    open->number = numbers[i];
-    total += p->events_count;
-    if (p->events_count > longest)
-      longest = p->events_count;
-  }
   if (rc != 0)
     goto out;
   order = malloc(sizeof(*order) * (total ? total : 1));
@@ -307,7 +400,9 @@ out:
     atomic_store_explicit(&sg->stop, 1, memory_order_release);
     pthread_join(sg->thread, NULL);
   }
-  for (size_t i = 0; i < reached; i++) {
+  for (size_t i = 0; reached && i < count; i++) {
+    if (!reached[i])
+      continue;
     struct dk_event *open = &c->plans[c->first + i].events[0];
     open->number = given[i];
     open->office = office[i];
@@ -322,6 +417,7 @@ out:
   free(bodies);
   free(order);
   free(applied);
+  free(reached);
   free(states);
   free(office);
   free(given);
@@ -345,6 +441,8 @@ int dk_node_plan_check(dk_node *n, struct dk_case_plan *p) {
       ev->office = n->cfg.office;
     }
     rc = dk_event_validate(ev);
+    if (rc == 0)
+      rc = dk_event_check_new(ev);
     if (rc == 0)
       rc = dk_case_check(&s, ev);
     if (rc == 0) {
@@ -378,7 +476,7 @@ int dk_node_bulk_load(dk_node *n, struct dk_case_plan *plans, size_t count,
     }
   }
   struct dk_bulk_progress prog = {0, count, 0};
-  struct bulk_ctx c = {n, plans, 0, 0, NULL, NULL, NULL, 0};
+  struct bulk_ctx c = {n, plans, 0, 0, NULL, NULL, NULL, 0, 0};
   /* Case keys and their sealed grants are made a batch at a time. */
   size_t batch_cases_max = DK_BULK_BATCH_ENTRIES;
   c.keys = calloc(count ? count : 1, sizeof(*c.keys));
@@ -420,6 +518,8 @@ int dk_node_bulk_load(dk_node *n, struct dk_case_plan *plans, size_t count,
     bc.first = i;
     bc.last = j;
     rc = dk_store_write(n->store, bulk_fn, &bc);
+    if (rc == DK_ENUMBER)
+      *bad_plan = bc.bad;
     sodium_memzero(keyblock, batch_cases_max * DK_SYMKEY_BYTES);
     for (size_t k = i; k < j; k++)
       c.keys[k] = NULL;

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/limits.h"
 #include "common/mp.h"
+#include "common/utf8.h"
 #include "crypto/crypto.h"
 
 _Static_assert(DK_CASE_ID_BYTES == DK_HASH_BYTES, "a case id is an entry id");
@@ -384,6 +385,40 @@ int dk_event_validate(const struct dk_event *ev) {
       return rc;
   }
   return 0;
+}
+
+int dk_event_check_new(const struct dk_event *ev) {
+  assert(ev != NULL);
+  int rc = dk_text_check(ev->by, DK_TEXT_LINE);
+  for (const enum field *f = type_fields[ev->type]; *f != F_END && rc == 0; f++) {
+    switch (*f) {
+    case F_CATEGORY:
+      rc = dk_text_check(ev->category, DK_TEXT_LINE);
+      break;
+    case F_NUMBER:
+      rc = dk_text_check(ev->number, DK_TEXT_LINE);
+      /* the numbers table and every reader hold a number in this */
+      if (rc == 0 && ev->number != NULL && strlen(ev->number) >= DK_CASE_NUMBER_BYTES)
+        rc = DK_ELIMIT;
+      break;
+    case F_OFFICE:
+      rc = dk_text_check(ev->office, DK_TEXT_LINE);
+      break;
+    case F_TEXT:
+      rc = dk_text_check(ev->text, DK_TEXT_MULTILINE);
+      break;
+    case F_TO:
+      rc = dk_text_check(ev->to, DK_TEXT_LINE);
+      break;
+    case F_PARTIES:
+      for (size_t i = 0; i < ev->parties_count && rc == 0; i++)
+        rc = dk_text_check(ev->parties[i], DK_TEXT_LINE);
+      break;
+    default:
+      break;
+    }
+  }
+  return rc;
 }
 
 /* ---- encoding ---------------------------------------------------------- */

@@ -220,9 +220,19 @@ void dk_event_release(struct dk_event *ev);
  * list or number past its limit). */
 int dk_event_validate(const struct dk_event *ev);
 
+/* The stricter checks for an event this node writes now, on top of
+ * dk_event_validate(): every text is well-formed UTF-8 without control
+ * characters (tabs and line breaks are allowed in free text, not in names,
+ * numbers or categories), and a case number fits DK_CASE_NUMBER_BYTES.
+ * Events read back are not held to these (older nodes did not check; their
+ * text is repaired where it is shown). Returns 0, DK_ETEXT or DK_ELIMIT. */
+int dk_event_check_new(const struct dk_event *ev);
+
 /* Appends the canonical encoding of ev's body to out (docs/protocol-events.md).
  * Validates first; on any error out is left as it was. Returns 0, the codes
- * of dk_event_validate(), or DK_ENOMEM. */
+ * of dk_event_validate(), or DK_ENOMEM. Whatever decodes re-encodes to the
+ * same bytes, so dk_event_check_new() is not applied here but where a node
+ * makes a new event (node/cases.c, node/bulk.c). */
 int dk_event_encode(const struct dk_event *ev, struct dk_buf *out);
 
 /* Decodes an untrusted body. ev must be initialised (or zeroed); on success

@@ -392,6 +392,8 @@ int dk_node_case_open(dk_node *n, struct dk_event *ev, uint8_t case_id[DK_HASH_B
   if (given == NULL || given[0] == 0)
     ev->number = "X-0000-0000";
   rc = dk_event_validate(ev);
+  if (rc == 0)
+    rc = dk_event_check_new(ev);
   ev->number = given;
   if (rc == 0)
     rc = dk_store_write(n->store, open_fn, &c);
@@ -433,6 +435,8 @@ int dk_node_case_append(dk_node *n, const uint8_t case_id[DK_HASH_BYTES], struct
   if (ev->type == DK_EVENT_OPEN)
     return DK_EINVAL;
   rc = dk_event_validate(ev);
+  if (rc == 0)
+    rc = dk_event_check_new(ev);
   if (rc != 0)
     return rc;
   struct append_ctx c = {n, case_id, ev};

@@ -286,6 +286,8 @@ out:
   return rc;
 }
 
+int dk_node_store_copy(dk_node *n, int fd) { return dk_store_copy_compact(n->store, fd); }
+
 void dk_node_close(dk_node *n) {
   if (n == NULL)
     return;

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/limits.h"
 #include "crypto/crypto.h"
 #include "node/case.h"
 #include "node/entry.h"
@@ -36,8 +37,8 @@ enum dk_office_role {
 int dk_office_role_parse(const char *s, enum dk_office_role *out);
 const char *dk_office_role_name(enum dk_office_role r);
 
-/* Longest human case number, "LX-2020-0042" with room to spare. */
-#define DK_CASE_NUMBER_BYTES 64
+/* DK_CASE_NUMBER_BYTES (the longest case number, with its NUL) is in
+ * common/limits.h. */
 
 enum dk_log_level { DK_LOG_ERROR, DK_LOG_WARN, DK_LOG_INFO, DK_LOG_DEBUG };
 typedef void (*dk_log_fn)(void *ctx, enum dk_log_level level, const char *msg);
@@ -137,10 +138,19 @@ struct dk_bulk_progress {
  * for an impossible sequence of steps. */
 int dk_node_plan_check(dk_node *n, struct dk_case_plan *plan);
 
+/* Checks a plan's given case number against the store: 0 when it is free
+ * or blank (*present 0) or when it names the very case the plan opens
+ * (*present 1: same kind, opening time and summary, so loading skips it);
+ * DK_ENUMBER when a different case holds it, DK_ELIMIT when it is longer
+ * than DK_CASE_NUMBER_BYTES - 1. */
+int dk_node_plan_number(dk_node *n, const struct dk_case_plan *plan, int *present);
+
 /* Loads plans in commits of at most DK_BULK_BATCH_ENTRIES entries, never
  * splitting a case across commits. Every step is checked against the status
  * machine first; a plan whose steps are impossible is refused before anything
- * is written (DK_ETRANSITION, *bad_plan set). progress is called after each
+ * is written (DK_ETRANSITION, *bad_plan set). A plan whose number is held
+ * by a different case, or is given twice, fails its commit (DK_ENUMBER,
+ * *bad_plan set; earlier commits stay). progress is called after each
  * commit with what is durable so far. */
 int dk_node_bulk_load(dk_node *n, struct dk_case_plan *plans, size_t count,
                       void (*progress)(void *ctx, const struct dk_bulk_progress *p),
@@ -228,6 +238,7 @@ int dk_node_network_key(dk_node *n, uint8_t key[32]);
 int dk_node_set_network_key(dk_node *n, const uint8_t key[32]);
 
 /* Pinned peers, until certificates vouch for offices. */
+#define DK_PEER_ERROR_BYTES 256
 struct dk_peer {
   char name[64];
   char addr[DK_NAME_BYTES_MAX]; /* host:port; empty = the peer dials us */
@@ -238,6 +249,15 @@ struct dk_peer {
   uint64_t last_sync_ms;  /* last sync that reached caught-up, 0 never */
   uint64_t they_lack;     /* entries we hold in their scope that they lacked, as last known */
   uint64_t we_lack;       /* and the other way */
+  /* The last failure of the link with this peer, in words a person can act
+   * on, as the transport recorded it (replication/transport.c): a refusal
+   * the peer sent with its reason ("zhanhe/beidu refused this node: no
+   * valid certificate ..."), a refusal of ours, a failed handshake, the
+   * peer unreachable, a link that fell silent. Empty ("") when none, and
+   * cleared by a sync that reaches caught-up. last_error_ms: when it was
+   * recorded (node clock), 0 when none. Read by `peer list` and `status`. */
+  char last_error[DK_PEER_ERROR_BYTES];
+  uint64_t last_error_ms;
 };
 int dk_node_peer_add(dk_node *n, const struct dk_peer *p);   /* DK_EEXIST: name or key */
 int dk_node_peer_remove(dk_node *n, const char *name);       /* DK_ENOTFOUND */
@@ -260,6 +280,12 @@ int dk_node_peer_cursor(dk_node *n, const uint8_t peer_key[DK_PK_BYTES],
 /* A change counter of the store (LMDB's last transaction id): it moves when
  * any process commits, which is how serve notices other writers. */
 uint64_t dk_node_change_mark(dk_node *n);
+/* The same counter as a new reader sees it: the id of the last commit a
+ * read transaction begun now sees. dk_node_change_mark() reads the meta
+ * page, which LMDB writes before it publishes the commit to readers, so for
+ * a moment after another process commits it is ahead of what a reader sees;
+ * this one never is (replication/sync.h, dk_sync_poll). 0 on error. */
+uint64_t dk_node_visible_mark(dk_node *n);
 
 /* ---- trust (node/trustview.c; formats in node/trust.h) -------------------
  *
@@ -304,6 +330,10 @@ int dk_node_statement_append(dk_node *n, const struct dk_identity *root,
  * borrowed for the call. A non-zero return from cb stops and is returned. */
 int dk_node_statement_list(dk_node *n, int (*cb)(void *ctx, const struct dk_statement *s),
                            void *ctx);
+
+/* Writes a consistent, compacted copy of the store (a data.mdb) to fd
+ * while other processes, serve among them, go on writing. */
+int dk_node_store_copy(dk_node *n, int fd);
 
 /* Counts: logs, entries and cases held. */
 struct dk_node_stats {

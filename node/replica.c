@@ -116,6 +116,15 @@ int dk_node_log_read(dk_node *n, const uint8_t log[DK_PK_BYTES], uint64_t from,
 
 uint64_t dk_node_change_mark(dk_node *n) { return dk_store_last_txn(n->store); }
 
+uint64_t dk_node_visible_mark(dk_node *n) {
+  struct dk_txn t;
+  if (dk_store_read_begin(n->store, &t) != 0)
+    return 0;
+  uint64_t id = (uint64_t)mdb_txn_id(t.txn);
+  dk_store_read_end(&t);
+  return id;
+}
+
 /* ---- readers and grants -------------------------------------------------- */
 
 /* Grants every case this office opened to a newly known reader (an office
@@ -757,7 +766,7 @@ int dk_node_network_key(dk_node *n, uint8_t key[32]) {
 static int peer_encode(const struct dk_peer *p, struct dk_buf *out) {
   msgpack_packer pk;
   msgpack_packer_init(&pk, out, dk_buf_msgpack_write);
-  int bad = msgpack_pack_array(&pk, 9);
+  int bad = msgpack_pack_array(&pk, 11);
   bad |= dk_mp_pack_str(&pk, p->name);
   bad |= dk_mp_pack_str(&pk, p->addr);
   bad |= dk_mp_pack_bin(&pk, p->key, DK_PK_BYTES);
@@ -767,6 +776,8 @@ static int peer_encode(const struct dk_peer *p, struct dk_buf *out) {
   bad |= msgpack_pack_uint64(&pk, p->last_sync_ms);
   bad |= msgpack_pack_uint64(&pk, p->they_lack);
   bad |= msgpack_pack_uint64(&pk, p->we_lack);
+  bad |= dk_mp_pack_str(&pk, p->last_error);
+  bad |= msgpack_pack_uint64(&pk, p->last_error_ms);
   return bad ? DK_ENOMEM : 0;
 }
 
@@ -779,7 +790,9 @@ static int peer_decode(const uint8_t *v, size_t vlen, struct dk_peer *p) {
   const msgpack_object *a = &u.data;
   uint64_t role;
   memset(p, 0, sizeof(*p));
-  if (a->type == MSGPACK_OBJECT_ARRAY && a->via.array.size == 9) {
+  /* 9 fields before the last error was recorded, 11 since. */
+  if (a->type == MSGPACK_OBJECT_ARRAY &&
+      (a->via.array.size == 9 || a->via.array.size == 11)) {
     const msgpack_object *f = a->via.array.ptr;
     if (dk_mp_get_str(&f[0], p->name, sizeof(p->name)) == 0 &&
         dk_mp_get_str(&f[1], p->addr, sizeof(p->addr)) == 0 &&
@@ -788,7 +801,10 @@ static int peer_decode(const uint8_t *v, size_t vlen, struct dk_peer *p) {
         dk_mp_get_u64(&f[4], &role) == 0 && dk_mp_get_u64(&f[5], &p->added_ms) == 0 &&
         dk_mp_get_u64(&f[6], &p->last_sync_ms) == 0 &&
         dk_mp_get_u64(&f[7], &p->they_lack) == 0 && dk_mp_get_u64(&f[8], &p->we_lack) == 0 &&
-        role >= DK_OFFICE_DISTRICT && role <= DK_OFFICE_AUDITOR) {
+        role >= DK_OFFICE_DISTRICT && role <= DK_OFFICE_AUDITOR &&
+        (a->via.array.size == 9 ||
+         (dk_mp_get_str(&f[9], p->last_error, sizeof(p->last_error)) == 0 &&
+          dk_mp_get_u64(&f[10], &p->last_error_ms) == 0))) {
       p->role = (enum dk_office_role)role;
       rc = 0;
     }

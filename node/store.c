@@ -126,6 +126,11 @@ fail:
   return rc;
 }
 
+int dk_store_copy_compact(dk_store *s, int fd) {
+  int mrc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+  return mrc == 0 ? 0 : translate(s, mrc);
+}
+
 void dk_store_close(dk_store *s) {
   if (s == NULL)
     return;

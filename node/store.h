@@ -57,6 +57,10 @@ struct dk_txn {
  * reader slots left by crashed processes. */
 int dk_store_open(const char *dir, int create, dk_store **out);
 void dk_store_close(dk_store *s);
+/* Writes a consistent, compacted copy of the environment to fd (LMDB's
+ * mdb_env_copyfd2 with MDB_CP_COMPACT: one read transaction, so writers go
+ * on meanwhile and the copy is one committed state). */
+int dk_store_copy_compact(dk_store *s, int fd);
 
 /* Runs fn in a write transaction and commits it. See the header comment
  * for the retry and failure rules. Returns fn's error or the commit's. */

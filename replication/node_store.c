@@ -76,6 +76,8 @@ static int ns_witness(void *ctx, const uint8_t log[DK_PK_BYTES]) {
   return dk_node_witness(ctx, log);
 }
 
+static uint64_t ns_mark(void *ctx) { return dk_node_visible_mark(ctx); }
+
 void dk_node_store_init(struct dk_sync_store *store, dk_node *n) {
   memset(store, 0, sizeof(*store));
   store->ctx = n;
@@ -84,4 +86,5 @@ void dk_node_store_init(struct dk_sync_store *store, dk_node *n) {
   store->read = ns_read;
   store->ingest = ns_ingest;
   store->witness = ns_witness;
+  store->mark = ns_mark;
 }

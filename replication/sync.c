@@ -69,6 +69,7 @@ struct dk_sync {
   int idle;
   int done;
   int dirty; /* local_change before the peer's hello: look again after it */
+  uint64_t seen_mark; /* the store's mark() just before the last look at the heads */
   enum send_phase send_phase;
   int caught_up_sent;   /* CAUGHT_UP sent since the last batch */
   int defer_caught_up;  /* parent in a witness round: CAUGHT_UP after the child's */
@@ -289,7 +290,13 @@ static int on_head(void *cbctx, const struct dk_sync_head *h, const char *office
   return 0;
 }
 
-static int refresh(struct dk_sync *s) { return s->store.heads(s->store.ctx, on_head, s); }
+/* Looks at the heads. The mark is read first: the heads then show at least
+ * that state, so a later poll with the same mark has nothing new to find. */
+static int refresh(struct dk_sync *s) {
+  if (s->store.mark)
+    s->seen_mark = s->store.mark(s->store.ctx);
+  return s->store.heads(s->store.ctx, on_head, s);
+}
 
 static int pending(const struct log_state *l) {
   return (l->flags & LOG_SEND) && !(l->flags & LOG_FORKED) && l->my_seq > l->peer_seq;
@@ -1080,6 +1087,16 @@ int dk_sync_local_change(struct dk_sync *s) {
   if (rc == 0 && s->send_phase == SEND_STREAM && next_pending(s) < s->logs_count)
     rc = pump(s);
   return rc == 0 ? 0 : fail(s, rc);
+}
+
+int dk_sync_poll(struct dk_sync *s, uint64_t mark) {
+  if (s->error != 0)
+    return s->error;
+  if (mark == s->seen_mark)
+    return 0;
+  if (s->store.mark == NULL)
+    s->seen_mark = mark;
+  return dk_sync_local_change(s);
 }
 
 int dk_sync_tick(struct dk_sync *s, uint64_t now_ms) {

@@ -204,6 +204,18 @@ int dk_sync_receive(struct dk_sync *s, const uint8_t *msg, size_t len);
  */
 int dk_sync_local_change(struct dk_sync *s);
 
+/*
+ * The store's change counter is `mark` now (dk_node_change_mark: any counter
+ * that moves with every commit, even one that runs ahead of what readers
+ * see). Looks again at the heads (dk_sync_local_change) unless the session's
+ * last look was at a store state with that very mark, as the store's mark()
+ * told it just before the look. So a commit seen in the counter before it is
+ * visible to readers is looked for again at the next poll, rather than
+ * taken as seen. Without store->mark, the session remembers the last polled
+ * mark instead. Same errors as dk_sync_local_change.
+ */
+int dk_sync_poll(struct dk_sync *s, uint64_t mark);
+
 /* Tells the session the time: DK_ETIMEDOUT (see timeout_ms and silence_ms);
  * may send a PING (keepalive_ms). */
 int dk_sync_tick(struct dk_sync *s, uint64_t now_ms);

@@ -81,6 +81,13 @@ struct dk_sync_store {
    * current head (the witness entry replicates with the parent's log).
    * Called by the sync core when a child's own log advanced in a session. */
   int (*witness)(void *ctx, const uint8_t log[DK_PK_BYTES]);
+
+  /* Optional (NULL: none). The store's change mark as a reader sees it now:
+   * it moves with every commit, and never runs ahead of what heads() called
+   * after it returns (for LMDB, the id of the last transaction a new reader
+   * sees, which lags the meta page's id for a moment after each commit).
+   * dk_sync_poll() compares a polled mark with it. */
+  uint64_t (*mark)(void *ctx);
 };
 
 /*

@@ -6,30 +6,45 @@
  *   SYNC       encrypted frames (frame.h) carrying sync messages (sync.h);
  *   CLOSING    waiting for libuv's close callback, which alone frees it.
  * A 200 ms timer notices commits by other processes (the store's change
- * mark), ticks the sessions and times out stalled handshakes.
+ * mark), ticks the sessions (keepalive, silence bound) and times out stalled
+ * handshakes.
+ *
+ * What a peer can make this process hold is bounded (common/limits.h): all
+ * connections (DK_NET_CONNECTIONS_MAX), those still in the handshake
+ * (DK_NET_HANDSHAKES_MAX, DK_NET_HANDSHAKE_TIMEOUT_MS), sessions per key
+ * (DK_NET_SESSIONS_PER_KEY_MAX), and a session's silence
+ * (DK_SYNC_SILENCE_MS_MAX). A peer refused after it proved its key gets a
+ * REFUSED message with the reason; a stranger gets nothing.
+ *
+ * Repeated conditions (refusals, an unreachable parent) are logged through
+ * common/ratelog.h: the first occurrences, then a periodic count.
  */
 #include "replication/transport.h"
 
 #include <arpa/inet.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 #include "common/error.h"
+#include "common/ratelog.h"
 #include "replication/frame.h"
 #include "replication/handshake.h"
 #include "replication/node_store.h"
 
 #define TIMER_MS 200
-#define HANDSHAKE_TIMEOUT_MS 10000
 #define REDIAL_MS_MIN 500
 #define REDIAL_MS_MAX 30000
 #define READ_BUF_BYTES (64 * 1024)
 #define DIALS_MAX 16
 
-enum phase { PH_HANDSHAKE = 1, PH_SYNC, PH_CLOSING };
+/* PH_REFUSING: the handshake is done but the peer is refused; the REFUSED
+ * frame is being written, then the connection is shut down and closed. */
+enum phase { PH_HANDSHAKE = 1, PH_SYNC, PH_REFUSING, PH_CLOSING };
 
 struct net;
 struct dial;
@@ -38,6 +53,7 @@ struct conn {
   struct net *net;
   uv_tcp_t tcp;
   uv_connect_t connect_req;
+  uv_shutdown_t shutdown_req;
   int outbound;
   enum phase phase;
   struct dk_peer peer; /* pinned record; known after authorize (inbound) */
@@ -49,7 +65,12 @@ struct conn {
   struct dk_frame_decoder dec;
   struct dk_sync *sync;
   uint64_t stored_seen;  /* entries_stored already announced to others */
+  uint64_t stored_logged; /* entries_stored already written to the log */
+  uint64_t received_logged;
+  int caught_up;          /* both directions caught up, as last seen */
   int caught_up_logged;
+  int authorized;         /* inbound: authorize() let its key in */
+  uint64_t refusal;       /* inbound: refuse after the handshake, with this code */
   uint64_t started_ms;
   int error;             /* why it closed */
   struct dial *dial;     /* outbound in serve mode: the redial state */
@@ -63,6 +84,7 @@ struct dial {
   uv_timer_t timer;
   int attempts;
   struct conn *conn;
+  struct dk_ratelog unreachable; /* "cannot reach" once, then a count */
 };
 
 struct net {
@@ -78,12 +100,13 @@ struct net {
   struct conn *conns;
   struct dial dials[DIALS_MAX];
   size_t ndials;
-  uint64_t mark;
   int stopping;
   int once_result; /* once mode: 1 when set */
   int result;
   struct dk_sync_status last;
   uint64_t wire_bytes_sent, wire_bytes_received; /* all connections */
+  size_t conns_count;
+  struct dk_ratelog refused_log; /* handshakes refused, connections over the limits */
 };
 
 struct wreq {
@@ -95,6 +118,87 @@ struct wreq {
 };
 
 static uint64_t now_ms(struct net *net) { return dk_node_now(net->n); }
+
+/* "09:00", or "2026-12-01 09:00" when not today: when a repeated run began. */
+static void since_text(struct net *net, uint64_t ms, char *out, size_t cap) {
+  time_t t = (time_t)(ms / 1000), now = (time_t)(now_ms(net) / 1000);
+  struct tm tm, tn;
+  localtime_r(&t, &tm);
+  localtime_r(&now, &tn);
+  if (tm.tm_year == tn.tm_year && tm.tm_yday == tn.tm_yday)
+    strftime(out, cap, "%H:%M", &tm);
+  else
+    strftime(out, cap, "%Y-%m-%d %H:%M", &tm);
+}
+
+/* Refused connections and strangers' failed handshakes: the first few in
+ * full, then a count per interval (an attacker once wrote 19 600 lines in
+ * 2.5 minutes). Formats only what is written. */
+__attribute__((format(printf, 2, 3))) static void log_refused(struct net *net, const char *fmt,
+                                                              ...) {
+  enum dk_ratelog_verdict v = dk_ratelog_hit(&net->refused_log, now_ms(net));
+  if (v == DK_RATELOG_QUIET)
+    return;
+  char msg[512], since[32];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  if (v == DK_RATELOG_FULL) {
+    dk_node_logf(net->n, DK_LOG_WARN, "%s", msg);
+    return;
+  }
+  since_text(net, dk_ratelog_since_ms(&net->refused_log), since, sizeof(since));
+  dk_node_logf(net->n, DK_LOG_WARN, "%s (%llu connections refused since %s; only a count is "
+               "logged now)", msg, (unsigned long long)dk_ratelog_count(&net->refused_log), since);
+}
+
+/* Records the last failure of the link with a pinned peer in its record
+ * (struct dk_peer.last_error), when it says something new. */
+__attribute__((format(printf, 2, 3))) static void peer_error(struct conn *c, const char *fmt,
+                                                             ...) {
+  if (!c->peer_known || c->peer.name[0] == 0)
+    return;
+  struct dk_peer p;
+  if (dk_node_peer_get(c->net->n, c->peer.name, &p) != 0 ||
+      memcmp(p.key, c->peer.key, DK_PK_BYTES) != 0)
+    return; /* a certified peer this node has not pinned */
+  char msg[DK_PEER_ERROR_BYTES];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  if (strcmp(msg, p.last_error) == 0)
+    return; /* one write per new condition, not per attempt */
+  memcpy(p.last_error, msg, sizeof(p.last_error));
+  p.last_error_ms = now_ms(c->net);
+  dk_node_peer_update(c->net->n, &p);
+}
+
+/* A dial that failed before its session began: "cannot reach" once, then a
+ * summary per interval (an unreachable parent once wrote 2 900 lines a
+ * day), and the reason in the peer record. Once mode logs as before. */
+static void dial_failed(struct conn *c, const char *why) {
+  struct net *net = c->net;
+  struct dial *d = c->dial;
+  peer_error(c, "cannot reach %s at %s: %s", c->peer.office, c->peer.addr, why);
+  if (d == NULL) {
+    dk_node_logf(net->n, DK_LOG_INFO, "cannot reach %s at %s: %s", c->peer.name, c->peer.addr,
+                 why);
+    return;
+  }
+  enum dk_ratelog_verdict v = dk_ratelog_hit(&d->unreachable, now_ms(net));
+  if (v == DK_RATELOG_FULL) {
+    dk_node_logf(net->n, DK_LOG_WARN, "cannot reach %s at %s: %s (retrying; repeats are "
+                 "summarised)", c->peer.name, c->peer.addr, why);
+  } else if (v == DK_RATELOG_SUMMARY) {
+    char since[32];
+    since_text(net, dk_ratelog_since_ms(&d->unreachable), since, sizeof(since));
+    dk_node_logf(net->n, DK_LOG_WARN, "still cannot reach %s: %llu attempts since %s (last: %s)",
+                 c->peer.name, (unsigned long long)dk_ratelog_count(&d->unreachable), since,
+                 why);
+  }
+}
 
 static void net_stop(struct net *net);
 static void conn_close(struct conn *c, int error);
@@ -164,6 +268,7 @@ static void on_conn_closed(uv_handle_t *h) {
   struct conn *c = h->data;
   struct net *net = c->net;
   conn_unlink(c);
+  net->conns_count--;
   dk_hs_release(&c->hs);
   dk_frame_encoder_release(&c->enc);
   dk_frame_decoder_release(&c->dec);
@@ -190,6 +295,14 @@ static void conn_close(struct conn *c, int error) {
     return;
   struct net *net = c->net;
   int was_sync = c->phase == PH_SYNC;
+  if (c->sync) {
+    struct dk_sync_status st;
+    dk_sync_status(c->sync, &st);
+    if (st.stats.entries_stored > c->stored_logged)
+      dk_node_logf(net->n, DK_LOG_INFO, "stored %llu new entries from %s before the link closed",
+                   (unsigned long long)(st.stats.entries_stored - c->stored_logged), c->peer.name);
+    c->stored_logged = st.stats.entries_stored;
+  }
   c->phase = PH_CLOSING;
   c->error = error;
   if (was_sync && net->opt->on_link)
@@ -230,8 +343,11 @@ static void record_peer_sync(struct conn *c, const struct dk_sync_status *st) {
   struct dk_peer p;
   if (dk_node_peer_get(c->net->n, c->peer.name, &p) != 0)
     return;
-  if (st->send_caught_up && st->recv_caught_up)
+  if (st->send_caught_up && st->recv_caught_up) {
     p.last_sync_ms = now_ms(c->net);
+    p.last_error[0] = 0;
+    p.last_error_ms = 0;
+  }
   p.they_lack = st->stats.peer_lacks_entries;
   p.we_lack = st->stats.local_lacks_entries;
   dk_node_peer_update(c->net->n, &p);
@@ -244,14 +360,36 @@ static void after_sync_call(struct conn *c, int rc) {
   dk_sync_status(c->sync, &st);
   if (rc != 0 || st.error != 0) {
     int err = rc ? rc : st.error;
-    dk_node_logf(net->n, DK_LOG_WARN, "sync with %s failed: %s", c->peer.name, dk_strerror(err));
+    if (st.refusal_code) {
+      /* A dialler is refused again at every redial: once, then a count. */
+      enum dk_ratelog_verdict v =
+          c->dial ? dk_ratelog_hit(&c->dial->unreachable, now_ms(net)) : DK_RATELOG_FULL;
+      if (v == DK_RATELOG_FULL) {
+        dk_node_logf(net->n, DK_LOG_ERROR, "%s (%s) refused this node: %s", c->peer.name,
+                     c->peer.office, st.refusal_text);
+      } else if (v == DK_RATELOG_SUMMARY) {
+        char since[32];
+        since_text(net, dk_ratelog_since_ms(&c->dial->unreachable), since, sizeof(since));
+        dk_node_logf(net->n, DK_LOG_ERROR, "still refused by %s: %llu attempts since %s (%s)",
+                     c->peer.name, (unsigned long long)dk_ratelog_count(&c->dial->unreachable),
+                     since, st.refusal_text);
+      }
+      peer_error(c, "%s refused this node: %s", c->peer.office, st.refusal_text);
+    } else if (err == DK_ETIMEDOUT && st.silent_ms >= DK_SYNC_SILENCE_MS_MAX) {
+      dk_node_logf(net->n, DK_LOG_WARN, "no word from %s for %llu s: closing the link%s",
+                   c->peer.name, (unsigned long long)(st.silent_ms / 1000),
+                   c->dial ? " and redialling" : "");
+      peer_error(c, "the link to %s fell silent and was closed", c->peer.office);
+    } else {
+      dk_node_logf(net->n, DK_LOG_WARN, "sync with %s failed: %s", c->peer.name,
+                   dk_strerror(err));
+      peer_error(c, "sync with %s failed: %s", c->peer.office, dk_strerror(err));
+    }
     record_peer_sync(c, &st);
     conn_close(c, err);
     return;
   }
   if (st.stats.entries_stored > c->stored_seen) {
-    dk_node_logf(net->n, DK_LOG_INFO, "stored %llu new entries from %s",
-                 (unsigned long long)(st.stats.entries_stored - c->stored_seen), c->peer.name);
     c->stored_seen = st.stats.entries_stored;
     announce_to_others(c); /* store and forward */
     /* Ingest may have written here too (grants to a newly known office
@@ -263,12 +401,40 @@ static void after_sync_call(struct conn *c, int rc) {
     }
     dk_sync_status(c->sync, &st);
   }
-  if (st.send_caught_up && st.recv_caught_up && !c->caught_up_logged) {
+  /* One line per catch-up round with its totals, not one per batch (a
+   * sync once wrote 265 "stored N new entries" lines). */
+  int caught_up = st.send_caught_up && st.recv_caught_up;
+  if (caught_up && !c->caught_up) {
+    uint64_t stored = st.stats.entries_stored - c->stored_logged;
+    uint64_t received = st.stats.entries_received - c->received_logged;
+    if (!c->caught_up_logged)
+      dk_node_logf(net->n, DK_LOG_INFO, "caught up with %s (%s): stored %llu new entries of %llu "
+                   "received, sent %llu", c->peer.name,
+                   st.idle ? "nothing to exchange" : "exchanged", (unsigned long long)stored,
+                   (unsigned long long)received, (unsigned long long)st.stats.entries_sent);
+    else if (received > 0)
+      dk_node_logf(net->n, DK_LOG_INFO, "stored %llu new entries from %s (%llu received)",
+                   (unsigned long long)stored, c->peer.name, (unsigned long long)received);
+    if (!c->caught_up_logged && c->dial) {
+      /* The link works: the backoff starts again from its shortest, and a
+       * run of failures ends with one line. Not earlier: a peer that
+       * refuses us after the handshake must not be redialled at once. */
+      c->dial->attempts = 0;
+      struct dk_ratelog *u = &c->dial->unreachable;
+      if (dk_ratelog_count(u) > 1) {
+        char since[32];
+        since_text(net, dk_ratelog_since_ms(u), since, sizeof(since));
+        dk_node_logf(net->n, DK_LOG_INFO, "reached %s again after %llu failed attempts since %s",
+                     c->peer.name, (unsigned long long)dk_ratelog_count(u), since);
+      }
+      dk_ratelog_clear(u);
+    }
     c->caught_up_logged = 1;
-    dk_node_logf(net->n, DK_LOG_INFO, "caught up with %s (%s)", c->peer.name,
-                 st.idle ? "nothing to exchange" : "exchanged");
+    c->stored_logged = st.stats.entries_stored;
+    c->received_logged = st.stats.entries_received;
     record_peer_sync(c, &st);
   }
+  c->caught_up = caught_up;
   if (net->opt->peer) {
     net->last = st;
     if (net->opt->progress)
@@ -300,12 +466,22 @@ static int on_frame(void *ctx, const uint8_t *msg, size_t len) {
  * an office above this one that is pinned and about which this node holds
  * no certificate nor revocation yet is trusted as pinned, because its
  * certificate reaches this node through it (a fresh office's first sync).
- * On success c->peer holds the peer as certified. */
-static int cert_check(struct conn *c, const uint8_t pk[DK_PK_BYTES], int pinned) {
+ * On success c->peer holds the peer as certified. On refusal *code gets the
+ * reason (enum dk_sync_refusal) and why a sentence for this side's log;
+ * nothing is logged here. */
+static int cert_check(struct conn *c, const uint8_t pk[DK_PK_BYTES], int pinned, uint64_t *code,
+                      char *why, size_t why_cap) {
   dk_node *n = c->net->n;
   uint8_t root[DK_PK_BYTES];
-  if (dk_node_root_pk(n, root) != 0)
-    return pinned ? 0 : DK_EREFUSED;
+  *code = 0;
+  why[0] = 0;
+  if (dk_node_root_pk(n, root) != 0) {
+    if (pinned)
+      return 0;
+    *code = DK_SYNC_REFUSED_UNKNOWN;
+    snprintf(why, why_cap, "a node this office does not know");
+    return DK_EREFUSED;
+  }
   char hex[17];
   dk_hex(pk, 8, hex);
   char office[DK_NAME_BYTES_MAX];
@@ -317,13 +493,13 @@ static int cert_check(struct conn *c, const uint8_t pk[DK_PK_BYTES], int pinned)
     return 0;
   }
   if (rc != 0) {
-    dk_node_logf(n, DK_LOG_WARN, "refused %s (key %s...): %s", pinned ? c->peer.name : "a node",
-                 hex, dk_strerror(rc == DK_ECERT ? rc : DK_ECERT));
+    *code = DK_SYNC_REFUSED_NO_CERT;
+    snprintf(why, why_cap, "%s", dk_strerror(DK_ECERT));
     return DK_ECERT;
   }
   if (pinned && strcmp(c->peer.office, office) != 0) {
-    dk_node_logf(n, DK_LOG_WARN, "refused %s (key %s...): pinned as %s but certified for %s",
-                 c->peer.name, hex, c->peer.office, office);
+    *code = DK_SYNC_REFUSED_OFFICE;
+    snprintf(why, why_cap, "pinned as %.100s but certified for %.100s", c->peer.office, office);
     return DK_ECERT;
   }
   if (!pinned) {
@@ -336,9 +512,45 @@ static int cert_check(struct conn *c, const uint8_t pk[DK_PK_BYTES], int pinned)
   return 0;
 }
 
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  (void)status;
+  struct conn *c = req->data;
+  (void)c; /* the peer's EOF, or the handshake timeout, closes it */
+}
+
+/* Tells the peer, which proved its key, why it is refused (a REFUSED frame,
+ * then the clean end), then shuts the connection down and waits for the
+ * peer to close, so that the reason is not lost to a reset. */
+static void send_refusal(struct conn *c, uint64_t code, int error) {
+  struct dk_buf out, msg;
+  dk_buf_init(&out);
+  dk_buf_init(&msg);
+  int rc = dk_frame_encoder_init(&c->enc, dk_hs_send_key(&c->hs), &out);
+  if (rc == 0)
+    rc = dk_sync_encode_refusal(code, dk_sync_refusal_text(code), &msg);
+  if (rc == 0)
+    rc = dk_frame_encode(&c->enc, msg.data, msg.len, &out);
+  if (rc == 0)
+    rc = dk_frame_encode_end(&c->enc, &out);
+  if (rc == 0)
+    rc = conn_write(c, out.data, out.len, 0);
+  dk_buf_release(&out);
+  dk_buf_release(&msg);
+  c->error = error;
+  c->started_ms = now_ms(c->net); /* the handshake timeout bounds the wait */
+  c->phase = PH_REFUSING;
+  c->shutdown_req.data = c;
+  if (rc != 0 || uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
+    conn_close(c, error);
+}
+
 static void become_sync(struct conn *c) {
   struct net *net = c->net;
   const uint8_t *peer_pk = dk_hs_peer_pk(&c->hs);
+  if (c->refusal) {
+    send_refusal(c, c->refusal, DK_EREFUSED);
+    return;
+  }
   if (!c->peer_known && dk_node_peer_by_key(net->n, peer_pk, &c->peer) == 0)
     c->peer_known = 1;
   if (!c->peer_known) {
@@ -346,14 +558,20 @@ static void become_sync(struct conn *c) {
     return;
   }
   if (c->outbound) {
-    int crc = cert_check(c, peer_pk, 1);
+    uint64_t code;
+    char why[DK_PEER_ERROR_BYTES];
+    int crc = cert_check(c, peer_pk, 1, &code, why, sizeof(why));
     if (crc != 0) {
-      conn_close(c, crc);
+      dk_node_logf(net->n, DK_LOG_ERROR, "refused %s: %s", c->peer.name, why);
+      peer_error(c, "this node refused %s: %s", c->peer.office, why);
+      if (net->opt->peer && !net->once_result) {
+        net->once_result = 1;
+        net->result = crc;
+      }
+      send_refusal(c, code, crc); /* the other side learns why too */
       return;
     }
   }
-  if (c->dial)
-    c->dial->attempts = 0;
   struct dk_buf out;
   dk_buf_init(&out);
   int rc = dk_frame_encoder_init(&c->enc, dk_hs_send_key(&c->hs), &out);
@@ -374,6 +592,8 @@ static void become_sync(struct conn *c) {
   cfg.peer_office = c->peer.office;
   cfg.mode = net->opt->peer ? DK_SYNC_ONCE : DK_SYNC_LIVE;
   cfg.timeout_ms = net->opt->peer ? net->opt->timeout_ms : 0;
+  cfg.keepalive_ms = DK_SYNC_KEEPALIVE_MS;
+  cfg.silence_ms = DK_SYNC_SILENCE_MS_MAX;
   /* Auditors: the subtree the root granted the peer, and on an auditor
    * node whatever the server chooses to send within the deployment (it
    * sends only what it finds granted; what this node cannot read stays
@@ -406,19 +626,56 @@ static void become_sync(struct conn *c) {
 
 /* ---- handshake phase ---------------------------------------------------- */
 
+/* Sessions open with key pk (inbound, authorised), and all of them. */
+static size_t sessions_count(struct net *net, const uint8_t pk[DK_PK_BYTES], size_t *all) {
+  size_t n = 0;
+  *all = 0;
+  for (struct conn *o = net->conns; o; o = o->next) {
+    if (o->outbound || !o->authorized || o->phase == PH_CLOSING || o->phase == PH_REFUSING)
+      continue;
+    (*all)++;
+    if (memcmp(o->peer.key, pk, DK_PK_BYTES) == 0)
+      n++;
+  }
+  return n;
+}
+
+/* The client proved its key. A peer refused here still completes the
+ * handshake, so that it can be told why (become_sync sends REFUSED): it
+ * holds the network key and proved who it is, and learns only the reason
+ * about itself. */
 static int authorize(void *ctx, const uint8_t client_pk[DK_PK_BYTES]) {
   struct conn *c = ctx;
-  int pinned = dk_node_peer_by_key(c->net->n, client_pk, &c->peer) == 0;
-  int rc = cert_check(c, client_pk, pinned);
-  if (rc == DK_EREFUSED) {
-    char hex[17];
-    dk_hex(client_pk, 8, hex);
-    dk_node_logf(c->net->n, DK_LOG_WARN, "refused a node this office does not know (key %s...)",
-                 hex);
+  struct net *net = c->net;
+  char hex[17], why[DK_PEER_ERROR_BYTES];
+  dk_hex(client_pk, 8, hex);
+  int pinned = dk_node_peer_by_key(net->n, client_pk, &c->peer) == 0;
+  uint64_t code = 0;
+  int rc = cert_check(c, client_pk, pinned, &code, why, sizeof(why));
+  const char *who = pinned ? c->peer.name : "a node";
+  if (rc == 0) {
+    size_t all;
+    size_t mine = sessions_count(net, client_pk, &all);
+    if (mine >= DK_NET_SESSIONS_PER_KEY_MAX) {
+      code = DK_SYNC_REFUSED_SESSIONS;
+      snprintf(why, sizeof(why), "%zu sessions already open with this key (the limit)", mine);
+    } else if (all >= DK_NET_CONNECTIONS_MAX - DK_NET_HANDSHAKES_MAX) {
+      code = DK_SYNC_REFUSED_BUSY;
+      snprintf(why, sizeof(why), "%zu sessions open (the limit)", all);
+    }
   }
-  if (rc != 0)
-    return DK_EREFUSED;
-  c->peer_known = 1;
+  c->peer_known = pinned || rc == 0;
+  if (code != 0) {
+    if (!pinned && code == DK_SYNC_REFUSED_UNKNOWN)
+      log_refused(net, "refused a node this office does not know (key %s...)", hex);
+    else
+      log_refused(net, "refused %s (key %s...): %s", who, hex, why);
+    if (pinned)
+      peer_error(c, "refused by this office: %s", why);
+    c->refusal = code;
+    return 0;
+  }
+  c->authorized = 1;
   return 0;
 }
 
@@ -448,13 +705,15 @@ static size_t handshake_feed(struct conn *c, const uint8_t *data, size_t len) {
       break;
     }
     if (rc != 0) {
-      const char *who = c->peer_known ? c->peer.name : "a peer";
-      if (rc == DK_EAUTH)
-        dk_node_logf(c->net->n, DK_LOG_WARN,
-                     "handshake with %s failed: wrong network key or not the pinned node", who);
-      else
-        dk_node_logf(c->net->n, DK_LOG_WARN, "handshake with %s failed: %s", who,
-                     dk_strerror(rc));
+      const char *what = rc == DK_EAUTH ? "wrong network key or not the pinned node"
+                                        : dk_strerror(rc);
+      if (c->outbound) {
+        char why[128];
+        snprintf(why, sizeof(why), "handshake failed: %s", what);
+        dial_failed(c, why);
+      } else {
+        log_refused(c->net, "handshake with a peer failed: %s", what);
+      }
       if (out_len == 0)
         conn_close(c, rc);
       else
@@ -481,13 +740,23 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   struct conn *c = s->data;
   if (nread == 0 || c->phase == PH_CLOSING)
     return;
+  if (c->phase == PH_REFUSING) {
+    if (nread < 0)
+      conn_close(c, c->error); /* the refused peer read the reason and left */
+    return; /* what a refused peer sends is not read */
+  }
   if (nread < 0) {
     int err = DK_ECONN;
     if (c->phase == PH_SYNC && dk_frame_decoder_finish(&c->dec) == 0)
       err = 0; /* a clean end */
     else if (c->phase == PH_HANDSHAKE && c->outbound)
       err = DK_EREFUSED; /* the server hung up: it does not know us */
-    if (err)
+    if (err && c->phase == PH_HANDSHAKE && c->outbound)
+      dial_failed(c, "the peer closed the handshake (an older node that does not know this "
+                     "one, or a connection limit)");
+    else if (err && c->phase == PH_HANDSHAKE)
+      log_refused(c->net, "a peer left during the handshake");
+    else if (err)
       dk_node_logf(c->net->n, DK_LOG_INFO, "connection to %s lost",
                    c->peer_known ? c->peer.name : "peer");
     conn_close(c, err);
@@ -526,6 +795,7 @@ static struct conn *conn_new(struct net *net, int outbound) {
   c->tcp.data = c;
   c->next = net->conns;
   net->conns = c;
+  net->conns_count++;
   return c;
 }
 
@@ -534,8 +804,7 @@ static void on_connect(uv_connect_t *req, int status) {
   if (c->phase == PH_CLOSING)
     return;
   if (status < 0) {
-    dk_node_logf(c->net->n, DK_LOG_INFO, "cannot reach %s at %s: %s", c->peer.name,
-                 c->peer.addr, uv_strerror(status));
+    dial_failed(c, uv_strerror(status));
     conn_close(c, DK_ECONN);
     return;
   }
@@ -586,9 +855,23 @@ static void on_incoming(uv_stream_t *server, int status) {
   struct net *net = server->data;
   if (status < 0 || net->stopping)
     return;
+  size_t handshakes = 0;
+  for (struct conn *o = net->conns; o; o = o->next)
+    handshakes += !o->outbound && o->phase == PH_HANDSHAKE;
+  int over = net->conns_count >= DK_NET_CONNECTIONS_MAX || handshakes >= DK_NET_HANDSHAKES_MAX;
   struct conn *c = conn_new(net, 0);
   if (c == NULL)
     return;
+  if (over) {
+    /* Taken off the backlog and closed at once: before the handshake
+     * nothing is said to a peer that may be a stranger. */
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) == 0)
+      log_refused(net, "refused a connection: %zu open, %zu in the handshake (limits %d, %d)",
+                  net->conns_count - 1, handshakes, DK_NET_CONNECTIONS_MAX,
+                  DK_NET_HANDSHAKES_MAX);
+    conn_close(c, DK_ELIMIT);
+    return;
+  }
   if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
       dk_hs_init_server(&c->hs, net->netkey, dk_node_identity(net->n), authorize, c) != 0) {
     conn_close(c, DK_ECONN);
@@ -607,21 +890,34 @@ static void on_timer(uv_timer_t *t) {
   uint64_t now = now_ms(net);
   if (net->opt->on_tick && !net->opt->peer)
     net->opt->on_tick(net->opt->ctx);
+  if (dk_ratelog_due(&net->refused_log, now)) {
+    char since[32];
+    since_text(net, dk_ratelog_since_ms(&net->refused_log), since, sizeof(since));
+    dk_node_logf(net->n, DK_LOG_WARN, "%llu connections refused since %s",
+                 (unsigned long long)dk_ratelog_count(&net->refused_log), since);
+  }
+  /* Each session compares the mark with the one its last look at the
+   * heads saw (dk_sync_poll): the meta page's mark can be ahead of what a
+   * reader sees for a moment after another process commits, and a change
+   * taken as seen then would wait for the next write to be sent. */
   uint64_t mark = dk_node_change_mark(net->n);
-  int changed = mark != net->mark;
-  net->mark = mark;
   struct conn *next;
   for (struct conn *c = net->conns; c; c = next) {
     next = c->next;
-    if (c->phase == PH_HANDSHAKE && now - c->started_ms > HANDSHAKE_TIMEOUT_MS) {
-      dk_node_logf(net->n, DK_LOG_INFO, "handshake with %s timed out",
-                   c->peer_known ? c->peer.name : "a peer");
-      conn_close(c, DK_ETIMEDOUT);
+    if ((c->phase == PH_HANDSHAKE || c->phase == PH_REFUSING) &&
+        now - c->started_ms > DK_NET_HANDSHAKE_TIMEOUT_MS) {
+      if (c->phase == PH_REFUSING)
+        ; /* the refused peer did not leave: closed without more words */
+      else if (c->outbound)
+        dial_failed(c, "no answer to the handshake");
+      else
+        log_refused(net, "a handshake timed out");
+      conn_close(c, c->phase == PH_REFUSING ? c->error : DK_ETIMEDOUT);
       continue;
     }
     if (c->phase != PH_SYNC)
       continue;
-    int rc = changed ? dk_sync_local_change(c->sync) : 0;
+    int rc = dk_sync_poll(c->sync, mark);
     if (rc == 0)
       rc = dk_sync_tick(c->sync, now);
     after_sync_call(c, rc);
@@ -699,6 +995,7 @@ static int collect_dial(void *ctx, const struct dk_peer *p) {
   memset(d, 0, sizeof(*d));
   d->net = net;
   d->peer = *p;
+  dk_ratelog_init(&d->unreachable, 1, DK_LOG_SUMMARY_INTERVAL_MS);
   return 0;
 }
 
@@ -730,7 +1027,7 @@ int dk_net_run(dk_node *n, const struct dk_net_options *opt, struct dk_net_resul
   net->sigint.data = net->sigterm.data = net;
   uv_signal_start(&net->sigint, on_signal, SIGINT);
   uv_signal_start(&net->sigterm, on_signal, SIGTERM);
-  net->mark = dk_node_change_mark(n);
+  dk_ratelog_init(&net->refused_log, DK_LOG_REPEAT_BURST, DK_LOG_FLOOD_INTERVAL_MS);
   uv_timer_start(&net->timer, on_timer, TIMER_MS, TIMER_MS);
 
   if (opt->peer) {

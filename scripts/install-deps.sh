@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential cmake pkg-config liblmdb-dev libsodium-dev libuv1-dev libmsgpack-dev \
 libcmocka-dev libjansson-dev libcsv-dev lmdb-utils python3 binutils \
 libsystemd-dev libinih-dev scdoc systemd man-db dpkg-dev file git bash-completion \
-gettext libxlsxwriter-dev"
+libzip-dev libexpat1-dev libxlsxwriter-dev python3-openpyxl gettext"
 # 'install-deps.sh fuzz' adds what the libFuzzer targets need.
 if [ "${1:-}" = fuzz ]; then
   PKGS="$PKGS clang libclang-rt-14-dev"

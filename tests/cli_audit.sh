@@ -7,18 +7,11 @@
 # verifies and audits as erased.
 . "$(dirname "$0")/lib/harness.sh"
 POKE=${2:?usage: $0 path/to/docket path/to/lmdb_poke}
-BASE=$((21000 + RANDOM % 20000))
-PIDS=""
-stop_all() { for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=""; }
+BASE=$(base_port 2) || { echo "no free ports" >&2; exit 1; }
 trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 dk() { local d=$1; shift; "$DOCKET" --dir "$WORK/$d" "$@"; }
 key() { dk "$1" id --json | json_get "['key']"; }
-# The binary itself in the background, so that $! is the server.
-serve() { "$DOCKET" --dir "$WORK/$1" serve >>"$WORK/$1.log" 2>&1 & PIDS="$PIDS $!"; }
-wait_for() {
-  local end=$((SECONDS + $1)); shift
-  until "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.2; done
-}
+serve() { serve_node "$@" || bad "serve $1 did not start"; }
 idle_sync() { dk "$1" sync --json >"$WORK/idle.out" 2>&1 && [ "$(json_get "['idle']" <"$WORK/idle.out")" = True ]; }
 
 check "init district" dk zhanhe init --office zhanhe --role district --code ZH --listen 127.0.0.1:$BASE
@@ -37,7 +30,7 @@ AUD=$(key auditor)
 # --- a case worked by the community and the street
 serve zhanhe; serve beidu
 street_up() { [ "$(dk beidu id --json | json_get "['logs']")" -ge 2 ]; }
-if wait_for 20 street_up; then ok; else bad "the street never reached the district"; fi
+if wait_for $WAIT street_up; then ok; else bad "the street never reached the district"; fi
 check "lanxin first sync" dk lanxin sync
 check "open" dk lanxin case open --kind dispute --category neighbour --summary "Water from the Fenghua flat" --party "Feng Hua" --json
 N=$(json_get "['number']" <"$WORK/out")
@@ -46,9 +39,9 @@ check "escalate" dk lanxin case escalate "$N" --level street --note "needs the h
 check "lanxin syncs" dk lanxin sync
 check "street session" dk beidu case session "$N" --note "Site visit with Feng Hua" --minutes 45 --by "Sun Hua"
 check "lanxin syncs again" dk lanxin sync
-if wait_for 30 idle_sync lanxin; then ok; else bad "lanxin never idle: $(cat "$WORK/idle.out")"; fi
+if wait_for $WAIT idle_sync lanxin; then ok; else bad "lanxin never idle: $(cat "$WORK/idle.out")"; fi
 district_has() { dk zhanhe case show "$N" --json >"$WORK/show.out" 2>&1 && grep -q "Site visit" "$WORK/show.out"; }
-if wait_for 30 district_has; then ok; else bad "the district never folded the street's session"; fi
+if wait_for $WAIT district_has; then ok; else bad "the district never folded the street's session"; fi
 # Let the district witness the street's latest head.
 district_witnessed() { dk zhanhe audit "$N" --json >"$WORK/a.json" 2>&1 && python3 - "$WORK/a.json" <<'PY'
 import json, sys
@@ -56,7 +49,7 @@ a = json.load(open(sys.argv[1]))
 sys.exit(0 if a["counts"]["unwitnessed"] == 0 else 1)
 PY
 }
-if wait_for 30 district_witnessed; then ok; else bad "case entries still unwitnessed at the district: $(head -c 600 "$WORK/a.json")"; fi
+if wait_for $WAIT district_witnessed; then ok; else bad "case entries still unwitnessed at the district: $(head -c 600 "$WORK/a.json")"; fi
 
 # --- audit at the district
 check "audit at the district" dk zhanhe audit "$N" --json
@@ -136,7 +129,7 @@ expect_fail "a case of another office cannot be erased from below" 1 "no case" d
 check "street erases" dk beidu case erase "$N" --yes --reason "court order 2025-31"
 check "lanxin syncs" dk lanxin sync
 district_erased() { dk zhanhe case show "$N" --json >"$WORK/e.json" 2>&1 && [ "$(json_get "['erased']['by']" <"$WORK/e.json")" = zhanhe/beidu ]; }
-if wait_for 30 district_erased; then ok; else bad "district never erased: $(head -c 300 "$WORK/e.json")"; fi
+if wait_for $WAIT district_erased; then ok; else bad "district never erased: $(head -c 300 "$WORK/e.json")"; fi
 for node in zhanhe beidu lanxin; do
   check "$node shows the tombstone" dk $node case show "$N" --json
   expect_eq "$node: erased by the street" "zhanhe/beidu" "$(json_get "['erased']['by']" <"$WORK/out")"

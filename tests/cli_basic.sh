@@ -92,11 +92,17 @@ done
 
 # --- import: the example ledger, then again (every row is skipped)
 EX="$(dirname "$0")/../examples/lanxin-ledger-2025.csv"
-check "import example ledger" dk case import "$EX" --json
-# LX-2025-0001 is already here (the consultation above): that row is skipped
-expect_eq "example rows imported" "75 1" "$(json_get "['imported'], d['skipped']" <"$WORK/out" | tr -d '(),')"
-check "import example ledger again" dk case import "$EX" --json
-expect_eq "second import skips every row" "76" "$(json_get "['skipped']" <"$WORK/out")"
+# LX-2025-0001 is already here (the consultation above), a different case:
+# the import is refused, naming the line, and nothing is written
+dk case list --json >"$WORK/before.json"
+expect_fail "import example ledger: number taken" 1 "line 2: number LX-2025-0001 is already held by a different case" dk case import "$EX" --json
+dk case list --json >"$WORK/after.json"
+cmp -s "$WORK/before.json" "$WORK/after.json" && ok || bad "a refused import wrote cases"
+grep -v '^LX-2025-0001,' "$EX" >"$WORK/ledger.csv"
+check "import example ledger" dk case import "$WORK/ledger.csv" --json
+expect_eq "example rows imported" "75 0" "$(json_get "['imported'], d['skipped']" <"$WORK/out" | tr -d '(),')"
+check "import example ledger again" dk case import "$WORK/ledger.csv" --json
+expect_eq "second import skips every row" "75" "$(json_get "['skipped']" <"$WORK/out")"
 expect_eq "second import adds nothing" "0" "$(json_get "['imported']" <"$WORK/out")"
 
 # --- verify

@@ -33,7 +33,7 @@ expect_fail "no more steps" 1 "erased" dk lx case note "$N" --text "after"
 
 check "show tombstone" dk lx case show "$N" --json
 expect_eq "number kept" "$N" "$(json_get "['number']" <"$WORK/out")"
-expect_eq "summary gone" "" "$(json_get "['summary']" <"$WORK/out")"
+expect_eq "summary gone (null)" "None" "$(json_get "['summary']" <"$WORK/out")"
 expect_eq "parties gone" "[]" "$(json_get "['parties']" <"$WORK/out")"
 expect_eq "erased by" "zhanhe/beidu/lanxin" "$(json_get "['erased']['by']" <"$WORK/out")"
 expect_eq "reason" "court order 2025-17" "$(json_get "['erased']['reason']" <"$WORK/out")"

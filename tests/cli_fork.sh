@@ -5,17 +5,11 @@
 # own log; after sync the district, which only ever held one branch, lists
 # the fork in 'verify --json' and fails the audit of a case of that log.
 . "$(dirname "$0")/lib/harness.sh"
-BASE=$((21000 + RANDOM % 20000))
-PIDS=""
-stop_all() { for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=""; }
+BASE=$(base_port 2) || { echo "no free ports" >&2; exit 1; }
 trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 dk() { local d=$1; shift; "$DOCKET" --dir "$WORK/$d" "$@"; }
 key() { dk "$1" id --json | json_get "['key']"; }
-serve() { "$DOCKET" --dir "$WORK/$1" serve >>"$WORK/$1.log" 2>&1 & PIDS="$PIDS $!"; }
-wait_for() {
-  local end=$((SECONDS + $1)); shift
-  until "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.2; done
-}
+serve() { serve_node "$@" || bad "serve $1 did not start"; }
 
 check "init district" dk zhanhe init --office zhanhe --role district --code ZH --listen 127.0.0.1:$BASE
 dk zhanhe network-key >"$WORK/net.key"
@@ -29,7 +23,7 @@ check "pin" dk lanxin peer add --name beidu --key "$BD" --office zhanhe/beidu --
 
 serve zhanhe; serve beidu
 street_up() { [ "$(dk beidu id --json | json_get "['logs']")" -ge 2 ]; }
-if wait_for 20 street_up; then ok; else bad "the street never reached the district"; fi
+if wait_for $WAIT street_up; then ok; else bad "the street never reached the district"; fi
 check "a first case" dk lanxin case open --kind dispute --category neighbour --summary "Hedge over the wall" --party "Qin Yu"
 check "lanxin syncs" dk lanxin sync
 # The old copy, taken while no process has the store open.
@@ -46,13 +40,13 @@ C=$(json_get "['number']" <"$WORK/out")
 check "and writes again" dk lanxin-old case note "$C" --text "one more"
 dk lanxin-old sync >"$WORK/fork-sync.out" 2>&1 || true
 street_forked() { dk beidu verify --json >"$WORK/sv.json" 2>&1; [ "$(json_get "['forks']" <"$WORK/sv.json")" -ge 1 ]; }
-if wait_for 20 street_forked; then ok; else bad "the street never kept the proof: $(cat "$WORK/fork-sync.out")"; fi
+if wait_for $WAIT street_forked; then ok; else bad "the street never kept the proof: $(cat "$WORK/fork-sync.out")"; fi
 expect_eq "the street names lanxin's log" zhanhe/beidu/lanxin "$(json_get "['fork_proofs'][0]['office']" <"$WORK/sv.json")"
 FSEQ=$(json_get "['fork_proofs'][0]['seq']" <"$WORK/sv.json")
 
 # The district held one branch only; the street's fork entry brings the proof.
 district_forked() { dk zhanhe verify --json >"$WORK/dv.json" 2>&1; [ "$(json_get "['fork_proofs'].__len__()" <"$WORK/dv.json")" -ge 1 ]; }
-if wait_for 30 district_forked; then ok; else bad "the district never learned of the fork: $(head -c 400 "$WORK/dv.json")"; fi
+if wait_for $WAIT district_forked; then ok; else bad "the district never learned of the fork: $(head -c 400 "$WORK/dv.json")"; fi
 expect_eq "district: forked log" "$LX" "$(json_get "['fork_proofs'][0]['log']" <"$WORK/dv.json")"
 expect_eq "district: its office" zhanhe/beidu/lanxin "$(json_get "['fork_proofs'][0]['office']" <"$WORK/dv.json")"
 expect_eq "district: the position" "$FSEQ" "$(json_get "['fork_proofs'][0]['seq']" <"$WORK/dv.json")"
@@ -61,7 +55,7 @@ check "district verify text" dk zhanhe verify
 grep -q "^FORKED .*zhanhe/beidu/lanxin  seq $FSEQ" "$WORK/out" && ok || bad "verify text names the fork: $(cat "$WORK/out")"
 # The audit of the case at that position carries the proof and fails.
 district_has() { dk zhanhe audit "$B" --json >"$WORK/a.json" 2>&1; grep -q '"case"' "$WORK/a.json"; }
-if wait_for 20 district_has; then ok; else bad "the district never held $B: $(head -c 300 "$WORK/a.json")"; fi
+if wait_for $WAIT district_has; then ok; else bad "the district never held $B: $(head -c 300 "$WORK/a.json")"; fi
 expect_eq "audit fails" False "$(json_get "['ok']" <"$WORK/a.json")"
 grep -q "log forked: two signed entries for this position" "$WORK/a.json" && ok || bad "audit names the fork: $(head -c 600 "$WORK/a.json")"
 stop_all

@@ -53,7 +53,7 @@ LANG=C dk case list >"$WORK/out" 2>&1
 python3 -c "open('$WORK/out','rb').read().decode('utf-8')" && ok || bad "C locale list is not valid UTF-8"
 grep -q "dispute" "$WORK/out" && grep -q "NUMBER" "$WORK/out" && ok || bad "C locale list not English"
 LANG=zh_CN.UTF-8 dk case show LX-2026-0001 >"$WORK/out" 2>&1 || true
-N=$(dk case list --json | json_get "[0]['number']")
+N=$(dk case list --kind dispute --json | json_get "[0]['number']")
 LANG=zh_CN.UTF-8 dk case show "$N" >"$WORK/out" 2>&1
 grep -q "当事人：  王芳, 李强" "$WORK/out" && grep -q "已登记" "$WORK/out" && ok || bad "case show in Chinese: $(cat "$WORK/out")"
 finish

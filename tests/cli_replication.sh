@@ -5,21 +5,13 @@
 # propagation, and offline bundles (good, damaged, foreign).
 . "$(dirname "$0")/lib/harness.sh"
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-BASE=$((21000 + RANDOM % 20000))
-PIDS=""
-stop_all() { for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=""; }
+BASE=$(base_port 2) || { echo "no free ports" >&2; exit 1; }
 trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 dk() { local d=$1; shift; "$DOCKET" --dir "$WORK/$d" "$@"; }
 key() { dk "$1" id --json | json_get "['key']"; }
-# The binary itself in the background (not the dk function, whose subshell
-# would be what $! names), so that kill reaches the server.
-serve() { "$DOCKET" --dir "$WORK/$1" serve >>"$WORK/$1.log" 2>&1 & PIDS="$PIDS $!"; eval "PID_$1=$!"; }
+serve() { serve_node "$@" || bad "serve $1 did not start"; }
 cases_at() { dk "$1" id --json | json_get "['cases']"; }
 entries_at() { dk "$1" id --json | json_get "['entries']"; }
-wait_for() { # wait_for SECONDS COMMAND...: poll until the command succeeds
-  local end=$((SECONDS + $1)); shift
-  until "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.2; done
-}
 
 check "init district" dk zhanhe init --office zhanhe --role district --code ZH --listen 127.0.0.1:$BASE
 dk zhanhe network-key >"$WORK/net.key"
@@ -44,21 +36,22 @@ XN=$(json_get "['number']" <"$WORK/out")
 check "xinhe escalates" dk xinhe case escalate "$XN" --level street
 
 # --- links come up
+# The district listens before the street dials it, so the street's first
+# dial succeeds (a failed dial backs off for seconds); communities learn of
+# the district through the street.
 serve zhanhe; serve beidu
-# The street dials the district (redialling with backoff if it came up
-# first); communities learn of the district through the street.
 street_has_district() { [ "$(dk beidu id --json | json_get "['logs']")" -ge 2 ]; }
-if wait_for 20 street_has_district; then ok; else bad "the street never reached the district"; fi
+if wait_for $WAIT street_has_district; then ok; else bad "the street never reached the district"; fi
 check "lanxin syncs" dk lanxin sync --json
 check "xinhe syncs" dk xinhe sync --json
 # Forwarding and witness entries settle within a few rounds, then a sync is
 # one idle round trip.
 idle_sync() { dk "$1" sync --json >"$WORK/idle.out" 2>&1 && [ "$(json_get "['idle']" <"$WORK/idle.out")" = True ]; }
-if wait_for 20 idle_sync xinhe; then ok; else bad "xinhe never reached an idle sync: $(cat "$WORK/idle.out")"; fi
+if wait_for $WAIT idle_sync xinhe; then ok; else bad "xinhe never reached an idle sync: $(cat "$WORK/idle.out")"; fi
 # The street passes everything on to the district (store and forward).
 LXE=$(entries_at lanxin)
 district_has_all() { [ "$(cases_at zhanhe)" = 77 ]; }
-if wait_for 20 district_has_all; then ok; else bad "district holds $(cases_at zhanhe) cases, wanted 77"; fi
+if wait_for $WAIT district_has_all; then ok; else bad "district holds $(cases_at zhanhe) cases, wanted 77"; fi
 check "district report" dk zhanhe report --by office --json
 expect_eq "district sees lanxin" "zhanhe/beidu/lanxin" "$(json_get "['groups'][0]['group']" <"$WORK/out")"
 expect_eq "district sees xinhe" "zhanhe/beidu/xinhe" "$(json_get "['groups'][1]['group']" <"$WORK/out")"
@@ -89,7 +82,8 @@ expect_fail "unknown key refused" 1 "not pinned" dk impostor sync
 grep -q "refused a node this office does not know" "$WORK/beidu.log" && ok || bad "the street logs the refusal"
 expect_eq "impostor received nothing" "1" "$(dk impostor id --json | json_get "['logs']")"
 
-# --- kill -9 the street in the middle of a big sync, restart, resume
+# --- the street dies right after a commit in the middle of a big sync,
+# restarts, and the sync resumes from there
 python3 - "$WORK/big.csv" <<'PY'
 import sys
 with open(sys.argv[1], "w") as f:
@@ -97,23 +91,34 @@ with open(sys.argv[1], "w") as f:
     for i in range(1, 3001):
         f.write(f"LX-2024-{i:04d},dispute,neighbour,2024-05-{1 + i % 28:02d},Case {i},Party {i},clinic,Chen Gang,2,60,agreed,2024-06-{1 + i % 28:02d}\n")
 PY
-check "big import" dk lanxin case import "$WORK/big.csv"
-kill -9 "$PID_beidu" 2>/dev/null
-serve beidu; sleep 0.5
+check "big import" dk lanxin case import "$WORK/big.csv" --json
+BIG=$(json_get "['entries']" <"$WORK/out")
+# Only lanxin's batches may reach the street now, so that the street's Nth
+# commit is lanxin's Nth batch: stop the district and restart the street with
+# a fault hook that makes it exit right after its 5th ingest commit (a batch
+# holds at most 1024 entries, the stream about 21 000).
+stop_node zhanhe; stop_node beidu
 START=$(entries_at beidu)
-"$DOCKET" --dir "$WORK/lanxin" sync >"$WORK/killed-sync.out" 2>&1 & SP=$!
-# Kill the street once it has committed part of the stream, not before.
-street_midway() { [ "$(entries_at beidu)" -gt $((START + 500)) ]; }
-if wait_for 60 street_midway; then ok; else bad "the street never got part of the stream"; fi
-kill -9 "$PID_beidu"
-wait "$SP"
+serve beidu ingest-commit:5
+dk lanxin sync --json >"$WORK/killed-sync.out" 2>&1
 SYNC_RC=$?
+# A watchdog, only so that a hook that never fires fails the test instead
+# of hanging it: the street must already be gone.
+( sleep "$WAIT"; kill -9 "$PID_beidu" ) 2>/dev/null & DOG=$!
+wait "$PID_beidu"
+STREET_RC=$?
+kill "$DOG" 2>/dev/null; wait "$DOG" 2>/dev/null
 BEFORE=$(entries_at beidu)
-if [ "$SYNC_RC" -ne 0 ] && [ "$BEFORE" -lt "$(entries_at lanxin)" ]; then ok
-else bad "the street was not killed mid-sync (sync exit $SYNC_RC, street holds $BEFORE)"; fi
-serve beidu; sleep 0.5
+expect_eq "the street exited at the hook (after its 5th commit)" 99 "$STREET_RC"
+if [ "$SYNC_RC" -ne 0 ]; then ok; else bad "the sync did not notice the street died: $(head -c 300 "$WORK/killed-sync.out")"; fi
+if [ "$BEFORE" -gt "$START" ] && [ "$BEFORE" -lt $((START + BIG)) ]; then ok
+else bad "the street did not die mid-sync (street held $START, holds $BEFORE, stream $BIG)"; fi
+serve beidu
 check "sync after the kill" dk lanxin sync --json
-if wait_for 30 idle_sync lanxin; then ok; else bad "lanxin not in step after the resume"; fi
+# It resumes from the street's last commit: it sends exactly what the street
+# did not commit, nothing of what it did.
+expect_eq "the resumed sync sends only what the street lacks" $((START + BIG - BEFORE)) "$(json_get "['entries_sent']" <"$WORK/out")"
+if wait_for $WAIT idle_sync lanxin; then ok; else bad "lanxin not in step after the resume"; fi
 # Exactly the community's log: nothing lost, nothing twice.
 check "lanxin head" dk lanxin id --json
 LXSEQ=$(json_get "['own_seq']" <"$WORK/out")
@@ -132,12 +137,12 @@ PY
 if [ $? -eq 0 ]; then ok; else bad "street's lanxin cases differ after the kill: $(cat "$WORK/cmp")"; fi
 
 # --- live: a new entry reaches the district while links stay up
+serve zhanhe
 serve lanxin
-sleep 1
 check "live case" dk lanxin case open --kind consultation --summary "Live question" --json
 LIVE=$(json_get "['number']" <"$WORK/out")
 district_has_live() { dk zhanhe case show "$LIVE" >/dev/null 2>&1; }
-if wait_for 15 district_has_live; then ok; else bad "live case did not reach the district"; fi
+if wait_for $WAIT district_has_live; then ok; else bad "live case did not reach the district"; fi
 
 # --- offline bundles
 stop_all

@@ -5,17 +5,11 @@
 # a subtree reading a community's case (and one not granted unable to), and
 # a stolen community node replaced by a new one.
 . "$(dirname "$0")/lib/harness.sh"
-BASE=$((21000 + RANDOM % 20000))
-PIDS=""
-stop_all() { for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=""; }
+BASE=$(base_port 2) || { echo "no free ports" >&2; exit 1; }
 trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 export DOCKET_ROOT_PASSPHRASE="root passphrase"
 dk() { local d=$1; shift; "$DOCKET" --dir "$WORK/$d" "$@"; }
 key() { dk "$1" id --json | json_get "['key']"; }
-wait_for() { # wait_for SECONDS COMMAND...
-  local end=$((SECONDS + $1)); shift
-  until "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.3; done
-}
 
 # --- the root and the offices
 check "init-root" dk zhanhe cert init-root --out "$WORK/root.key"
@@ -58,12 +52,10 @@ done
 check "lanxin case" dk lanxin case open --kind dispute --category tenancy --summary "Deposit withheld" --party "Li Na" --json
 LN=$(json_get "['number']" <"$WORK/out")
 
-"$DOCKET" --dir "$WORK/zhanhe" serve >>"$WORK/zhanhe.log" 2>&1 &
-PIDS="$PIDS $!"
-"$DOCKET" --dir "$WORK/beidu" serve >>"$WORK/beidu.log" 2>&1 &
-PIDS="$PIDS $!"
+serve_node zhanhe || bad "serve zhanhe did not start"
+serve_node beidu || bad "serve beidu did not start"
 street_certs() { [ "$(dk beidu cert list --json | json_get "['statements'].__len__()")" -ge "$1" ]; }
-if wait_for 20 street_certs 5; then ok; else bad "the street never received the certificates"; fi
+if wait_for $WAIT street_certs 5; then ok; else bad "the street never received the certificates"; fi
 
 # --- enrolment decides who is served
 check "certified community syncs" dk lanxin sync
@@ -74,10 +66,10 @@ expect_eq "lanxin sees five" 5 "$(json_get "['statements'].__len__()" <"$WORK/ou
 
 # --- auditors
 check "grant audit1" dk zhanhe cert grant-auditor --root-key "$WORK/root.key" --key "$A1" --subtree zhanhe/beidu
-if wait_for 20 street_certs 6; then ok; else bad "the street never received the grant"; fi
+if wait_for $WAIT street_certs 6; then ok; else bad "the street never received the grant"; fi
 check "lanxin learns of the auditor" dk lanxin sync
 auditor_reads() { dk audit1 sync >/dev/null 2>&1; dk audit1 case show "$LN" --json >"$WORK/a1" 2>&1; }
-if wait_for 30 auditor_reads; then ok; else bad "audit1 cannot read $LN: $(cat "$WORK/a1")"; fi
+if wait_for $WAIT auditor_reads; then ok; else bad "audit1 cannot read $LN: $(cat "$WORK/a1")"; fi
 expect_eq "audit1 reads the summary" "Deposit withheld" "$(json_get "['summary']" <"$WORK/a1")"
 check "audit2 syncs" dk audit2 sync
 expect_fail "audit2 was granted nothing" 1 "no case" dk audit2 case show "$LN"
@@ -85,7 +77,7 @@ expect_fail "audit2 was granted nothing" 1 "no case" dk audit2 case show "$LN"
 # --- a stolen laptop: revoke lanxin, then its later entries are refused
 check "revoke lanxin" dk zhanhe cert revoke --root-key "$WORK/root.key" --key "$LX" --reason "laptop stolen"
 street_revoked() { dk beidu cert list --json | grep -q '"revoke"'; }
-if wait_for 20 street_revoked; then ok; else bad "the street never received the revocation"; fi
+if wait_for $WAIT street_revoked; then ok; else bad "the street never received the revocation"; fi
 check "the thief writes" dk lanxin case open --kind dispute --category loan --summary "Forged" --party "Nobody"
 expect_fail "revoked node refused" 1 "certificate" dk lanxin sync
 check "the street pins lanxin (bundles come from pinned nodes)" dk beidu peer add --name lanxin --key "$LX" --office zhanhe/beidu/lanxin --role community
@@ -107,7 +99,7 @@ printf 'hello\n' >"$WORK/junk-request"
 expect_fail "not a request" 1 "not a docket enrolment request" dk zhanhe cert issue --root-key "$WORK/root.key" --request "$WORK/junk-request"
 expect_fail "request with --key" 2 "instead of" dk zhanhe cert issue --root-key "$WORK/root.key" --request "$WORK/lanxin2/enrolment-request" --key "$LX2"
 check "certify the new key from its request" dk zhanhe cert issue --root-key "$WORK/root.key" --request "$WORK/lanxin2/enrolment-request"
-if wait_for 20 street_certs 8; then ok; else bad "the street never received the new certificate"; fi
+if wait_for $WAIT street_certs 8; then ok; else bad "the street never received the new certificate"; fi
 check "pin" dk lanxin2 peer add --name beidu --key "$BD" --office zhanhe/beidu --role street --addr 127.0.0.1:$((BASE + 1))
 # Offline first: a bundle from the street carries the office's earlier log
 # and the street's grants to the new key.
@@ -120,13 +112,13 @@ check "the new lanxin syncs" dk lanxin2 sync
 # The street re-grants the office's cases to the certified replacement, and
 # sends it the office's earlier log: the new node reads its history.
 lanxin2_reads_old() { dk lanxin2 sync >/dev/null 2>&1; dk lanxin2 case show "$LN" --json >"$WORK/old.json" 2>/dev/null; }
-if wait_for 20 lanxin2_reads_old; then ok; else bad "the replacement cannot read the office's old case $LN"; fi
+if wait_for $WAIT lanxin2_reads_old; then ok; else bad "the replacement cannot read the office's old case $LN"; fi
 expect_eq "the replacement reads the old summary" "Deposit withheld" "$(json_get "['summary']" <"$WORK/old.json")"
 check "the new lanxin writes" dk lanxin2 case open --kind consultation --category family --summary "After the theft" --party "Wu Fang" --json
 N2=$(json_get "['number']" <"$WORK/out")
 check "and syncs it" dk lanxin2 sync
 street_has() { dk beidu case show "$1" --json >/dev/null 2>&1; }
-if wait_for 20 street_has "$N2"; then ok; else bad "the street never saw $N2"; fi
+if wait_for $WAIT street_has "$N2"; then ok; else bad "the street never saw $N2"; fi
 check "the old case still reads at the street" dk beidu case show "$LN" --json
 expect_eq "old summary" "Deposit withheld" "$(json_get "['summary']" <"$WORK/out")"
 check "street verify" dk beidu verify

@@ -808,6 +808,45 @@ static void refusal_reason(void **state) {
   node_release(&street);
 }
 
+/* Another process appends a case while serve polls the change mark. LMDB
+ * writes the commit's meta page (which the mark reads) before it publishes
+ * the commit to new readers: a poll in that moment sees the new mark but
+ * heads without the entry. The next poll, with the same mark and the entry
+ * now visible, must still look again; the transport used to take the mark
+ * as seen, and the case waited for the next write (33 s in one run). */
+static void live_push_after_early_mark(void **state) {
+  struct node com, street;
+  node_init(&com, 3, "zhanhe/beidu/lanxin", "community");
+  node_init(&street, 2, "zhanhe/beidu", "street");
+  struct conn c;
+  conn_open(&c, &com, &street, DK_SYNC_LIVE, 0, 0);
+  run(&c, 100);
+  assert_int_equal(mem_store_log(&street.st, com.id.pk)->count, 1);
+  uint64_t mark = com.st.commits;
+  assert_int_equal(dk_sync_poll(c.a, mark), 0); /* nothing changed */
+  assert_int_equal(c.ab.count, 0);
+
+  /* The commit: in the counter, not yet for readers. */
+  append_many(&com, 1);
+  com.st.unseen_tail = 1;
+  mark = com.st.commits;
+  assert_int_equal(dk_sync_poll(c.a, mark), 0);
+  assert_int_equal(c.ab.count, 0); /* the heads did not show it yet */
+  /* Now readers see it; no other commit follows. */
+  com.st.unseen_tail = 0;
+  assert_int_equal(dk_sync_poll(c.a, mark), 0);
+  assert_true(c.ab.count > 0);
+  run(&c, 100);
+  assert_int_equal(mem_store_log(&street.st, com.id.pk)->count, 2);
+  /* And once seen, the same mark costs nothing. */
+  uint64_t sent = c.ab.messages;
+  assert_int_equal(dk_sync_poll(c.a, mark), 0);
+  assert_int_equal(c.ab.messages, sent);
+  conn_close(&c);
+  node_release(&com);
+  node_release(&street);
+}
+
 /* ---------- vectors of docs/protocol-sync.md ---------- */
 
 static void hex_eq(const uint8_t *p, size_t n, const char *want) {
@@ -867,7 +906,7 @@ static void vectors(void **state) {
 
   /* The street's HELLO to the district when it holds those two logs: the
    * lanxin log goes up (send digest), the district's comes down (receive). */
-  struct dk_sync_store st = {&f, fixed_heads, fixed_head, fixed_read, fixed_ingest, fixed_witness};
+  struct dk_sync_store st = {&f, fixed_heads, fixed_head, fixed_read, fixed_ingest, fixed_witness, NULL};
   struct dk_sync_config cfg;
   memset(&cfg, 0, sizeof(cfg));
   memset(cfg.my_pk, 0x0a, 32);
@@ -899,6 +938,7 @@ int main(void) {
       cmocka_unit_test(resume_after_cut),
       cmocka_unit_test(live_streaming),
       cmocka_unit_test(window_enforced),
+      cmocka_unit_test(live_push_after_early_mark),
       cmocka_unit_test(keepalive_and_silence),
       cmocka_unit_test(refusal_reason),
       cmocka_unit_test(idle_many_logs),

@@ -12,7 +12,8 @@ unset DOCKET_PASSPHRASE_FILE DOCKET_DIR
 PASSED=0
 FAILED=0
 
-ok() { PASSED=$((PASSED + 1)); }
+# DOCKET_TEST_TRACE=1 prints the seconds since the start at every check.
+ok() { PASSED=$((PASSED + 1)); [ -z "${DOCKET_TEST_TRACE:-}" ] || echo "[$SECONDS s] ok $PASSED" >&2; }
 bad() { FAILED=$((FAILED + 1)); echo "FAIL: $*" >&2; }
 
 # check DESCRIPTION COMMAND...: the command must exit 0
@@ -43,3 +44,83 @@ finish() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }
+
+# wait_for SECONDS COMMAND...: poll until the command succeeds. Only for
+# something that must happen (a server listening, an entry arriving), with a
+# bound generous enough for a machine under load; never to catch the code
+# midway, which is what the fault hooks are for (docs/testing.md).
+wait_for() {
+  local end=$((SECONDS + $1)); shift
+  until "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.2; done
+}
+
+# The bound for wait_for: a poll of `docket id` took 5-6 s on two loaded cores.
+WAIT=${DOCKET_TEST_WAIT:-180}
+
+# base_port COUNT: a first port of COUNT consecutive free loopback ports, so
+# that tests running side by side (two `make test` on one machine) do not
+# collide on a fixed range.
+base_port() {
+  python3 - "$1" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(200):
+    base = random.randrange(21000, 60000 - n)
+    socks = []
+    try:
+        for p in range(base, base + n):
+            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in socks: s.close()
+    print(base); sys.exit(0)
+sys.exit(1)
+PY
+}
+
+# listening_count LOG: how many times a serve process logging to LOG has
+# started listening (logs are appended across restarts).
+listening_count() { local n; n=$(grep -c "info: listening on" "$1" 2>/dev/null); echo "${n:-0}"; }
+
+# wait_listening LOG BEFORE: wait until LOG shows one more "listening" than
+# BEFORE, i.e. the server just started accepts connections.
+wait_listening() {
+  local log=$1 before=$2
+  listening_more() { [ "$(listening_count "$log")" -gt "$before" ]; }
+  wait_for "$WAIT" listening_more
+}
+
+# serve_node NAME [FAULT]: `docket serve` on $WORK/NAME in the background,
+# logging to $WORK/NAME.log, with DOCKET_FAULT=FAULT if given. Its pid is in
+# PID_NAME and PIDS. A node with a listen address is waited for until it
+# listens, so that whoever dials it next finds it up (a node that dials first
+# and finds nobody backs off for seconds); fails if it died first.
+PIDS=""
+serve_node() {
+  local name=$1 fault=${2:-} before pid
+  before=$(listening_count "$WORK/$name.log")
+  # The binary itself in the background (not a function, whose subshell
+  # would be what $! names), so that kill reaches the server.
+  DOCKET_FAULT=$fault "$DOCKET" --dir "$WORK/$name" serve >>"$WORK/$name.log" 2>&1 &
+  pid=$!
+  PIDS="$PIDS $pid"
+  eval "PID_$name=$pid"
+  "$DOCKET" --dir "$WORK/$name" id --json 2>/dev/null | grep -q '"listen": *"[^"]' || return 0
+  up() { [ "$(listening_count "$WORK/$name.log")" -gt "$before" ] || ! kill -0 "$pid" 2>/dev/null; }
+  wait_for "$WAIT" up && kill -0 "$pid" 2>/dev/null ||
+    { echo "serve $name did not start: $(tail -n 3 "$WORK/$name.log")" >&2; return 1; }
+}
+
+# stop_node NAME: kill -9 the serve process of NAME and reap it.
+stop_node() {
+  local pid
+  eval "pid=\${PID_$1:-}"
+  [ -n "$pid" ] || return 0
+  kill -9 "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  eval "PID_$1="
+  return 0
+}
+
+stop_all() { for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=""; }

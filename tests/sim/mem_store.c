@@ -203,17 +203,25 @@ int mem_store_copy_log(struct mem_store *st, const struct mem_store *src,
 
 /* ---------- the contract ---------- */
 
+/* Entries of l a reader sees (the unseen_tail hook). */
+static size_t visible(const struct mem_store *st, const struct mem_log *l) {
+  if (st->unseen_tail == 0 || memcmp(l->pk, st->me->pk, DK_PK_BYTES) != 0)
+    return l->count;
+  return l->count > st->unseen_tail ? l->count - st->unseen_tail : 0;
+}
+
 static int heads(void *ctx, int (*cb)(void *, const struct dk_sync_head *, const char *),
                  void *cbctx) {
   struct mem_store *st = ctx;
   for (size_t i = 0; i < st->logs_count; i++) {
     const struct mem_log *l = &st->logs[i];
-    if (l->count == 0)
+    size_t count = visible(st, l);
+    if (count == 0)
       continue;
     struct dk_sync_head h;
     memcpy(h.log, l->pk, DK_PK_BYTES);
-    h.seq = l->count;
-    memcpy(h.id, l->entries[l->count - 1].id, DK_HASH_BYTES);
+    h.seq = count;
+    memcpy(h.id, l->entries[count - 1].id, DK_HASH_BYTES);
     int rc = cb(cbctx, &h, l->office);
     if (rc != 0)
       return rc;
@@ -226,9 +234,9 @@ static int head(void *ctx, const uint8_t log[DK_PK_BYTES], struct dk_sync_head *
   struct mem_log *l = mem_store_log(st, log);
   memset(out, 0, sizeof(*out));
   memcpy(out->log, log, DK_PK_BYTES);
-  if (l != NULL && l->count > 0) {
-    out->seq = l->count;
-    memcpy(out->id, l->entries[l->count - 1].id, DK_HASH_BYTES);
+  if (l != NULL && visible(st, l) > 0) {
+    out->seq = visible(st, l);
+    memcpy(out->id, l->entries[out->seq - 1].id, DK_HASH_BYTES);
   }
   return 0;
 }
@@ -241,7 +249,7 @@ static int read_log(void *ctx, const uint8_t log[DK_PK_BYTES], uint64_t from, si
   if (l == NULL || from == 0)
     return 0;
   size_t bytes = 0;
-  for (uint64_t seq = from, n = 0; seq <= l->count && n < max_entries; seq++, n++) {
+  for (uint64_t seq = from, n = 0; seq <= visible(st, l) && n < max_entries; seq++, n++) {
     const struct mem_entry *e = &l->entries[seq - 1];
     struct dk_wire_entry w = {e->header, e->header_len, e->sig, e->body, e->body_len};
     int rc = cb(cbctx, &w);
@@ -428,6 +436,11 @@ static int witness(void *ctx, const uint8_t log[DK_PK_BYTES]) {
   return rc;
 }
 
+static uint64_t mark(void *ctx) {
+  const struct mem_store *st = ctx;
+  return st->commits - st->unseen_tail;
+}
+
 void mem_store_iface(struct mem_store *st, struct dk_sync_store *out) {
   out->ctx = st;
   out->heads = heads;
@@ -435,6 +448,7 @@ void mem_store_iface(struct mem_store *st, struct dk_sync_store *out) {
   out->read = read_log;
   out->ingest = ingest;
   out->witness = witness;
+  out->mark = mark;
 }
 
 int mem_store_verify_all(const struct mem_store *st, uint64_t *sig_checks) {

@@ -59,6 +59,11 @@ struct mem_store {
   uint64_t ingest_calls;
   uint64_t witness_calls;
   int fail_ingest_with; /* test hook: when non-zero, the next ingest fails with it */
+  /* Test hook: the last `unseen_tail` entries of this node's own log (one
+   * commit each) are committed but not yet visible to readers, as in LMDB's
+   * moment between a commit's meta page and its publication to readers:
+   * heads, head, read and mark act as if they were absent. */
+  size_t unseen_tail;
 };
 
 /* Creates the store with my own log (office entry at seq 1, time ts_ms). */

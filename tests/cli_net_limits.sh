@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Hostile or unlucky peers, between real processes on loopback: one key may
+# hold only DK_NET_SESSIONS_PER_KEY_MAX (3) sessions, and the one past it is
+# refused with the reason, which the refused side prints and records in its
+# peer record; a node the street does not know learns that, too; the
+# street's log says each refusal once, not once per connection.
+. "$(dirname "$0")/lib/harness.sh"
+BASE=$((21000 + RANDOM % 20000))
+PIDS=""
+stop_all() { for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=""; }
+trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+dk() { local d=$1; shift; "$DOCKET" --dir "$WORK/$d" "$@"; }
+key() { dk "$1" id --json | json_get "['key']"; }
+serve() { "$DOCKET" --dir "$WORK/$1" serve >>"$WORK/$1.$2.log" 2>&1 & PIDS="$PIDS $!"; }
+wait_for() { # wait_for SECONDS COMMAND...: poll until the command succeeds
+  local end=$((SECONDS + $1)); shift
+  until "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.2; done
+}
+
+check "init street" dk beidu init --office zhanhe/beidu --role street --code BD --listen 127.0.0.1:$BASE
+dk beidu network-key >"$WORK/net.key"
+check "init lanxin" dk lanxin init --office zhanhe/beidu/lanxin --role community --code LX --network-key-file "$WORK/net.key"
+check "init stranger" dk odd init --office zhanhe/beidu/odd --role community --code OD --network-key-file "$WORK/net.key"
+BD=$(key beidu); LX=$(key lanxin)
+check "pin" dk beidu peer add --name lanxin --key "$LX" --office zhanhe/beidu/lanxin --role community
+check "pin" dk lanxin peer add --name beidu --key "$BD" --office zhanhe/beidu --role street --addr 127.0.0.1:$BASE
+check "pin" dk odd peer add --name beidu --key "$BD" --office zhanhe/beidu --role street --addr 127.0.0.1:$BASE
+
+serve beidu 0
+# Three serves of the same node: three live sessions under one key, the limit.
+serve lanxin 1; serve lanxin 2; serve lanxin 3
+three_sessions() { [ "$(grep -c 'connected to lanxin' "$WORK/beidu.0.log")" -ge 3 ]; }
+if wait_for 30 three_sessions; then ok; else bad "the street never held three sessions of lanxin"; fi
+
+# The fourth is refused, and the refused side is told why.
+expect_fail "a fourth session refused" 1 "beidu failed: zhanhe/beidu refused this node: too many sessions open with this node's key" dk lanxin sync
+check "lanxin peer list" dk lanxin peer list --json
+case "$(json_get "[0]['last_error']" <"$WORK/out")" in
+  *"zhanhe/beidu refused this node: too many sessions"*) ok ;;
+  *) bad "the refusal is not in lanxin's peer record: $(cat "$WORK/out")" ;;
+esac
+check "peer list shows it" dk lanxin peer list
+grep -q "last error .*too many sessions" "$WORK/out" && ok || bad "peer list does not show the last error"
+grep -q "refused lanxin (key [0-9a-f]*...): 3 sessions already open" "$WORK/beidu.0.log" && ok || bad "the street does not log why"
+
+# A node the street has not pinned learns that much and no more.
+expect_fail "unknown node refused" 1 "zhanhe/beidu refused this node: this office has not pinned this node's key" dk odd sync
+check "odd peer list" dk odd peer list --json
+case "$(json_get "[0]['last_error']" <"$WORK/out")" in
+  *"has not pinned"*) ok ;;
+  *) bad "the refusal is not in odd's peer record: $(cat "$WORK/out")" ;;
+esac
+
+# Refused again and again: the street writes the first refusals, then counts.
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do dk odd sync >/dev/null 2>&1; done
+n=$(grep -c "refused a node this office does not know" "$WORK/beidu.0.log")
+[ "$n" -le 3 ] && ok || bad "the street logged $n refusals of one stranger, wanted at most 3"
+
+# With the extra serves gone, lanxin syncs, and the error is cleared.
+stop_all
+serve beidu 4
+street_up() { dk lanxin sync >/dev/null 2>&1; }
+if wait_for 20 street_up; then ok; else bad "lanxin never synced once the sessions were gone"; fi
+check "lanxin peer list" dk lanxin peer list --json
+expect_eq "last error cleared" "None" "$(json_get "[0]['last_error']" <"$WORK/out")"
+finish
