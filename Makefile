@@ -29,7 +29,7 @@ bench: build
 SIM_SEEDS ?= 20000
 soak: build
 	cd $(BUILD) && DOCKET_SOAK=1 ctest --output-on-failure -L soak --timeout 3600
-	DOCKET_SIM_FIRST=1001 DOCKET_SIM_SEEDS=$(SIM_SEEDS) $(BUILD)/tests/test_sim
+	DOCKET_SIM_FIRST=301 DOCKET_SIM_SEEDS=$(SIM_SEEDS) $(BUILD)/tests/test_sim
 
 asan: deps
 	cmake -S . -B build-asan -DDOCKET_SANITIZE=ON $(CMAKE_FLAGS)

@@ -72,17 +72,19 @@ static int peer_cb(void *ctx, const struct dk_peer *p) {
     json_object_set_new(o, "connected", pc->serve == 0 ? json_false() : json_null());
     json_object_set_new(o, "connected_since", json_null());
   }
-  /* Last error: what serve saw when this peer's link last failed.
-   * MERGE POINT: the peer record's own last-error field (set by the
-   * transport for refused handshakes and unreachable peers too) replaces
-   * this once it is in main; prefer it when both exist. */
+  /* Last error: the peer record's (the transport records refusals, an
+   * unreachable peer and failed syncs there, and clears it when a sync
+   * catches up); failing that, how serve's last live link with it ended,
+   * when that came after the last sync. */
   json_t *err = pc->live ? json_object_get(json_object_get(pc->live, "errors"), p->name) : NULL;
-  if (err)
+  uint64_t err_at = err ? (uint64_t)json_integer_value(json_object_get(err, "at")) : 0;
+  if (p->last_error[0])
     json_object_set_new(o, "last_error",
-                        json_pack("{s:o, s:O}", "at",
-                                  cli_json_time((uint64_t)json_integer_value(
-                                      json_object_get(err, "at"))),
-                                  "error", json_object_get(err, "error")));
+                        json_pack("{s:o, s:s}", "at", cli_json_time(p->last_error_ms), "error",
+                                  p->last_error));
+  else if (err && err_at > p->last_sync_ms)
+    json_object_set_new(o, "last_error", json_pack("{s:o, s:O}", "at", cli_json_time(err_at),
+                                                   "error", json_object_get(err, "error")));
   else
     json_object_set_new(o, "last_error", json_null());
   json_array_append_new(pc->arr, o);

@@ -3,6 +3,7 @@
 
 #include "cli/cli.h"
 #include "common/error.h"
+#include "node/index.h"
 
 struct verify_ctx {
   json_t *problems;
@@ -24,6 +25,27 @@ static void on_problem(void *arg, const struct dk_verify_problem *p) {
     fputs("\r\033[K", stderr);
   printf(_("DAMAGED  log %.16s  seq %llu: %s\n"), log, (unsigned long long)p->seq, p->what);
   c->printed++;
+}
+
+/* A derived table that does not match a rebuild from the log. */
+struct derived_ctx {
+  json_t *arr;
+  uint64_t printed;
+};
+
+static void on_diff(void *arg, const struct dk_index_diff *d) {
+  struct derived_ctx *c = arg;
+  char cs[DK_HASH_BYTES * 2 + 1] = "";
+  if (d->case_id)
+    dk_hex(d->case_id, DK_HASH_BYTES, cs);
+  if (c->arr) {
+    json_array_append_new(c->arr, json_pack("{s:s, s:s?, s:s}", "table", d->table, "case",
+                                            d->case_id ? cs : NULL, "what", d->what));
+    return;
+  }
+  if (c->printed++ < 100)
+    printf("DERIVED  table %s%s%.16s: %s\n", d->table, d->case_id ? "  case " : "", cs,
+           d->what);
 }
 
 struct forks_ctx {
@@ -53,15 +75,20 @@ static void on_progress(void *arg, uint64_t done, uint64_t total) {
 }
 
 int cmd_verify(struct cli *c, int argc, char **argv) {
+  int repair = 0;
+  const struct cli_opt opts[] = {
+      CLI_FLAG("repair", &repair, N_("replace the derived tables with the rebuild")), CLI_END};
   static const struct cli_command cmd = {
       "verify", NULL, 0, 0,
       N_("Checks every entry of every log in the store: encoding, entry id, signature,\n"
          "hash-chain link and time order, body hash, and that readable bodies decrypt.\n"
          "Names each damaged entry; exits 1 if any. Lists the logs known to have forked\n"
          "(two signed entries for one position), whether seen here or reported by\n"
-         "another office in a fork entry."),
+         "another office in a fork entry. Then rebuilds what is derived from the log (case\n"
+         "states, case index, numbers, grants) aside and names every table and case\n"
+         "that differs; --repair replaces the derived tables with the rebuild."),
       NULL};
-  int prc = cli_parse(c, &cmd, NULL, argc, argv, NULL, NULL);
+  int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
   if (prc != 0)
     return CLI_EXIT(prc);
   int json = c->json;
@@ -77,22 +104,36 @@ int cmd_verify(struct cli *c, int argc, char **argv) {
       fputs("\r\033[K", stderr);
     rc = dk_node_forks(n, on_fork, &fc);
   }
+  /* Derived state against a rebuild from the log. */
+  struct derived_ctx dc = {json ? json_array() : NULL, 0};
+  uint64_t ndiff = 0, after = 0;
+  int repaired = 0;
+  if (rc == 0)
+    rc = dk_node_index_check(n, on_diff, &dc, &ndiff);
+  if (rc == 0 && repair && ndiff > 0) {
+    rc = dk_node_index_rebuild(n);
+    if (rc == 0)
+      rc = dk_node_index_check(n, NULL, NULL, &after);
+    repaired = rc == 0 && after == 0;
+  }
   dk_node_close(n);
   if (vc.tty)
     fputs("\r\033[K", stderr);
   if (rc != 0) {
     json_decref(vc.problems);
     json_decref(fc.arr);
+    json_decref(dc.arr);
     return cli_fail(rc, _("verification could not run to the end"));
   }
-  int ok = rep.problems == 0;
+  int ok = rep.problems == 0 && (ndiff == 0 || repaired);
   if (json) {
-    json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "ok", ok, "logs",
-                          (json_int_t)rep.logs, "entries", (json_int_t)rep.entries,
+    json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:o, s:b}", "ok",
+                          ok, "logs", (json_int_t)rep.logs, "entries", (json_int_t)rep.entries,
                           "bodies_checked", (json_int_t)rep.bodies_checked, "bodies_decrypted",
                           (json_int_t)rep.bodies_decrypted, "bodies_erased",
                           (json_int_t)rep.bodies_erased, "forks", (json_int_t)rep.forks,
-                          "problems", vc.problems, "fork_proofs", fc.arr);
+                          "problems", vc.problems, "fork_proofs", fc.arr, "derived_differences",
+                          (json_int_t)ndiff, "derived", dc.arr, "repaired", repaired);
     if (cli_print_json(o) != 0)
       return 1;
   } else {
@@ -102,6 +143,10 @@ int cmd_verify(struct cli *c, int argc, char **argv) {
            (unsigned long long)rep.bodies_checked, (unsigned long long)rep.bodies_decrypted,
            (unsigned long long)rep.bodies_erased, (unsigned long long)rep.forks,
            (unsigned long long)rep.problems);
+    if (ndiff > 0)
+      printf("%llu rows of derived state differ from the log%s\n", (unsigned long long)ndiff,
+             repaired ? "; rebuilt from the log (repaired)"
+                      : repair ? "; the rebuild did not mend them" : ": run 'docket verify --repair'");
   }
   return ok ? 0 : 1;
 }

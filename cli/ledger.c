@@ -392,6 +392,11 @@ static int on_cells(void *arg, size_t line, char **fields, size_t count) {
     width--;
   if (width > rd->fields_in_header)
     return rd->on_row(rd->ctx, line, NULL);
+  /* An export writes a cell that a spreadsheet would run as a formula as
+   * '=…; the ' is not part of the value. */
+  for (size_t i = 0; i < width; i++)
+    if (fields[i][0] == '\'' && fields[i][1] && strchr("=+-@", fields[i][1]))
+      memmove(fields[i], fields[i] + 1, strlen(fields[i]));
   struct ledger_row r;
   for (int c = 0; c < C_COUNT; c++)
     r.f[c] = "";

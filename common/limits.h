@@ -76,6 +76,17 @@
 /* Entries appended per LMDB transaction on bulk paths (group commit). */
 #define DK_BULK_BATCH_ENTRIES 4096
 
+/* Entries the case indexer (node/index.c) takes per transaction when it
+ * catches up with the log: large enough that a burst of events on one case
+ * folds it once, small enough that the random pages of the case tables it
+ * dirties (at most one per entry) stay well under LMDB's dirty-page limit
+ * (131 071 pages) and the transaction's memory stays bounded. */
+#define DK_INDEX_BATCH_ENTRIES 16384
+
+/* Entries the upgrade from store format 1 moves per transaction: bounded by
+ * LMDB's dirty-page limit, as above (one entry dirties well under a page). */
+#define DK_UPGRADE_BATCH_ENTRIES 32768
+
 /* Cases whose events a bulk load interleaves in the log (node/bulk.c): a
  * few independent chains keep the signing thread busy; more would scatter
  * each case's events over the log and make replicas fold cases repeatedly. */
@@ -262,5 +273,11 @@ _Static_assert(DK_AUDIT_CHUNK_ENTRIES_MAX <= DK_MP_COUNT_MAX,
 _Static_assert(DK_AUDIT_CHUNK_BYTES_SOFT + DK_SYNC_ENTRY_WIRE_BYTES_MAX + 1024 <=
                    DK_FRAME_BYTES_MAX,
                "an audit log chunk one entry past its soft size fits a chunk");
+
+/* Enrolment requests certified by one 'docket cert issue --request' (files
+ * and directories together): a district enrols its offices in one go (the
+ * deployment this models has 41), and everything is checked before the
+ * root is unlocked, so the batch is held in memory. */
+#define DK_CERT_BATCH_MAX 4096
 
 #endif

@@ -183,9 +183,9 @@ static int is_statement_type(uint64_t type) {
 
 /* A statement entry (certificate, revocation, auditor grant) that passed
  * its checks: trusted when its log is the district's (an office of one
- * segment) and the trusted root signed it. A statement naming another root is not trusted, as a
- * node ignores it too; one naming this root that does not verify is a
- * failure. Returns DK_ENOMEM only. */
+ * segment) and the trusted root signed it. A statement naming another root
+ * is not trusted, as a node ignores it too; one naming the trusted root
+ * that does not verify is a failure. Returns DK_ENOMEM only. */
 static int statement(struct vctx *v, size_t li, const struct dk_entry *e, const uint8_t *body,
                      size_t blen) {
   struct dk_audit_result *r = v->out;

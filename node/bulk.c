@@ -211,10 +211,18 @@ static int bulk_fn(struct dk_txn *t, void *arg) {
   int started = 0, rc = 0;
   size_t total = 0;
   c->entries = 0;
+  /* Every entry of the load is appended by one writer: one run record and
+   * one head write per commit. */
+  struct dk_log_writer w;
+  dk_log_writer_init(&w);
+  uint64_t first_pos = 0;
   if (!numbers || !given || !office || !states || !applied || !reached || !sg || !bodies) {
     rc = DK_ENOMEM;
     goto out;
   }
+  rc = dk_log_end(t, &first_pos);
+  if (rc != 0)
+    goto out;
   for (size_t i = 0; i < count; i++)
     dk_case_state_init(&states[i]);
 
@@ -364,7 +372,7 @@ static int bulk_fn(struct dk_txn *t, void *arg) {
     struct dk_case_state *s = &states[st.plan];
     rc = j->rc;
     if (rc == 0)
-      rc = dk_log_store(t, &j->e, body->data, body->len);
+      rc = dk_log_writer_add(t, &w, &j->e, body->data, body->len);
     if (rc != 0)
       break;
     memcpy(ev->id, j->e.id, DK_HASH_BYTES);
@@ -377,6 +385,8 @@ static int bulk_fn(struct dk_txn *t, void *arg) {
       uint8_t nk[DK_HASH_BYTES];
       dk__number_key(n, numbers[st.plan], nk);
       rc = dk__grants_record(t, s->id, c->grants[st.plan], c->grants_count[st.plan]);
+      if (rc == 0)
+        rc = dk_log_case_open_put(t, s->id, w.last_pos);
       if (rc == 0)
         rc = dk_txn_put(t, DK_T_NUMBERS, nk, sizeof(nk), s->id, DK_HASH_BYTES);
       if (rc == 0)
@@ -393,6 +403,10 @@ static int bulk_fn(struct dk_txn *t, void *arg) {
     }
     collected++;
   }
+  if (rc == 0)
+    rc = dk_log_writer_flush(t, &w);
+  if (rc == 0)
+    rc = dk__index_local(t, first_pos); /* it indexed what it wrote */
   if (rc == 0)
     c->entries = total;
 out:

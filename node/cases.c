@@ -66,6 +66,14 @@ int dk__case_state_save(dk_node *n, struct dk_txn *t, const struct dk_case_state
   return rc;
 }
 
+int dk__sealed_open(dk_node *n, int state, const uint8_t *case_id, const uint8_t *v,
+                    size_t vlen, struct dk_buf *out) {
+  uint8_t ad[64];
+  size_t adlen;
+  state_ad(ad, &adlen, state ? DK_DOMAIN_STATE_AD : DK_DOMAIN_CASEKEY_AD, case_id);
+  return dk_aead_open(n->storage_key, ad, adlen, v, vlen, out);
+}
+
 int dk__case_key_save(dk_node *n, struct dk_txn *t, const uint8_t *case_id, const uint8_t *key) {
   uint8_t ad[64];
   size_t adlen;
@@ -283,6 +291,11 @@ static int write_open(dk_node *n, struct dk_txn *t, struct dk_event *ev, const u
     goto out;
   memcpy(s->id, e.id, DK_HASH_BYTES);
   rc = dk__grants_record(t, e.id, grants_in, grants_count);
+  uint64_t pos;
+  if (rc == 0)
+    rc = dk_log_pos(t, e.h.log, e.h.seq, &pos);
+  if (rc == 0)
+    rc = dk_log_case_open_put(t, e.id, pos);
   if (rc != 0)
     goto out;
   uint8_t nk[DK_HASH_BYTES];
@@ -362,13 +375,18 @@ static int open_fn(struct dk_txn *t, void *arg) {
   dk_case_state_init(&s);
   uint8_t *key = n->tmp_keys; /* slot 0: the new case's key */
   randombytes_buf(key, DK_SYMKEY_BYTES);
-  int rc = dk__assign_number(n, t, c->ev, c->number);
+  uint64_t first_pos;
+  int rc = dk_log_end(t, &first_pos);
+  if (rc == 0)
+    rc = dk__assign_number(n, t, c->ev, c->number);
   if (rc == 0)
     rc = dk_case_check(&s, c->ev);
   if (rc == 0)
     rc = write_open(n, t, c->ev, key, NULL, 0, &s);
   if (rc == 0)
     rc = dk__case_state_save(n, t, &s);
+  if (rc == 0)
+    rc = dk__index_local(t, first_pos);
   if (rc == 0)
     memcpy(c->case_id, s.id, DK_HASH_BYTES);
   c->ev->number = given; /* restartable: the caller's pointer is back */
@@ -416,13 +434,18 @@ static int append_fn(struct dk_txn *t, void *arg) {
   struct dk_case_state s;
   dk_case_state_init(&s);
   uint8_t *key = c->n->tmp_keys; /* slot 0 */
-  int rc = dk__case_state_load(c->n, t, c->case_id, &s);
+  uint64_t first_pos;
+  int rc = dk_log_end(t, &first_pos);
+  if (rc == 0)
+    rc = dk__case_state_load(c->n, t, c->case_id, &s);
   if (rc == 0)
     rc = dk__case_key_load(c->n, t, c->case_id, key);
   if (rc == 0)
     rc = write_event(c->n, t, &s, c->ev, key);
   if (rc == 0)
     rc = dk__case_state_save(c->n, t, &s);
+  if (rc == 0)
+    rc = dk__index_local(t, first_pos);
   sodium_memzero(key, DK_SYMKEY_BYTES);
   dk_case_state_release(&s);
   return rc;

@@ -272,7 +272,7 @@ int dk__case_erase_apply(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
       goto out;
     if (e.h.type == DK_ENTRY_ERASE || body == NULL)
       continue; /* the erase entries keep their reason */
-    rc = dk_txn_del(t, DK_T_BODIES, keys[i], DK_LOGKEY_BYTES);
+    rc = dk_log_body_del(t, log, seq);
     if (rc != 0)
       goto out;
     deleted++;
@@ -353,7 +353,10 @@ static int erase_fn(struct dk_txn *t, void *arg) {
   struct dk_buf body;
   dk_buf_init(&body);
   struct dk_entry e;
-  rc = dk_erase_body_encode(c->reason, &body);
+  uint64_t first_pos;
+  rc = dk_log_end(t, &first_pos);
+  if (rc == 0)
+    rc = dk_erase_body_encode(c->reason, &body);
   if (rc == 0)
     rc = dk_log_append(t, &n->id, DK_ENTRY_ERASE, c->case_id, body.data, body.len,
                        dk_node_now(n), &e);
@@ -364,6 +367,8 @@ static int erase_fn(struct dk_txn *t, void *arg) {
     rc = dk__erase_mark(t, c->case_id);
   if (rc == 0)
     rc = dk__case_erase_apply(n, t, c->case_id, c->out);
+  if (rc == 0)
+    rc = dk__index_local(t, first_pos);
   return rc;
 }
 

@@ -199,7 +199,15 @@ static int load_config(dk_node *n) {
   }
   if (rc != 0)
     goto out;
-  if (atoi(fmt) != DK_STORE_FORMAT) {
+  int format = atoi(fmt);
+  if (format == 1) {
+    n->upgrade_needed = 1; /* after the key is unlocked: dk_node_open */
+  } else if (format != DK_STORE_FORMAT) {
+    /* A newer docket wrote it (or it is not a store of ours): never guess. */
+    dk_node_logf(n, DK_LOG_ERROR,
+                 "the store in %s has format %s; this docket reads formats 1 and %d: "
+                 "use a newer docket",
+                 n->dir, fmt, DK_STORE_FORMAT);
     rc = DK_EVERSION;
     goto out;
   }
@@ -276,6 +284,22 @@ int dk_node_open(const char *dir, const char *passphrase, size_t passphrase_len,
     }
     memcpy(n->storage_key, sec.storage_key, DK_SYMKEY_BYTES);
     n->unlocked = 1;
+  }
+  if (n->upgrade_needed) {
+    rc = dk__store_upgrade(n);
+    if (rc != 0)
+      goto out;
+    n->upgrade_needed = 0;
+  }
+  if (n->unlocked) {
+    /* An ingest that stopped before its indexing (a crash, a deferred
+     * burst) is indexed now, so that reads see it. */
+    uint64_t lag = 0;
+    rc = dk_node_index_lag(n, &lag);
+    if (rc == 0 && lag > 0)
+      rc = dk_node_index_run(n);
+    if (rc != 0)
+      goto out;
   }
   *out = n;
   n = NULL;

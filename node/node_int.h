@@ -2,6 +2,7 @@
 #ifndef DK_NODE_INT_H
 #define DK_NODE_INT_H
 
+#include "node/index.h"
 #include "node/log.h"
 #include "node/node.h"
 #include "node/store.h"
@@ -31,6 +32,8 @@ struct dk_node {
   uint8_t *tmp_keys;
   dk_log_fn log;
   void *log_ctx;
+  int upgrade_needed; /* load_config found format 1 */
+  int index_deferred; /* dk_node_index_defer(): ingest leaves indexing to the caller */
   enum dk_log_level log_level;
 };
 
@@ -42,8 +45,14 @@ struct dk_node {
 #define DK_META_ROLE "role"
 #define DK_META_LISTEN "listen"
 #define DK_META_ROOT_PK "root_pk"
-#define DK_STORE_FORMAT 1
+/* Store formats: 1 kept entries and bodies under log || seq with an entry-id
+ * index written per entry; 2 appends them by position (node/log.h) and
+ * derives the case tables by indexers (node/index.h). Format 1 upgrades on
+ * first open (node/upgrade.c); a newer format is refused. */
+#define DK_STORE_FORMAT 2
 
+/* upgrade.c: moves a format-1 store to the current format. */
+int dk__store_upgrade(dk_node *n);
 int dk__meta_get_str(struct dk_txn *t, const char *key, char *out, size_t cap);
 int dk__meta_put_str(struct dk_txn *t, const char *key, const char *val);
 
@@ -55,6 +64,9 @@ int dk__case_state_load(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
 int dk__case_state_save(dk_node *n, struct dk_txn *t, const struct dk_case_state *s);
 int dk__case_load_events(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
                          struct dk_event **out, size_t *count);
+/* Decrypts a stored case state (state set) or case key row into out. */
+int dk__sealed_open(dk_node *n, int state, const uint8_t *case_id, const uint8_t *v,
+                    size_t vlen, struct dk_buf *out);
 /* cases.c helpers shared with bulk.c. */
 void dk__number_key(const dk_node *n, const char *number, uint8_t key[DK_HASH_BYTES]);
 int dk__case_events_put(struct dk_txn *t, const uint8_t *case_id, const struct dk_entry *e);

@@ -90,25 +90,79 @@ int dk_node_log_read(dk_node *n, const uint8_t log[DK_PK_BYTES], uint64_t from,
   int rc = dk_store_read_begin(n->store, &t);
   if (rc != 0)
     return rc;
+  /* One cursor over entries and one over bodies, run by run. The receiver
+   * checks every link and the head signature, so the sender only checks
+   * that what it reads is the entry it meant (log, seq, and the link to the
+   * entry before within what it sends). */
   size_t count = 0, bytes = 0;
-  for (uint64_t seq = from < 1 ? 1 : from; count < max_entries && (count == 0 || bytes < max_bytes);
-       seq++) {
-    struct dk_entry e;
-    const uint8_t *body;
-    size_t blen;
-    rc = dk_log_read(&t, log, seq, &e, &body, &blen);
+  uint64_t seq = from < 1 ? 1 : from;
+  uint8_t prev_id[DK_HASH_BYTES];
+  int have_prev = 0;
+  while (rc == 0 && count < max_entries && (count == 0 || bytes < max_bytes)) {
+    uint64_t pos, left;
+    rc = dk_log_run_end(&t, log, seq, &pos, &left);
     if (rc == DK_ENOTFOUND) {
       rc = 0;
       break;
     }
     if (rc != 0)
       break;
-    struct dk_raw_entry raw = {e.header_bytes, e.header_len, e.sig, body, blen};
-    bytes += e.header_len + DK_SIG_BYTES + blen;
-    count++;
-    rc = cb(ctx, &raw);
-    if (rc != 0)
+    struct dk_iter ei, bi;
+    uint8_t k0[8];
+    dk_be64_put(k0, pos);
+    if ((rc = dk_iter_open_at(&t, DK_T_ENTRIES, k0, 8, &ei)) != 0)
       break;
+    if ((rc = dk_iter_open_at(&t, DK_T_BODIES, k0, 8, &bi)) != 0) {
+      dk_iter_close(&ei);
+      break;
+    }
+    const uint8_t *bk = NULL, *bv = NULL;
+    size_t bkl = 0, bvl = 0;
+    int bend = 0;
+    uint64_t bpos = 0;
+    for (; left > 0 && count < max_entries && (count == 0 || bytes < max_bytes);
+         left--, pos++, seq++) {
+      const uint8_t *k, *v;
+      size_t kl, vl;
+      rc = dk_iter_next(&ei, &k, &kl, &v, &vl);
+      if (rc == DK_ENOTFOUND || (rc == 0 && (kl != 8 || dk_be64_get(k) != pos)))
+        rc = DK_EBADID; /* the run names a position that holds nothing */
+      if (rc != 0)
+        break;
+      struct dk_entry e;
+      rc = dk_log_decode_stored(v, vl, &e);
+      if (rc == 0 && (memcmp(e.h.log, log, DK_PK_BYTES) != 0 || e.h.seq != seq ||
+                      (have_prev && (!e.h.has_prev || memcmp(e.h.prev, prev_id, DK_HASH_BYTES) != 0))))
+        rc = DK_EBADID;
+      if (rc != 0)
+        break;
+      memcpy(prev_id, e.id, DK_HASH_BYTES);
+      have_prev = 1;
+      while (!bend && (bk == NULL || bpos < pos)) {
+        int brc = dk_iter_next(&bi, &bk, &bkl, &bv, &bvl);
+        if (brc == DK_ENOTFOUND) {
+          bend = 1;
+          break;
+        }
+        if (brc != 0) {
+          rc = brc;
+          break;
+        }
+        bpos = bkl == 8 ? dk_be64_get(bk) : 0;
+      }
+      if (rc != 0)
+        break;
+      const uint8_t *body = !bend && bk && bpos == pos ? bv : NULL;
+      size_t blen = body ? bvl : 0;
+      struct dk_raw_entry raw = {e.header_bytes, e.header_len, e.sig, body, blen};
+      bytes += e.header_len + DK_SIG_BYTES + blen;
+      count++;
+      rc = cb(ctx, &raw);
+      if (rc != 0)
+        break;
+    }
+    dk_iter_close(&ei);
+    dk_iter_close(&bi);
   }
   dk_store_read_end(&t);
   return rc;
@@ -507,16 +561,12 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
   if (rc != 0)
     return rc;
 
-  /* Pass 2: store, and index what cases need. */
-  uint8_t(*dirty)[DK_HASH_BYTES] = NULL;
-  size_t ndirty = 0;
-  uint8_t *key = sodium_malloc(DK_SYMKEY_BYTES);
-  uint8_t *shared = sodium_malloc(DK_SYMKEY_BYTES);
-  dirty = malloc((c->count ? c->count : 1) * DK_HASH_BYTES);
-  if (!key || !dirty || !shared) {
-    rc = DK_ENOMEM;
-    goto out;
-  }
+  /* Pass 2: store. Entries and bodies are appended; each log's run and head
+   * are written once per stretch. What later checks depend on (the office
+   * of a log, the trust view, fork proofs) is written here too, and is
+   * rare; the case tables are left to the indexer (node/index.h). */
+  struct dk_log_writer w;
+  dk_log_writer_init(&w);
   for (size_t i = 0; i < c->count && rc == 0; i++) {
     const struct dk_entry *e = &c->e[i];
     const struct dk_raw_entry *raw = &c->raw[i];
@@ -526,14 +576,25 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
     }
     if (c->what[i] == FORK) {
       c->stats.forks++;
-      rc = fork_found(n, t, e);
+      rc = dk_log_writer_flush(t, &w);
+      if (rc == 0)
+        rc = fork_found(n, t, e);
       continue;
     }
-    rc = dk_log_store(t, e, raw->body, raw->body_len);
+    rc = dk_log_writer_add(t, &w, e, raw->body, raw->body_len);
     if (rc != 0)
       break;
     c->stats.stored++;
-    const uint8_t *case_id = NULL;
+    int special = e->h.type == DK_ENTRY_OFFICE ||
+                  (e->h.type >= DK_ENTRY_CERT && e->h.type <= DK_ENTRY_AUDITOR) ||
+                  (e->h.type == DK_ENTRY_FORK && raw->body != NULL);
+    if (!special)
+      continue;
+    /* What follows may append to this node's log: the writer's runs and
+     * heads go first. */
+    rc = dk_log_writer_flush(t, &w);
+    if (rc != 0)
+      break;
     if (e->h.type == DK_ENTRY_OFFICE) {
       rc = dk_txn_put(t, DK_T_LOGS, e->h.log, DK_PK_BYTES, raw->body, raw->body_len);
       struct dk_office_info info;
@@ -543,74 +604,12 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
         rc = dk__grant_own_cases(n, t, e->h.log);
     } else if (e->h.type >= DK_ENTRY_CERT && e->h.type <= DK_ENTRY_AUDITOR) {
       rc = dk__trust_index(n, t, e, raw->body, raw->body_len);
-    } else if (e->h.type == DK_ENTRY_CASE_OPEN) {
-      case_id = e->id;
-    } else if (e->h.type == DK_ENTRY_CASE_EVENT || e->h.type == DK_ENTRY_KEY_GRANT) {
-      case_id = e->h.case_id;
-    } else if (e->h.type == DK_ENTRY_ERASE) {
-      case_id = e->h.case_id;
-      rc = dk__erase_mark(t, case_id);
-    } else if (e->h.type == DK_ENTRY_FORK && raw->body != NULL) {
+    } else {
       rc = fork_reported(n, t, e, raw->body, raw->body_len);
     }
-    if (case_id == NULL || rc != 0)
-      continue;
-    uint8_t ck[DK_HASH_BYTES + DK_LOGKEY_BYTES];
-    memcpy(ck, case_id, DK_HASH_BYTES);
-    dk_logkey(ck + DK_HASH_BYTES, e->h.log, e->h.seq);
-    rc = dk_txn_put(t, DK_T_CASE_EVENTS, ck, sizeof(ck), "", 0);
-    if (rc != 0)
-      continue;
-    int seen = 0;
-    for (size_t j = 0; j < ndirty && !seen; j++)
-      seen = memcmp(dirty[j], case_id, DK_HASH_BYTES) == 0;
-    if (!seen)
-      memcpy(dirty[ndirty++], case_id, DK_HASH_BYTES);
-    if (!n->unlocked)
-      continue;
-    /* A grant to this node: keep the key. */
-    if ((e->h.type == DK_ENTRY_CASE_OPEN || e->h.type == DK_ENTRY_KEY_GRANT) && raw->body) {
-      struct dk_grant g[DK_READERS_MAX];
-      size_t gc = 0, used = 0;
-      if (dk_grants_parse(raw->body, raw->body_len, g, &gc, &used) == 0) {
-        rc = dk__grants_record(t, case_id, g, gc);
-        for (size_t j = 0; j < gc && rc == 0; j++) {
-          if (memcmp(g[j].reader, n->pk, DK_PK_BYTES) != 0)
-            continue;
-          /* Wrapped by the entry's author for this node. */
-          if (dk__shared_key(n, e->h.log, shared) == 0 &&
-              dk_key_unwrap(shared, g[j].sealed, key) == 0)
-            rc = dk__case_key_save(n, t, case_id, key);
-          break;
-        }
-      }
-    }
   }
-  /* Pass 3: the cases touched, folded again from what is now held. A case
-   * this node cannot read is stored and relayed, never folded. */
-  for (size_t j = 0; j < ndirty && rc == 0 && n->unlocked; j++) {
-    rc = dk__case_refold(n, t, dirty[j]);
-    if (rc == DK_ENOKEY)
-      rc = 0;
-    if (rc == DK_EBADBODY || rc == DK_EFORMAT) {
-      /* Signed by its author but unreadable: keep the entries (they verify),
-       * leave the case as it was, and say so. */
-      dk_node_logf(n, DK_LOG_WARN, "a case event could not be decrypted or decoded");
-      rc = 0;
-    }
-  }
-  /* Pass 4: erasure, after the fold so that a tombstone keeps the latest
-   * figures; bodies of an erased case that came in this batch go here,
-   * before the commit. Locked nodes erase too. */
-  for (size_t j = 0; j < ndirty && rc == 0; j++) {
-    rc = dk__erase_marked(t, dirty[j]);
-    if (rc == 1)
-      rc = dk__case_erase_apply(n, t, dirty[j], NULL);
-  }
-out:
-  sodium_free(key);
-  sodium_free(shared);
-  free(dirty);
+  if (rc == 0)
+    rc = dk_log_writer_flush(t, &w);
   return rc;
 }
 
@@ -642,6 +641,10 @@ int dk_node_ingest(dk_node *n, const struct dk_raw_entry *entries, size_t count,
     DK_FAULT("ingest-commit");
   if (rc == 0)
     *out = c.stats;
+  /* The case tables follow after the commit: at once, or when the caller
+   * (a sync session receiving a burst) says it has caught up. */
+  if (rc == 0 && !n->index_deferred && c.stats.stored > 0)
+    rc = dk_node_index_run(n);
   free(c.e);
   free(c.what);
   free(c.runs);

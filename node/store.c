@@ -12,9 +12,11 @@
 #include "common/limits.h"
 
 static const char *const TABLE_NAMES[DK_T_COUNT] = {
-    "meta",  "entries", "bodies",   "ids",   "heads", "cases",   "case_events",
-    "case_keys", "numbers", "counters", "forks", "peers", "cursors", "logs", "grants",
-    "trust",
+    /* Format 2 names the position-keyed log tables anew, so that a format-1
+     * store's "entries", "bodies" and "ids" stay readable for the upgrade. */
+    "meta",      "log_entries", "log_bodies", "case_opens", "heads", "cases",
+    "case_events", "case_keys", "numbers",  "counters",   "forks", "peers",
+    "cursors",   "logs",        "grants",   "trust",      "runs",  "indexers",
 };
 
 struct dk_store {
@@ -247,6 +249,104 @@ int dk_txn_put(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen,
   return put(t, tb, key, klen, val, vlen, 0);
 }
 
+int dk_txn_append(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen,
+                  const void *val, size_t vlen) {
+  return put(t, tb, key, klen, val, vlen, MDB_APPEND);
+}
+
+static int cursor_get(struct dk_txn *t, enum dk_table tb, MDB_val *k, MDB_val *v,
+                      MDB_cursor_op op, int le) {
+  if (t->err)
+    return DK_ETXN;
+  MDB_cursor *cur;
+  int mrc = mdb_cursor_open(t->txn, t->store->dbi[tb], &cur);
+  if (mrc != 0)
+    return fail(t, translate(t->store, mrc));
+  MDB_val want = *k;
+  mrc = mdb_cursor_get(cur, k, v, op);
+  if (le) {
+    /* SET_RANGE found the first key >= want: step back unless it is equal. */
+    if (mrc == MDB_NOTFOUND)
+      mrc = mdb_cursor_get(cur, k, v, MDB_LAST);
+    else if (mrc == 0 && (k->mv_size != want.mv_size ||
+                          memcmp(k->mv_data, want.mv_data, want.mv_size) != 0))
+      mrc = mdb_cursor_get(cur, k, v, MDB_PREV);
+    if (mrc == 0 && (k->mv_size > want.mv_size ? memcmp(k->mv_data, want.mv_data, want.mv_size) > 0
+                     : memcmp(k->mv_data, want.mv_data, k->mv_size) > 0))
+      mrc = MDB_NOTFOUND; /* cannot happen with a sound tree */
+  }
+  mdb_cursor_close(cur);
+  if (mrc == MDB_NOTFOUND)
+    return DK_ENOTFOUND;
+  if (mrc != 0)
+    return fail(t, translate(t->store, mrc));
+  return 0;
+}
+
+int dk_txn_last(struct dk_txn *t, enum dk_table tb, const uint8_t **key, size_t *klen,
+                const uint8_t **val, size_t *vlen) {
+  MDB_val k = {0, NULL}, v;
+  int rc = cursor_get(t, tb, &k, &v, MDB_LAST, 0);
+  if (rc != 0)
+    return rc;
+  *key = k.mv_data;
+  *klen = k.mv_size;
+  if (val) {
+    *val = v.mv_data;
+    *vlen = v.mv_size;
+  }
+  return 0;
+}
+
+int dk_txn_seek_le(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen,
+                   const uint8_t **kout, size_t *klen_out, const uint8_t **val, size_t *vlen) {
+  MDB_val k = {klen, (void *)key}, v;
+  int rc = cursor_get(t, tb, &k, &v, MDB_SET_RANGE, 1);
+  if (rc != 0)
+    return rc;
+  *kout = k.mv_data;
+  *klen_out = k.mv_size;
+  if (val) {
+    *val = v.mv_data;
+    *vlen = v.mv_size;
+  }
+  return 0;
+}
+
+int dk_txn_clear(struct dk_txn *t, enum dk_table tb) {
+  if (t->err)
+    return DK_ETXN;
+  int mrc = mdb_drop(t->txn, t->store->dbi[tb], 0);
+  return mrc == 0 ? 0 : fail(t, translate(t->store, mrc));
+}
+
+int dk_iter_open_legacy(struct dk_txn *t, const char *name, struct dk_iter *it) {
+  if (t->err)
+    return DK_ETXN;
+  MDB_dbi dbi;
+  int mrc = mdb_dbi_open(t->txn, name, 0, &dbi);
+  if (mrc == MDB_NOTFOUND)
+    return DK_ENOTFOUND;
+  if (mrc != 0)
+    return fail(t, translate(t->store, mrc));
+  memset(it, 0, sizeof(*it));
+  it->t = t;
+  mrc = mdb_cursor_open(t->txn, dbi, &it->cur);
+  return mrc == 0 ? 0 : fail(t, translate(t->store, mrc));
+}
+
+int dk_txn_drop_legacy(struct dk_txn *t, const char *name) {
+  if (t->err)
+    return DK_ETXN;
+  MDB_dbi dbi;
+  int mrc = mdb_dbi_open(t->txn, name, 0, &dbi);
+  if (mrc == MDB_NOTFOUND)
+    return 0;
+  if (mrc == 0)
+    mrc = mdb_drop(t->txn, dbi, 1);
+  return mrc == 0 ? 0 : fail(t, translate(t->store, mrc));
+}
+
 int dk_txn_put_new(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen,
                    const void *val, size_t vlen) {
   return put(t, tb, key, klen, val, vlen, MDB_NOOVERWRITE);
@@ -279,14 +379,30 @@ int dk_iter_open(struct dk_txn *t, enum dk_table tb, const void *prefix, size_t 
   return mrc == 0 ? 0 : fail(t, translate(t->store, mrc));
 }
 
+int dk_iter_open_at(struct dk_txn *t, enum dk_table tb, const void *from, size_t flen,
+                    struct dk_iter *it) {
+  if (flen > sizeof(it->from))
+    return DK_EINVAL;
+  int rc = dk_iter_open(t, tb, NULL, 0, it);
+  if (rc == 0) {
+    memcpy(it->from, from, flen);
+    it->flen = flen;
+  }
+  return rc;
+}
+
 int dk_iter_next(struct dk_iter *it, const uint8_t **key, size_t *klen, const uint8_t **val,
                  size_t *vlen) {
   MDB_val k = {it->plen, it->prefix}, v;
   int mrc;
   if (!it->started) {
     it->started = 1;
-    mrc = it->plen ? mdb_cursor_get(it->cur, &k, &v, MDB_SET_RANGE)
-                   : mdb_cursor_get(it->cur, &k, &v, MDB_FIRST);
+    if (it->flen) {
+      k.mv_size = it->flen;
+      k.mv_data = it->from;
+    }
+    mrc = it->plen || it->flen ? mdb_cursor_get(it->cur, &k, &v, MDB_SET_RANGE)
+                               : mdb_cursor_get(it->cur, &k, &v, MDB_FIRST);
   } else {
     mrc = mdb_cursor_get(it->cur, &k, &v, MDB_NEXT);
   }

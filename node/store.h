@@ -26,9 +26,9 @@
 
 enum dk_table {
   DK_T_META,        /* configuration: office, role, keys, deadlines */
-  DK_T_ENTRIES,     /* log || seq(be64) -> u16 header length || header || sig */
-  DK_T_BODIES,      /* log || seq(be64) -> body ciphertext (erasable) */
-  DK_T_IDS,         /* entry id -> log || seq */
+  DK_T_ENTRIES,     /* position(be64) -> u16 header length || header || sig (appended) */
+  DK_T_BODIES,      /* position(be64) -> body ciphertext (appended; erasable) */
+  DK_T_CASE_OPENS,  /* case id -> position of its opening entry (indexer, once per case) */
   DK_T_HEADS,       /* log -> seq(be64) || id || ts_ms(be64) */
   DK_T_CASES,       /* case id -> AEAD(storage key, case state) */
   DK_T_CASE_EVENTS, /* case id || log || seq -> empty: the case's entries */
@@ -41,6 +41,8 @@ enum dk_table {
   DK_T_LOGS,        /* log -> office block of its seq-1 entry */
   DK_T_GRANTS,      /* case id || reader key -> empty: the case key was sealed to it */
   DK_T_TRUST,       /* kind 'C'/'R'/'A' || node key || entry id -> root statement (checked) */
+  DK_T_RUNS,        /* log || first seq(be64) -> first position(be64) || count(be64) */
+  DK_T_INDEXERS,    /* indexer name -> position(be64) it has indexed up to (exclusive) */
   DK_T_COUNT
 };
 
@@ -75,6 +77,18 @@ int dk_txn_get(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen,
                const uint8_t **val, size_t *vlen);
 int dk_txn_put(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen, const void *val,
                size_t vlen);
+/* Appends: key must sort after every key in the table (DK_EEXIST if not,
+ * txn left usable). Pages fill completely instead of splitting in half. */
+int dk_txn_append(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen,
+                  const void *val, size_t vlen);
+/* The last pair of a table (DK_ENOTFOUND when empty). */
+int dk_txn_last(struct dk_txn *t, enum dk_table tb, const uint8_t **key, size_t *klen,
+                const uint8_t **val, size_t *vlen);
+/* The pair with the greatest key <= key (DK_ENOTFOUND when none). */
+int dk_txn_seek_le(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen,
+                   const uint8_t **kout, size_t *klen_out, const uint8_t **val, size_t *vlen);
+/* Empties a table. */
+int dk_txn_clear(struct dk_txn *t, enum dk_table tb);
 /* Returns DK_EEXIST if the key is present (and leaves the txn usable). */
 int dk_txn_put_new(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen,
                    const void *val, size_t vlen);
@@ -88,9 +102,14 @@ struct dk_iter {
   uint8_t prefix[128];
   size_t plen;
   int started;
+  uint8_t from[128]; /* dk_iter_open_at: first key to visit, no prefix bound */
+  size_t flen;
 };
 int dk_iter_open(struct dk_txn *t, enum dk_table tb, const void *prefix, size_t plen,
                  struct dk_iter *it);
+/* Iterates from the first key >= from to the end of the table. */
+int dk_iter_open_at(struct dk_txn *t, enum dk_table tb, const void *from, size_t flen,
+                    struct dk_iter *it);
 /* 0 with the next pair, DK_ENOTFOUND at the end, or an error. */
 int dk_iter_next(struct dk_iter *it, const uint8_t **key, size_t *klen, const uint8_t **val,
                  size_t *vlen);
@@ -98,6 +117,11 @@ void dk_iter_close(struct dk_iter *it);
 
 /* Number of keys in a table. */
 int dk_txn_count(struct dk_txn *t, enum dk_table tb, uint64_t *count);
+
+/* Tables of an older store format, by name, for the upgrade only:
+ * iterate (DK_ENOTFOUND when absent) and drop. */
+int dk_iter_open_legacy(struct dk_txn *t, const char *name, struct dk_iter *it);
+int dk_txn_drop_legacy(struct dk_txn *t, const char *name);
 
 /* LMDB's last committed transaction id: moves when any process commits. */
 uint64_t dk_store_last_txn(dk_store *s);

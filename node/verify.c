@@ -80,11 +80,12 @@ struct body_result {
     return;                                                                                \
   } while (0)
 
-static void check_body(struct verify_state *v, const struct dk_entry *e, struct body_result *r) {
+static void check_body(struct verify_state *v, const struct dk_entry *e, uint64_t pos,
+                       struct body_result *r) {
   r->code = 0;
   r->what = NULL;
-  uint8_t key[DK_LOGKEY_BYTES];
-  dk_logkey(key, e->h.log, e->h.seq);
+  uint8_t key[8];
+  dk_be64_put(key, pos);
   const uint8_t *body;
   size_t blen;
   int rc = dk_txn_get(v->t, DK_T_BODIES, key, sizeof(key), &body, &blen);
@@ -131,7 +132,9 @@ static void check_body(struct verify_state *v, const struct dk_entry *e, struct 
   v->rep->bodies_decrypted++;
 }
 
-/* Link, id index and head checks, in log order. */
+/* Link and head checks, in log order. The id of each entry is checked by
+ * the next entry's link (and the last one's by the head): format 2 keeps
+ * no per-entry id index. */
 static void check_sequence(struct verify_state *v, const struct dk_entry *e, int damaged) {
   if (!v->have_prev || memcmp(v->prev_log, e->h.log, DK_PK_BYTES) != 0) {
     v->rep->logs++;
@@ -160,20 +163,18 @@ static void check_sequence(struct verify_state *v, const struct dk_entry *e, int
      * seq is checked here; the damage was already reported. */
     const uint8_t *prev_id = v->prev_damaged && e->h.has_prev ? e->h.prev : v->prev_id;
     rc = dk_entry_check_link(e, v->prev_seq, prev_id, v->prev_ts);
+    /* The previous entry failed its own checks, and this one, whose
+     * signature holds, links to another id: the previous entry's bytes are
+     * not the ones its successor signed for. */
+    if (v->prev_damaged && !damaged && e->h.has_prev && v->prev_seq + 1 == e->h.seq &&
+        memcmp(e->h.prev, v->prev_id, DK_HASH_BYTES) != 0)
+      problem(v, e->h.log, v->prev_seq, DK_EBADID,
+              "entry id is not the one the next entry links to");
   }
   if (rc == DK_ETIME)
     problem(v, e->h.log, e->h.seq, rc, "timestamp goes backwards");
   else if (rc != 0)
     problem(v, e->h.log, e->h.seq, rc, "does not link to the previous entry");
-  uint8_t key[DK_LOGKEY_BYTES];
-  dk_logkey(key, e->h.log, e->h.seq);
-  const uint8_t *where;
-  size_t wlen;
-  rc = dk_txn_get(v->t, DK_T_IDS, e->id, DK_HASH_BYTES, &where, &wlen);
-  if (rc != 0 || wlen != sizeof(key) || memcmp(where, key, sizeof(key)) != 0) {
-    problem(v, e->h.log, e->h.seq, DK_EBADID, "entry id is not the one recorded");
-    damaged = 1;
-  }
   v->prev_seq = e->h.seq;
   v->prev_ts = e->h.ts_ms;
   memcpy(v->prev_id, e->id, DK_HASH_BYTES);
@@ -197,11 +198,8 @@ static int check_heads(struct verify_state *v) {
       problem(v, k, h.seq, DK_EBADID, "log head does not match its last entry");
       continue;
     }
-    uint8_t next[DK_LOGKEY_BYTES];
-    const uint8_t *x;
-    size_t xl;
-    dk_logkey(next, k, h.seq + 1);
-    if (dk_txn_get(v->t, DK_T_ENTRIES, next, sizeof(next), &x, &xl) == 0)
+    uint64_t npos;
+    if (dk_log_pos(v->t, k, h.seq + 1, &npos) == 0)
       problem(v, k, h.seq + 1, DK_EBADLINK, "entries past the recorded head");
   }
   dk_iter_close(&it);
@@ -220,9 +218,10 @@ int dk_node_verify(dk_node *n, void (*on_problem)(void *ctx, const struct dk_ver
   int *parsed = malloc(sizeof(int) * VERIFY_BATCH);
   struct body_result *bres = malloc(sizeof(*bres) * VERIFY_BATCH);
   uint8_t(*keys)[DK_LOGKEY_BYTES] = malloc(DK_LOGKEY_BYTES * VERIFY_BATCH);
+  uint64_t *poss = malloc(sizeof(uint64_t) * VERIFY_BATCH);
   v.key = sodium_malloc(DK_SYMKEY_BYTES);
   dk_buf_init_secure(&v.pt);
-  int rc = (batch && ok && parsed && keys && v.key && bres) ? 0 : DK_ENOMEM;
+  int rc = (batch && ok && parsed && keys && poss && v.key && bres) ? 0 : DK_ENOMEM;
   if (rc != 0)
     goto done;
   rc = dk_store_read_begin(n->store, &t);
@@ -237,32 +236,58 @@ int dk_node_verify(dk_node *n, void (*on_problem)(void *ctx, const struct dk_ver
   dk_txn_count(&t, DK_T_ENTRIES, &total);
   dk_txn_count(&t, DK_T_FORKS, &out->forks);
 
+  /* Log by log in seq order: the runs table, in key order, says where each
+   * stretch of a log lies. */
   struct dk_iter it;
-  rc = dk_iter_open(&t, DK_T_ENTRIES, NULL, 0, &it);
+  rc = dk_iter_open(&t, DK_T_RUNS, NULL, 0, &it);
   if (rc != 0)
     goto out;
+  uint8_t run_log[DK_PK_BYTES];
+  uint64_t run_seq = 0, run_pos = 0, run_left = 0;
   int end = 0;
   while (!end) {
     size_t cnt = 0;
     const uint8_t *k, *val;
     size_t klen, vlen;
     while (cnt < VERIFY_BATCH) {
-      rc = dk_iter_next(&it, &k, &klen, &val, &vlen);
+      if (run_left == 0) {
+        rc = dk_iter_next(&it, &k, &klen, &val, &vlen);
+        if (rc == DK_ENOTFOUND) {
+          end = 1;
+          rc = 0;
+          break;
+        }
+        if (rc != 0)
+          break;
+        if (klen != DK_LOGKEY_BYTES || vlen != 16) {
+          out->problems++;
+          continue;
+        }
+        memcpy(run_log, k, DK_PK_BYTES);
+        run_seq = dk_be64_get(k + DK_PK_BYTES);
+        run_pos = dk_be64_get(val);
+        run_left = dk_be64_get(val + 8);
+        continue;
+      }
+      uint8_t pk[8];
+      dk_be64_put(pk, run_pos);
+      memcpy(keys[cnt], run_log, DK_PK_BYTES);
+      dk_be64_put(keys[cnt] + DK_PK_BYTES, run_seq);
+      poss[cnt] = run_pos;
+      run_pos++;
+      run_seq++;
+      run_left--;
+      rc = dk_txn_get(&t, DK_T_ENTRIES, pk, sizeof(pk), &val, &vlen);
       if (rc == DK_ENOTFOUND) {
-        end = 1;
+        /* Named by the gap check of the next entry present. */
         rc = 0;
-        break;
+        continue;
       }
       if (rc != 0)
         break;
-      if (klen != DK_LOGKEY_BYTES) {
-        out->problems++;
-        continue;
-      }
-      memcpy(keys[cnt], k, DK_LOGKEY_BYTES);
       int prc = dk_log_decode_stored(val, vlen, &batch[cnt]);
-      parsed[cnt] = prc == 0 && memcmp(batch[cnt].h.log, k, DK_PK_BYTES) == 0 &&
-                    batch[cnt].h.seq == dk_be64_get(k + DK_PK_BYTES);
+      parsed[cnt] = prc == 0 && memcmp(batch[cnt].h.log, keys[cnt], DK_PK_BYTES) == 0 &&
+                    batch[cnt].h.seq == dk_be64_get(keys[cnt] + DK_PK_BYTES);
       ok[cnt] = 0;
       cnt++;
     }
@@ -279,7 +304,7 @@ int dk_node_verify(dk_node *n, void (*on_problem)(void *ctx, const struct dk_ver
     for (size_t i = 0; i < cnt; i++) {
       bres[i].code = 0;
       if (parsed[i])
-        check_body(&v, &batch[i], &bres[i]);
+        check_body(&v, &batch[i], poss[i], &bres[i]);
     }
     if (ta)
       pthread_join(tha, NULL);
@@ -322,6 +347,7 @@ done:
   free(parsed);
   free(bres);
   free(keys);
+  free(poss);
   sodium_free(v.key);
   dk_buf_release(&v.pt);
   return rc;

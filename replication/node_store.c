@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "node/index.h"
 
 struct heads_ctx {
   int (*cb)(void *cbctx, const struct dk_sync_head *h, const char *office);
@@ -62,7 +63,10 @@ static int ns_ingest(void *ctx, const struct dk_wire_entry *entries, size_t n,
     raw[i].body_len = entries[i].body_len;
   }
   struct dk_ingest_stats st;
+  /* Append only; the case tables follow at settle (node/index.h). */
+  dk_node_index_defer(ctx, 1);
   int rc = dk_node_ingest(ctx, raw, n, &st);
+  dk_node_index_defer(ctx, 0);
   free(raw);
   if (rc == 0) {
     res->stored = st.stored;
@@ -71,6 +75,8 @@ static int ns_ingest(void *ctx, const struct dk_wire_entry *entries, size_t n,
   }
   return rc;
 }
+
+static int ns_settle(void *ctx) { return dk_node_index_run(ctx); }
 
 static int ns_witness(void *ctx, const uint8_t log[DK_PK_BYTES]) {
   return dk_node_witness(ctx, log);
@@ -87,4 +93,5 @@ void dk_node_store_init(struct dk_sync_store *store, dk_node *n) {
   store->ingest = ns_ingest;
   store->witness = ns_witness;
   store->mark = ns_mark;
+  store->settle = ns_settle;
 }

@@ -847,6 +847,10 @@ static int on_caught_up(struct dk_sync *s, const msgpack_object *f, uint32_t n) 
     return DK_EPROTO; /* it says it sent batches we never saw */
   s->recv_caught_up = 1;
   s->stats.local_lacks_entries = 0;
+  /* Every batch before this was acknowledged after its commit; what the
+   * node derives from them is brought up to date once for the burst. */
+  if (s->store.settle && (rc = s->store.settle(s->store.ctx)) != 0)
+    return rc;
   if (s->i_am_parent && s->peer_log_advanced) {
     /* One witness per catch-up round, over the child's head as now held. */
     s->peer_log_advanced = 0;

@@ -72,8 +72,8 @@ struct dk_sync_store {
    * whose position is held by a different entry is, if its own signature
    * verifies, kept as a fork proof and skipped; the log is flagged.
    * Any other failure stores nothing and returns its code (DK_EBADSIG,
-   * DK_EBADLINK, DK_ETIME, DK_EBADBODY, DK_EFORMAT, ...). On success the
-   * node also updates what it derives (case states). */
+   * DK_EBADLINK, DK_ETIME, DK_EBADBODY, DK_EFORMAT, ...). What the node
+   * derives (case states) may follow later: at `settle`. */
   int (*ingest)(void *ctx, const struct dk_wire_entry *entries, size_t n,
                 struct dk_ingest_result *res);
 
@@ -88,6 +88,11 @@ struct dk_sync_store {
    * sees, which lags the meta page's id for a moment after each commit).
    * dk_sync_poll() compares a polled mark with it. */
   uint64_t (*mark)(void *ctx);
+
+  /* Optional (NULL: nothing to do): the peer has sent all it had for now;
+   * the node brings what it derives up to the entries ingested, once per
+   * burst rather than once per batch. */
+  int (*settle)(void *ctx);
 };
 
 /*

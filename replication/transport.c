@@ -106,7 +106,8 @@ struct net {
   struct dk_sync_status last;
   uint64_t wire_bytes_sent, wire_bytes_received; /* all connections */
   size_t conns_count;
-  struct dk_ratelog refused_log; /* handshakes refused, connections over the limits */
+  struct dk_ratelog refused_log; /* peers refused, strangers' handshakes failed */
+  struct dk_ratelog limit_log;   /* connections over the limits */
 };
 
 struct wreq {
@@ -134,9 +135,10 @@ static void since_text(struct net *net, uint64_t ms, char *out, size_t cap) {
 /* Refused connections and strangers' failed handshakes: the first few in
  * full, then a count per interval (an attacker once wrote 19 600 lines in
  * 2.5 minutes). Formats only what is written. */
-__attribute__((format(printf, 2, 3))) static void log_refused(struct net *net, const char *fmt,
-                                                              ...) {
-  enum dk_ratelog_verdict v = dk_ratelog_hit(&net->refused_log, now_ms(net));
+__attribute__((format(printf, 3, 4))) static void log_repeated(struct net *net,
+                                                               struct dk_ratelog *r,
+                                                               const char *fmt, ...) {
+  enum dk_ratelog_verdict v = dk_ratelog_hit(r, now_ms(net));
   if (v == DK_RATELOG_QUIET)
     return;
   char msg[512], since[32];
@@ -148,10 +150,12 @@ __attribute__((format(printf, 2, 3))) static void log_refused(struct net *net, c
     dk_node_logf(net->n, DK_LOG_WARN, "%s", msg);
     return;
   }
-  since_text(net, dk_ratelog_since_ms(&net->refused_log), since, sizeof(since));
+  since_text(net, dk_ratelog_since_ms(r), since, sizeof(since));
   dk_node_logf(net->n, DK_LOG_WARN, "%s (%llu connections refused since %s; only a count is "
-               "logged now)", msg, (unsigned long long)dk_ratelog_count(&net->refused_log), since);
+               "logged now)", msg, (unsigned long long)dk_ratelog_count(r), since);
 }
+
+#define log_refused(net, ...) log_repeated((net), &(net)->refused_log, __VA_ARGS__)
 
 /* Records the last failure of the link with a pinned peer in its record
  * (struct dk_peer.last_error), when it says something new. */
@@ -866,7 +870,7 @@ static void on_incoming(uv_stream_t *server, int status) {
     /* Taken off the backlog and closed at once: before the handshake
      * nothing is said to a peer that may be a stranger. */
     if (uv_accept(server, (uv_stream_t *)&c->tcp) == 0)
-      log_refused(net, "refused a connection: %zu open, %zu in the handshake (limits %d, %d)",
+      log_repeated(net, &net->limit_log, "refused a connection: %zu open, %zu in the handshake (limits %d, %d)",
                   net->conns_count - 1, handshakes, DK_NET_CONNECTIONS_MAX,
                   DK_NET_HANDSHAKES_MAX);
     conn_close(c, DK_ELIMIT);
@@ -890,11 +894,15 @@ static void on_timer(uv_timer_t *t) {
   uint64_t now = now_ms(net);
   if (net->opt->on_tick && !net->opt->peer)
     net->opt->on_tick(net->opt->ctx);
-  if (dk_ratelog_due(&net->refused_log, now)) {
-    char since[32];
-    since_text(net, dk_ratelog_since_ms(&net->refused_log), since, sizeof(since));
-    dk_node_logf(net->n, DK_LOG_WARN, "%llu connections refused since %s",
-                 (unsigned long long)dk_ratelog_count(&net->refused_log), since);
+  struct dk_ratelog *logs[] = {&net->refused_log, &net->limit_log};
+  for (size_t i = 0; i < 2; i++) {
+    if (dk_ratelog_due(logs[i], now)) {
+      char since[32];
+      since_text(net, dk_ratelog_since_ms(logs[i]), since, sizeof(since));
+      dk_node_logf(net->n, DK_LOG_WARN, "%llu connections refused since %s%s",
+                   (unsigned long long)dk_ratelog_count(logs[i]), since,
+                   i ? " (connection limits)" : "");
+    }
   }
   /* Each session compares the mark with the one its last look at the
    * heads saw (dk_sync_poll): the meta page's mark can be ahead of what a
@@ -1028,6 +1036,7 @@ int dk_net_run(dk_node *n, const struct dk_net_options *opt, struct dk_net_resul
   uv_signal_start(&net->sigint, on_signal, SIGINT);
   uv_signal_start(&net->sigterm, on_signal, SIGTERM);
   dk_ratelog_init(&net->refused_log, DK_LOG_REPEAT_BURST, DK_LOG_FLOOD_INTERVAL_MS);
+  dk_ratelog_init(&net->limit_log, DK_LOG_REPEAT_BURST, DK_LOG_FLOOD_INTERVAL_MS);
   uv_timer_start(&net->timer, on_timer, TIMER_MS, TIMER_MS);
 
   if (opt->peer) {

@@ -13,9 +13,10 @@ check "session" dk lx case session "$N" --note "Met Tang Qiuyue at home" --minut
 check "keep" dk lx case open --kind consultation --summary "Pension question" --json
 KEEP=$(json_get "['number']" <"$WORK/out")
 LXK=$(dk lx id --json | json_get "['key']")
-# The open entry (seq 2) and the session (seq 3) have bodies, and the case a key.
-check "open body stored" "$POKE" "$WORK/lx" bodies get "${LXK}0000000000000002"
-check "session body stored" "$POKE" "$WORK/lx" bodies get "${LXK}0000000000000003"
+# The open entry (seq 2) and the session (seq 3) have bodies, and the case a
+# key. Bodies are keyed by position; one log here, so position N is seq N.
+check "open body stored" "$POKE" "$WORK/lx" log_bodies get 0000000000000002
+check "session body stored" "$POKE" "$WORK/lx" log_bodies get 0000000000000003
 check "case keys" "$POKE" "$WORK/lx" case_keys keys
 expect_eq "two case keys" "2" "$(wc -l <"$WORK/out")"
 check "verify before" dk lx verify --json
@@ -52,8 +53,8 @@ expect_eq "erased case audits" "verified" "$(json_get "['verdict']" <"$WORK/out"
 expect_eq "audit sees the erasure" "court order 2025-17" "$(json_get "['erased']['reason']" <"$WORK/out")"
 expect_eq "audit counts erased bodies" "2" "$(json_get "['counts']['bodies_erased']" <"$WORK/out")"
 # The bodies and the key are gone from the store; the other case keeps its key.
-expect_fail "open body gone" 1 "" "$POKE" "$WORK/lx" bodies get "${LXK}0000000000000002"
-expect_fail "session body gone" 1 "" "$POKE" "$WORK/lx" bodies get "${LXK}0000000000000003"
+expect_fail "open body gone" 1 "" "$POKE" "$WORK/lx" log_bodies get 0000000000000002
+expect_fail "session body gone" 1 "" "$POKE" "$WORK/lx" log_bodies get 0000000000000003
 check "case keys after" "$POKE" "$WORK/lx" case_keys keys
 expect_eq "one case key left" "1" "$(wc -l <"$WORK/out")"
 # Nothing personal is in the clear, before or after.

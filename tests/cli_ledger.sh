@@ -144,11 +144,13 @@ printf 'PK\003\004garbage' >"$WORK/broken.xlsx"
 expect_fail "a damaged XLSX" 1 "not a readable .xlsx" dk case import "$WORK/broken.xlsx"
 
 # --- export → import into a fresh node round-trips
+check "a summary that looks like a formula" dk case open --kind consultation --summary "=SUM(A1:A9) 公式" --at 2025-05-01
 check "export csv" dk case export --format csv --out "$WORK/export.csv"
+grep -q "\"'=SUM(A1:A9) 公式\"" "$WORK/export.csv" && ok || bad "a formula-like cell is not quoted: $(grep SUM "$WORK/export.csv")"
 expect_eq "export starts with a BOM" "efbbbf" "$(head -c 3 "$WORK/export.csv" | od -An -tx1 | tr -d ' \n')"
 check "export xlsx" dk case export --format xlsx --out "$WORK/export.xlsx"
 check "export csv, one kind" dk case export --format csv --kind consultation --out "$WORK/cons.csv"
-expect_eq "export --kind" "2" "$(($(wc -l <"$WORK/cons.csv") - 1))"
+expect_eq "export --kind" "3" "$(($(wc -l <"$WORK/cons.csv") - 1))"
 check "export csv, a date range" dk case export --format csv --from 2025-04-01 --to 2025-04-02 --out "$WORK/range.csv"
 expect_eq "export --from --to" "2" "$(($(wc -l <"$WORK/range.csv") - 1))"
 for fmt in csv xlsx; do

@@ -20,6 +20,7 @@ int dk_fuzz_audit_one(const uint8_t *data, size_t size);
 int dk_fuzz_bundle_one(const uint8_t *data, size_t size);
 int dk_fuzz_event_one(const uint8_t *data, size_t size);
 int dk_fuzz_trust_one(const uint8_t *data, size_t size);
+int dk_fuzz_csv_one(const uint8_t *data, size_t size);
 
 typedef int (*fuzz_fn)(const uint8_t *data, size_t size);
 
@@ -81,6 +82,11 @@ static void bundle_corpus(void **state) {
   assert_true(files >= 5);
 }
 
+static void csv_corpus(void **state) {
+  int files = replay_dir(DK_SOURCE_DIR "/tests/fuzz/corpus/csv", dk_fuzz_csv_one);
+  assert_true(files >= 5);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -91,6 +97,7 @@ int main(void) {
       cmocka_unit_test(bundle_corpus),
       cmocka_unit_test(event_corpus),
       cmocka_unit_test(trust_corpus),
+      cmocka_unit_test(csv_corpus),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -906,7 +906,7 @@ static void vectors(void **state) {
 
   /* The street's HELLO to the district when it holds those two logs: the
    * lanxin log goes up (send digest), the district's comes down (receive). */
-  struct dk_sync_store st = {&f, fixed_heads, fixed_head, fixed_read, fixed_ingest, fixed_witness, NULL};
+  struct dk_sync_store st = {&f, fixed_heads, fixed_head, fixed_read, fixed_ingest, fixed_witness, NULL, NULL};
   struct dk_sync_config cfg;
   memset(&cfg, 0, sizeof(cfg));
   memset(cfg.my_pk, 0x0a, 32);
