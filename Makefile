@@ -3,7 +3,7 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test bench soak asan fuzz clean install deb
+.PHONY: all deps build demo test bench bench-anchor soak asan fuzz clean install deb
 
 all: build
 
@@ -24,6 +24,12 @@ test: build
 
 bench: build
 	sh scripts/bench.sh $(BUILD)
+
+# docket's catch-up beside Hypercore 11's replication, one run (npm installs
+# Hypercore into $(BUILD)/bench-anchor).
+bench-anchor: build
+	@sh scripts/install-deps.sh anchor
+	sh scripts/bench-anchor.sh $(BUILD)
 
 # Long runs that stay out of the default test run.
 SIM_SEEDS ?= 20000

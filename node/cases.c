@@ -631,9 +631,9 @@ int dk__case_load_events(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
       rc = DK_EBADLINK; /* indexed but gone: not the end of the walk */
     if (rc != 0)
       break;
-    if (body == NULL)
-      continue; /* erased */
-    rc = dk_entry_check_body(&e, body, body_len);
+    /* An erasure takes the case key with the bodies, so a key held and a
+     * body gone is damage, not an erasure: never a history with a hole. */
+    rc = body == NULL ? DK_EBADBODY : dk_entry_check_body(&e, body, body_len);
     if (rc != 0)
       break;
     size_t skip = 0;

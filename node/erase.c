@@ -213,6 +213,41 @@ static int tombstone(struct dk_case_state *s, uint64_t at_ms, const char *by,
   return 0;
 }
 
+int dk__erase_covers(struct dk_txn *t, const uint8_t *case_id) {
+  char office[DK_NAME_BYTES_MAX];
+  uint8_t(*keys)[DK_LOGKEY_BYTES] = NULL;
+  size_t count = 0;
+  int covered = 0;
+  char *reason = NULL;
+  int rc = case_office(t, case_id, office, sizeof(office));
+  if (rc == DK_ENOTFOUND)
+    return 0;
+  if (rc == 0)
+    rc = case_entries(t, case_id, &keys, &count);
+  reason = malloc(DK_TEXT_BYTES_MAX + 1);
+  if (rc == 0 && reason == NULL)
+    rc = DK_ENOMEM;
+  for (size_t i = 0; i < count && rc == 0 && !covered; i++) {
+    struct dk_entry e;
+    const uint8_t *body;
+    size_t blen;
+    char eoffice[DK_NAME_BYTES_MAX];
+    rc = dk_log_read(t, keys[i], dk_be64_get(keys[i] + DK_PK_BYTES), &e, &body, &blen);
+    if (rc != 0)
+      break;
+    covered = e.h.type == DK_ENTRY_ERASE && body != NULL && dk_entry_check_body(&e, body, blen) == 0 &&
+              log_office(t, keys[i], eoffice, sizeof(eoffice)) == 0 &&
+              dk_erase_office_may(eoffice, office) &&
+              dk_erase_body_decode(body, blen, reason, DK_TEXT_BYTES_MAX + 1) == 0;
+  }
+  if (reason) {
+    sodium_memzero(reason, DK_TEXT_BYTES_MAX + 1);
+    free(reason);
+  }
+  free(keys);
+  return rc != 0 ? rc : covered;
+}
+
 int dk__case_erase_apply(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
                          struct dk_erase_info *out) {
   char office[DK_NAME_BYTES_MAX];
@@ -278,6 +313,11 @@ int dk__case_erase_apply(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
     deleted++;
   }
   rc = dk_txn_del(t, DK_T_CASE_KEYS, case_id, DK_HASH_BYTES);
+  if (rc != 0)
+    goto out;
+  /* The grants recorded which readers got the key that is now gone; a
+   * rebuild cannot derive them from erased bodies, so they go too. */
+  rc = dk_txn_del_prefix(t, DK_T_GRANTS, case_id, DK_HASH_BYTES);
   if (rc != 0)
     goto out;
   /* The tombstone replaces the state; a node that cannot decrypt states

@@ -273,11 +273,65 @@ int dk_node_index_run(dk_node *n) {
 
 /* Tables the indexer owns and a rebuild empties. The case states are
  * emptied but for tombstones (an erased case's figures cannot be folded
- * again: its bodies are gone). */
-static const enum dk_table REBUILT[] = {DK_T_CASE_OPENS, DK_T_CASE_EVENTS, DK_T_GRANTS,
-                                        DK_T_NUMBERS};
+ * again: its bodies are gone), and the grants and numbers but for those of
+ * tombstoned cases, for the same reason. */
+static const enum dk_table REBUILT[] = {DK_T_CASE_OPENS, DK_T_CASE_EVENTS};
 
-static int clear_states(dk_node *n, struct dk_txn *t) {
+/* The tombstones kept, sorted, so that their number and grant rows (which
+ * the erased bodies can no longer give) are kept with them. */
+struct kept {
+  uint8_t (*ids)[DK_HASH_BYTES];
+  size_t count, cap;
+};
+
+static int kept_has(const struct kept *k, const uint8_t *id) {
+  return k->count && bsearch(id, k->ids, k->count, DK_HASH_BYTES, id_cmp) != NULL;
+}
+
+/* Deletes every row of tb but those of a kept case (case id: the key's
+ * first bytes for grants, the value for numbers). */
+static int clear_but_kept(struct dk_txn *t, enum dk_table tb, const struct kept *kp) {
+  if (kp->count == 0)
+    return dk_txn_clear(t, tb);
+  struct dk_iter it;
+  int rc = dk_iter_open(t, tb, NULL, 0, &it);
+  if (rc != 0)
+    return rc;
+  uint8_t(*keys)[64] = NULL;
+  size_t count = 0, cap = 0;
+  const uint8_t *k, *v;
+  size_t klen, vlen;
+  while ((rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0) {
+    const uint8_t *cid = tb == DK_T_NUMBERS ? (vlen == DK_HASH_BYTES ? v : NULL)
+                                            : (klen >= DK_HASH_BYTES ? k : NULL);
+    if ((cid && kept_has(kp, cid)) || klen > 64)
+      continue;
+    if (count == cap) {
+      size_t ncap = cap ? cap * 2 : 256;
+      void *p = realloc(keys, ncap * 64);
+      if (p == NULL) {
+        rc = DK_ENOMEM;
+        break;
+      }
+      keys = p;
+      cap = ncap;
+    }
+    memset(keys[count], 0, 64);
+    memcpy(keys[count], k, klen);
+    count++;
+  }
+  dk_iter_close(&it);
+  if (rc == DK_ENOTFOUND)
+    rc = 0;
+  /* Keys of one table here have one length each: grants 64, numbers 32. */
+  size_t klen_of = tb == DK_T_NUMBERS ? DK_HASH_BYTES : DK_HASH_BYTES + DK_PK_BYTES;
+  for (size_t i = 0; i < count && rc == 0; i++)
+    rc = dk_txn_del(t, tb, keys[i], klen_of);
+  free(keys);
+  return rc;
+}
+
+static int clear_states(dk_node *n, struct dk_txn *t, struct kept *kp) {
   if (!n->unlocked)
     return dk_txn_clear(t, DK_T_CASES);
   struct dk_iter it;
@@ -295,8 +349,20 @@ static int clear_states(dk_node *n, struct dk_txn *t) {
     dk_case_state_init(&s);
     int keep = dk__case_state_load(n, t, k, &s) == 0 && s.erased_at_ms != 0;
     dk_case_state_release(&s);
-    if (keep)
+    if (keep) {
+      if (kp->count == kp->cap) {
+        size_t ncap = kp->cap ? kp->cap * 2 : 16;
+        void *p = realloc(kp->ids, ncap * DK_HASH_BYTES);
+        if (p == NULL) {
+          rc = DK_ENOMEM;
+          break;
+        }
+        kp->ids = p;
+        kp->cap = ncap;
+      }
+      memcpy(kp->ids[kp->count++], k, DK_HASH_BYTES);
       continue;
+    }
     if (count == cap) {
       size_t ncap = cap ? cap * 2 : 256;
       void *p = realloc(ids, ncap * DK_HASH_BYTES);
@@ -323,8 +389,16 @@ static int reset_fn(struct dk_txn *t, void *arg) {
   int rc = 0;
   for (size_t i = 0; i < sizeof(REBUILT) / sizeof(REBUILT[0]) && rc == 0; i++)
     rc = dk_txn_clear(t, REBUILT[i]);
+  struct kept kp = {NULL, 0, 0};
   if (rc == 0)
-    rc = clear_states(n, t);
+    rc = clear_states(n, t, &kp);
+  if (rc == 0 && kp.count)
+    qsort(kp.ids, kp.count, DK_HASH_BYTES, id_cmp); /* in key order already; cheap */
+  if (rc == 0)
+    rc = clear_but_kept(t, DK_T_GRANTS, &kp);
+  if (rc == 0)
+    rc = clear_but_kept(t, DK_T_NUMBERS, &kp);
+  free(kp.ids);
   if (rc == 0)
     rc = dk__index_cursor_set(t, 1);
   return rc;

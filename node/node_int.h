@@ -134,6 +134,10 @@ int dk__case_refold(dk_node *n, struct dk_txn *t, const uint8_t *case_id);
  * may be NULL. */
 struct dk_erase_info;
 int dk__erase_marked(struct dk_txn *t, const uint8_t *case_id);
+/* 1 when the case has an honoured erase entry (signed, its body intact, from
+ * an office that covers the case), so that its other bodies may be gone; 0
+ * when not (or its opening entry is not held); or an error. */
+int dk__erase_covers(struct dk_txn *t, const uint8_t *case_id);
 int dk__erase_mark(struct dk_txn *t, const uint8_t *case_id);
 int dk__case_erase_apply(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
                          struct dk_erase_info *out);

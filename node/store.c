@@ -364,6 +364,30 @@ int dk_txn_del(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen)
   return 0;
 }
 
+int dk_txn_del_prefix(struct dk_txn *t, enum dk_table tb, const void *prefix, size_t plen) {
+  if (t->err)
+    return DK_ETXN;
+  if (plen == 0)
+    return DK_EINVAL; /* dk_txn_clear empties a whole table */
+  MDB_cursor *cur;
+  int mrc = mdb_cursor_open(t->txn, t->store->dbi[tb], &cur);
+  if (mrc != 0)
+    return fail(t, translate(t->store, mrc));
+  MDB_val k = {plen, (void *)prefix}, v;
+  mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  while (mrc == 0 && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
+    mrc = mdb_cursor_del(cur, 0);
+    if (mrc == 0)
+      mrc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+    if (mrc == EINVAL || mrc == MDB_NOTFOUND) /* deleted the last key */
+      mrc = MDB_NOTFOUND;
+  }
+  mdb_cursor_close(cur);
+  if (mrc != 0 && mrc != MDB_NOTFOUND)
+    return fail(t, translate(t->store, mrc));
+  return 0;
+}
+
 int dk_iter_open(struct dk_txn *t, enum dk_table tb, const void *prefix, size_t plen,
                  struct dk_iter *it) {
   if (t->err)

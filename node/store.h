@@ -89,6 +89,8 @@ int dk_txn_seek_le(struct dk_txn *t, enum dk_table tb, const void *key, size_t k
                    const uint8_t **kout, size_t *klen_out, const uint8_t **val, size_t *vlen);
 /* Empties a table. */
 int dk_txn_clear(struct dk_txn *t, enum dk_table tb);
+/* Deletes every key of tb that starts with prefix (plen > 0). */
+int dk_txn_del_prefix(struct dk_txn *t, enum dk_table tb, const void *prefix, size_t plen);
 /* Returns DK_EEXIST if the key is present (and leaves the txn usable). */
 int dk_txn_put_new(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen,
                    const void *val, size_t vlen);

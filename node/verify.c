@@ -49,6 +49,9 @@ struct verify_state {
   uint8_t prev_log[DK_PK_BYTES];
   uint64_t prev_seq, prev_ts;
   uint8_t prev_id[DK_HASH_BYTES];
+  /* The last case asked about for a missing body (they come in runs). */
+  int have_cover, covered;
+  uint8_t cover_case[DK_HASH_BYTES];
   uint8_t *key; /* scratch case key, sodium_malloc */
   struct dk_buf pt;
 };
@@ -90,6 +93,22 @@ static void check_body(struct verify_state *v, const struct dk_entry *e, uint64_
   size_t blen;
   int rc = dk_txn_get(v->t, DK_T_BODIES, key, sizeof(key), &body, &blen);
   if (rc == DK_ENOTFOUND) {
+    /* Only an honoured erasure removes bodies, and never an erase entry's
+     * own: any other missing body is damage. */
+    const uint8_t *cid = e->h.type == DK_ENTRY_CASE_OPEN ? e->id : e->h.case_id;
+    static const uint8_t none[DK_HASH_BYTES];
+    if (e->h.type == DK_ENTRY_ERASE || memcmp(cid, none, DK_HASH_BYTES) == 0)
+      BODY_FAIL(DK_EBADBODY, "body missing");
+    if (!v->have_cover || memcmp(v->cover_case, cid, DK_HASH_BYTES) != 0) {
+      int crc = dk__erase_covers(v->t, cid);
+      if (crc < 0)
+        BODY_FAIL(crc, "body missing; its case's erase entries unreadable");
+      memcpy(v->cover_case, cid, DK_HASH_BYTES);
+      v->covered = crc;
+      v->have_cover = 1;
+    }
+    if (!v->covered)
+      BODY_FAIL(DK_EBADBODY, "body missing and no erase entry covers its case");
     v->rep->bodies_erased++;
     return;
   }

@@ -756,8 +756,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     else if (c->phase == PH_HANDSHAKE && c->outbound)
       err = DK_EREFUSED; /* the server hung up: it does not know us */
     if (err && c->phase == PH_HANDSHAKE && c->outbound)
-      dial_failed(c, "the peer closed the handshake (an older node that does not know this "
-                     "one, or a connection limit)");
+      dial_failed(c, "the peer closed the handshake (a different network key, its connection "
+                     "limit, or an older node that does not know this one)");
     else if (err && c->phase == PH_HANDSHAKE)
       log_refused(c->net, "a peer left during the handshake");
     else if (err)
@@ -870,9 +870,10 @@ static void on_incoming(uv_stream_t *server, int status) {
     /* Taken off the backlog and closed at once: before the handshake
      * nothing is said to a peer that may be a stranger. */
     if (uv_accept(server, (uv_stream_t *)&c->tcp) == 0)
-      log_repeated(net, &net->limit_log, "refused a connection: %zu open, %zu in the handshake (limits %d, %d)",
-                  net->conns_count - 1, handshakes, DK_NET_CONNECTIONS_MAX,
-                  DK_NET_HANDSHAKES_MAX);
+      log_repeated(net, &net->limit_log,
+                   "refused a connection: %zu open, %zu in the handshake (limits %d, %d)",
+                   net->conns_count - 1, handshakes, DK_NET_CONNECTIONS_MAX,
+                   DK_NET_HANDSHAKES_MAX);
     conn_close(c, DK_ELIMIT);
     return;
   }

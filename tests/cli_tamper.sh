@@ -125,26 +125,32 @@ D=$(copy runs)
 poke "$D" runs put "$LOG$(printf '%016x' 1)" "$(printf '%016x%016x' 1 9)" &&
   expect_damage "run record cut short" "$D" 10 EBADID
 
-# --- a body removed behind docket's back: the signed history still
-# verifies (a body may be erased), but the case state still holds what the
-# body said, so the derived state no longer matches the log: verify names
-# the table and the case, and --repair rebuilds the derived state from the log
+# --- a body gone without an erase entry is damage, not an erasure (case 3's
+# note, seq 10), and the case does not show without it
+D=$(copy body-gone)
+poke "$D" log_bodies del "$(key 10)" &&
+  expect_damage "body gone" "$D" 10 EBADBODY
+"$DOCKET" --dir "$D" case show LX-2024-0003 --json >"$WORK/out" 2>"$WORK/err"
+expect_eq "show a case whose note body is gone: exit status" 1 $?
+grep -q "docket: error: " "$WORK/err" && ok || bad "show a case with a body gone: $(head -c 300 "$WORK/err")"
+
+# --- one byte of a bodies key flipped: the body sits under a key no entry
+# has (case 2's triage, seq 6), which is its body gone
+D=$(copy body-key)
+if poke "$D" log_bodies get "$(key 6)"; then
+  v=$(cat "$WORK/poke.out")
+  k=$(key 6)
+  poke "$D" log_bodies del "$k" && poke "$D" log_bodies put "${k:0:14}$(printf %02x $(( 0x${k:14:2} ^ 1 )))" "$v" &&
+    expect_damage "bodies key flipped" "$D" 6 EBADBODY
+fi
+
+# --- an erased case is not damage: its bodies are gone under a signed
+# erase entry, and the signed history still verifies
 D=$(copy erased)
-poke "$D" log_bodies del "$(key 9)"
-"$DOCKET" --dir "$D" verify --json >"$WORK/out" 2>"$WORK/err"
-expect_eq "removed body: verify exit status" 1 $?
-expect_eq "removed body counted as erased" "1" "$(json_get "['bodies_erased']" <"$WORK/out")"
-expect_eq "removed body: no entry damaged" "0" "$(json_get "['problems'].__len__()" <"$WORK/out")"
-expect_eq "removed body: the case state differs from the log" "cases" \
-  "$(json_get "['derived'][0]['table']" <"$WORK/out")"
-"$DOCKET" --dir "$D" verify >"$WORK/out" 2>"$WORK/err"
-grep -q "^DERIVED  table cases  case " "$WORK/out" && ok || bad "verify text names the table and case: $(head -c 300 "$WORK/out")"
-check "verify --repair" "$DOCKET" --dir "$D" verify --repair --json
-expect_eq "repair: repaired" "True" "$(json_get "['repaired']" <"$WORK/out")"
-check "verify after the repair" "$DOCKET" --dir "$D" verify --json
-expect_eq "after the repair: no derived difference" "0" "$(json_get "['derived_differences']" <"$WORK/out")"
-check "the repaired case shows without the removed event" "$DOCKET" --dir "$D" case show LX-2024-0003 --json
-expect_eq "repaired case history" "2" "$(json_get "['history'].__len__()" <"$WORK/out")"
+check "erase case 3" "$DOCKET" --dir "$D" case erase LX-2024-0003 --reason "Asked to be forgotten"
+check "verify with an erased case" "$DOCKET" --dir "$D" verify --json
+expect_eq "erased case verifies" "True" "$(json_get "['ok']" <"$WORK/out")"
+expect_eq "erased bodies counted (open, triage, note)" "3" "$(json_get "['bodies_erased']" <"$WORK/out")"
 
 # --- the original was never touched
 check "pristine node still verifies" dk verify --json

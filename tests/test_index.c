@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "node/erase.h"
 #include "node/index.h"
 #include "node/node_int.h"
 
@@ -174,6 +175,23 @@ static void test_check_finds_and_rebuild_repairs(void **state) {
   dk_case_state_release(&cs);
 }
 
+/* An erased case: its bodies are gone, so its tombstone, number and
+ * grants cannot be folded again; a rebuild keeps them and equals the
+ * state the erasure left. */
+static void test_erased_case_survives_rebuild(void **state) {
+  struct fixture *f = *state;
+  struct dk_erase_info info;
+  assert_int_equal(dk_node_case_erase(f->lanxin, f->cases[0], "court order", &info), 0);
+  assert_int_equal(diffs(f->lanxin), 0);
+  assert_int_equal(dk_node_index_rebuild(f->lanxin), 0);
+  assert_int_equal(diffs(f->lanxin), 0);
+  struct dk_case_state s;
+  dk_case_state_init(&s);
+  assert_int_equal(dk_node_case_get(f->lanxin, f->cases[0], &s), 0);
+  assert_true(s.erased_at_ms != 0);
+  dk_case_state_release(&s);
+}
+
 /* ---- format 1 ------------------------------------------------------------ */
 
 /* Rewrites a format-2 store into format 1 as the code before format 2 kept
@@ -300,6 +318,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_deferred_ingest_then_indexer_catches_up, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_check_finds_and_rebuild_repairs, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_erased_case_survives_rebuild, setup, teardown),
       cmocka_unit_test_setup_teardown(test_upgrade_from_format1, setup, teardown),
       cmocka_unit_test_setup_teardown(test_newer_format_refused, setup, teardown),
   };

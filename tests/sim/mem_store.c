@@ -442,6 +442,7 @@ static uint64_t mark(void *ctx) {
 }
 
 void mem_store_iface(struct mem_store *st, struct dk_sync_store *out) {
+  memset(out, 0, sizeof(*out)); /* optional functions this store lacks are NULL */
   out->ctx = st;
   out->heads = heads;
   out->head = head;
