@@ -7,20 +7,45 @@
 #define DK_CLI_H
 
 #include <jansson.h>
+#include <libintl.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cli/opt.h"
 #include "node/node.h"
 
 #define EXIT_USAGE 2
 
+/* Translation: _() looks a message up in the current language, N_() only
+ * marks it for xgettext (tables, translated where they are shown). */
+#define _(s) gettext(s)
+#define N_(s) s
+
 struct cli {
   const char *dir; /* --dir or DOCKET_DIR, default "." */
   const char *prog;
+  int json;        /* --json: results and errors as JSON */
 };
 
-/* Prints "docket: error: ..." to stderr; returns 1 (or 2 for usage). */
+/* Sets the interface language from --lang (anywhere in argv) or the
+ * locale (LC_ALL, LC_MESSAGES, LANG): Chinese for zh*, English otherwise
+ * and under the C locale. Works without a generated zh_CN locale. */
+void cli_i18n_init(int argc, char **argv);
+
+/* Turns JSON output (and JSON errors on stderr) on for the rest of the
+ * process. */
+void cli_set_json(struct cli *c, int on);
+
+/* The one place errors are printed: "docket: error: MESSAGE" and, when
+ * more is not NULL, more lines after it; under --json instead
+ * {"error": {"code": "ENAME", "message": MESSAGE}} on stderr, code from
+ * common/error.h. Returns status (1, or 2 for usage). */
+int cli_report_error(int code, int status, const char *message, const char *more);
+
+/* Prints "docket: error: ..." to stderr; returns 1 (or 2 for usage).
+ * cli_error_code names the DK_E* code that --json shows (cli_error: EINVAL). */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_error_code(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints an error for a DK_E* code with context. Returns 1. */
 int cli_fail(int rc, const char *what);
@@ -49,6 +74,12 @@ void cli_format_time(uint64_t ms, int date_only, char *out, size_t cap);
 /* ISO 8601 UTC, for --json. */
 void cli_format_iso(uint64_t ms, char *out, size_t cap);
 json_t *cli_json_time(uint64_t ms); /* null for 0 */
+/* A string, or null for NULL and "": an absent value is always null. */
+json_t *cli_json_str(const char *s);
+
+/* Finds a case by number (in any letter case), id or unique id prefix;
+ * prints why not and returns 1 when there is none or several. */
+int cli_case_find(dk_node *n, const char *ref, uint8_t case_id[DK_CASE_ID_BYTES]);
 
 /* A JSON string of s (NULL: ""). Text that is not UTF-8 (stored by older
  * nodes) is never dropped: each bad byte becomes U+FFFD and *repaired is
@@ -68,6 +99,19 @@ int cli_progress_tty(void);
 
 /* Parses a decimal unsigned integer within [min, max]. */
 int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Prints s cut to cols display columns on a character boundary and padded
+ * with spaces to exactly cols (a table cell). */
+void cli_cell(const char *s, size_t cols);
+/* Copies s into out, cut to at most cols display columns on a character
+ * boundary ("…" marks a cut when ellipsis is set). */
+void cli_cut(const char *s, size_t cols, int ellipsis, char *out, size_t cap);
+
+/* The word for a code value in the interface language: group is "kind",
+ * "class", "role", "level", "referral", "status", "outcome" or "event";
+ * English shows the code itself. Returns "-" for an empty code. The result
+ * is static (a catalogue string or code itself). */
+const char *cli_label(const char *group, const char *code);
 
 /* Commands. */
 int cmd_init(struct cli *c, int argc, char **argv);

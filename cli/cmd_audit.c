@@ -17,72 +17,91 @@
 
 /* ---- case erase ------------------------------------------------------------------ */
 
-static const char ERASE_USAGE[] = "docket case erase CASE --reason TEXT [--json]";
+/* Asks on the terminal whether to go on: stdin and stderr must both be
+ * one. Returns 1 for yes. */
+static int confirm(const char *question) {
+  fprintf(stderr, "%s [%s] ", question, _("yes/no"));
+  fflush(stderr);
+  char line[64];
+  if (fgets(line, sizeof(line), stdin) == NULL)
+    return 0;
+  line[strcspn(line, "\r\n")] = 0;
+  return strcmp(line, "yes") == 0 || strcmp(line, "y") == 0 || strcmp(line, _("yes")) == 0 ||
+         strcmp(line, "是") == 0;
+}
 
 int cmd_case_erase(struct cli *c, int argc, char **argv) {
   const char *ref = NULL, *reason = NULL;
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nErases a case: every node that holds it deletes the bodies of all its "
-             "entries\nand its key, and keeps a tombstone (number, office, when, by whom, why). "
-             "The\nsigned headers stay, so the history still verifies. Allowed to the case's own\n"
-             "office and the offices above it. The reason is kept in the clear: name nobody.\n",
-             ERASE_USAGE);
-      return 0;
-    }
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
-      reason = argv[++i];
-    else if (strncmp(argv[i], "--reason=", 9) == 0)
-      reason = argv[i] + 9;
-    else if (argv[i][0] == '-')
-      return cli_usage_error(ERASE_USAGE, "unknown option or missing value: %s", argv[i]);
-    else if (ref == NULL)
-      ref = argv[i];
-    else
-      return cli_usage_error(ERASE_USAGE, "unexpected argument '%s'", argv[i]);
-  }
-  if (ref == NULL)
-    return cli_usage_error(ERASE_USAGE, "which case? name it by number or id");
-  if (reason == NULL || reason[0] == 0)
-    return cli_usage_error(ERASE_USAGE, "--reason is required");
+  int yes = 0;
+  const struct cli_opt opts[] = {
+      CLI_REQUIRED("reason", "TEXT", &reason, N_("why, kept in the clear: name nobody")),
+      CLI_FLAG("yes", &yes, N_("do not ask for confirmation (for scripts)")), CLI_END};
+  static const struct cli_command cmd = {
+      "case erase", "CASE", 1, 1,
+      N_("Erases a case: every node that holds it deletes the bodies of all its entries\n"
+         "and its key, and keeps a tombstone (number, office, when, by whom, why). The\n"
+         "signed headers stay, so the history still verifies. Allowed to the case's own\n"
+         "office and the offices above it. The reason is kept in the clear: name nobody.\n"
+         "It cannot be undone: on a terminal it asks first; scripts pass --yes."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, &ref, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
+  if (reason[0] == 0)
+    return cli_command_usage_error(&cmd, opts, _("--%s is required"), "reason");
   if (strlen(reason) > DK_TEXT_BYTES_MAX)
-    return cli_usage_error(ERASE_USAGE, "reason longer than %d bytes", DK_TEXT_BYTES_MAX);
+    return cli_command_usage_error(&cmd, opts, _("reason longer than %d bytes"),
+                                   DK_TEXT_BYTES_MAX);
+  int tty = isatty(0) && isatty(2);
+  if (!yes && !tty)
+    return cli_command_usage_error(&cmd, opts,
+                                   _("erasing cannot be undone and there is no terminal to "
+                                     "ask on: add --yes to go ahead"));
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
   uint8_t case_id[DK_HASH_BYTES];
   struct dk_erase_info info;
   int out = 0;
-  int rc = dk_node_case_find(n, ref, case_id);
-  if (rc == DK_ENOTFOUND) {
-    out = cli_error("no case '%s' on this node", ref);
+  int rc;
+  if (cli_case_find(n, ref, case_id) != 0) {
+    out = 1;
     goto done;
   }
-  if (rc != 0) {
-    out = cli_fail(rc, "cannot look up the case");
-    goto done;
+  if (!yes) {
+    struct dk_case_state st;
+    dk_case_state_init(&st);
+    char q[1024];
+    if (dk_node_case_get(n, case_id, &st) == 0)
+      snprintf(q, sizeof(q), _("Erase case %s (%s) on every node for good?"),
+               st.number ? st.number : ref, st.summary ? st.summary : "");
+    else
+      snprintf(q, sizeof(q), _("Erase case %s on every node for good?"), ref);
+    dk_case_state_release(&st);
+    if (!confirm(q)) {
+      out = cli_error_code(DK_ECANCELED, _("not erased"));
+      goto done;
+    }
   }
   rc = dk_node_case_erase(n, case_id, reason, &info);
   if (rc == DK_ESCOPE) {
-    out = cli_error("office %s may not erase case %s: only its own office (%s) and the offices "
-                    "above it may",
+    out = cli_error_code(rc, _("office %s may not erase case %s: only its own office (%s) and the offices "
+                    "above it may"),
                     dk_node_config(n)->office, ref, info.case_office);
     goto done;
   }
   if (rc == DK_EEXIST) {
-    out = cli_error("case %s is already erased", ref);
+    out = cli_error_code(rc, _("case %s is already erased"), ref);
     goto done;
   }
   if (rc == DK_ENOTFOUND) {
-    out = cli_error("case %s: its opening entry is not held here, so it cannot be erased here",
+    out = cli_error_code(rc, _("case %s: its opening entry is not held here, so it cannot be erased here"),
                     ref);
     goto done;
   }
   if (rc != 0) {
-    out = cli_fail(rc, "cannot erase the case");
+    out = cli_fail(rc, _("cannot erase the case"));
     goto done;
   }
   char hex[DK_HASH_BYTES * 2 + 1];
@@ -93,7 +112,7 @@ int cmd_case_erase(struct cli *c, int argc, char **argv) {
                                    info.erased_by, "erased_at", cli_json_time(info.erased_at_ms),
                                    "bodies_erased", (json_int_t)info.bodies_erased));
   else
-    printf("erased %s: %llu bodies and the case key deleted; the signed headers stay\n",
+    printf(_("erased %s: %llu bodies and the case key deleted; the signed headers stay\n"),
            info.number[0] ? info.number : hex, (unsigned long long)info.bodies_erased);
 done:
   dk_node_close(n);
@@ -251,18 +270,17 @@ static int report(const struct dk_audit_result *r, int rc, int json, const char 
       erase_reason = r->entries[i].reason;
   if (json) {
     json_t *o = json_object();
-    json_object_set_new(o, "case", json_string(caseid));
-    json_object_set_new(o, "number", json_string(number));
-    json_object_set_new(o, "office", json_string(r->case_office));
+    json_object_set_new(o, "id", json_string(caseid));
+    json_object_set_new(o, "number", cli_json_str(number));
+    json_object_set_new(o, "office", cli_json_str(r->case_office));
     json_object_set_new(o, "ok", json_boolean(oc == OUT_VERIFIED || oc == OUT_VERIFIED_NO_ROOT));
     json_object_set_new(o, "verdict", json_string(verdict));
     json_object_set_new(o, "authorship_checked", json_boolean(r->has_root));
-    if (bundle_path)
-      json_object_set_new(o, "bundle", json_string(bundle_path));
+    json_object_set_new(o, "bundle", cli_json_str(bundle_path));
     json_object_set_new(o, "erased",
-                        r->erased ? json_pack("{s:o, s:s, s:s}", "at",
-                                              cli_json_time(r->erased_at_ms), "by", r->erased_by,
-                                              "reason", erase_reason ? erase_reason : "")
+                        r->erased ? json_pack("{s:o, s:o, s:o}", "at",
+                                              cli_json_time(r->erased_at_ms), "by", cli_json_str(r->erased_by),
+                                              "reason", cli_json_str(erase_reason))
                                   : json_null());
     json_object_set_new(o, "decrypted", json_boolean(r->key_used));
     char head_root[DK_PK_BYTES * 2 + 1];
@@ -350,27 +368,27 @@ static int report(const struct dk_audit_result *r, int rc, int json, const char 
     json_object_set_new(o, "failures_total", json_integer((json_int_t)r->failures_total));
     return cli_print_json(o) != 0 ? 1 : (oc == OUT_FAILED || oc == OUT_UNCHECKED ? 1 : 0);
   }
-  printf("case %s%s%.16s  office %s\n", number, number[0] ? "  id " : "", caseid,
+  printf(_("case %s%s%.16s  office %s\n"), number, number[0] ? "  id " : "", caseid,
          r->case_office[0] ? r->case_office : "?");
-  printf("logs:\n");
+  printf(_("logs:\n"));
   for (size_t i = 0; i < r->logs_count; i++) {
     const struct dk_audit_log *l = &r->logs[i];
     char key[DK_PK_BYTES * 2 + 1];
     dk_hex(l->key, DK_PK_BYTES, key);
-    printf("  %-28s %.8s  seq 1..%llu  ", l->office, key, (unsigned long long)l->last_seq);
+    printf(_("  %-28s %.8s  seq 1..%llu  "), l->office, key, (unsigned long long)l->last_seq);
     if (l->witnessed_seq)
-      printf("witnessed to %llu by %s", (unsigned long long)l->witnessed_seq,
+      printf(_("witnessed to %llu by %s"), (unsigned long long)l->witnessed_seq,
              log_office(r, l->witness_log));
     else
-      printf("not witnessed by a parent");
+      printf(_("not witnessed by a parent"));
     if (l->case_entries)
-      printf("; %llu case entries, %llu past the witnessed head",
+      printf(_("; %llu case entries, %llu past the witnessed head"),
              (unsigned long long)l->case_entries, (unsigned long long)l->unwitnessed);
     if (l->forks)
-      printf("; FORKED (%llu proofs)", (unsigned long long)l->forks);
+      printf(_("; FORKED (%llu proofs)"), (unsigned long long)l->forks);
     printf("%s\n", l->broken ? "  DAMAGED" : "");
   }
-  printf("timeline:\n");
+  printf(_("timeline:\n"));
   for (size_t i = 0; i < r->entries_count; i++) {
     const struct dk_audit_entry *a = &r->entries[i];
     char at[32], what[DK_TEXT_BYTES_MAX + 512], key[DK_PK_BYTES * 2 + 1];
@@ -389,47 +407,47 @@ static int report(const struct dk_audit_result *r, int rc, int json, const char 
     char key[DK_PK_BYTES * 2 + 1];
     dk_hex(f->log, DK_PK_BYTES, key);
     if (memcmp(f->log, no_log, DK_PK_BYTES) == 0)
-      printf("FAILED  bundle: %s\n", f->what);
+      printf(_("FAILED  bundle: %s\n"), f->what);
     else
-      printf("FAILED  log %.16s  seq %llu: %s\n", key, (unsigned long long)f->seq, f->what);
+      printf(_("FAILED  log %.16s  seq %llu: %s\n"), key, (unsigned long long)f->seq, f->what);
   }
   if (r->failures_total > r->failures_count)
-    printf("FAILED  ... and %llu more\n",
+    printf(_("FAILED  ... and %llu more\n"),
            (unsigned long long)(r->failures_total - r->failures_count));
-  printf("checked: %llu entries (signatures and links from seq 1), %llu bodies, %llu witnesses; "
-         "%llu bodies erased\n",
+  printf(_("checked: %llu entries (signatures and links from seq 1), %llu bodies, %llu witnesses; "
+         "%llu bodies erased\n"),
          (unsigned long long)r->entries_checked, (unsigned long long)r->bodies_checked,
          (unsigned long long)r->witnesses_checked, (unsigned long long)r->bodies_erased);
   if (r->has_root) {
     char root[DK_PK_BYTES * 2 + 1];
     dk_hex(r->root, DK_PK_BYTES, root);
-    printf("certificates: trusted root %.16s; %llu statements from the district's log (to seq "
-           "%llu); %llu case entries' authors checked\n",
+    printf(_("certificates: trusted root %.16s; %llu statements from the district's log (to seq "
+           "%llu); %llu case entries' authors checked\n"),
            root, (unsigned long long)r->statements, (unsigned long long)r->district_seq,
            (unsigned long long)r->authors_checked);
   } else {
-    printf("certificates: NOT checked: no trusted root was given, so who wrote these entries is "
-           "unknown\n");
+    printf(_("certificates: NOT checked: no trusted root was given, so who wrote these entries is "
+           "unknown\n"));
   }
   if (r->has_reader && memcmp(r->reader, r->writer, DK_PK_BYTES) != 0) {
     char rk[DK_PK_BYTES * 2 + 1];
     dk_hex(r->reader, DK_PK_BYTES, rk);
     if (r->reader_grant == DK_AUDIT_CERT_VALID)
-      printf("reader:  %.16s, auditor of %s\n", rk, r->reader_subtree);
+      printf(_("reader:  %.16s, auditor of %s\n"), rk, r->reader_subtree);
     else
-      printf("reader:  %.16s (auditor grant %s)\n", rk, grant_name(r->reader_grant));
+      printf(_("reader:  %.16s (auditor grant %s)\n"), rk, grant_name(r->reader_grant));
   }
   if (r->erased) {
     char at[32];
     cli_format_time(r->erased_at_ms, 0, at, sizeof(at));
-    printf("erased:  %s by %s: %s\n", at, r->erased_by, erase_reason ? erase_reason : "");
+    printf(_("erased:  %s by %s: %s\n"), at, r->erased_by, erase_reason ? erase_reason : "");
   }
   if (bundle_path)
-    printf("bundle:  %s\n", bundle_path);
+    printf(_("bundle:  %s\n"), bundle_path);
   if (oc == OUT_VERIFIED_NO_ROOT)
-    printf("verdict: verified (authorship not checked: no trusted root)\n");
+    printf(_("verdict: verified (authorship not checked: no trusted root)\n"));
   else
-    printf("verdict: %s\n", verdict);
+    printf(_("verdict: %s\n"), verdict);
   return oc == OUT_FAILED || oc == OUT_UNCHECKED ? 1 : 0;
 }
 
@@ -494,15 +512,12 @@ static int read_file(const char *path, size_t max, uint8_t **out, size_t *len) {
 
 /* ---- audit verify ------------------------------------------------------------------- */
 
-static const char VERIFY_USAGE[] =
-    "docket audit verify FILE [--json] [--root HEX | --key-dir DIR | --no-root]";
-
 /* Loads the auditor's identity from a keyfile. Returns 0, or 1 after
  * printing why. */
 static int load_auditor(const char *keyfile, struct dk_identity *id) {
   struct dk_secrets s;
   if (dk_secrets_init(&s) != 0)
-    return cli_fail(DK_ENOMEM, "cannot load the auditor key");
+    return cli_fail(DK_ENOMEM, _("cannot load the auditor key"));
   char *pass = cli_passphrase(0);
   if (pass == NULL) {
     dk_secrets_release(&s);
@@ -541,57 +556,47 @@ static int node_root(const char *dir, uint8_t root[DK_PK_BYTES]) {
   return 0;
 }
 
-static int audit_verify(int argc, char **argv) {
+static int audit_verify(struct cli *c, int argc, char **argv) {
   const char *path = NULL, *key_dir = NULL, *root_hex = NULL;
-  int json = 0, no_root = 0;
-  for (int i = 2; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nVerifies an audit bundle with no node, no network and no store: every "
-             "signature,\nevery link from seq 1, every witness, every body hash, the digest. "
-             "Who wrote\nthe entries is checked against a deployment root you already trust, "
-             "never one\nthe bundle brings: --root HEX, or the root configured on the node in "
-             "--key-dir.\nWithout one the verdict says authorship was not checked and the exit "
-             "status\nis 1, unless --no-root accepts that. With the auditor's keyfile\n"
-             "(DOCKET_AUDITOR_KEY_FILE, or --key-dir of the auditor's node) the case's events\n"
-             "are decrypted into the timeline. Exits 1 if any check fails, naming the log,\n"
-             "the seq and the check.\n",
-             VERIFY_USAGE);
-      return 0;
-    }
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--no-root") == 0)
-      no_root = 1;
-    else if (strcmp(argv[i], "--key-dir") == 0 && i + 1 < argc)
-      key_dir = argv[++i];
-    else if (strcmp(argv[i], "--root") == 0 && i + 1 < argc)
-      root_hex = argv[++i];
-    else if (argv[i][0] == '-')
-      return cli_usage_error(VERIFY_USAGE, "unknown option or missing value: %s", argv[i]);
-    else if (path == NULL)
-      path = argv[i];
-    else
-      return cli_usage_error(VERIFY_USAGE, "unexpected argument '%s'", argv[i]);
-  }
-  if (path == NULL)
-    return cli_usage_error(VERIFY_USAGE, "which bundle file?");
+  int no_root = 0;
+  const struct cli_opt opts[] = {
+      CLI_STRING("root", "HEX", &root_hex, N_("the deployment root you trust (64 hex digits)")),
+      CLI_STRING("key-dir", "DIR", &key_dir,
+                 N_("the auditor's node: its root, and its key to decrypt the events")),
+      CLI_FLAG("no-root", &no_root, N_("accept that authorship is not checked")), CLI_END};
+  static const struct cli_command cmd = {
+      "audit verify", N_("FILE"), 1, 1,
+      N_("Verifies an audit bundle with no node, no network and no store: every signature,\n"
+         "every link from seq 1, every witness, every body hash, the digest. Who wrote\n"
+         "the entries is checked against a deployment root you already trust, never one\n"
+         "the bundle brings: --root HEX, or the root configured on the node in --key-dir.\n"
+         "Without one the verdict says authorship was not checked and the exit status\n"
+         "is 1, unless --no-root accepts that. With the auditor's keyfile\n"
+         "(DOCKET_AUDITOR_KEY_FILE, or --key-dir of the auditor's node) the case's events\n"
+         "are decrypted into the timeline. Exits 1 if any check fails, naming the log,\n"
+         "the seq and the check."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, &path, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   uint8_t root[DK_PK_BYTES];
   int have_root = 0;
   if (root_hex != NULL) {
     if (strlen(root_hex) != DK_PK_BYTES * 2 ||
         dk_unhex(root_hex, root, DK_PK_BYTES) != DK_PK_BYTES)
-      return cli_usage_error(VERIFY_USAGE, "--root needs a key of 64 hex digits");
+      return cli_command_usage_error(&cmd, opts, _("--root needs a key of 64 hex digits"));
     have_root = 1;
   }
   if (no_root && have_root)
-    return cli_usage_error(VERIFY_USAGE, "--no-root and --root contradict each other");
+    return cli_command_usage_error(&cmd, opts, _("--no-root and --root contradict each other"));
   if (key_dir != NULL && !no_root) {
     uint8_t node_rk[DK_PK_BYTES];
     int nr = node_root(key_dir, node_rk);
     if (nr < 0)
       return 1;
     if (nr == 0 && have_root && memcmp(node_rk, root, DK_PK_BYTES) != 0)
-      return cli_error("--root is not the deployment root configured on the node in %s", key_dir);
+      return cli_error(_("--root is not the deployment root configured on the node in %s"), key_dir);
     if (nr == 0 && !have_root) {
       memcpy(root, node_rk, DK_PK_BYTES);
       have_root = 1;
@@ -606,7 +611,7 @@ static int audit_verify(int argc, char **argv) {
   size_t len = 0;
   int rc = read_file(path, DK_AUDIT_BUNDLE_BYTES_MAX, &bytes, &len);
   if (rc == DK_ELIMIT)
-    return cli_error("%s is larger than an audit bundle may be", path);
+    return cli_error_code(rc, _("%s is larger than an audit bundle may be"), path);
   if (rc != 0) {
     char what[4200];
     snprintf(what, sizeof(what), "cannot read %s", path);
@@ -628,67 +633,53 @@ static int audit_verify(int argc, char **argv) {
   dk_identity_release(&id);
   int out;
   if (rc == DK_ENOMEM)
-    out = cli_fail(rc, "cannot verify the bundle");
+    out = cli_fail(rc, _("cannot verify the bundle"));
   else
     out = report(&r, rc, json, NULL, NULL, no_root);
   if (rc != 0 && rc != DK_ENOMEM && !json)
-    cli_error("the audit bundle does not verify: %s",
+    cli_error(_("the audit bundle does not verify: %s"),
               r.failures_count ? r.failures[0].what : dk_strerror(rc));
   else if (rc == 0 && !r.has_root && !no_root && !json)
-    cli_error("the bundle's history verifies, but who wrote it was not checked: no trusted "
+    cli_error(_("the bundle's history verifies, but who wrote it was not checked: no trusted "
               "root. Give --root HEX (the deployment's root key) or --key-dir DIR (a node "
-              "configured with it), or --no-root to accept an unchecked history");
+              "configured with it), or --no-root to accept an unchecked history"));
   dk_audit_result_release(&r);
   return out;
 }
 
 /* ---- audit CASE ----------------------------------------------------------------------- */
 
-static const char AUDIT_USAGE[] =
-    "docket audit CASE [--json] [--bundle FILE [--for AUDITOR-KEY]]\n"
-    "       docket audit verify FILE [--json] [--root HEX | --key-dir DIR | --no-root]";
-
 int cmd_audit(struct cli *c, int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "verify") == 0)
-    return audit_verify(argc, argv);
+    return audit_verify(c, argc - 1, argv + 1);
   const char *ref = NULL, *bundle = NULL, *for_hex = NULL;
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nChecks the signed history of one case across every log that wrote to "
-             "it:\nsignatures, links back to each log's seq 1, the head of each log a parent "
-             "has\nwitnessed and whether the case's entries lie within it, fork proofs, "
-             "erasure,\nand (with a root configured) that every author held a certificate for "
-             "its\noffice at the entry's time and was not revoked before it; then prints a\n"
-             "timeline and a verdict. --bundle writes a self-contained "
-             "audit\nbundle (docs/PROTOCOL.md §12) for 'docket audit verify'; --for wraps the "
-             "case\nkey for that auditor's key, which (with a root configured) must hold an "
-             "auditor\ngrant covering the case's office.\n",
-             AUDIT_USAGE);
-      return 0;
-    }
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--bundle") == 0 && i + 1 < argc)
-      bundle = argv[++i];
-    else if (strcmp(argv[i], "--for") == 0 && i + 1 < argc)
-      for_hex = argv[++i];
-    else if (argv[i][0] == '-')
-      return cli_usage_error(AUDIT_USAGE, "unknown option or missing value: %s", argv[i]);
-    else if (ref == NULL)
-      ref = argv[i];
-    else
-      return cli_usage_error(AUDIT_USAGE, "unexpected argument '%s'", argv[i]);
-  }
-  if (ref == NULL)
-    return cli_usage_error(AUDIT_USAGE, "which case? name it by number or id");
+  const struct cli_opt opts[] = {
+      CLI_STRING("bundle", "FILE", &bundle, N_("write a self-contained audit bundle")),
+      CLI_STRING("for", "AUDITOR-KEY", &for_hex, N_("wrap the case key for this auditor")),
+      CLI_END};
+  static const struct cli_command cmd = {
+      "audit", "CASE", 1, 1,
+      N_("Checks the signed history of one case across every log that wrote to it:\n"
+         "signatures, links back to each log's seq 1, the head of each log a parent has\n"
+         "witnessed and whether the case's entries lie within it, fork proofs, erasure,\n"
+         "and (with a root configured) that every author held a certificate for its\n"
+         "office at the entry's time and was not revoked before it; then prints a\n"
+         "timeline and a verdict. --bundle writes a self-contained audit bundle\n"
+         "(docs/PROTOCOL.md section 12) for 'docket audit verify FILE'; --for wraps the\n"
+         "case key for that auditor's key, which (with a root configured) must hold an\n"
+         "auditor grant covering the case's office."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, &ref, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   uint8_t for_key[DK_PK_BYTES], xpk[32];
   if (for_hex && (bundle == NULL || strlen(for_hex) != DK_PK_BYTES * 2 ||
                   dk_unhex(for_hex, for_key, DK_PK_BYTES) != DK_PK_BYTES))
-    return cli_usage_error(AUDIT_USAGE, bundle == NULL ? "--for goes with --bundle"
+    return cli_command_usage_error(&cmd, opts, bundle == NULL ? "--for goes with --bundle"
                                                        : "--for needs a key of 64 hex digits");
   if (for_hex && dk_pk_to_x25519(for_key, xpk) != 0)
-    return cli_usage_error(AUDIT_USAGE, "--for: that is not a valid public key");
+    return cli_command_usage_error(&cmd, opts, _("--for: that is not a valid public key"));
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
@@ -698,13 +689,9 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
   struct dk_audit_result r;
   memset(&r, 0, sizeof(r));
   int out = 0;
-  int rc = dk_node_case_find(n, ref, case_id);
-  if (rc == DK_ENOTFOUND) {
-    out = cli_error("no case '%s' on this node", ref);
-    goto done;
-  }
-  if (rc != 0) {
-    out = cli_fail(rc, "cannot look up the case");
+  int rc;
+  if (cli_case_find(n, ref, case_id) != 0) {
+    out = 1;
     goto done;
   }
   /* A bundle for the auditor, or (without --bundle) one for this node
@@ -713,11 +700,11 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
   struct dk_audit_write_stats st;
   rc = dk_node_audit_write(n, case_id, reader, &buf, &st);
   if (rc == DK_ENOTFOUND) {
-    out = cli_error("case '%s': its opening entry is not held here", ref);
+    out = cli_error_code(rc, _("case '%s': its opening entry is not held here"), ref);
     goto done;
   }
   if (rc != 0) {
-    out = cli_fail(rc, "cannot gather the case's history");
+    out = cli_fail(rc, _("cannot gather the case's history"));
     goto done;
   }
   /* The node's own root is the one trusted here, as for every entry it
@@ -728,12 +715,12 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
   if (rc == 0)
     have_root = 1;
   else if (rc != DK_ENOTFOUND) {
-    out = cli_fail(rc, "cannot read the deployment root");
+    out = cli_fail(rc, _("cannot read the deployment root"));
     goto done;
   }
   int vrc = dk_audit_verify(buf.data, buf.len, dk_node_identity(n), have_root ? root : NULL, &r);
   if (vrc == DK_ENOMEM) {
-    out = cli_fail(rc, "cannot verify the case");
+    out = cli_fail(rc, _("cannot verify the case"));
     goto done;
   }
   /* The key a bundle is for must hold an auditor grant covering the case:
@@ -748,9 +735,9 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
               (r.case_office[sl] == 0 || r.case_office[sl] == '/');
   }
   if (for_hex && have_root && memcmp(for_key, dk_node_pk(n), DK_PK_BYTES) != 0 && !granted) {
-    out = cli_error("%.16s… holds no auditor grant of this deployment's root covering %s%s; "
+    out = cli_error(_("%.16s… holds no auditor grant of this deployment's root covering %s%s; "
                     "no bundle written (the district grants one with 'docket cert "
-                    "grant-auditor')",
+                    "grant-auditor')"),
                     for_hex, r.case_office[0] ? r.case_office : "the case's office",
                     r.reader_grant == DK_AUDIT_CERT_REVOKED ? " (its key is revoked)" : "");
     goto done;
@@ -758,7 +745,7 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
   if (bundle) {
     rc = write_file(bundle, buf.data, buf.len);
     if (rc != 0) {
-      out = cli_fail(rc, "cannot write the audit bundle");
+      out = cli_fail(rc, _("cannot write the audit bundle"));
       goto done;
     }
   }

@@ -6,28 +6,22 @@
 #include "replication/bundle.h"
 
 int cmd_export(struct cli *c, int argc, char **argv) {
-  static const char usage[] = "docket export --out FILE [--peer P] [--json]";
   const char *out_path = NULL, *peer_name = NULL;
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
-      out_path = argv[++i];
-    else if (strcmp(argv[i], "--peer") == 0 && i + 1 < argc)
-      peer_name = argv[++i];
-    else if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nWrites a bundle file to carry to an office the network does not "
-             "reach.\nWith --peer, it holds what that peer lacks since the last sync that "
-             "caught it\nup, and only logs in its scope; without, everything this node holds. "
-             "The\nbundle is sealed with the deployment's network key.\n",
-             usage);
-      return 0;
-    } else
-      return cli_usage_error(usage, "unexpected argument '%s'", argv[i]);
-  }
-  if (out_path == NULL)
-    return cli_usage_error(usage, "--out FILE is required");
+  const struct cli_opt opts[] = {
+      CLI_REQUIRED("out", "FILE", &out_path, N_("the bundle file to write")),
+      CLI_STRING("peer", "PEER", &peer_name, N_("only what this pinned peer lacks")),
+      CLI_END};
+  static const struct cli_command cmd = {
+      "export", NULL, 0, 0,
+      N_("Writes a bundle file to carry to an office the network does not reach.\n"
+         "With --peer, it holds what that peer lacks since the last sync that caught it\n"
+         "up, and only logs in its scope; without, everything this node holds. The\n"
+         "bundle is sealed with the deployment's network key."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
@@ -36,18 +30,18 @@ int cmd_export(struct cli *c, int argc, char **argv) {
   if (peer_name) {
     rc = dk_node_peer_get(n, peer_name, &peer);
     if (rc == DK_ENOTFOUND) {
-      out = cli_error("no peer named '%s'", peer_name);
+      out = cli_error_code(rc, _("no peer named '%s'"), peer_name);
       goto done;
     }
     if (rc != 0) {
-      out = cli_fail(rc, "cannot read the peer");
+      out = cli_fail(rc, _("cannot read the peer"));
       goto done;
     }
   }
   struct dk_bundle_stats st;
   rc = dk_bundle_export(n, peer_name ? &peer : NULL, out_path, &st);
   if (rc != 0) {
-    out = cli_fail(rc, "cannot write the bundle");
+    out = cli_fail(rc, _("cannot write the bundle"));
     goto done;
   }
   if (json)
@@ -55,7 +49,7 @@ int cmd_export(struct cli *c, int argc, char **argv) {
                                    (json_int_t)st.logs, "entries", (json_int_t)st.entries,
                                    "bytes", (json_int_t)st.bytes));
   else
-    printf("wrote %s: %llu entries of %llu logs, %llu bytes\n", out_path,
+    printf(_("wrote %s: %llu entries of %llu logs, %llu bytes\n"), out_path,
            (unsigned long long)st.entries, (unsigned long long)st.logs,
            (unsigned long long)st.bytes);
 done:
@@ -70,28 +64,18 @@ static void import_progress(void *ctx, const struct dk_bundle_stats *st) {
 }
 
 int cmd_import(struct cli *c, int argc, char **argv) {
-  static const char usage[] = "docket import FILE [--json]";
+  static const struct cli_command cmd = {
+      "import", N_("FILE"), 1, 1,
+      N_("Reads a bundle written by 'docket export' on a pinned peer. The whole file is\n"
+         "checked against the network key first; then every entry goes through the same\n"
+         "checks as over the network. A damaged or foreign bundle stores nothing.\n"
+         "(For a CSV ledger, see 'docket case import'.)"),
+      NULL};
   const char *path = NULL;
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nReads a bundle written by 'docket export' on a pinned peer. The "
-             "whole file is\nchecked against the network key first; then every entry goes "
-             "through the same\nchecks as over the network. A damaged or foreign bundle "
-             "stores nothing.\n(For a CSV ledger, see 'docket case import'.)\n",
-             usage);
-      return 0;
-    } else if (argv[i][0] == '-')
-      return cli_usage_error(usage, "unknown option %s", argv[i]);
-    else if (path == NULL)
-      path = argv[i];
-    else
-      return cli_usage_error(usage, "one bundle at a time");
-  }
-  if (path == NULL)
-    return cli_usage_error(usage, "which bundle file?");
+  int prc = cli_parse(c, &cmd, NULL, argc, argv, &path, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
@@ -105,26 +89,26 @@ int cmd_import(struct cli *c, int argc, char **argv) {
   dk_node_close(n);
   int out = 0;
   if (rc == DK_EAUTH)
-    out = cli_error("%s is damaged or from another deployment (its seal does not verify); "
-                    "nothing was stored", path);
+    out = cli_error_code(rc, _("%s is damaged or from another deployment (its seal does not verify); "
+                    "nothing was stored"), path);
   else if (rc == DK_EFORMAT)
-    out = cli_error("%s is not a docket bundle, or is malformed; nothing invalid was stored",
+    out = cli_error_code(rc, _("%s is not a docket bundle, or is malformed; nothing invalid was stored"),
                     path);
   else if (rc == DK_EREFUSED)
-    out = cli_error("%s comes from a node this office has not pinned (see 'docket peer add')",
+    out = cli_error_code(rc, _("%s comes from a node this office has not pinned (see 'docket peer add')"),
                     path);
   else if (rc == DK_ESCOPE)
-    out = cli_error("%s carries logs this office must not receive from its sender", path);
+    out = cli_error_code(rc, _("%s carries logs this office must not receive from its sender"), path);
   else if (rc == DK_ENOTFOUND && seq) {
     char hex[17];
     dk_hex(log, 8, hex);
-    out = cli_error("%s continues log %s... from entry %llu, which this node does not hold "
-                    "yet: import the earlier bundle first, or sync",
+    out = cli_error(_("%s continues log %s... from entry %llu, which this node does not hold "
+                    "yet: import the earlier bundle first, or sync"),
                     path, hex, (unsigned long long)seq);
   } else if (rc == DK_ENOTFOUND)
-    out = cli_error("cannot open %s", path);
+    out = cli_error_code(rc, _("cannot open %s"), path);
   else if (rc != 0)
-    out = cli_fail(rc, "import stopped (what was stored before is valid and kept)");
+    out = cli_fail(rc, _("import stopped (what was stored before is valid and kept)"));
   if (rc != 0)
     return out;
   if (json)
@@ -133,18 +117,19 @@ int cmd_import(struct cli *c, int argc, char **argv) {
                                    "duplicates", (json_int_t)st.duplicates, "forks",
                                    (json_int_t)st.forks, "refused", (json_int_t)st.refused));
   if (st.refused)
-    return cli_error("%s: refused %llu entries of a log not authorised here (%s): its key "
-                     "holds no valid certificate for the office it claims, or was revoked; "
-                     "the rest (%llu new) was stored",
-                     path, (unsigned long long)st.refused,
-                     st.refused_office[0] ? st.refused_office : "its first entry is not held",
-                     (unsigned long long)st.stored);
+    return cli_error_code(DK_EUNAUTH,
+                          _("%s: refused %llu entries of a log not authorised here (%s): its key "
+                            "holds no valid certificate for the office it claims, or was revoked; "
+                            "the rest (%llu new) was stored"),
+                          path, (unsigned long long)st.refused,
+                          st.refused_office[0] ? st.refused_office : _("its first entry is not held"),
+                          (unsigned long long)st.stored);
   if (json)
     return out;
-  printf("imported %s: %llu entries, %llu new, %llu already here\n", path,
+  printf(_("imported %s: %llu entries, %llu new, %llu already here\n"), path,
          (unsigned long long)st.entries, (unsigned long long)st.stored,
          (unsigned long long)st.duplicates);
   if (st.forks)
-    cli_warn("%llu fork proofs: run 'docket verify'", (unsigned long long)st.forks);
+    cli_warn(_("%llu fork proofs: run 'docket verify'"), (unsigned long long)st.forks);
   return 0;
 }

@@ -1,5 +1,4 @@
 /* docket case ...: open, the workflow steps, show and list. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,122 +9,132 @@
 enum {
   O_KIND = 1, O_CATEGORY, O_SUMMARY, O_PARTY, O_NUMBER, O_CLASS, O_TO, O_ROLE, O_NOTE,
   O_MINUTES, O_BY, O_LEVEL, O_AGREEMENT, O_ITEMS, O_REASON, O_REFER, O_SATISFACTION, O_TEXT,
-  O_AT, O_JSON, O_STATUS, O_OVERDUE, O_HELP, O_COUNT
+  O_AT, O_STATUS, O_OVERDUE, O_COUNT
 };
 
-static const struct option OPTS[] = {
-    {"kind", required_argument, 0, O_KIND},       {"category", required_argument, 0, O_CATEGORY},
-    {"summary", required_argument, 0, O_SUMMARY}, {"party", required_argument, 0, O_PARTY},
-    {"number", required_argument, 0, O_NUMBER},   {"class", required_argument, 0, O_CLASS},
-    {"to", required_argument, 0, O_TO},           {"role", required_argument, 0, O_ROLE},
-    {"note", required_argument, 0, O_NOTE},       {"minutes", required_argument, 0, O_MINUTES},
-    {"by", required_argument, 0, O_BY},           {"level", required_argument, 0, O_LEVEL},
-    {"agreement", required_argument, 0, O_AGREEMENT},
-    {"items", required_argument, 0, O_ITEMS},     {"reason", required_argument, 0, O_REASON},
-    {"refer", required_argument, 0, O_REFER},
-    {"satisfaction", required_argument, 0, O_SATISFACTION},
-    {"text", required_argument, 0, O_TEXT},       {"at", required_argument, 0, O_AT},
-    {"json", no_argument, 0, O_JSON},             {"status", required_argument, 0, O_STATUS},
-    {"overdue", no_argument, 0, O_OVERDUE},       {"help", no_argument, 0, O_HELP},
-    {0, 0, 0, 0}};
+/* Every option of the case subcommands, once: each subcommand's table is
+ * built from the ones it allows. */
+struct opt_desc {
+  const char *name, *arg, *help;
+  int flag;
+};
+static const struct opt_desc OPTS[O_COUNT] = {
+    [O_KIND] = {"kind", "KIND",
+                N_("dispute, hazard, task, service, consultation, legal_aid, advice or meeting"), 0},
+    [O_CATEGORY] = {"category", "CATEGORY", N_("the category within the kind"), 0},
+    [O_SUMMARY] = {"summary", "TEXT", N_("what the case is about"), 0},
+    [O_PARTY] = {"party", "NAME", N_("a party to the case"), 0},
+    [O_NUMBER] = {"number", "NUMBER", N_("keep the number from a paper ledger"), 0},
+    [O_CLASS] = {"class", "clinic|emergency|joint", N_("triage class: clinic, emergency or joint"), 0},
+    [O_TO] = {"to", "NAME", N_("the person who takes the role"), 0},
+    [O_ROLE] = {"role", "legal-advisor|chief-advisor|mediator|grid-worker", N_("the role"), 0},
+    [O_NOTE] = {"note", "TEXT", N_("what happened"), 0},
+    [O_MINUTES] = {"minutes", "N", N_("how long it took, 0 to 1440 minutes"), 0},
+    [O_BY] = {"by", "NAME", N_("who did it (default: nobody named)"), 0},
+    [O_LEVEL] = {"level", "street|district", N_("the office it goes up to"), 0},
+    [O_AGREEMENT] = {"agreement", "TEXT", N_("what the parties agreed"), 0},
+    [O_ITEMS] = {"items", "N", N_("items decided (meetings), 0 to 1000"), 0},
+    [O_REASON] = {"reason", "TEXT", N_("why"), 0},
+    [O_REFER] = {"refer", "legal-aid|litigation|arbitration", N_("where the case was referred"), 0},
+    [O_SATISFACTION] = {"satisfaction", "1-5", N_("the party's satisfaction, 1 to 5"), 0},
+    [O_TEXT] = {"text", "TEXT", N_("the note"), 0},
+    [O_AT] = {"at", "TIME", N_("when it happened, if not now (YYYY-MM-DD[THH:MM])"), 0},
+    [O_STATUS] = {"status", "STATUS",
+                  N_("only cases in this status: open, triaged, mediating, resolved, failed, "
+                     "closed"),
+                  0},
+    [O_OVERDUE] = {"overdue", NULL, N_("only cases past their deadline"), 1},
+};
 
 struct sub {
   const char *name;
   enum dk_event_type type; /* DK_EVENT_TYPE_COUNT for read commands */
   int takes_case;
-  const char *usage;
   const char *help;
-  int allowed[8];  /* options besides --at, --by, --json, --help */
+  int allowed[8];  /* options besides --at and --by (steps), --json and --help */
   int required[3];
 };
 
 static const struct sub SUBS[] = {
     {"open", DK_EVENT_OPEN, 0,
-     "docket case open --kind KIND [--category C] --summary TEXT [--party NAME]... "
-     "[--number N] [--at TIME] [--by NAME] [--json]",
-     "Opens a case and prints its number. Kinds: dispute, hazard, task, service,\n"
-     "consultation, legal_aid, advice, meeting. --number keeps a number from a paper\n"
-     "ledger; otherwise the next CODE-YEAR-NNNN is assigned.",
+     N_("Opens a case and prints its number. --number keeps a number from a paper\n"
+        "ledger; otherwise the next CODE-YEAR-NNNN is assigned."),
      {O_KIND, O_CATEGORY, O_SUMMARY, O_PARTY, O_NUMBER},
      {O_KIND, O_SUMMARY}},
     {"triage", DK_EVENT_TRIAGE, 1,
-     "docket case triage CASE --class clinic|emergency|joint [--at TIME] [--by NAME]",
-     "Classifies a case; the class sets its deadline (see 'docket config').",
+     N_("Classifies a case; the class sets its deadline (see 'docket config')."),
      {O_CLASS},
      {O_CLASS}},
-    {"assign", DK_EVENT_ASSIGN, 1,
-     "docket case assign CASE --to NAME --role legal-advisor|chief-advisor|mediator|grid-worker",
-     "Names the person who holds a role on the case.",
+    {"assign", DK_EVENT_ASSIGN, 1, N_("Names the person who holds a role on the case."),
      {O_TO, O_ROLE},
      {O_TO, O_ROLE}},
-    {"session", DK_EVENT_SESSION, 1,
-     "docket case session CASE --note TEXT [--minutes N] [--by NAME] [--at TIME]",
-     "Logs a mediation session (one contact, one person).",
+    {"session", DK_EVENT_SESSION, 1, N_("Logs a mediation session (one contact, one person)."),
      {O_NOTE, O_MINUTES},
      {O_NOTE}},
-    {"escalate", DK_EVENT_ESCALATE, 1,
-     "docket case escalate CASE --level street|district [--note TEXT]",
-     "Escalates a case to the street or district office.",
+    {"escalate", DK_EVENT_ESCALATE, 1, N_("Escalates a case to the street or district office."),
      {O_LEVEL, O_NOTE},
      {O_LEVEL}},
     {"resolve", DK_EVENT_RESOLVE, 1,
-     "docket case resolve CASE --agreement TEXT [--items N]",
-     "Records that the case ended in agreement (for meetings: --items decided).",
+     N_("Records that the case ended in agreement (for meetings: --items decided)."),
      {O_AGREEMENT, O_ITEMS},
      {O_AGREEMENT}},
-    {"fail", DK_EVENT_FAIL, 1,
-     "docket case fail CASE --reason TEXT [--refer legal-aid|litigation|arbitration]",
-     "Records that mediation failed, and where the case was referred.",
+    {"fail", DK_EVENT_FAIL, 1, N_("Records that mediation failed, and where the case was referred."),
      {O_REASON, O_REFER},
      {O_REASON}},
-    {"close", DK_EVENT_CLOSE, 1, "docket case close CASE [--at TIME] [--by NAME]",
-     "Closes a case (a dispute must be resolved or failed first).",
+    {"close", DK_EVENT_CLOSE, 1, N_("Closes a case (a dispute must be resolved or failed first)."),
      {0},
      {0}},
-    {"reopen", DK_EVENT_REOPEN, 1, "docket case reopen CASE --reason TEXT",
-     "Reopens a closed case.",
-     {O_REASON},
-     {O_REASON}},
+    {"reopen", DK_EVENT_REOPEN, 1, N_("Reopens a closed case."), {O_REASON}, {O_REASON}},
     {"revisit", DK_EVENT_REVISIT, 1,
-     "docket case revisit CASE --satisfaction 1-5 [--note TEXT]",
-     "Records a return visit and the party's satisfaction (1 to 5).",
+     N_("Records a return visit and the party's satisfaction (1 to 5)."),
      {O_SATISFACTION, O_NOTE},
      {O_SATISFACTION}},
-    {"note", DK_EVENT_NOTE, 1, "docket case note CASE --text TEXT",
-     "Adds a note to a case.",
-     {O_TEXT},
-     {O_TEXT}},
-    {"show", DK_EVENT_TYPE_COUNT, 1, "docket case show CASE [--json]",
-     "Shows a case: its state, its history and its work log.",
+    {"note", DK_EVENT_NOTE, 1, N_("Adds a note to a case."), {O_TEXT}, {O_TEXT}},
+    {"show", DK_EVENT_TYPE_COUNT, 1, N_("Shows a case: its state, its history and its work log."),
      {0},
      {0}},
-    {"list", DK_EVENT_TYPE_COUNT, 0,
-     "docket case list [--status S] [--kind K] [--overdue] [--json]",
-     "Lists cases. Statuses: open, triaged, mediating, resolved, failed, closed.",
+    {"list", DK_EVENT_TYPE_COUNT, 0, N_("Lists cases, oldest first."),
      {O_STATUS, O_KIND, O_OVERDUE},
      {0}},
 };
 
-static const char CASE_USAGE[] =
-    "docket case open|triage|assign|session|escalate|resolve|fail|close|reopen|revisit|note|"
-    "show|list|import|export|erase ...";
+static const char CASE_ABOUT[] =
+    N_("CASE is a case number (LX-2026-0042, in any letter case), an id, or a unique\n"
+       "prefix of an id. Every step takes --at TIME (YYYY-MM-DD[THH:MM]) for when it\n"
+       "happened if not now, and --by NAME for who did it.");
 
-static int allowed(const struct sub *s, int opt) {
-  if (opt == O_JSON || opt == O_HELP)
-    return 1;
-  if ((opt == O_AT || opt == O_BY) && s->type != DK_EVENT_TYPE_COUNT)
-    return 1;
-  for (int i = 0; i < 8; i++)
-    if (s->allowed[i] == opt)
+static int is_required(const struct sub *s, int opt) {
+  for (int i = 0; i < 3; i++)
+    if (s->required[i] == opt)
       return 1;
   return 0;
 }
 
-static const char *opt_name(int opt) {
-  for (int i = 0; OPTS[i].name; i++)
-    if (OPTS[i].val == opt)
-      return OPTS[i].name;
-  return "?";
+/* The subcommand's option table, pointing at val[] (strings), parties and
+ * overdue. Returns the number of entries before the end marker. */
+static size_t build_opts(const struct sub *s, struct cli_opt *opts, const char **val,
+                         struct cli_list *parties, int *overdue) {
+  size_t n = 0;
+  int list[12], count = 0;
+  for (int i = 0; i < 8 && s->allowed[i]; i++)
+    list[count++] = s->allowed[i];
+  if (s->type != DK_EVENT_TYPE_COUNT) {
+    list[count++] = O_AT;
+    list[count++] = O_BY;
+  }
+  for (int i = 0; i < count; i++) {
+    const struct opt_desc *d = &OPTS[list[i]];
+    struct cli_opt o = {CLI_OPT_STRING, d->name, d->arg, d->help, &val[list[i]], 0};
+    if (d->flag)
+      o.kind = CLI_OPT_FLAG, o.value = overdue;
+    else if (list[i] == O_PARTY)
+      o.kind = CLI_OPT_LIST, o.value = parties;
+    if (is_required(s, list[i]))
+      o.flags = CLI_OPT_REQUIRED;
+    opts[n++] = o;
+  }
+  opts[n] = (struct cli_opt)CLI_END;
+  return n;
 }
 
 /* ---- JSON and text rendering ------------------------------------------- */
@@ -149,7 +158,9 @@ json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) 
   json_object_set_new(o, "deadline", cli_json_time(s->deadline_ms));
   json_object_set_new(o, "overdue", json_boolean(dk_case_overdue(s, now_ms)));
   json_object_set_new(o, "closed_at", cli_json_time(s->closed_at_ms));
-  json_object_set_new(o, "outcome", json_string(dk_outcome_name(s->outcome)));
+  json_object_set_new(o, "outcome", s->outcome == DK_OUTCOME_NONE
+                                        ? json_null()
+                                        : json_string(dk_outcome_name(s->outcome)));
   json_object_set_new(o, "escalated_to",
                       s->level == DK_LEVEL_NONE ? json_null() : json_string(dk_level_name(s->level)));
   json_object_set_new(o, "erased",
@@ -168,7 +179,9 @@ json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) 
   json_object_set_new(o, "parties", parties);
   json_object_set_new(o, "outcome_text", s->outcome_text ? cli_json_text(s->outcome_text, &bad) : json_null());
   json_object_set_new(o, "outcome_at", cli_json_time(s->outcome_at_ms));
-  json_object_set_new(o, "referral", json_string(dk_referral_name(s->referral)));
+  json_object_set_new(o, "referral", s->referral == 0
+                                         ? json_null()
+                                         : json_string(dk_referral_name(s->referral)));
   json_object_set_new(o, "items_decided", json_integer((json_int_t)s->items));
   json_t *as = json_object();
   for (int r = 0; r < DK_ROLE_COUNT; r++)
@@ -262,9 +275,11 @@ static int show_event(void *arg, const struct dk_event *ev) {
     char at[32];
     cli_format_time(ev->at_ms, 0, at, sizeof(at));
     char by[DK_NAME_BYTES_MAX * 3];
-    printf("  %s  %-9s %-14s %s\n", at, dk_event_type_name(ev->type),
-           ev->by && *ev->by ? cli_term_text(ev->by, 0, by, sizeof(by)) : "-",
-           cli_term_text(detail, 0, c->tty, sizeof(c->tty)));
+    printf("  %s  ", at);
+    cli_cell(cli_label("event", dk_event_type_name(ev->type)), 9);
+    fputc(' ', stdout);
+    cli_cell(ev->by && *ev->by ? cli_term_text(ev->by, 0, by, sizeof(by)) : "-", 14);
+    printf(" %s\n", cli_term_text(detail, 0, c->tty, sizeof(c->tty)));
   }
   return 0;
 }
@@ -278,7 +293,7 @@ static int show(dk_node *n, const uint8_t *case_id, int json) {
   int rc = dk_node_case_get(n, case_id, &s);
   if (rc != 0) {
     dk_case_state_release(&s);
-    return cli_fail(rc, "cannot read the case");
+    return cli_fail(rc, _("cannot read the case"));
   }
   uint64_t now = dk_node_now(n);
   struct show_ctx *sc = calloc(1, sizeof(*sc));
@@ -298,10 +313,10 @@ static int show(dk_node *n, const uint8_t *case_id, int json) {
       dk_hex(s.id, DK_CASE_ID_BYTES, hex);
       cli_format_time(s.erased_at_ms, 0, t1, sizeof(t1));
       char t[4][DK_NAME_BYTES_MAX * 3];
-      printf("%s  %s  [ERASED]\nid:        %s\noffice:    %s\nerased:    %s by %s\n"
-             "reason:    %s\n",
-             T(s.number, 0), dk_kind_name(s.kind), hex, T(s.office, 1), t1, T(s.erased_by, 2),
-             T(s.erase_reason, 3));
+      printf(_("%s  %s  [ERASED]\nid:        %s\noffice:    %s\nerased:    %s by %s\n"
+               "reason:    %s\n"),
+             T(s.number, 0), cli_label("kind", dk_kind_name(s.kind)), hex, T(s.office, 1), t1,
+             T(s.erased_by, 2), T(s.erase_reason, 3));
     }
     free(sc);
     dk_case_state_release(&s);
@@ -316,7 +331,7 @@ static int show(dk_node *n, const uint8_t *case_id, int json) {
       json_object_set_new(o, "text_repaired", json_true());
     if (rc != 0) {
       json_decref(o);
-      out = cli_fail(rc, "cannot read the case history");
+      out = cli_fail(rc, _("cannot read the case history"));
     } else {
       out = cli_print_json(o);
     }
@@ -324,41 +339,47 @@ static int show(dk_node *n, const uint8_t *case_id, int json) {
     char hex[DK_CASE_ID_BYTES * 2 + 1], t1[32], t2[32];
     dk_hex(s.id, DK_CASE_ID_BYTES, hex);
     char t[4][DK_NAME_BYTES_MAX * 3];
-    printf("%s  %s%s%s  [%s]%s\n", T(s.number, 0), dk_kind_name(s.kind), *s.category ? "/" : "",
-           T(s.category, 1), dk_status_name(s.status), dk_case_overdue(&s, now) ? "  OVERDUE" : "");
-    printf("id:        %s\noffice:    %s\nsummary:   %s\n", hex, T(s.office, 2),
+    printf("%s  %s%s%s  [%s]%s%s\n", T(s.number, 0), cli_label("kind", dk_kind_name(s.kind)),
+           *s.category ? "/" : "", T(s.category, 1),
+           cli_label("status", dk_status_name(s.status)), dk_case_overdue(&s, now) ? "  " : "",
+           dk_case_overdue(&s, now) ? _("OVERDUE") : "");
+    printf(_("id:        %s\noffice:    %s\nsummary:   %s\n"), hex, T(s.office, 2),
            cli_term_text(s.summary, 0, sc->tty, sizeof(sc->tty)));
-    printf("parties:   ");
+    printf(_("parties:   "));
     for (size_t i = 0; i < s.parties_count; i++)
       printf("%s%s", i ? ", " : "", T(s.parties[i], 0));
     printf("%s\n", s.parties_count ? "" : "-");
     cli_format_time(s.opened_at_ms, 0, t1, sizeof(t1));
     cli_format_time(s.deadline_ms, 0, t2, sizeof(t2));
-    printf("opened:    %s\nclass:     %s   deadline: %s\n", t1,
-           s.triage == DK_TRIAGE_NONE ? "-" : dk_triage_name(s.triage), t2);
+    printf(_("opened:    %s\nclass:     %s   deadline: %s\n"), t1,
+           s.triage == DK_TRIAGE_NONE ? "-" : cli_label("class", dk_triage_name(s.triage)), t2);
     for (int r = 0; r < DK_ROLE_COUNT; r++)
       if (s.assignees[r].name)
-        printf("%-10s %s\n", dk_role_name((enum dk_role)r), T(s.assignees[r].name, 0));
+      {
+        cli_cell(cli_label("role", dk_role_name((enum dk_role)r)), 10);
+        printf(" %s\n", T(s.assignees[r].name, 0));
+      }
     if (s.level != DK_LEVEL_NONE)
-      printf("escalated: to %s\n", dk_level_name(s.level));
+      printf(_("escalated: to %s\n"), cli_label("level", dk_level_name(s.level)));
     if (s.outcome != DK_OUTCOME_NONE)
-      printf("outcome:   %s: %s%s%s\n", dk_outcome_name(s.outcome),
+      printf(_("outcome:   %s: %s%s%s%s\n"), cli_label("outcome", dk_outcome_name(s.outcome)),
              cli_term_text(s.outcome_text, 0, sc->tty, sizeof(sc->tty)),
-             s.referral ? " (referred to " : "",
-             s.referral ? dk_referral_name(s.referral) : "");
+             s.referral ? _(" (referred to ") : "",
+             s.referral ? cli_label("referral", dk_referral_name(s.referral)) : "",
+             s.referral ? ")" : "");
     if (s.closed_at_ms) {
       cli_format_time(s.closed_at_ms, 0, t1, sizeof(t1));
-      printf("closed:    %s\n", t1);
+      printf(_("closed:    %s\n"), t1);
     }
-    printf("sessions:  %llu (%llu minutes)   return visits: %zu\n",
+    printf(_("sessions:  %llu (%llu minutes)   return visits: %zu\n"),
            (unsigned long long)s.sessions_count, (unsigned long long)s.minutes_total,
            s.revisits_count);
     for (size_t i = 0; i < s.conflicts_count; i++)
-      printf("CONFLICT:  %s\n", cli_term_text(s.conflicts[i].text, 0, sc->tty, sizeof(sc->tty)));
-    printf("history:\n");
+      printf(_("CONFLICT:  %s\n"), cli_term_text(s.conflicts[i].text, 0, sc->tty, sizeof(sc->tty)));
+    printf(_("history:\n"));
     rc = dk_node_case_events(n, case_id, show_event, sc);
     if (rc != 0)
-      out = cli_fail(rc, "cannot read the case history");
+      out = cli_fail(rc, _("cannot read the case history"));
   }
   free(sc);
   dk_case_state_release(&s);
@@ -389,30 +410,42 @@ static int list_one(void *arg, const struct dk_case_state *s) {
   char opened[32], deadline[32];
   cli_format_time(s->opened_at_ms, 1, opened, sizeof(opened));
   cli_format_time(s->deadline_ms, 1, deadline, sizeof(deadline));
-  /* 40 characters of the summary, cut on a character boundary, without
-   * anything that could move the cursor or break the line. */
-  char summary[40 * 4 + 1], number[DK_CASE_NUMBER_BYTES * 3];
-  cli_term_text(s->summary, 40, summary, sizeof(summary));
+  /* The summary without anything that could move the cursor or break the
+   * line, then cut to 40 display columns on a character boundary. */
+  char clean[DK_TEXT_BYTES_MAX * 3 + 4], summary[40 * 4 + 4], number[DK_CASE_NUMBER_BYTES * 3];
+  cli_term_text(s->summary, 0, clean, sizeof(clean));
+  cli_cut(clean, 40, 1, summary, sizeof(summary));
   cli_term_text(s->number, 0, number, sizeof(number));
-  printf("%-14s %-12s %-10s %-10s %-10s %-7s %s\n", number, dk_kind_name(s->kind),
-         s->erased_at_ms ? "ERASED" : dk_status_name(s->status), opened, deadline,
-         overdue ? "OVERDUE" : "", summary);
+  cli_cell(number[0] ? number : "-", 14);
+  fputc(' ', stdout);
+  cli_cell(cli_label("kind", dk_kind_name(s->kind)), 12);
+  fputc(' ', stdout);
+  cli_cell(s->erased_at_ms ? _("ERASED") : cli_label("status", dk_status_name(s->status)), 10);
+  printf(" %-10s %-10s ", opened, deadline);
+  cli_cell(overdue ? _("OVERDUE") : "", 7);
+  printf(" %s\n", summary);
   return 0;
 }
 
 static int list(dk_node *n, int status, int kind, int overdue, int json) {
   struct list_ctx c = {status, kind, overdue, dk_node_now(n), json ? json_array() : NULL, 0};
-  if (!json)
-    printf("%-14s %-12s %-10s %-10s %-10s %-7s %s\n", "NUMBER", "KIND", "STATUS", "OPENED",
-           "DEADLINE", "", "SUMMARY");
+  if (!json) {
+    const char *heads[] = {_("NUMBER"), _("KIND"), _("STATUS"), _("OPENED"), _("DEADLINE"), ""};
+    const size_t cols[] = {14, 12, 10, 10, 10, 7};
+    for (int i = 0; i < 6; i++) {
+      cli_cell(heads[i], cols[i]);
+      fputc(' ', stdout);
+    }
+    printf("%s\n", _("SUMMARY"));
+  }
   int rc = dk_node_case_foreach(n, list_one, &c);
   if (rc != 0) {
     json_decref(c.arr);
-    return cli_fail(rc, "cannot list cases");
+    return cli_fail(rc, _("cannot list cases"));
   }
   if (json)
     return cli_print_json(c.arr);
-  printf("(%zu case%s)\n", c.count, c.count == 1 ? "" : "s");
+  printf(ngettext("(%zu case)\n", "(%zu cases)\n", c.count), c.count);
   return 0;
 }
 
@@ -420,70 +453,61 @@ static int list(dk_node *n, int status, int kind, int overdue, int json) {
 
 #define PARTIES_CAP DK_PARTIES_MAX
 
+static int case_sub(struct cli *c, int argc, char **argv);
+
+static const struct cli_sub CASE_SUBS[] = {
+    {"open", case_sub, N_("open a case")},
+    {"triage", case_sub, N_("classify a case: clinic, emergency or joint")},
+    {"assign", case_sub, N_("name who holds a role on a case")},
+    {"session", case_sub, N_("log a mediation session")},
+    {"escalate", case_sub, N_("pass a case up to the street or district")},
+    {"resolve", case_sub, N_("record an agreement")},
+    {"fail", case_sub, N_("record that mediation failed, and the referral")},
+    {"close", case_sub, N_("close a case")},
+    {"reopen", case_sub, N_("reopen a closed case")},
+    {"revisit", case_sub, N_("record a return visit and satisfaction")},
+    {"note", case_sub, N_("add a note")},
+    {"show", case_sub, N_("show a case and its history")},
+    {"list", case_sub, N_("list cases")},
+    {"import", cmd_case_import, N_("import a ledger (CSV or XLSX)")},
+    {"export", cmd_case_export, N_("export the ledger (CSV or XLSX)")},
+    {"erase", cmd_case_erase, N_("erase a case's personal data for good")},
+    {NULL, NULL, NULL}};
+
 int cmd_case(struct cli *c, int argc, char **argv) {
-  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
-    printf("usage: %s\n\nRun 'docket case SUBCOMMAND --help' for details. CASE is a case "
-           "number (LX-2026-0042),\nan id, or a unique prefix of an id. --at TIME "
-           "(YYYY-MM-DD[THH:MM]) records when a step\nhappened if not now; --by NAME who did "
-           "it.\n",
-           CASE_USAGE);
-    return argc < 2 ? EXIT_USAGE : 0;
-  }
-  if (strcmp(argv[1], "import") == 0)
-    return cmd_case_import(c, argc - 1, argv + 1);
-  if (strcmp(argv[1], "export") == 0)
-    return cmd_case_export(c, argc - 1, argv + 1);
-  if (strcmp(argv[1], "erase") == 0)
-    return cmd_case_erase(c, argc - 1, argv + 1);
+  return cli_dispatch(c, "docket case", CASE_ABOUT, CASE_SUBS, argc, argv);
+}
+
+static int case_sub(struct cli *c, int argc, char **argv) {
   const struct sub *s = NULL;
   for (size_t i = 0; i < sizeof(SUBS) / sizeof(SUBS[0]); i++)
-    if (strcmp(argv[1], SUBS[i].name) == 0)
+    if (strcmp(argv[0], SUBS[i].name) == 0)
       s = &SUBS[i];
   if (s == NULL)
-    return cli_usage_error(CASE_USAGE, "unknown case subcommand '%s'", argv[1]);
-
+    return 1; /* cannot happen: CASE_SUBS and SUBS name the same */
   const char *val[O_COUNT] = {0};
   const char *parties[PARTIES_CAP];
-  size_t parties_count = 0;
-  int json = 0, overdue = 0;
-  int sub_argc = argc - 1;
-  char **sub_argv = argv + 1;
-  int ch;
-  optind = 0;
-  opterr = 0;
-  while ((ch = getopt_long(sub_argc, sub_argv, "", OPTS, NULL)) != -1) {
-    if (ch == '?' || ch == ':')
-      return cli_usage_error(s->usage, "unknown option or missing value: %s",
-                             sub_argv[optind - 1]);
-    if (ch == O_HELP) {
-      printf("usage: %s\n\n%s\n", s->usage, s->help);
-      return 0;
-    }
-    if (!allowed(s, ch))
-      return cli_usage_error(s->usage, "--%s does not apply to 'case %s'", opt_name(ch), s->name);
-    if (ch == O_JSON)
-      json = 1;
-    else if (ch == O_OVERDUE)
-      overdue = 1;
-    else if (ch == O_PARTY) {
-      if (parties_count == PARTIES_CAP)
-        return cli_usage_error(s->usage, "at most %d parties", PARTIES_CAP);
-      parties[parties_count++] = optarg;
-    } else {
-      val[ch] = optarg;
-    }
-  }
+  struct cli_list party_list = {parties, 0, PARTIES_CAP};
+  int overdue = 0;
+  struct cli_opt opts[16];
+  build_opts(s, opts, val, &party_list, &overdue);
+  char path[32];
+  snprintf(path, sizeof(path), "case %s", s->name);
+  const char *elsewhere[O_COUNT];
+  size_t ne = 0;
+  for (int i = 1; i < O_COUNT; i++)
+    if (OPTS[i].name)
+      elsewhere[ne++] = OPTS[i].name;
+  elsewhere[ne] = NULL;
+  struct cli_command cmd = {path, s->takes_case ? "CASE" : NULL, (size_t)s->takes_case,
+                            (size_t)s->takes_case, s->help, elsewhere};
   const char *case_ref = NULL;
-  if (s->takes_case) {
-    if (optind >= sub_argc)
-      return cli_usage_error(s->usage, "which case? name it by number or id");
-    case_ref = sub_argv[optind++];
-  }
-  if (optind < sub_argc)
-    return cli_usage_error(s->usage, "unexpected argument '%s'", sub_argv[optind]);
-  for (int i = 0; i < 3; i++)
-    if (s->required[i] && val[s->required[i]] == NULL)
-      return cli_usage_error(s->usage, "--%s is required", opt_name(s->required[i]));
+  size_t nargs = 0;
+  int prc = cli_parse(c, &cmd, opts, argc, argv, &case_ref, &nargs);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
+  size_t parties_count = party_list.count;
 
   /* Build the event from the options before unlocking anything, so usage
    * errors cost nothing. */
@@ -494,47 +518,47 @@ int cmd_case(struct cli *c, int argc, char **argv) {
   if (val[O_KIND]) {
     enum dk_kind k;
     if (dk_kind_parse(val[O_KIND], &k) != 0)
-      return cli_usage_error(s->usage, "unknown kind '%s' (dispute, hazard, task, service, "
-                             "consultation, legal_aid, advice, meeting)", val[O_KIND]);
+      return cli_command_usage_error(&cmd, opts, _("unknown kind '%s' (dispute, hazard, task, service, "
+                             "consultation, legal_aid, advice, meeting)"), val[O_KIND]);
     kind = (int)k;
     ev.kind = k;
   }
   if (val[O_STATUS]) {
     enum dk_status st;
     if (dk_status_parse(val[O_STATUS], &st) != 0)
-      return cli_usage_error(s->usage, "unknown status '%s'", val[O_STATUS]);
+      return cli_command_usage_error(&cmd, opts, _("unknown status '%s'"), val[O_STATUS]);
     status = (int)st;
   }
   if (val[O_CATEGORY] && dk_category_valid(ev.kind, val[O_CATEGORY]) != 0)
-    return cli_usage_error(s->usage, "'%s' is not a category of %s (one of: %s)",
+    return cli_command_usage_error(&cmd, opts, _("'%s' is not a category of %s (one of: %s)"),
                            val[O_CATEGORY], dk_kind_name(ev.kind), dk_category_names(ev.kind));
   if (val[O_CLASS] && dk_triage_parse(val[O_CLASS], &ev.triage) != 0)
-    return cli_usage_error(s->usage, "unknown class '%s'", val[O_CLASS]);
+    return cli_command_usage_error(&cmd, opts, _("unknown class '%s'"), val[O_CLASS]);
   if (val[O_ROLE] && dk_role_parse(val[O_ROLE], &ev.role) != 0)
-    return cli_usage_error(s->usage, "unknown role '%s'", val[O_ROLE]);
+    return cli_command_usage_error(&cmd, opts, _("unknown role '%s'"), val[O_ROLE]);
   if (val[O_LEVEL] && dk_level_parse(val[O_LEVEL], &ev.level) != 0)
-    return cli_usage_error(s->usage, "unknown level '%s' (street or district)", val[O_LEVEL]);
+    return cli_command_usage_error(&cmd, opts, _("unknown level '%s' (street or district)"), val[O_LEVEL]);
   if (val[O_REFER] && (dk_referral_parse(val[O_REFER], &ev.refer) != 0 || ev.refer == 0))
-    return cli_usage_error(s->usage, "unknown referral '%s'", val[O_REFER]);
+    return cli_command_usage_error(&cmd, opts, _("unknown referral '%s'"), val[O_REFER]);
   uint64_t u;
   if (val[O_MINUTES]) {
     if (cli_parse_u64(val[O_MINUTES], 0, 24 * 60, &u) != 0)
-      return cli_usage_error(s->usage, "--minutes must be 0 to 1440");
+      return cli_command_usage_error(&cmd, opts, _("--minutes must be 0 to 1440"));
     ev.minutes = u;
   }
   if (val[O_ITEMS]) {
     if (cli_parse_u64(val[O_ITEMS], 0, 1000, &u) != 0)
-      return cli_usage_error(s->usage, "--items must be 0 to 1000");
+      return cli_command_usage_error(&cmd, opts, _("--items must be 0 to 1000"));
     ev.items = u;
   }
   if (val[O_SATISFACTION]) {
     if (cli_parse_u64(val[O_SATISFACTION], 1, 5, &u) != 0)
-      return cli_usage_error(s->usage, "--satisfaction must be 1 to 5");
+      return cli_command_usage_error(&cmd, opts, _("--satisfaction must be 1 to 5"));
     ev.satisfaction = (uint32_t)u;
   }
   uint64_t at = 0;
   if (val[O_AT] && cli_parse_time(val[O_AT], &at) != 0)
-    return cli_usage_error(s->usage, "--at '%s' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)",
+    return cli_command_usage_error(&cmd, opts, _("--at '%s' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)"),
                            val[O_AT]);
   const char *text = val[O_SUMMARY] ? val[O_SUMMARY]
                      : val[O_NOTE]  ? val[O_NOTE]
@@ -548,8 +572,16 @@ int cmd_case(struct cli *c, int argc, char **argv) {
   ev.number = (char *)val[O_NUMBER];
   ev.parties = (char **)parties;
   ev.parties_count = parties_count;
+  /* A required text must say something: "" and blanks are refused. */
+  for (int i = 0; i < 3 && s->required[i]; i++) {
+    const char *v = val[s->required[i]];
+    if (v && OPTS[s->required[i]].arg && strcmp(OPTS[s->required[i]].arg, "TEXT") == 0 &&
+        v[strspn(v, " \t\r\n")] == 0)
+      return cli_command_usage_error(&cmd, opts, _("--%s may not be empty"),
+                                     OPTS[s->required[i]].name);
+  }
   if (text && strlen(text) > DK_TEXT_BYTES_MAX)
-    return cli_usage_error(s->usage, "text longer than %d bytes", DK_TEXT_BYTES_MAX);
+    return cli_command_usage_error(&cmd, opts, _("text longer than %d bytes"), DK_TEXT_BYTES_MAX);
 
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
@@ -557,7 +589,7 @@ int cmd_case(struct cli *c, int argc, char **argv) {
   uint64_t now = dk_node_now(n);
   if (at > now + 3600000u) {
     dk_node_close(n);
-    return cli_usage_error(s->usage, "--at is in the future");
+    return cli_command_usage_error(&cmd, opts, _("--at is in the future"));
   }
   ev.at_ms = at ? at : now;
   int out = 0, rc;
@@ -572,16 +604,16 @@ int cmd_case(struct cli *c, int argc, char **argv) {
     char number[DK_CASE_NUMBER_BYTES];
     rc = dk_node_case_open(n, &ev, case_id, number);
     if (rc == DK_EEXIST) {
-      out = cli_error("case number %s is already in use", val[O_NUMBER]);
+      out = cli_error_code(rc, _("case number %s is already in use"), val[O_NUMBER]);
       goto done;
     }
     if (rc == DK_EINVAL || rc == DK_ELIMIT) {
-      out = cli_usage_error(s->usage, "the case is not valid: %s (empty party name, or "
-                            "something too long?)", dk_strerror(rc));
+      out = cli_command_usage_error(&cmd, opts, _("the case is not valid: %s (empty party name, or "
+                            "something too long?)"), dk_strerror(rc));
       goto done;
     }
     if (rc != 0) {
-      out = cli_fail(rc, "cannot open the case");
+      out = cli_fail(rc, _("cannot open the case"));
       goto done;
     }
     dk_hex(case_id, DK_CASE_ID_BYTES, hex);
@@ -589,21 +621,12 @@ int cmd_case(struct cli *c, int argc, char **argv) {
       out = cli_print_json(json_pack("{s:s, s:s, s:s}", "number", number, "id", hex, "status",
                                      "open"));
     else
-      printf("opened %s  (id %.16s)\n", number, hex);
+      printf(_("opened %s  (id %.16s)\n"), number, hex);
     goto done;
   }
 
-  rc = dk_node_case_find(n, case_ref, case_id);
-  if (rc == DK_ENOTFOUND) {
-    out = cli_error("no case '%s' on this node", case_ref);
-    goto done;
-  }
-  if (rc == DK_EAMBIGUOUS) {
-    out = cli_error("'%s' matches more than one case: give more of the id", case_ref);
-    goto done;
-  }
-  if (rc != 0) {
-    out = cli_fail(rc, "cannot look up the case");
+  if (cli_case_find(n, case_ref, case_id) != 0) {
+    out = 1;
     goto done;
   }
   if (s->type == DK_EVENT_TYPE_COUNT) {
@@ -615,7 +638,7 @@ int cmd_case(struct cli *c, int argc, char **argv) {
     struct dk_case_state st;
     dk_case_state_init(&st);
     if (dk_node_case_get(n, case_id, &st) == 0 && st.erased_at_ms != 0) {
-      out = cli_error("cannot %s case %s: it is erased", s->name, case_ref);
+      out = cli_error_code(DK_ENOKEY, _("cannot %s case %s: it is erased"), s->name, case_ref);
       dk_case_state_release(&st);
       goto done;
     }
@@ -627,7 +650,7 @@ int cmd_case(struct cli *c, int argc, char **argv) {
     const char *cur = "?";
     if (dk_node_case_get(n, case_id, &st) == 0)
       cur = dk_status_name(st.status);
-    out = cli_error("cannot %s case %s: it is %s%s", s->name, case_ref, cur,
+    out = cli_error_code(DK_ETRANSITION, _("cannot %s case %s: it is %s%s"), s->name, case_ref, cur,
                     s->type == DK_EVENT_CLOSE && st.kind == DK_KIND_DISPUTE
                         ? " (a dispute is resolved or failed before it is closed)"
                         : "");
@@ -635,11 +658,11 @@ int cmd_case(struct cli *c, int argc, char **argv) {
     goto done;
   }
   if (rc == DK_EINVAL || rc == DK_ELIMIT) {
-    out = cli_usage_error(s->usage, "the step is not valid: %s", dk_strerror(rc));
+    out = cli_command_usage_error(&cmd, opts, _("the step is not valid: %s"), dk_strerror(rc));
     goto done;
   }
   if (rc != 0) {
-    out = cli_fail(rc, "cannot record the step");
+    out = cli_fail(rc, _("cannot record the step"));
     goto done;
   }
   struct dk_case_state st;
@@ -647,15 +670,20 @@ int cmd_case(struct cli *c, int argc, char **argv) {
   rc = dk_node_case_get(n, case_id, &st);
   if (rc != 0) {
     dk_case_state_release(&st);
-    out = cli_fail(rc, "recorded, but cannot read the case back");
+    out = cli_fail(rc, _("recorded, but cannot read the case back"));
     goto done;
   }
   dk_hex(ev.id, DK_CASE_ID_BYTES, hex);
-  if (json)
-    out = cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "number", st.number, "event", hex,
-                                   "type", s->name, "status", dk_status_name(st.status)));
-  else
-    printf("%s: %s recorded; status %s\n", st.number, s->name, dk_status_name(st.status));
+  if (json) {
+    char case_hex[DK_CASE_ID_BYTES * 2 + 1];
+    dk_hex(case_id, DK_CASE_ID_BYTES, case_hex);
+    out = cli_print_json(json_pack("{s:s, s:o, s:s, s:s, s:s}", "id", case_hex, "number",
+                                   cli_json_str(st.number), "event", hex, "type", s->name,
+                                   "status", dk_status_name(st.status)));
+  } else {
+    printf(_("%s: %s recorded; status %s\n"), st.number, cli_label("event", s->name),
+           cli_label("status", dk_status_name(st.status)));
+  }
   dk_case_state_release(&st);
 done:
   /* ev points at argv strings: only what the node allocated is freed. */

@@ -1,6 +1,5 @@
 /* docket cert: the deployment root, certificates, revocations, auditor grants. */
 #include <dirent.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <sodium.h>
 #include <string.h>
@@ -50,27 +49,29 @@ static int root_open(const char *path, struct dk_identity *root) {
   dk_secrets_release(&sec);
   cli_passphrase_free(pass);
   if (rc == DK_ENOTFOUND)
-    return cli_error("no root keyfile at %s", path);
+    return cli_error_code(rc, _("no root keyfile at %s"), path);
   if (rc == DK_EPASSPHRASE)
-    return cli_error("wrong root passphrase, or %s is damaged", path);
+    return cli_error_code(rc, _("wrong root passphrase, or %s is damaged"), path);
   if (rc != 0)
-    return cli_fail(rc, "cannot open the root key");
+    return cli_fail(rc, _("cannot open the root key"));
   return 0;
 }
 
-static int init_root(int argc, char **argv) {
+static int init_root(struct cli *c, int argc, char **argv) {
   const char *out = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
-      out = argv[++i];
-    else
-      return cli_usage_error(CERT_USAGE, "unexpected argument '%s'", argv[i]);
-  }
-  if (out == NULL)
-    return cli_usage_error(CERT_USAGE, "init-root needs --out FILE");
+  const struct cli_opt opts[] = {
+      CLI_REQUIRED("out", "FILE", &out, N_("where to write the root keyfile")), CLI_END};
+  static const struct cli_command cmd = {
+      "cert init-root", NULL, 0, 0,
+      N_("Creates the deployment's root key, sealed under the root passphrase. Keep the\n"
+         "file offline; every node learns its public key once."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
   struct stat st;
   if (stat(out, &st) == 0)
-    return cli_error("%s exists: a deployment has one root key; not overwriting it", out);
+    return cli_error(_("%s exists: a deployment has one root key; not overwriting it"), out);
   char *pass = root_passphrase(1);
   if (pass == NULL)
     return 1;
@@ -89,29 +90,41 @@ static int init_root(int argc, char **argv) {
   cli_passphrase_free(pass);
   if (rc != 0) {
     dk_identity_release(&root);
-    return cli_fail(rc, "cannot create the root key");
+    return cli_fail(rc, _("cannot create the root key"));
   }
   char hex[DK_PK_BYTES * 2 + 1];
   dk_hex(root.pk, DK_PK_BYTES, hex);
   dk_identity_release(&root);
-  printf("root key written to %s (keep it offline)\nroot public key: %s\n", out, hex);
+  if (c->json)
+    return cli_print_json(json_pack("{s:s, s:s}", "file", out, "root", hex));
+  printf(_("root key written to %s (keep it offline)\nroot public key: %s\n"), out, hex);
   return 0;
 }
 
 static int set_root(struct cli *c, int argc, char **argv) {
+  static const struct cli_command cmd = {
+      "cert set-root", "HEX", 1, 1,
+      N_("Makes this node trust the deployment's root public key (64 hex digits)."), NULL};
+  const char *hex = NULL;
+  int prc = cli_parse(c, &cmd, NULL, argc, argv, &hex, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
   uint8_t root[DK_PK_BYTES];
-  if (argc != 2 || parse_key(argv[1], root) != 0)
-    return cli_usage_error(CERT_USAGE, "set-root needs the root public key (64 hex digits)");
+  if (parse_key(hex, root) != 0)
+    return cli_command_usage_error(&cmd, NULL,
+                                   _("set-root needs the root public key (64 hex digits)"));
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
   int rc = dk_node_set_root(n, root);
   dk_node_close(n);
   if (rc == DK_EEXIST)
-    return cli_error("this node already trusts another root key");
+    return cli_error_code(rc, _("this node already trusts another root key"));
   if (rc != 0)
-    return cli_fail(rc, "cannot set the root key");
-  printf("root key set: %s\n", argv[1]);
+    return cli_fail(rc, _("cannot set the root key"));
+  if (c->json)
+    return cli_print_json(json_pack("{s:s}", "root", hex));
+  printf(_("root key set: %s\n"), hex);
   return 0;
 }
 
@@ -309,25 +322,28 @@ static int renew_cb(void *ctx, const struct dk_statement *s) {
 }
 
 static int renew(struct cli *c, int argc, char **argv) {
-  const char *root_file = NULL, *key = NULL;
+  const char *root_file = NULL, *key = NULL, *days_s = NULL;
   uint64_t days = DAYS_DEFAULT;
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--root-key") == 0 && i + 1 < argc)
-      root_file = argv[++i];
-    else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
-      key = argv[++i];
-    else if (strcmp(argv[i], "--days") == 0 && i + 1 < argc) {
-      if (cli_parse_u64(argv[++i], 1, DAYS_MAX, &days) != 0)
-        return cli_usage_error(CERT_USAGE, "--days must be 1 to %d", DAYS_MAX);
-    } else if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else
-      return cli_usage_error(CERT_USAGE, "unexpected argument '%s'", argv[i]);
-  }
+  const struct cli_opt opts[] = {
+      CLI_REQUIRED("root-key", "FILE", &root_file, N_("the root keyfile")),
+      CLI_REQUIRED("key", "KEY", &key, N_("the node's public key (64 hex digits)")),
+      CLI_STRING("days", "N", &days_s, N_("how long the certificate holds (default 365)")),
+      CLI_END};
+  static const struct cli_command cmd = {
+      "cert renew", NULL, 0, 0,
+      N_("Issues a new certificate for a key that holds a valid one, for the same office\n"
+         "and role."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
+  if (days_s && cli_parse_u64(days_s, 1, DAYS_MAX, &days) != 0)
+    return cli_command_usage_error(&cmd, opts, _("--days must be 1 to %d"), DAYS_MAX);
   uint8_t k[DK_PK_BYTES];
   if (root_file == NULL || parse_key(key, k) != 0)
-    return cli_usage_error(CERT_USAGE, "renew needs --root-key FILE and --key (64 hex digits)");
+    return cli_command_usage_error(&cmd, opts,
+                                   _("renew needs --root-key FILE and --key (64 hex digits)"));
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
@@ -397,82 +413,75 @@ close:
 
 /* issue, revoke, grant-auditor: build, sign and append a statement. */
 static int append(struct cli *c, uint64_t type, int argc, char **argv) {
-  static const struct option opts[] = {{"root-key", required_argument, 0, 'R'},
-                                       {"key", required_argument, 0, 'k'},
-                                       {"office", required_argument, 0, 'o'},
-                                       {"subtree", required_argument, 0, 's'},
-                                       {"role", required_argument, 0, 'r'},
-                                       {"reason", required_argument, 0, 'e'},
-                                       {"days", required_argument, 0, 'd'},
-                                       {"request", required_argument, 0, 'q'},
-                                       {"json", no_argument, 0, 'j'},
-                                       {0, 0, 0, 0}};
   const char *root_file = NULL, *key = NULL, *office = NULL, *role = NULL, *reason = NULL;
-  const char **requests = NULL;
-  size_t nrequests = 0;
-  int json = 0;
+  const char *days_s = NULL;
+  const char *request_items[DK_CERT_BATCH_MAX];
+  struct cli_list requests = {request_items, 0, DK_CERT_BATCH_MAX};
   uint64_t days = DAYS_DEFAULT;
-  int ch;
-  optind = 0;
-  opterr = 0;
-  while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'R': root_file = optarg; break;
-    case 'k': key = optarg; break;
-    case 'o':
-    case 's': office = optarg; break;
-    case 'r': role = optarg; break;
-    case 'e': reason = optarg; break;
-    case 'j': json = 1; break;
-    case 'q':
-      if (nrequests == DK_CERT_BATCH_MAX) {
-        free(requests);
-        return cli_usage_error(CERT_USAGE, "at most %d --request at once", DK_CERT_BATCH_MAX);
-      }
-      const char **grown = realloc(requests, (nrequests + 1) * sizeof(*requests));
-      if (grown == NULL) {
-        free(requests);
-        return cli_fail(DK_ENOMEM, "cannot read the options");
-      }
-      requests = grown;
-      requests[nrequests++] = optarg;
-      break;
-    case 'd':
-      if (cli_parse_u64(optarg, 1, DAYS_MAX, &days) != 0)
-        return cli_usage_error(CERT_USAGE, "--days must be 1 to %d", DAYS_MAX);
-      break;
-    default:
-      free(requests);
-      return cli_usage_error(CERT_USAGE, "unknown option or missing value: %s", argv[optind - 1]);
-    }
-  }
-  if (optind != argc) {
-    free(requests);
-    return cli_usage_error(CERT_USAGE, "unexpected argument '%s'", argv[optind]);
-  }
-  if (nrequests > 0) {
+  const struct cli_opt issue_opts[] = {
+      CLI_REQUIRED("root-key", "FILE", &root_file, N_("the root keyfile")),
+      CLI_LIST("request", "FILE|DIR", &requests,
+               N_("an office's enrolment request, or a directory of them (instead of --key, "
+                  "--office, --role)")),
+      CLI_STRING("key", "KEY", &key, N_("the node's public key (64 hex digits)")),
+      CLI_STRING("office", "PATH", &office, N_("the office the key speaks for")),
+      CLI_STRING("role", "district|street|community|auditor", &role, N_("the office's level")),
+      CLI_STRING("days", "N", &days_s, N_("how long the certificate holds (default 365)")),
+      CLI_END};
+  const struct cli_opt revoke_opts[] = {
+      CLI_REQUIRED("root-key", "FILE", &root_file, N_("the root keyfile")),
+      CLI_REQUIRED("key", "KEY", &key, N_("the node's public key (64 hex digits)")),
+      CLI_REQUIRED("reason", "TEXT", &reason, N_("why")),
+      CLI_END};
+  const struct cli_opt grant_opts[] = {
+      CLI_REQUIRED("root-key", "FILE", &root_file, N_("the root keyfile")),
+      CLI_REQUIRED("key", "KEY", &key, N_("the auditor's public key (64 hex digits)")),
+      CLI_REQUIRED("subtree", "PATH", &office, N_("the offices whose cases it may read")),
+      CLI_STRING("days", "N", &days_s, N_("how long the grant holds (default 365)")),
+      CLI_END};
+  static const struct cli_command issue_cmd = {
+      "cert issue", NULL, 0, 0,
+      N_("Certifies a node key for an office and role, signed by the root key into\n"
+         "the district's log. Run on the district node."),
+      NULL};
+  static const struct cli_command revoke_cmd = {
+      "cert revoke", NULL, 0, 0,
+      N_("Revokes a node key: its entries after now are refused everywhere."), NULL};
+  static const struct cli_command grant_cmd = {
+      "cert grant-auditor", NULL, 0, 0,
+      N_("Lets an auditor's key read the cases of an office subtree."), NULL};
+  const struct cli_command *cmd = type == DK_ENTRY_CERT     ? &issue_cmd
+                                  : type == DK_ENTRY_REVOKE ? &revoke_cmd
+                                                            : &grant_cmd;
+  const struct cli_opt *opts = type == DK_ENTRY_CERT     ? issue_opts
+                               : type == DK_ENTRY_REVOKE ? revoke_opts
+                                                         : grant_opts;
+  int prc = cli_parse(c, cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  if (days_s && cli_parse_u64(days_s, 1, DAYS_MAX, &days) != 0)
+    return cli_command_usage_error(cmd, opts, _("--days must be 1 to %d"), DAYS_MAX);
+  if (requests.count > 0) {
     /* The offices' own signed requests name the keys, offices and roles. */
-    if (type != DK_ENTRY_CERT || key || office || role) {
-      free(requests);
-      return cli_usage_error(CERT_USAGE, "--request goes with 'issue', instead of --key, "
-                                         "--office and --role");
-    }
-    int brc = issue_batch(c, root_file, requests, nrequests, days, json);
-    free(requests);
-    return brc;
+    if (type != DK_ENTRY_CERT || key || office || role)
+      return cli_command_usage_error(cmd, opts, _("--request goes with 'issue', instead of --key, "
+                                                  "--office and --role"));
+    if (root_file == NULL)
+      return cli_command_usage_error(cmd, opts, _("--%s is required"), "root-key");
+    return issue_batch(c, root_file, request_items, requests.count, days, c->json);
   }
   struct dk_statement *s = calloc(1, sizeof(*s));
   if (s == NULL)
-    return cli_fail(DK_ENOMEM, "cannot build the statement");
+    return cli_fail(DK_ENOMEM, _("cannot build the statement"));
   int out = 0;
   s->type = type;
   if (root_file == NULL || parse_key(key, s->key) != 0) {
-    out = cli_usage_error(CERT_USAGE, "--root-key FILE and --key (64 hex digits) are required");
+    out = cli_command_usage_error(cmd, opts, _("--root-key FILE and --key (64 hex digits) are required"));
     goto free_s;
   }
   if (type == DK_ENTRY_REVOKE) {
     if (reason == NULL || strlen(reason) >= sizeof(s->reason)) {
-      out = cli_usage_error(CERT_USAGE, "revoke needs --reason TEXT (under %d bytes)",
+      out = cli_command_usage_error(cmd, opts, _("revoke needs --reason TEXT (under %d bytes)"),
                             DK_REASON_BYTES_MAX);
       goto free_s;
     }
@@ -480,15 +489,15 @@ static int append(struct cli *c, uint64_t type, int argc, char **argv) {
   } else {
     enum dk_office_role r;
     if (office == NULL || !dk_office_valid(office)) {
-      out = cli_usage_error(CERT_USAGE, "%s needs a valid office path",
+      out = cli_command_usage_error(cmd, opts, _("%s needs a valid office path"),
                             type == DK_ENTRY_CERT ? "--office" : "--subtree");
       goto free_s;
     }
     strcpy(s->office, office);
     if (type == DK_ENTRY_CERT) {
       if (role == NULL || dk_office_role_parse(role, &r) != 0) {
-        out = cli_usage_error(CERT_USAGE, "--role must be district, street, community or "
-                                          "auditor");
+        out = cli_command_usage_error(cmd, opts, _("--role must be district, street, community or "
+                                          "auditor"));
         goto free_s;
       }
       strcpy(s->role, role);
@@ -501,19 +510,19 @@ static int append(struct cli *c, uint64_t type, int argc, char **argv) {
   }
   struct dk_identity root = {0};
   if (dk_node_config(n)->role != DK_OFFICE_DISTRICT) {
-    out = cli_error("statements go in the district's log: run this on the district node "
-                    "(this node is %s)", dk_office_role_name(dk_node_config(n)->role));
+    out = cli_error(_("statements go in the district's log: run this on the district node "
+                    "(this node is %s)"), dk_office_role_name(dk_node_config(n)->role));
     goto close;
   }
   if (dk_node_root_pk(n, s->root) != 0) {
-    out = cli_error("no root key configured here: run 'docket cert set-root HEX' first");
+    out = cli_error(_("no root key configured here: run 'docket cert set-root HEX' first"));
     goto close;
   }
   out = root_open(root_file, &root);
   if (out != 0)
     goto close;
   if (memcmp(root.pk, s->root, DK_PK_BYTES) != 0) {
-    out = cli_error("%s is not the root key this node trusts", root_file);
+    out = cli_error(_("%s is not the root key this node trusts"), root_file);
     goto close;
   }
   uint64_t now = dk_node_now(n);
@@ -522,16 +531,30 @@ static int append(struct cli *c, uint64_t type, int argc, char **argv) {
   s->revoked_at_ms = now;
   int rc = dk_node_statement_append(n, &root, s);
   if (rc != 0) {
-    out = cli_fail(rc, "cannot append the statement");
+    out = cli_fail(rc, _("cannot append the statement"));
     goto close;
   }
-  if (type == DK_ENTRY_CERT)
-    printf("certified %s as %s (%s) for %llu days\n", key, office, role,
+  if (c->json) {
+    json_t *o = json_pack("{s:s, s:s}", "statement",
+                          type == DK_ENTRY_CERT     ? "cert"
+                          : type == DK_ENTRY_REVOKE ? "revoke"
+                                                    : "auditor",
+                          "key", key);
+    if (type != DK_ENTRY_REVOKE) {
+      json_object_set_new(o, type == DK_ENTRY_CERT ? "office" : "subtree", json_string(office));
+      json_object_set_new(o, "role", type == DK_ENTRY_CERT ? json_string(role) : json_null());
+      json_object_set_new(o, "not_after", cli_json_time(s->not_after_ms));
+    } else {
+      json_object_set_new(o, "reason", json_string(reason));
+    }
+    out = cli_print_json(o);
+  } else if (type == DK_ENTRY_CERT)
+    printf(_("certified %s as %s (%s) for %llu days\n"), key, office, role,
            (unsigned long long)days);
   else if (type == DK_ENTRY_REVOKE)
-    printf("revoked %s\n", key);
+    printf(_("revoked %s\n"), key);
   else
-    printf("auditor %s may read %s for %llu days\n", key, office, (unsigned long long)days);
+    printf(_("auditor %s may read %s for %llu days\n"), key, office, (unsigned long long)days);
 close:
   dk_identity_release(&root);
   dk_node_close(n);
@@ -585,11 +608,11 @@ static int list_cb(void *ctx, const struct dk_statement *s) {
   char a[32], b[32];
   if (s->type == DK_ENTRY_REVOKE) {
     cli_format_time(s->revoked_at_ms, 0, a, sizeof(a));
-    printf("revoke   %.16s...  at %s: %s\n", hex, a, s->reason);
+    printf(_("revoke   %.16s...  at %s: %s\n"), hex, a, s->reason);
   } else {
     cli_format_time(s->not_before_ms, 1, a, sizeof(a));
     cli_format_time(s->not_after_ms, 1, b, sizeof(b));
-    printf("%-8s %.16s...  %s%s%s  %s to %s  %s\n", kind, hex, s->office,
+    printf(_("%-8s %.16s...  %s%s%s  %s to %s  %s\n"), kind, hex, s->office,
            s->type == DK_ENTRY_CERT ? " " : "", s->type == DK_ENTRY_CERT ? s->role : "", a, b,
            status);
   }
@@ -597,13 +620,15 @@ static int list_cb(void *ctx, const struct dk_statement *s) {
 }
 
 static int list(struct cli *c, int argc, char **argv) {
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else
-      return cli_usage_error(CERT_USAGE, "unexpected argument '%s'", argv[i]);
-  }
+  static const struct cli_command cmd = {
+      "cert list", NULL, 0, 0,
+      N_("Lists the root key and every statement: certificates, revocations and\n"
+         "auditor grants, with whether each holds now."),
+      NULL};
+  int prc = cli_parse(c, &cmd, NULL, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   dk_node *n = cli_open(c, 0);
   if (n == NULL)
     return 1;
@@ -614,12 +639,12 @@ static int list(struct cli *c, int argc, char **argv) {
   if (has_root)
     dk_hex(root, DK_PK_BYTES, hex);
   if (!json)
-    printf("root: %s\n", has_root ? hex : "(none: pinned peers only)");
+    printf(_("root: %s\n"), has_root ? hex : "(none: pinned peers only)");
   int rc = dk_node_statement_list(n, list_cb, &l);
   dk_node_close(n);
   if (rc != 0) {
     json_decref(l.arr);
-    return cli_fail(rc, "cannot list the statements");
+    return cli_fail(rc, _("cannot list the statements"));
   }
   if (json)
     return cli_print_json(json_pack("{s:o, s:o}", "root", has_root ? json_string(hex) : json_null(),
@@ -627,31 +652,34 @@ static int list(struct cli *c, int argc, char **argv) {
   return 0;
 }
 
+static int issue(struct cli *c, int argc, char **argv) {
+  return append(c, DK_ENTRY_CERT, argc, argv);
+}
+static int revoke(struct cli *c, int argc, char **argv) {
+  return append(c, DK_ENTRY_REVOKE, argc, argv);
+}
+static int grant_auditor(struct cli *c, int argc, char **argv) {
+  return append(c, DK_ENTRY_AUDITOR, argc, argv);
+}
+
+static const struct cli_sub CERT_SUBS[] = {
+    {"init-root", init_root, N_("create the deployment's root key")},
+    {"set-root", set_root, N_("trust the root public key")},
+    {"issue", issue, N_("certify a node key for an office")},
+    {"renew", renew, N_("renew a node key's certificate")},
+    {"revoke", revoke, N_("revoke a node key")},
+    {"grant-auditor", grant_auditor, N_("let an auditor read a subtree's cases")},
+    {"list", list, N_("list the root key and the statements")},
+    {NULL, NULL, NULL}};
+
 int cmd_cert(struct cli *c, int argc, char **argv) {
-  if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-    printf("usage: %s\n\nThe district keeps the deployment's root key (init-root, offline if it\n"
-           "can) and signs statements into its own log: certificates for node keys,\n"
-           "revocations and auditor grants. They replicate to every office. Every node\n"
-           "learns the root public key once (init --root-pk or set-root). The root\n"
-           "passphrase comes from DOCKET_ROOT_PASSPHRASE_FILE, DOCKET_ROOT_PASSPHRASE or\n"
-           "a prompt.\n",
-           CERT_USAGE);
-    return argc < 2 ? EXIT_USAGE : 0;
-  }
-  const char *sub = argv[1];
-  if (strcmp(sub, "init-root") == 0)
-    return init_root(argc - 1, argv + 1);
-  if (strcmp(sub, "set-root") == 0)
-    return set_root(c, argc - 1, argv + 1);
-  if (strcmp(sub, "issue") == 0)
-    return append(c, DK_ENTRY_CERT, argc - 1, argv + 1);
-  if (strcmp(sub, "renew") == 0)
-    return renew(c, argc - 1, argv + 1);
-  if (strcmp(sub, "revoke") == 0)
-    return append(c, DK_ENTRY_REVOKE, argc - 1, argv + 1);
-  if (strcmp(sub, "grant-auditor") == 0)
-    return append(c, DK_ENTRY_AUDITOR, argc - 1, argv + 1);
-  if (strcmp(sub, "list") == 0)
-    return list(c, argc - 1, argv + 1);
-  return cli_usage_error(CERT_USAGE, "unknown subcommand '%s'", sub);
+  return cli_dispatch(
+      c, "docket cert",
+      N_("The district keeps the deployment's root key (init-root, offline if it\n"
+         "can) and signs statements into its own log: certificates for node keys,\n"
+         "revocations and auditor grants. They replicate to every office. Every node\n"
+         "learns the root public key once (init --root-pk or set-root). The root\n"
+         "passphrase comes from DOCKET_ROOT_PASSPHRASE_FILE, DOCKET_ROOT_PASSPHRASE or\n"
+         "a prompt."),
+      CERT_SUBS, argc, argv);
 }

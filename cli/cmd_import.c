@@ -315,17 +315,13 @@ done:
 
 /* ---- the command -------------------------------------------------------------- */
 
-static const char IMPORT_USAGE[] =
-    "docket case import FILE.csv|FILE.xlsx [--sheet NAME] [--progress] [--json]\n"
-    "       docket case import --template FILE.csv|FILE.xlsx [--lang zh_CN|en]";
-
 static int write_template(const char *path, const char *lang_s, int json) {
   enum ledger_lang lang = LEDGER_ZH;
   if (lang_s && (strcmp(lang_s, "en") == 0 || strncmp(lang_s, "en_", 3) == 0 ||
                  strcmp(lang_s, "C") == 0))
     lang = LEDGER_EN;
   else if (lang_s && strcmp(lang_s, "zh_CN") != 0 && strcmp(lang_s, "zh") != 0)
-    return cli_usage_error(IMPORT_USAGE, "--lang is zh_CN or en, not '%s'", lang_s);
+    return cli_usage_error("docket case import --template FILE [--lang zh_CN|en]", "--lang is zh_CN or en, not '%s'", lang_s);
   size_t len = strlen(path);
   int rc;
   struct ledger_out o;
@@ -352,47 +348,38 @@ static int write_template(const char *path, const char *lang_s, int json) {
 }
 
 int cmd_case_import(struct cli *cl, int argc, char **argv) {
-  int json = 0, progress_lines = 0;
+  int progress_lines = 0;
   const char *path = NULL, *sheet = NULL, *template = NULL, *lang = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--progress") == 0)
-      progress_lines = 1;
-    else if (strcmp(argv[i], "--sheet") == 0 || strcmp(argv[i], "--template") == 0 ||
-             strcmp(argv[i], "--lang") == 0) {
-      if (i + 1 >= argc)
-        return cli_usage_error(IMPORT_USAGE, "%s needs a value", argv[i]);
-      const char **to = argv[i][2] == 's' ? &sheet : argv[i][2] == 't' ? &template : &lang;
-      *to = argv[++i];
-    } else if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nLoads a ledger kept in a spreadsheet: CSV (UTF-8 with or without BOM, "
-             "or\nGB18030/GBK as Chinese Windows saves it) or an .xlsx workbook (the first\n"
-             "sheet, or --sheet NAME). A header row names the columns, in English or\n"
-             "Chinese (docs/ledger-import.md). Every row is checked first: bad rows are\n"
-             "listed by line and nothing is written. Rows whose case is already here are\n"
-             "skipped, so running an interrupted import again completes it. --progress\n"
-             "prints a line after every durable commit. --template FILE writes an empty\n"
-             "ledger (CSV, or XLSX by the name's extension) with the column names in\n"
-             "--lang (zh_CN, the default, or en).\n",
-             IMPORT_USAGE);
-      return 0;
-    } else if (argv[i][0] == '-' && argv[i][1])
-      return cli_usage_error(IMPORT_USAGE, "unknown option %s", argv[i]);
-    else if (path == NULL)
-      path = argv[i];
-    else
-      return cli_usage_error(IMPORT_USAGE, "one file at a time");
-  }
+  const struct cli_opt opts[] = {
+      CLI_STRING("sheet", "NAME", &sheet, N_("the sheet of an .xlsx workbook (default: the first)")),
+      CLI_FLAG("progress", &progress_lines, N_("print a line after every durable commit")),
+      CLI_STRING("template", "FILE", &template,
+                 N_("write an empty ledger (CSV, or XLSX by the extension) instead")),
+      CLI_STRING("lang", "zh_CN|en", &lang, N_("the template's column names (default zh_CN)")),
+      CLI_END};
+  static const struct cli_command cmd = {
+      "case import", N_("FILE"), 0, 1,
+      N_("Loads a ledger kept in a spreadsheet: CSV (UTF-8 with or without BOM, or\n"
+         "GB18030/GBK as Chinese Windows saves it) or an .xlsx workbook (the first\n"
+         "sheet, or --sheet NAME). A header row names the columns, in English or\n"
+         "Chinese (docs/ledger-import.md). Every row is checked first: bad rows are\n"
+         "listed by line and nothing is written. Rows whose case is already here are\n"
+         "skipped, so running an interrupted import again completes it. --template FILE\n"
+         "writes an empty ledger with the column names in --lang."),
+      NULL};
+  int prc = cli_parse(cl, &cmd, opts, argc, argv, &path, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = cl->json;
   if (template != NULL) {
     if (path != NULL || sheet != NULL)
-      return cli_usage_error(IMPORT_USAGE, "--template writes a file; it imports nothing");
+      return cli_command_usage_error(&cmd, opts, "--template writes a file; it imports nothing");
     return write_template(template, lang, json);
   }
   if (lang != NULL)
-    return cli_usage_error(IMPORT_USAGE, "--lang goes with --template");
+    return cli_command_usage_error(&cmd, opts, "--lang goes with --template");
   if (path == NULL)
-    return cli_usage_error(IMPORT_USAGE, "which file?");
+    return cli_command_usage_error(&cmd, opts, "which file?");
   struct ledger l;
   struct ledger_error e;
   int rc = ledger_load_file(&l, path, &e);
@@ -403,7 +390,7 @@ int cmd_case_import(struct cli *cl, int argc, char **argv) {
   }
   if (!l.xlsx && sheet != NULL) {
     ledger_release(&l);
-    return cli_usage_error(IMPORT_USAGE, "--sheet is for .xlsx files");
+    return cli_command_usage_error(&cmd, opts, "--sheet is for .xlsx files");
   }
   dk_node *n = cli_open(cl, 1);
   if (n == NULL) {

@@ -1,5 +1,4 @@
 /* docket peer, serve, sync, network-key. */
-#include <getopt.h>
 #include <sodium.h>
 #include <string.h>
 #include <time.h>
@@ -16,7 +15,7 @@
 int cli_read_network_key(const char *path, uint8_t key[32]) {
   FILE *f = fopen(path, "r");
   if (f == NULL)
-    return cli_error("cannot read the network key file %s", path);
+    return cli_error(_("cannot read the network key file %s"), path);
   char hex[130];
   size_t n = fread(hex, 1, sizeof(hex) - 1, f);
   fclose(f);
@@ -26,21 +25,21 @@ int cli_read_network_key(const char *path, uint8_t key[32]) {
   int got = dk_unhex(hex, key, 32);
   sodium_memzero(hex, sizeof(hex));
   if (got != 32)
-    return cli_error("%s does not hold a network key (64 hex digits)", path);
+    return cli_error(_("%s does not hold a network key (64 hex digits)"), path);
   return 0;
 }
 
 int cmd_network_key(struct cli *c, int argc, char **argv) {
-  if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-    printf("usage: docket network-key [--json]\n\nPrints this deployment's network key (64 hex digits). "
-           "Give it to every new\noffice for 'docket init --network-key-file FILE'; keep it "
-           "from strangers: without\nit no one can even start a handshake with a node.\n");
-    return 0;
-  }
-  int json = argc > 1 && strcmp(argv[1], "--json") == 0;
-  if (argc > 1 + json)
-    return cli_usage_error("docket network-key [--json]", "unexpected argument '%s'",
-                           argv[1 + json]);
+  static const struct cli_command cmd = {
+      "network-key", NULL, 0, 0,
+      N_("Prints this deployment's network key (64 hex digits). Give it to every new\n"
+         "office for 'docket init --network-key-file FILE'; keep it from strangers:\n"
+         "without it no one can even start a handshake with a node."),
+      NULL};
+  int prc = cli_parse(c, &cmd, NULL, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
@@ -48,7 +47,7 @@ int cmd_network_key(struct cli *c, int argc, char **argv) {
   int rc = dk_node_network_key(n, key);
   dk_node_close(n);
   if (rc != 0)
-    return cli_fail(rc, "cannot read the network key");
+    return cli_fail(rc, _("cannot read the network key"));
   char hex[65];
   dk_hex(key, 32, hex);
   sodium_memzero(key, sizeof(key));
@@ -59,11 +58,6 @@ int cmd_network_key(struct cli *c, int argc, char **argv) {
 }
 
 /* ---- peers ------------------------------------------------------------------- */
-
-static const char PEER_USAGE[] =
-    "docket peer add --name N [--addr HOST:PORT] --key KEY --office PATH --role ROLE\n"
-    "       docket peer list [--json]\n"
-    "       docket peer remove NAME";
 
 static int name_valid(const char *s) {
   size_t n = strlen(s);
@@ -77,49 +71,40 @@ static int name_valid(const char *s) {
 }
 
 static int peer_add(struct cli *c, int argc, char **argv) {
-  static const struct option opts[] = {{"name", required_argument, 0, 'n'},
-                                       {"addr", required_argument, 0, 'a'},
-                                       {"key", required_argument, 0, 'k'},
-                                       {"office", required_argument, 0, 'o'},
-                                       {"role", required_argument, 0, 'r'},
-                                       {0, 0, 0, 0}};
   const char *name = NULL, *addr = "", *key = NULL, *office = NULL, *role = NULL;
-  int ch;
-  optind = 0;
-  opterr = 0;
-  while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'n': name = optarg; break;
-    case 'a': addr = optarg; break;
-    case 'k': key = optarg; break;
-    case 'o': office = optarg; break;
-    case 'r': role = optarg; break;
-    default:
-      return cli_usage_error(PEER_USAGE, "unknown option or missing value: %s", argv[optind - 1]);
-    }
-  }
-  if (optind != argc)
-    return cli_usage_error(PEER_USAGE, "unexpected argument '%s'", argv[optind]);
-  if (!name || !key || !office || !role)
-    return cli_usage_error(PEER_USAGE, "--name, --key, --office and --role are required");
+  const struct cli_opt opts[] = {
+      CLI_REQUIRED("name", "NAME", &name, N_("what this node calls the peer")),
+      CLI_STRING("addr", "HOST:PORT", &addr, N_("where to dial it (offices above this one)")),
+      CLI_REQUIRED("key", "KEY", &key, N_("its public key, from 'docket id' on that node")),
+      CLI_REQUIRED("office", "PATH", &office, N_("its office path")),
+      CLI_REQUIRED("role", "district|street|community|auditor", &role, N_("its office's level")),
+      CLI_END};
+  static const struct cli_command cmd = {
+      "peer add", NULL, 0, 0,
+      N_("Pins a node this office replicates with: its key, office path and role, and\n"
+         "for offices above, the address to dial. A peer that is not pinned gets nothing."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
   struct dk_peer p;
   memset(&p, 0, sizeof(p));
   if (!name_valid(name))
-    return cli_usage_error(PEER_USAGE, "a peer name is 1-63 letters, digits, '-', '_' or '.'");
+    return cli_command_usage_error(&cmd, opts, _("a peer name is 1-63 letters, digits, '-', '_' or '.'"));
   strcpy(p.name, name);
   if (strlen(key) != 64 || dk_unhex(key, p.key, 32) != 32)
-    return cli_usage_error(PEER_USAGE, "--key must be the 64 hex digits 'docket id' shows");
+    return cli_command_usage_error(&cmd, opts, _("--key must be the 64 hex digits 'docket id' shows"));
   if (!dk_office_valid(office))
-    return cli_usage_error(PEER_USAGE, "office path '%s' is not valid", office);
+    return cli_command_usage_error(&cmd, opts, _("office path '%s' is not valid"), office);
   strcpy(p.office, office);
   if (dk_office_role_parse(role, &p.role) != 0)
-    return cli_usage_error(PEER_USAGE, "unknown role '%s'", role);
+    return cli_command_usage_error(&cmd, opts, _("unknown role '%s'"), role);
   struct sockaddr_storage ss;
   if (addr[0] && dk_net_parse_addr(addr, &ss) != 0)
-    return cli_usage_error(PEER_USAGE, "--addr '%s' is not HOST:PORT (an IP address or "
-                           "localhost)", addr);
+    return cli_command_usage_error(&cmd, opts, _("--addr '%s' is not HOST:PORT (an IP address or "
+                           "localhost)"), addr);
   if (strlen(addr) >= sizeof(p.addr))
-    return cli_usage_error(PEER_USAGE, "--addr is too long");
+    return cli_command_usage_error(&cmd, opts, _("--addr is too long"));
   strcpy(p.addr, addr);
   dk_node *n = cli_open(c, 0);
   if (n == NULL)
@@ -127,22 +112,26 @@ static int peer_add(struct cli *c, int argc, char **argv) {
   const char *mine = dk_node_config(n)->office;
   int out = 0;
   if (memcmp(p.key, dk_node_pk(n), 32) == 0) {
-    out = cli_error("that is this node's own key");
+    out = cli_error(_("that is this node's own key"));
     goto done;
   }
   size_t ml = strlen(mine), pl = strlen(office);
   int above = pl < ml && strncmp(office, mine, pl) == 0 && mine[pl] == '/';
   int below = ml < pl && strncmp(mine, office, ml) == 0 && office[ml] == '/';
   if (!above && !below)
-    cli_warn("%s is neither above nor below %s: nothing will replicate with it", office, mine);
+    cli_warn(_("%s is neither above nor below %s: nothing will replicate with it"), office, mine);
   p.added_ms = dk_node_now(n);
   int rc = dk_node_peer_add(n, &p);
   if (rc == DK_EEXIST)
-    out = cli_error("a peer with that name or key is already pinned (see 'docket peer list')");
+    out = cli_error_code(rc, _("a peer with that name or key is already pinned (see 'docket peer list')"));
   else if (rc != 0)
-    out = cli_fail(rc, "cannot add the peer");
+    out = cli_fail(rc, _("cannot add the peer"));
+  else if (c->json)
+    out = cli_print_json(json_pack("{s:s, s:o, s:s, s:s, s:s}", "name", name, "addr",
+                                   addr[0] ? json_string(addr) : json_null(), "key", key,
+                                   "office", office, "role", role));
   else
-    printf("pinned %s: %s (%s)%s%s\n", name, office, role, addr[0] ? " at " : "", addr);
+    printf(_("pinned %s: %s (%s)%s%s\n"), name, office, role, addr[0] ? _(" at ") : "", addr);
 done:
   dk_node_close(n);
   return out;
@@ -179,8 +168,9 @@ static int list_peer(void *ctx, const struct dk_peer *p) {
     return rc;
   if (l->arr) {
     json_array_append_new(
-        l->arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:s?, s:o, s:I}", "name",
-                          p->name, "addr", p->addr, "key", hex, "office", p->office, "role",
+        l->arr, json_pack("{s:s, s:o, s:s, s:s, s:s, s:o, s:I, s:I, s:s?, s:o, s:I}", "name",
+                          p->name, "addr", p->addr[0] ? json_string(p->addr) : json_null(),
+                          "key", hex, "office", p->office, "role",
                           dk_office_role_name(p->role), "last_sync", cli_json_time(p->last_sync_ms),
                           "they_lack", (json_int_t)p->they_lack, "we_lack",
                           (json_int_t)p->we_lack, "last_error",
@@ -200,86 +190,93 @@ static int list_peer(void *ctx, const struct dk_peer *p) {
   return 0;
 }
 
+static int peer_remove(struct cli *c, int argc, char **argv) {
+  static const struct cli_command cmd = {"peer remove", N_("NAME"), 1, 1,
+                                         N_("Unpins a peer: it gets nothing more from this node."),
+                                         NULL};
+  const char *name = NULL;
+  int prc = cli_parse(c, &cmd, NULL, argc, argv, &name, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  dk_node *n = cli_open(c, 0);
+  if (n == NULL)
+    return 1;
+  int rc = dk_node_peer_remove(n, name);
+  dk_node_close(n);
+  if (rc == DK_ENOTFOUND)
+    return cli_error_code(rc, _("no peer named '%s'"), name);
+  if (rc != 0)
+    return cli_fail(rc, _("cannot remove the peer"));
+  if (c->json)
+    return cli_print_json(json_pack("{s:s, s:b}", "name", name, "removed", 1));
+  printf(_("removed %s\n"), name);
+  return 0;
+}
+
+static int peer_list(struct cli *c, int argc, char **argv) {
+  static const struct cli_command cmd = {
+      "peer list", NULL, 0, 0,
+      N_("Lists the pinned peers, when each last synced and how far behind each side is."),
+      NULL};
+  int prc = cli_parse(c, &cmd, NULL, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
+  dk_node *n = cli_open(c, 0);
+  if (n == NULL)
+    return 1;
+  struct list_ctx l = {json ? json_array() : NULL, 0, n};
+  if (!json)
+    printf("%-12s %-26s %-10s %-22s %-17s %-16s %9s %9s\n", _("NAME"), _("OFFICE"), _("ROLE"),
+           _("ADDR"), _("KEY"), _("LAST SYNC"), _("THEY LACK"), _("WE LACK"));
+  int rc = dk_node_peer_list(n, list_peer, &l);
+  dk_node_close(n);
+  if (rc != 0) {
+    json_decref(l.arr);
+    return cli_fail(rc, _("cannot list peers"));
+  }
+  return json ? cli_print_json(l.arr) : 0;
+}
+
+static const struct cli_sub PEER_SUBS[] = {
+    {"add", peer_add, N_("pin a peer")},
+    {"list", peer_list, N_("list the pinned peers")},
+    {"remove", peer_remove, N_("unpin a peer")},
+    {NULL, NULL, NULL}};
+
 int cmd_peer(struct cli *c, int argc, char **argv) {
-  if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-    printf("usage: %s\n\nPins the nodes this office replicates with: their key (from 'docket "
-           "id' on\nthat node), office path and role, and for offices above, the address to "
-           "dial.\nA peer that is not pinned gets nothing.\n",
-           PEER_USAGE);
-    return argc < 2 ? EXIT_USAGE : 0;
-  }
-  if (strcmp(argv[1], "add") == 0)
-    return peer_add(c, argc - 1, argv + 1);
-  if (strcmp(argv[1], "remove") == 0) {
-    if (argc != 3)
-      return cli_usage_error(PEER_USAGE, "peer remove needs one NAME");
-    dk_node *n = cli_open(c, 0);
-    if (n == NULL)
-      return 1;
-    int rc = dk_node_peer_remove(n, argv[2]);
-    dk_node_close(n);
-    if (rc == DK_ENOTFOUND)
-      return cli_error("no peer named '%s'", argv[2]);
-    if (rc != 0)
-      return cli_fail(rc, "cannot remove the peer");
-    printf("removed %s\n", argv[2]);
-    return 0;
-  }
-  if (strcmp(argv[1], "list") == 0) {
-    int json = 0;
-    for (int i = 2; i < argc; i++) {
-      if (strcmp(argv[i], "--json") == 0)
-        json = 1;
-      else
-        return cli_usage_error(PEER_USAGE, "unexpected argument '%s'", argv[i]);
-    }
-    dk_node *n = cli_open(c, 0);
-    if (n == NULL)
-      return 1;
-    struct list_ctx l = {json ? json_array() : NULL, 0, n};
-    if (!json)
-      printf("%-12s %-26s %-10s %-22s %-17s %-16s %9s %9s\n", "NAME", "OFFICE", "ROLE", "ADDR",
-             "KEY", "LAST SYNC", "THEY LACK", "WE LACK");
-    int rc = dk_node_peer_list(n, list_peer, &l);
-    dk_node_close(n);
-    if (rc != 0) {
-      json_decref(l.arr);
-      return cli_fail(rc, "cannot list peers");
-    }
-    return json ? cli_print_json(l.arr) : 0;
-  }
-  return cli_usage_error(PEER_USAGE, "unknown peer subcommand '%s'", argv[1]);
+  return cli_dispatch(c, "docket peer",
+                      N_("Pins the nodes this office replicates with: their key (from 'docket "
+                         "id' on\nthat node), office path and role, and for offices above, the "
+                         "address to dial.\nA peer that is not pinned gets nothing."),
+                      PEER_SUBS, argc, argv);
 }
 
 /* ---- serve and sync ----------------------------------------------------------- */
 
 int cmd_serve(struct cli *c, int argc, char **argv) {
-  static const char usage[] = "docket serve [--listen HOST:PORT] [--log-level LEVEL] [--quiet]";
   const char *listen = NULL, *level_arg = NULL;
   int quiet = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
-      listen = argv[++i];
-    else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc)
-      level_arg = argv[++i];
-    else if (strcmp(argv[i], "--quiet") == 0)
-      quiet = 1;
-    else if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nRuns the node: accepts pinned peers on --listen (default: the "
-             "address given at\ninit), keeps a live link to each pinned office above this one, "
-             "redialling with\nbackoff, and passes new entries on within a second. Other "
-             "docket commands may\nwrite to the store meanwhile. Stops on SIGINT or SIGTERM.\n"
-             "--log-level is error, warning, info (the default) or debug; --quiet is warning.\n"
-             "Under systemd it reports readiness, pets the watchdog and logs with journald\n"
-             "priorities (see docket@.service).\n",
-             usage);
-      return 0;
-    } else
-      return cli_usage_error(usage, "unexpected argument '%s'", argv[i]);
-  }
+  const struct cli_opt opts[] = {
+      CLI_STRING("listen", "HOST:PORT", &listen, N_("where to accept peers (default: from init)")),
+      CLI_STRING("log-level", "error|warning|info|debug", &level_arg,
+                 N_("how much to log (default info)")),
+      CLI_FLAG("quiet", &quiet, N_("log only warnings and errors")), CLI_END};
+  static const struct cli_command cmd = {
+      "serve", NULL, 0, 0,
+      N_("Runs the node: accepts pinned peers on --listen (default: the address given at\n"
+         "init), keeps a live link to each pinned office above this one, redialling with\n"
+         "backoff, and passes new entries on within a second. Other docket commands may\n"
+         "write to the store meanwhile. Stops on SIGINT or SIGTERM.\n"
+         "Under systemd it reports readiness, pets the watchdog and logs with journald\n"
+         "priorities (see docket@.service)."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
   enum dk_log_level level = quiet ? DK_LOG_WARN : DK_LOG_INFO;
   if (level_arg && cli_log_level_parse(level_arg, &level) != 0)
-    return cli_usage_error(usage, "--log-level is error, warning, info or debug");
+    return cli_command_usage_error(&cmd, opts, _("--log-level is error, warning, info or debug"));
   struct cli_config conf;
   if (cli_config_load(c->dir, &conf) != 0)
     return 1;
@@ -294,7 +291,7 @@ int cmd_serve(struct cli *c, int argc, char **argv) {
   struct sockaddr_storage ss;
   if (listen[0] && dk_net_parse_addr(listen, &ss) != 0) {
     dk_node_close(n);
-    return cli_usage_error(usage, "--listen '%s' is not HOST:PORT", listen);
+    return cli_command_usage_error(&cmd, opts, _("--listen '%s' is not HOST:PORT"), listen);
   }
   dk_node_set_log(n, cli_service_log, (void *)cfg->office, level);
   struct cli_service svc;
@@ -304,10 +301,10 @@ int cmd_serve(struct cli *c, int argc, char **argv) {
     cli_service_stop(&svc);
     dk_node_close(n);
     if (rc == DK_ELOCKED && other > 0)
-      return cli_error("another 'docket serve' (pid %ld) already runs on %s", other, c->dir);
+      return cli_error_code(rc, _("another 'docket serve' (pid %ld) already runs on %s"), other, c->dir);
     if (rc == DK_ELOCKED)
-      return cli_error("another 'docket serve' already runs on %s", c->dir);
-    return cli_fail(rc, "cannot record the live links in the node directory");
+      return cli_error_code(rc, _("another 'docket serve' already runs on %s"), c->dir);
+    return cli_fail(rc, _("cannot record the live links in the node directory"));
   }
   struct dk_net_options opt = {.listen = listen, .ctx = &svc};
   opt.on_ready = cli_service_ready;
@@ -319,10 +316,10 @@ int cmd_serve(struct cli *c, int argc, char **argv) {
   cli_service_stop(&svc);
   dk_node_close(n);
   if (rc == DK_ENOKEY)
-    return cli_error("this node has no network key: run 'docket init' with "
-                     "--network-key-file, or see 'docket network-key'");
+    return cli_error_code(rc, _("this node has no network key: run 'docket init' with "
+                     "--network-key-file, or see 'docket network-key'"));
   if (rc != 0)
-    return cli_fail(rc, "serve stopped");
+    return cli_fail(rc, _("serve stopped"));
   return 0;
 }
 
@@ -383,30 +380,24 @@ static int pick_parent(void *ctx, const struct dk_peer *p) {
 }
 
 int cmd_sync(struct cli *c, int argc, char **argv) {
-  static const char usage[] = "docket sync [PEER] [--timeout SECONDS] [--json]";
-  const char *name = NULL;
-  int json = 0;
+  const char *name = NULL, *timeout = NULL;
   uint64_t timeout_s = 60;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
-      if (cli_parse_u64(argv[++i], 1, 86400, &timeout_s) != 0)
-        return cli_usage_error(usage, "--timeout takes seconds (1 to 86400)");
-    } else if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nSyncs once with PEER (by default the one pinned peer with an "
-             "address):\nsends what it lacks, receives what this node lacks, and exits when "
-             "both are\ncaught up. Each batch is verified and stored durably before it is "
-             "acknowledged,\nso an interrupted sync resumes where it stopped.\n",
-             usage);
-      return 0;
-    } else if (argv[i][0] == '-')
-      return cli_usage_error(usage, "unknown option %s", argv[i]);
-    else if (name == NULL)
-      name = argv[i];
-    else
-      return cli_usage_error(usage, "one peer at a time");
-  }
+  const struct cli_opt opts[] = {
+      CLI_STRING("timeout", "SECONDS", &timeout, N_("give up after this long (default 60)")),
+      CLI_END};
+  static const struct cli_command cmd = {
+      "sync", N_("[PEER]"), 0, 1,
+      N_("Syncs once with PEER (by default the one pinned peer with an address):\n"
+         "sends what it lacks, receives what this node lacks, and exits when both are\n"
+         "caught up. Each batch is verified and stored durably before it is acknowledged,\n"
+         "so an interrupted sync resumes where it stopped."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, &name, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
+  if (timeout && cli_parse_u64(timeout, 1, 86400, &timeout_s) != 0)
+    return cli_command_usage_error(&cmd, opts, _("--timeout takes seconds (1 to 86400)"));
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
@@ -416,23 +407,23 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
   if (name) {
     rc = dk_node_peer_get(n, name, &peer);
     if (rc == DK_ENOTFOUND) {
-      out = cli_error("no peer named '%s' (see 'docket peer list')", name);
+      out = cli_error_code(rc, _("no peer named '%s' (see 'docket peer list')"), name);
       goto done;
     }
   } else {
     rc = dk_node_peer_list(n, pick_parent, &peer);
     if (rc == 1 || peer.name[0] == 0) {
-      out = cli_usage_error(usage, rc == 1 ? "several peers have addresses: name one"
+      out = cli_command_usage_error(&cmd, opts, rc == 1 ? "several peers have addresses: name one"
                                            : "no pinned peer has an address: name one");
       goto done;
     }
   }
   if (rc != 0 && rc != 1) {
-    out = cli_fail(rc, "cannot read the peers");
+    out = cli_fail(rc, _("cannot read the peers"));
     goto done;
   }
   if (peer.addr[0] == 0) {
-    out = cli_error("peer %s has no address to dial (it dials this node)", peer.name);
+    out = cli_error(_("peer %s has no address to dial (it dials this node)"), peer.name);
     goto done;
   }
   if (!json)
@@ -490,7 +481,7 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
                                             "this node, holds no valid certificate for it, or "
                                             "the network keys differ"
                                           : dk_strerror(rc);
-    out = cli_error("sync with %s failed: %s", peer.name, why);
+    out = cli_error(_("sync with %s failed: %s"), peer.name, why);
     if (s->entries_stored)
       fprintf(stderr, "docket: %llu entries were stored before it stopped; they are kept\n",
               (unsigned long long)s->entries_stored);
@@ -578,12 +569,12 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
         (json_int_t)wire_sent, "wire_bytes_received", (json_int_t)wire_received, "connections",
         rounds));
   else
-    printf("synced with %s: sent %llu entries, received %llu (%llu new)%s\n", peer.name,
+    printf(_("synced with %s: sent %llu entries, received %llu (%llu new)%s\n"), peer.name,
            (unsigned long long)s->entries_sent, (unsigned long long)s->entries_received,
            (unsigned long long)s->entries_stored,
            res.status.idle ? "; already in step" : "");
   if (s->forks)
-    cli_warn("%llu fork proofs received: run 'docket verify'", (unsigned long long)s->forks);
+    cli_warn(_("%llu fork proofs received: run 'docket verify'"), (unsigned long long)s->forks);
 done:
   dk_node_close(n);
   return out;

@@ -1,15 +1,10 @@
 /* docket init, id, config. */
-#include <getopt.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "common/error.h"
-
-static const char INIT_USAGE[] =
-    "docket init --office PATH --role district|street|community|auditor [--code CODE] "
-    "[--listen HOST:PORT] [--network-key-file FILE] [--root-pk HEX] [--key-file KEY]";
 
 /* Default case-number code: the first two letters of the office's last
  * path segment, in capitals (lanxin -> LA). */
@@ -36,70 +31,56 @@ static int code_valid(const char *code) {
 }
 
 int cmd_init(struct cli *c, int argc, char **argv) {
-  static const struct option opts[] = {{"office", required_argument, 0, 'o'},
-                                       {"role", required_argument, 0, 'r'},
-                                       {"code", required_argument, 0, 'c'},
-                                       {"listen", required_argument, 0, 'l'},
-                                       {"network-key-file", required_argument, 0, 'k'},
-                                       {"root-pk", required_argument, 0, 'R'},
-                                       {"key-file", required_argument, 0, 'K'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
   const char *office = NULL, *role = NULL, *code = NULL, *listen = "", *netkey_file = NULL;
   const char *root_hex = NULL, *key_file = NULL;
+  const struct cli_opt opts[] = {
+      CLI_REQUIRED("office", "PATH", &office, N_("the office path, such as zhanhe/beidu/lanxin")),
+      CLI_REQUIRED("role", "district|street|community|auditor", &role, N_("the office's level")),
+      CLI_STRING("code", "CODE", &code, N_("case-number prefix, 1 to 8 capitals or digits")),
+      CLI_STRING("listen", "HOST:PORT", &listen, N_("where 'docket serve' accepts peers")),
+      CLI_STRING("network-key-file", "FILE", &netkey_file,
+                 N_("the deployment's network key (from 'docket network-key')")),
+      CLI_STRING("root-pk", "HEX", &root_hex, N_("the deployment root's public key")),
+      CLI_STRING("key-file", "KEY", &key_file,
+                 N_("rebuild an office whose disk was lost from its old key file")),
+      CLI_END};
+  static const struct cli_command cmd = {
+      "init", NULL, 0, 0,
+      N_("Creates a node in --dir: a new key pair sealed under a passphrase,\n"
+         "and an empty store. Prints the node's public key. The first node of a\n"
+         "deployment (the district) gets a new network key; every other office is\n"
+         "given that key with --network-key-file (see 'docket network-key').\n\n"
+         "--key-file KEY rebuilds an office whose disk was lost from its key file\n"
+         "(the 'key' file of its old node directory, with its passphrase): the same\n"
+         "key, a new store. Pin the office above, then run 'docket sync': it brings\n"
+         "the office's own log back, and the node writes nothing before that\n"
+         "(docs/operations.md)."),
+      NULL};
   uint8_t root[DK_PK_BYTES];
-  int ch;
-  optind = 0;
-  while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'o': office = optarg; break;
-    case 'r': role = optarg; break;
-    case 'c': code = optarg; break;
-    case 'l': listen = optarg; break;
-    case 'k': netkey_file = optarg; break;
-    case 'R': root_hex = optarg; break;
-    case 'K': key_file = optarg; break;
-    case 'h':
-      printf("usage: %s\n\nCreates a node in --dir: a new key pair sealed under a passphrase,\n"
-             "and an empty store. Prints the node's public key. The first node of a\n"
-             "deployment (the district) gets a new network key; every other office is\n"
-             "given that key with --network-key-file (see 'docket network-key').\n\n"
-             "--key-file KEY rebuilds an office whose disk was lost from its key file\n"
-             "(the 'key' file of its old node directory, with its passphrase): the same\n"
-             "key, a new store. Pin the office above, then run 'docket sync': it brings\n"
-             "the office's own log back, and the node writes nothing before that\n"
-             "(docs/operations.md).\n",
-             INIT_USAGE);
-      return 0;
-    default:
-      return cli_usage_error(INIT_USAGE, "bad option");
-    }
-  }
-  if (optind != argc)
-    return cli_usage_error(INIT_USAGE, "unexpected argument '%s'", argv[optind]);
-  if (office == NULL || role == NULL)
-    return cli_usage_error(INIT_USAGE, "--office and --role are required");
+  int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
   if (root_hex && (strlen(root_hex) != 64 || dk_unhex(root_hex, root, DK_PK_BYTES) != DK_PK_BYTES))
-    return cli_usage_error(INIT_USAGE, "--root-pk must be the 64 hex digits of the root key");
+    return cli_command_usage_error(&cmd, opts, _("--root-pk must be the 64 hex digits of the root key"));
   struct dk_node_config cfg;
   memset(&cfg, 0, sizeof(cfg));
   if (!dk_office_valid(office))
-    return cli_usage_error(INIT_USAGE,
-                           "office path '%s' is not valid: use 1 to 4 lowercase segments "
-                           "such as zhanhe/beidu/lanxin",
+    return cli_command_usage_error(&cmd, opts,
+                           _("office path '%s' is not valid: use 1 to 4 lowercase segments "
+                           "such as zhanhe/beidu/lanxin"),
                            office);
   if (dk_office_role_parse(role, &cfg.role) != 0)
-    return cli_usage_error(INIT_USAGE, "unknown role '%s'", role);
+    return cli_command_usage_error(&cmd, opts, _("unknown role '%s'"), role);
   strcpy(cfg.office, office);
   if (code) {
     if (!code_valid(code))
-      return cli_usage_error(INIT_USAGE, "--code must be 1 to 8 capital letters or digits");
+      return cli_command_usage_error(&cmd, opts, _("--code must be 1 to 8 capital letters or digits"));
     strcpy(cfg.code, code);
   } else {
     default_code(office, cfg.code, sizeof(cfg.code));
   }
   if (strlen(listen) >= sizeof(cfg.listen))
-    return cli_usage_error(INIT_USAGE, "--listen is too long");
+    return cli_command_usage_error(&cmd, opts, _("--listen is too long"));
   strcpy(cfg.listen, listen);
 
   uint8_t netkey[32];
@@ -130,42 +111,48 @@ int cmd_init(struct cli *c, int argc, char **argv) {
   sodium_memzero(netkey, sizeof(netkey));
   cli_passphrase_free(pass);
   if (rc == DK_EEXIST)
-    return cli_error("%s already holds a docket node", c->dir);
+    return cli_error_code(rc, _("%s already holds a docket node"), c->dir);
   if (rc == DK_EPASSPHRASE && key_file)
-    return cli_error("%s does not open with that passphrase (or is not a docket key file)",
-                     key_file);
+    return cli_error_code(rc, _("%s does not open with that passphrase (or is not a docket key file)"),
+                          key_file);
   if (rc != 0)
-    return cli_fail(rc, "cannot create the node");
+    return cli_fail(rc, _("cannot create the node"));
   char hex[DK_PK_BYTES * 2 + 1];
   dk_hex(pk, DK_PK_BYTES, hex);
   if (key_file) {
-    printf("rebuilt %s node for %s in %s from %s\nkey: %s\nnext: pin the office above "
-           "('docket peer add'), then run 'docket sync': it brings this office's log back "
-           "before anything can be written\n",
+    if (c->json)
+      return cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "key", hex, "office",
+                                      office, "role", role, "dir", c->dir, "key_file", key_file,
+                                      "rebuilt", 1));
+    printf(_("rebuilt %s node for %s in %s from %s\nkey: %s\nnext: pin the office above "
+             "('docket peer add'), then run 'docket sync': it brings this office's log back "
+             "before anything can be written\n"),
            role, office, c->dir, key_file, hex);
     return 0;
   }
-  printf("created %s node for %s in %s\nkey: %s\ncase numbers: %s-YYYY-NNNN\n%s\n", role,
+  if (c->json)
+    return cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "key", hex, "office",
+                                    office, "role", role, "code", cfg.code, "dir", c->dir,
+                                    "new_network_key", netkey_file == NULL, "enrolment_request",
+                                    request));
+  printf(_("created %s node for %s in %s\nkey: %s\ncase numbers: %s-YYYY-NNNN\n%s\n"), role,
          office, c->dir, hex, cfg.code,
-         netkey_file ? "network key: from the file given"
-                     : "network key: new (share it with 'docket network-key')");
-  printf("enrolment request: %s/enrolment-request (for 'docket cert issue --request')\n",
-         c->dir);
+         netkey_file ? _("network key: from the file given")
+                     : _("network key: new (share it with 'docket network-key')"));
+  printf(_("enrolment request: %s (for 'docket cert issue --request')\n"), request);
   return 0;
 }
 
 int cmd_id(struct cli *c, int argc, char **argv) {
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: docket id [--json]\n\nShows this node's public key, office, role and "
-             "how much it holds. Needs no passphrase.\n");
-      return 0;
-    } else
-      return cli_usage_error("docket id [--json]", "unexpected argument '%s'", argv[i]);
-  }
+  static const struct cli_command cmd = {
+      "id", NULL, 0, 0,
+      N_("Shows this node's public key, office, role and how much it holds.\n"
+         "Needs no passphrase."),
+      NULL};
+  int prc = cli_parse(c, &cmd, NULL, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   dk_node *n = cli_open(c, 0);
   if (n == NULL)
     return 1;
@@ -176,7 +163,7 @@ int cmd_id(struct cli *c, int argc, char **argv) {
   int rc = dk_node_stats(n, &st);
   if (rc != 0) {
     dk_node_close(n);
-    return cli_fail(rc, "cannot read the store");
+    return cli_fail(rc, _("cannot read the store"));
   }
   int out = 0;
   if (json) {
@@ -187,11 +174,11 @@ int cmd_id(struct cli *c, int argc, char **argv) {
                           (json_int_t)st.own_seq);
     out = cli_print_json(o);
   } else {
-    printf("key:     %s\noffice:  %s\nrole:    %s\ncode:    %s\n", hex, cfg->office,
+    printf(_("key:     %s\noffice:  %s\nrole:    %s\ncode:    %s\n"), hex, cfg->office,
            dk_office_role_name(cfg->role), cfg->code);
     if (cfg->listen[0])
-      printf("listen:  %s\n", cfg->listen);
-    printf("holds:   %llu entries in %llu logs, %llu cases\n", (unsigned long long)st.entries,
+      printf(_("listen:  %s\n"), cfg->listen);
+    printf(_("holds:   %llu entries in %llu logs, %llu cases\n"), (unsigned long long)st.entries,
            (unsigned long long)st.logs, (unsigned long long)st.cases);
   }
   dk_node_close(n);
@@ -207,43 +194,49 @@ static int print_setting(void *ctx, const char *key, const char *value) {
   if (p->obj)
     json_object_set_new(p->obj, key, json_integer(atoll(value)));
   else
-    printf("%-20s %s days\n", key, value);
+    printf(_("%-20s %s days\n"), key, value);
   return 0;
 }
 
-static const char CONFIG_USAGE[] = "docket config [--json] | docket config set KEY DAYS";
-
 int cmd_config(struct cli *c, int argc, char **argv) {
-  int json = 0;
-  if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
-    printf("usage: %s\n\nSettings: deadline.clinic, deadline.emergency, deadline.joint: days "
-           "allowed after triage\n(defaults 15, 3 and 30).\n",
-           CONFIG_USAGE);
-    return 0;
-  }
+  static const struct cli_command show_cmd = {
+      "config", NULL, 0, 0,
+      N_("Shows the node's settings. 'docket config set KEY DAYS' changes one:\n"
+         "deadline.clinic, deadline.emergency, deadline.joint are the days allowed\n"
+         "after triage (defaults 15, 3 and 30)."),
+      NULL};
+  static const struct cli_command set_cmd = {
+      "config set", N_("KEY DAYS"), 2, 2,
+      N_("Changes a setting: deadline.clinic, deadline.emergency or deadline.joint,\n"
+         "in days from 1 to 3650."),
+      NULL};
   if (argc >= 2 && strcmp(argv[1], "set") == 0) {
-    if (argc != 4)
-      return cli_usage_error(CONFIG_USAGE, "config set needs KEY and DAYS");
+    const char *args[2];
+    size_t nargs = 0;
+    int prc = cli_parse(c, &set_cmd, NULL, argc - 1, argv + 1, args, &nargs);
+    if (prc != 0)
+      return CLI_EXIT(prc);
     dk_node *n = cli_open(c, 0);
     if (n == NULL)
       return 1;
-    int rc = dk_node_setting_set(n, argv[2], argv[3]);
+    int rc = dk_node_setting_set(n, args[0], args[1]);
     dk_node_close(n);
     if (rc == DK_EINVAL)
-      return cli_usage_error(CONFIG_USAGE,
-                             "unknown setting '%s' or bad value '%s' (days from 1 to 3650)",
-                             argv[2], argv[3]);
+      return cli_command_usage_error(
+          &set_cmd, NULL, _("unknown setting '%s' or bad value '%s' (days from 1 to 3650)"),
+          args[0], args[1]);
     if (rc != 0)
-      return cli_fail(rc, "cannot save the setting");
-    printf("%s = %s days\n", argv[2], argv[3]);
+      return cli_fail(rc, _("cannot save the setting"));
+    if (c->json)
+      return cli_print_json(json_pack("{s:s, s:I}", "key", args[0], "days",
+                                      (json_int_t)atoll(args[1])));
+    printf(_("%s = %s days\n"), args[0], args[1]);
     return 0;
   }
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else
-      return cli_usage_error(CONFIG_USAGE, "unexpected argument '%s'", argv[i]);
-  }
+  int prc = cli_parse(c, &show_cmd, NULL, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   dk_node *n = cli_open(c, 0);
   if (n == NULL)
     return 1;

@@ -1,19 +1,15 @@
 /* docket report: the figures offices are assessed on, for a period. */
-#include <getopt.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/error.h"
+#include "cli/report_out.h"
 #include "node/report.h"
 
-static const char USAGE[] =
-    "docket report [--from DATE] [--to DATE] [--by office|kind|category] [--csv] [--json]";
-
-static int add_case(void *ctx, const struct dk_case_state *s) {
-  return dk_report_add(ctx, s);
-}
 
 static json_t *num_or_null(double v) { return isnan(v) ? json_null() : json_real(v); }
 
@@ -35,6 +31,17 @@ static json_t *figures_json(const struct dk_report_figures *f) {
   json_object_set_new(o, "major_disputes_revisited", json_integer((json_int_t)f->major_revisited));
   json_object_set_new(o, "major_revisit_rate", num_or_null(f->major_revisit_rate));
   json_object_set_new(o, "consultations", json_integer((json_int_t)f->consultations));
+  json_object_set_new(o, "advice", json_integer((json_int_t)f->advice));
+  json_t *cls = json_object();
+  for (int k = 0; k < DK_TRIAGE_CLASSES; k++)
+    json_object_set_new(cls, dk_triage_name((enum dk_triage)k),
+                        json_pack("{s:I, s:I, s:I, s:I}", "opened",
+                                  (json_int_t)f->by_class[k].opened, "agreed",
+                                  (json_int_t)f->by_class[k].agreed, "failed",
+                                  (json_int_t)f->by_class[k].failed, "closed",
+                                  (json_int_t)f->by_class[k].closed));
+  json_object_set_new(o, "by_class", cls);
+  json_object_set_new(o, "last_entry", cli_json_time(f->last_entry_ms));
   json_object_set_new(o, "meetings", json_integer((json_int_t)f->meetings));
   json_object_set_new(o, "meeting_items_decided", json_integer((json_int_t)f->meeting_items));
   json_object_set_new(o, "overdue", json_integer((json_int_t)f->overdue));
@@ -109,26 +116,126 @@ static void text_block(const char *title, const struct dk_report_figures *f) {
   fixed(med, sizeof(med), f->median_days_to_close, 1);
   fixed(sat, sizeof(sat), f->mean_satisfaction, 2);
   printf("%s\n", title);
-  printf("  cases opened %-8llu closed %-8llu overdue %-8llu escalated %llu%s",
+  printf(_("  cases opened %-8llu closed %-8llu overdue %-8llu escalated %llu%s"),
          (unsigned long long)f->opened, (unsigned long long)f->closed,
          (unsigned long long)f->overdue, (unsigned long long)f->escalated,
          f->erased ? "" : "\n");
   if (f->erased)
-    printf("   erased %llu\n", (unsigned long long)f->erased);
-  printf("  disputes mediated %llu, agreed %llu, failed %llu; success rate %s\n",
+    printf(_("   erased %llu\n"), (unsigned long long)f->erased);
+  printf(_("  disputes mediated %llu, agreed %llu, failed %llu; success rate %s\n"),
          (unsigned long long)f->mediated, (unsigned long long)f->agreed,
          (unsigned long long)f->failed, rate);
-  printf("  referred: legal aid %llu, litigation %llu, arbitration %llu\n",
+  printf(_("  referred: legal aid %llu, litigation %llu, arbitration %llu\n"),
          (unsigned long long)f->referrals[DK_REFERRAL_LEGAL_AID],
          (unsigned long long)f->referrals[DK_REFERRAL_LITIGATION],
          (unsigned long long)f->referrals[DK_REFERRAL_ARBITRATION]);
-  printf("  return visits %llu; major disputes closed %llu, revisited %llu (%s)\n",
+  printf(_("  return visits %llu; major disputes closed %llu, revisited %llu (%s)\n"),
          (unsigned long long)f->revisits, (unsigned long long)f->major_closed,
          (unsigned long long)f->major_revisited, mrate);
-  printf("  consultations %llu; meetings %llu, items decided %llu\n",
+  printf(_("  consultations %llu; meetings %llu, items decided %llu\n"),
          (unsigned long long)f->consultations, (unsigned long long)f->meetings,
          (unsigned long long)f->meeting_items);
-  printf("  median days to close %s; mean satisfaction %s\n", med, sat);
+  printf(_("  median days to close %s; mean satisfaction %s\n"), med, sat);
+}
+
+struct collect {
+  struct dk_report *main, *streets, *kinds;
+  struct cli_trend_month trend[CLI_TREND_MONTHS_MAX];
+  size_t trend_count;
+  uint64_t from_ms, to_ms;
+};
+
+/* Disputes mediated and agreed, by the month of their outcome (the last
+ * CLI_TREND_MONTHS_MAX months that have any). */
+static void trend_add(struct collect *c, const struct dk_case_state *s) {
+  if (s->kind != DK_KIND_DISPUTE || s->outcome == DK_OUTCOME_NONE || s->outcome_at_ms == 0 ||
+      s->outcome_at_ms < c->from_ms || s->outcome_at_ms > c->to_ms)
+    return;
+  char month[8];
+  time_t t = (time_t)(s->outcome_at_ms / 1000);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  strftime(month, sizeof(month), "%Y-%m", &tm);
+  size_t i = 0;
+  while (i < c->trend_count && strcmp(c->trend[i].month, month) < 0)
+    i++;
+  if (i == c->trend_count || strcmp(c->trend[i].month, month) != 0) {
+    if (c->trend_count == CLI_TREND_MONTHS_MAX) {
+      if (i == 0)
+        return; /* older than every month kept */
+      memmove(&c->trend[0], &c->trend[1], (i - 1) * sizeof(c->trend[0]));
+      i--;
+    } else {
+      memmove(&c->trend[i + 1], &c->trend[i], (c->trend_count - i) * sizeof(c->trend[0]));
+      c->trend_count++;
+    }
+    memset(&c->trend[i], 0, sizeof(c->trend[i]));
+    memcpy(c->trend[i].month, month, sizeof(month));
+  }
+  c->trend[i].mediated++;
+  c->trend[i].agreed += s->outcome == DK_OUTCOME_AGREED;
+}
+
+static int collect_case(void *ctx, const struct dk_case_state *s) {
+  struct collect *c = ctx;
+  int rc = dk_report_add(c->main, s);
+  if (rc == 0 && c->streets)
+    rc = dk_report_add(c->streets, s);
+  if (rc == 0)
+    rc = dk_report_add(c->kinds, s);
+  if (rc == 0)
+    trend_add(c, s);
+  return rc;
+}
+
+struct sync_list {
+  struct cli_office_sync items[64];
+  size_t count;
+};
+
+static int collect_peer(void *ctx, const struct dk_peer *p) {
+  struct sync_list *l = ctx;
+  if (l->count < sizeof(l->items) / sizeof(l->items[0])) {
+    snprintf(l->items[l->count].office, sizeof(l->items[l->count].office), "%s", p->office);
+    l->items[l->count].last_sync_ms = p->last_sync_ms;
+    l->count++;
+  }
+  return 0;
+}
+
+static void text_extra(const struct cli_report_view *v) {
+  const struct dk_report_figures *f = &v->main->total.figures;
+  printf(_("  opinions given to community committees %llu\n"), (unsigned long long)f->advice);
+  for (int k = 0; k < DK_TRIAGE_CLASSES; k++)
+    printf(_("  %s: %llu cases, %llu agreed, %llu failed, %llu closed\n"),
+           cli_label("class", dk_triage_name((enum dk_triage)k)),
+           (unsigned long long)f->by_class[k].opened, (unsigned long long)f->by_class[k].agreed,
+           (unsigned long long)f->by_class[k].failed, (unsigned long long)f->by_class[k].closed);
+  if (v->kinds->rows_count) {
+    printf(_("\nMedian days to close, by kind\n"));
+    for (size_t i = 0; i < v->kinds->rows_count; i++) {
+      const struct dk_report_row *row = &v->kinds->rows[i];
+      char med[16];
+      fixed(med, sizeof(med), row->figures.median_days_to_close, 1);
+      printf("  ");
+      cli_cell(cli_label("kind", row->key), 14);
+      printf(_(" %6s days (%llu closed)\n"), med, (unsigned long long)row->figures.closed);
+    }
+  }
+  if (v->by == DK_REPORT_GROUP_OFFICE || v->by == DK_REPORT_GROUP_STREET ||
+      v->by == DK_REPORT_GROUP_COMMUNITY) {
+    printf(_("\nFreshness: latest entry and last sync, by office\n"));
+    for (size_t i = 0; i < v->main->rows_count; i++) {
+      const struct dk_report_row *row = &v->main->rows[i];
+      char a[32], b[32];
+      uint64_t ls = cli_report_last_sync(v, row->key);
+      cli_format_time(row->figures.last_entry_ms, 0, a, sizeof(a));
+      cli_format_time(ls, 0, b, sizeof(b));
+      printf("  ");
+      cli_cell(row->key, 28);
+      printf(_(" latest entry %s, last sync %s\n"), a, ls ? b : _("never"));
+    }
+  }
 }
 
 struct unauth_ctx {
@@ -153,68 +260,100 @@ static int on_unauth(void *ctx, const struct dk_unauthorised_log *u) {
 }
 
 int cmd_report(struct cli *c, int argc, char **argv) {
-  static const struct option opts[] = {{"from", required_argument, 0, 'f'},
-                                       {"to", required_argument, 0, 't'},
-                                       {"by", required_argument, 0, 'b'},
-                                       {"csv", no_argument, 0, 'c'},
-                                       {"json", no_argument, 0, 'j'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
   struct dk_report_params p = {0, UINT64_MAX, 0, DK_REPORT_GROUP_NONE};
-  int json = 0, csv = 0, ch;
-  const char *from = NULL, *to = NULL;
-  optind = 0;
-  opterr = 0;
-  while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'f': from = optarg; break;
-    case 't': to = optarg; break;
-    case 'b':
-      if (dk_report_group_parse(optarg, &p.group_by) != 0)
-        return cli_usage_error(USAGE, "--by takes office, kind or category, not '%s'", optarg);
-      break;
-    case 'c': csv = 1; break;
-    case 'j': json = 1; break;
-    case 'h':
-      printf("usage: %s\n\nFigures over the cases this node can read: opened, closed, disputes "
-             "mediated,\nagreed and the success rate, referrals, return visits and the "
-             "return-visit rate\nof major (joint) disputes, consultations, meetings and items "
-             "decided, overdue\ncases, median days to close, mean satisfaction; and the work "
-             "log per person.\nDates are YYYY-MM-DD, both inclusive.\n",
-             USAGE);
-      return 0;
-    default:
-      return cli_usage_error(USAGE, "unknown option or missing value: %s", argv[optind - 1]);
-    }
+  int csv = 0;
+  const char *from = NULL, *to = NULL, *by = NULL, *format = NULL, *out_path = NULL;
+  const struct cli_opt opts[] = {
+      CLI_STRING("from", "DATE", &from, N_("first day of the period (YYYY-MM-DD)")),
+      CLI_STRING("to", "DATE", &to, N_("last day of the period, included")),
+      CLI_STRING("by", "office|street|community|kind|category", &by,
+                 N_("a row of figures for each")),
+      CLI_STRING("format", "table|csv|xlsx|html", &format, N_("how to write it (default table)")),
+      CLI_STRING("out", "FILE", &out_path, N_("write to FILE (needed for xlsx)")),
+      CLI_FLAG("csv", &csv, N_("the same as --format csv")), CLI_END};
+  static const struct cli_command cmd = {
+      "report", NULL, 0, 0,
+      N_("Figures over the cases this node can read: disputes mediated, agreed and the\n"
+         "agreement rate, failures by referral, return visits and the return-visit rate\n"
+         "of major (joint) disputes, consultations, opinions given to community\n"
+         "committees, meetings and items decided, counts and outcomes per triage class,\n"
+         "overdue cases, median days to close (also per kind), mean satisfaction, the\n"
+         "latest entry and last sync per office, and the work log per person.\n"
+         "--by community shows each street's subtotal with its communities below it.\n"
+         "--format xlsx writes a workbook, html one page with charts, printable on A4.\n"
+         "Dates are YYYY-MM-DD, both inclusive."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
+  if (by && dk_report_group_parse(by, &p.group_by) != 0)
+    return cli_command_usage_error(
+        &cmd, opts, _("--by takes office, street, community, kind or category, not '%s'"), by);
+  enum { FMT_TABLE, FMT_CSV, FMT_XLSX, FMT_HTML } fmt = csv ? FMT_CSV : FMT_TABLE;
+  if (format) {
+    if (strcmp(format, "table") == 0 && !csv)
+      fmt = FMT_TABLE;
+    else if (strcmp(format, "csv") == 0)
+      fmt = FMT_CSV;
+    else if (strcmp(format, "xlsx") == 0 && !csv)
+      fmt = FMT_XLSX;
+    else if (strcmp(format, "html") == 0 && !csv)
+      fmt = FMT_HTML;
+    else
+      return cli_command_usage_error(&cmd, opts,
+                                     _("--format takes table, csv, xlsx or html, not '%s'"),
+                                     format);
   }
-  if (optind != argc)
-    return cli_usage_error(USAGE, "unexpected argument '%s'", argv[optind]);
-  if (json && csv)
-    return cli_usage_error(USAGE, "choose --json or --csv");
+  if (json && (csv || format))
+    return cli_command_usage_error(&cmd, opts, _("choose --json or --format"));
+  if (fmt == FMT_XLSX && out_path == NULL)
+    return cli_command_usage_error(&cmd, opts, _("--format xlsx needs --out FILE"));
   if (from && cli_parse_time(from, &p.from_ms) != 0)
-    return cli_usage_error(USAGE, "--from '%s' is not a date", from);
+    return cli_command_usage_error(&cmd, opts, _("--from '%s' is not a date"), from);
   if (to) {
     if (cli_parse_time(to, &p.to_ms) != 0)
-      return cli_usage_error(USAGE, "--to '%s' is not a date", to);
+      return cli_command_usage_error(&cmd, opts, _("--to '%s' is not a date"), to);
     if (strchr(to, 'T') == NULL && strchr(to, ' ') == NULL)
       p.to_ms += 86400000ull - 1; /* a whole day */
   }
   if (p.to_ms < p.from_ms)
-    return cli_usage_error(USAGE, "--to is before --from");
+    return cli_command_usage_error(&cmd, opts, _("--to is before --from"));
 
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
   p.now_ms = dk_node_now(n);
-  struct dk_report r;
+  struct dk_report r, streets, kinds;
+  struct dk_report_params sp = p, kp = p;
+  sp.group_by = DK_REPORT_GROUP_STREET;
+  kp.group_by = DK_REPORT_GROUP_KIND;
   dk_report_init(&r, &p);
-  int rc = dk_node_case_foreach(n, add_case, &r);
+  dk_report_init(&streets, &sp);
+  dk_report_init(&kinds, &kp);
+  struct collect col;
+  memset(&col, 0, sizeof(col));
+  col.main = &r;
+  col.streets = p.group_by == DK_REPORT_GROUP_COMMUNITY ? &streets : NULL;
+  col.kinds = &kinds;
+  col.from_ms = p.from_ms;
+  col.to_ms = p.to_ms;
+  int rc = dk_node_case_foreach(n, collect_case, &col);
   if (rc == 0)
     rc = dk_report_finish(&r);
+  if (rc == 0)
+    rc = dk_report_finish(&streets);
+  if (rc == 0)
+    rc = dk_report_finish(&kinds);
+  struct sync_list syncs;
+  syncs.count = 0;
+  if (rc == 0)
+    rc = dk_node_peer_list(n, collect_peer, &syncs);
   const struct dk_node_config *cfg = dk_node_config(n);
   int out = 0;
+  FILE *f = stdout;
   if (rc != 0) {
-    out = cli_fail(rc, "cannot compute the report");
+    out = cli_fail(rc, _("cannot compute the report"));
     goto done;
   }
   /* Logs held here that this node would not accept today (stored before it
@@ -223,13 +362,51 @@ int cmd_report(struct cli *c, int argc, char **argv) {
   rc = dk_node_unauthorised_logs(n, on_unauth, &uc);
   if (rc != 0) {
     json_decref(uc.arr);
-    out = cli_fail(rc, "cannot check the logs' authorisation");
+    out = cli_fail(rc, _("cannot check the logs' authorisation"));
     goto done;
   }
-  char period[80], a[32], b[32];
+  char period[160], a[32], b[32];
   cli_format_time(p.from_ms, 1, a, sizeof(a));
   cli_format_time(p.to_ms == UINT64_MAX ? 0 : p.to_ms, 1, b, sizeof(b));
-  snprintf(period, sizeof(period), "%s to %s", from ? a : "the beginning", to ? b : "now");
+  snprintf(period, sizeof(period), _("%s to %s"), from ? a : _("the beginning"),
+           to ? b : _("now"));
+  struct cli_report_view view = {cfg->office,
+                                 cli_label("level", dk_office_role_name(cfg->role)),
+                                 period,
+                                 &r,
+                                 col.streets,
+                                 &kinds,
+                                 p.group_by,
+                                 col.trend,
+                                 col.trend_count,
+                                 syncs.items,
+                                 syncs.count};
+  if (fmt == FMT_XLSX) {
+    out = cli_report_xlsx(&view, out_path);
+    if (out == 0 && !json)
+      fprintf(stderr, _("wrote %s\n"), out_path);
+    goto done;
+  }
+  if (out_path && !json) {
+    f = fopen(out_path, "w");
+    if (f == NULL) {
+      out = cli_error_code(DK_EIO, _("cannot write %s"), out_path);
+      f = stdout;
+      goto done;
+    }
+  }
+  if (fmt == FMT_HTML) {
+    out = cli_report_html(&view, f);
+    goto done;
+  }
+  if (f != stdout) {
+    /* table and csv go to the file as they would to the terminal */
+    fflush(stdout);
+    if (dup2(fileno(f), 1) < 0) {
+      out = cli_error_code(DK_EIO, _("cannot write %s"), out_path);
+      goto done;
+    }
+  }
   if (json) {
     json_t *o = json_object();
     json_object_set_new(o, "office", json_string(cfg->office));
@@ -242,37 +419,84 @@ int cmd_report(struct cli *c, int argc, char **argv) {
     for (size_t i = 0; i < r.rows_count; i++) {
       json_t *row = figures_json(&r.rows[i].figures);
       json_object_set_new(row, "group", json_string(r.rows[i].key));
+      if (p.group_by == DK_REPORT_GROUP_OFFICE || p.group_by == DK_REPORT_GROUP_STREET ||
+          p.group_by == DK_REPORT_GROUP_COMMUNITY)
+        json_object_set_new(row, "last_sync", cli_json_time(cli_report_last_sync(&view, r.rows[i].key)));
       json_array_append_new(rows, row);
     }
     json_object_set_new(o, "groups", rows);
+    json_t *subs = json_array();
+    for (size_t i = 0; col.streets && i < streets.rows_count; i++) {
+      json_t *row = figures_json(&streets.rows[i].figures);
+      json_object_set_new(row, "group", json_string(streets.rows[i].key));
+      json_array_append_new(subs, row);
+    }
+    json_object_set_new(o, "street_subtotals", col.streets ? subs : (json_decref(subs), json_null()));
+    json_t *med = json_object();
+    for (size_t i = 0; i < kinds.rows_count; i++)
+      json_object_set_new(med, kinds.rows[i].key,
+                          num_or_null(kinds.rows[i].figures.median_days_to_close));
+    json_object_set_new(o, "median_days_to_close_by_kind", med);
+    json_t *trend = json_array();
+    for (size_t i = 0; i < col.trend_count; i++)
+      json_array_append_new(trend, json_pack("{s:s, s:I, s:I}", "month", col.trend[i].month,
+                                             "disputes_mediated", (json_int_t)col.trend[i].mediated,
+                                             "agreed", (json_int_t)col.trend[i].agreed));
+    json_object_set_new(o, "monthly", trend);
     json_t *people = json_array();
     for (size_t i = 0; i < r.people_count; i++)
-      json_array_append_new(people, json_pack("{s:s, s:I, s:I}", "person", r.people[i].name,
+      json_array_append_new(people, json_pack("{s:s, s:s, s:I, s:I}", "office",
+                                              r.people[i].office, "person", r.people[i].name,
                                               "contacts", (json_int_t)r.people[i].contacts,
                                               "minutes", (json_int_t)r.people[i].minutes));
     json_object_set_new(o, "work_log", people);
     json_object_set_new(o, "unauthorised_logs", uc.arr);
     out = cli_print_json(o);
-  } else if (csv) {
+  } else if (fmt == FMT_CSV) {
     puts(CSV_HEADER);
     for (size_t i = 0; i < r.rows_count; i++)
       csv_row(r.rows[i].key, &r.rows[i].figures);
     csv_row("total", &r.total.figures);
   } else {
-    printf("Report for %s (%s), %s; %llu cases\n\n", cfg->office, dk_office_role_name(cfg->role),
-           period, (unsigned long long)r.cases_count);
-    for (size_t i = 0; i < r.rows_count; i++)
-      text_block(r.rows[i].key, &r.rows[i].figures);
-    text_block(r.rows_count ? "TOTAL" : "All cases", &r.total.figures);
+    printf(_("Report for %s (%s), %s; %llu cases\n\n"), cfg->office,
+           cli_label("level", dk_office_role_name(cfg->role)), period,
+           (unsigned long long)r.cases_count);
+    for (size_t s = 0; col.streets && s < streets.rows_count; s++) {
+      const struct dk_report_row *st = &streets.rows[s];
+      char title[300];
+      snprintf(title, sizeof(title), "%s %s", st->key, _("(street subtotal)"));
+      text_block(title, &st->figures);
+      size_t sl = strlen(st->key);
+      for (size_t i = 0; i < r.rows_count; i++)
+        if (strncmp(r.rows[i].key, st->key, sl) == 0 && r.rows[i].key[sl] == '/')
+          text_block(r.rows[i].key, &r.rows[i].figures);
+    }
+    for (size_t i = 0; !col.streets && i < r.rows_count; i++) {
+      const char *key = r.rows[i].key;
+      text_block(p.group_by == DK_REPORT_GROUP_KIND ? cli_label("kind", key) : key,
+                 &r.rows[i].figures);
+    }
+    text_block(r.rows_count ? _("TOTAL") : _("All cases"), &r.total.figures);
+    text_extra(&view);
     if (r.people_count) {
-      printf("\nWork log (contacts in the period)\n");
-      for (size_t i = 0; i < r.people_count; i++)
-        printf("  %-24s %6llu contacts %8llu minutes\n", r.people[i].name,
-               (unsigned long long)r.people[i].contacts, (unsigned long long)r.people[i].minutes);
+      printf(_("\nWork log (contacts in the period)\n"));
+      for (size_t i = 0; i < r.people_count; i++) {
+        printf("  ");
+        cli_cell(r.people[i].office, 26);
+        fputc(' ', stdout);
+        cli_cell(r.people[i].name, 14);
+        printf(_(" %6llu contacts %8llu minutes\n"), (unsigned long long)r.people[i].contacts,
+               (unsigned long long)r.people[i].minutes);
+      }
     }
   }
 done:
+  if (f != stdout)
+    if (fclose(f) != 0 && out == 0)
+      out = cli_error_code(DK_EIO, _("cannot write %s"), out_path);
   dk_report_release(&r);
+  dk_report_release(&streets);
+  dk_report_release(&kinds);
   dk_node_close(n);
   return out;
 }

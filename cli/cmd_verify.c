@@ -23,7 +23,7 @@ static void on_problem(void *arg, const struct dk_verify_problem *p) {
   }
   if (c->tty)
     fputs("\r\033[K", stderr);
-  printf("DAMAGED  log %.16s  seq %llu: %s\n", log, (unsigned long long)p->seq, p->what);
+  printf(_("DAMAGED  log %.16s  seq %llu: %s\n"), log, (unsigned long long)p->seq, p->what);
   c->printed++;
 }
 
@@ -62,7 +62,7 @@ static int on_fork(void *arg, const struct dk_fork_info *f) {
                                             f->office, "seq", (json_int_t)f->seq, "proof", id));
     return 0;
   }
-  printf("FORKED   log %.16s  %s  seq %llu: two signed entries for this position\n", log,
+  printf(_("FORKED   log %.16s  %s  seq %llu: two signed entries for this position\n"), log,
          f->office[0] ? f->office : "(office unknown)", (unsigned long long)f->seq);
   return 0;
 }
@@ -75,26 +75,23 @@ static void on_progress(void *arg, uint64_t done, uint64_t total) {
 }
 
 int cmd_verify(struct cli *c, int argc, char **argv) {
-  int json = 0, repair = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--repair") == 0)
-      repair = 1;
-    else if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: docket verify [--json] [--repair]\n\nChecks every entry of every log in "
-             "the store: encoding, entry id, signature,\nhash-chain link and time order, body "
-             "hash, and that readable bodies decrypt.\nNames each damaged entry; exits 1 if any. "
-             "Lists the logs known to have forked\n(two signed entries for one position), "
-             "whether seen here or reported by\nanother office in a fork entry. Then rebuilds "
-             "what is derived from the log (case\nstates, case index, numbers, grants) aside "
-             "and names every table and case\nthat differs; --repair replaces the derived "
-             "tables with the rebuild.\n");
-      return 0;
-    } else
-      return cli_usage_error("docket verify [--json] [--repair]", "unexpected argument '%s'",
-                             argv[i]);
-  }
+  int repair = 0;
+  const struct cli_opt opts[] = {
+      CLI_FLAG("repair", &repair, N_("replace the derived tables with the rebuild")), CLI_END};
+  static const struct cli_command cmd = {
+      "verify", NULL, 0, 0,
+      N_("Checks every entry of every log in the store: encoding, entry id, signature,\n"
+         "hash-chain link and time order, body hash, and that readable bodies decrypt.\n"
+         "Names each damaged entry; exits 1 if any. Lists the logs known to have forked\n"
+         "(two signed entries for one position), whether seen here or reported by\n"
+         "another office in a fork entry. Then rebuilds what is derived from the log (case\n"
+         "states, case index, numbers, grants) aside and names every table and case\n"
+         "that differs; --repair replaces the derived tables with the rebuild."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
@@ -126,7 +123,7 @@ int cmd_verify(struct cli *c, int argc, char **argv) {
     json_decref(vc.problems);
     json_decref(fc.arr);
     json_decref(dc.arr);
-    return cli_fail(rc, "verification could not run to the end");
+    return cli_fail(rc, _("verification could not run to the end"));
   }
   int ok = rep.problems == 0 && (ndiff == 0 || repaired);
   if (json) {
@@ -140,8 +137,8 @@ int cmd_verify(struct cli *c, int argc, char **argv) {
     if (cli_print_json(o) != 0)
       return 1;
   } else {
-    printf("%s: %llu entries in %llu logs; %llu bodies checked, %llu decrypted, %llu erased; "
-           "%llu fork proofs; %llu problems\n",
+    printf(_("%s: %llu entries in %llu logs; %llu bodies checked, %llu decrypted, %llu erased; "
+           "%llu fork proofs; %llu problems\n"),
            ok ? "OK" : "DAMAGED", (unsigned long long)rep.entries, (unsigned long long)rep.logs,
            (unsigned long long)rep.bodies_checked, (unsigned long long)rep.bodies_decrypted,
            (unsigned long long)rep.bodies_erased, (unsigned long long)rep.forks,

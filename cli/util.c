@@ -14,19 +14,59 @@
 #include "common/limits.h"
 #include "common/utf8.h"
 
+/* Whether errors go out as JSON: the one piece of process state in cli/,
+ * set once from --json while the arguments are read, because errors are
+ * printed from everywhere in cli/ without the command's context. */
+static int json_errors;
+
+void cli_set_json(struct cli *c, int on) {
+  if (c)
+    c->json = on;
+  json_errors = on;
+}
+
+int cli_report_error(int code, int status, const char *message, const char *more) {
+  if (json_errors) {
+    json_t *o = json_pack("{s:{s:s, s:s}}", "error", "code", dk_errname(code ? code : DK_EINVAL),
+                          "message", message);
+    if (o) {
+      json_dumpf(o, stderr, JSON_COMPACT);
+      fputc('\n', stderr);
+      json_decref(o);
+    }
+    return status;
+  }
+  fprintf(stderr, "docket: %s %s\n", _("error:"), message);
+  if (more)
+    fprintf(stderr, "%s\n", more);
+  return status;
+}
+
+static int error_v(int code, int status, const char *more, const char *fmt, va_list ap) {
+  char msg[2048];
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  return cli_report_error(code, status, msg, more);
+}
+
 int cli_error(const char *fmt, ...) {
   va_list ap;
-  fputs("docket: error: ", stderr);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  int rc = error_v(DK_EINVAL, 1, NULL, fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
-  return 1;
+  return rc;
+}
+
+int cli_error_code(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = error_v(code, 1, NULL, fmt, ap);
+  va_end(ap);
+  return rc;
 }
 
 void cli_warn(const char *fmt, ...) {
   va_list ap;
-  fputs("docket: warning: ", stderr);
+  fprintf(stderr, "docket: %s ", _("warning:"));
   va_start(ap, fmt);
   vfprintf(stderr, fmt, ap);
   va_end(ap);
@@ -34,15 +74,47 @@ void cli_warn(const char *fmt, ...) {
 }
 
 int cli_usage_error(const char *usage, const char *fmt, ...) {
-  va_list ap;
-  fputs("docket: error: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
+  char more[1024];
   if (usage)
-    fprintf(stderr, "usage: %s\n", usage);
-  return EXIT_USAGE;
+    snprintf(more, sizeof(more), "%s %s", _("usage:"), usage);
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = error_v(DK_EINVAL, EXIT_USAGE, usage ? more : NULL, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+void cli_cell(const char *s, size_t cols) {
+  size_t used;
+  size_t bytes = dk_utf8_fit(s, cols, &used);
+  fwrite(s, 1, bytes, stdout);
+  for (; used < cols; used++)
+    fputc(' ', stdout);
+}
+
+void cli_cut(const char *s, size_t cols, int ellipsis, char *out, size_t cap) {
+  size_t used, bytes;
+  if (cap == 0)
+    return;
+  if (dk_utf8_width(s) <= cols) {
+    bytes = strlen(s);
+    ellipsis = 0;
+  } else {
+    bytes = dk_utf8_fit(s, ellipsis && cols > 0 ? cols - 1 : cols, &used);
+  }
+  size_t extra = ellipsis ? 3 : 0; /* "…" is three bytes */
+  if (extra + 1 > cap)
+    extra = 0, ellipsis = 0;
+  while (bytes > 0 && bytes + extra + 1 > cap) {
+    /* back off to a character boundary that fits the buffer */
+    bytes--;
+    while (bytes > 0 && ((unsigned char)s[bytes] & 0xC0) == 0x80)
+      bytes--;
+  }
+  memcpy(out, s, bytes);
+  if (ellipsis)
+    memcpy(out + bytes, "\xe2\x80\xa6", 3);
+  out[bytes + extra] = 0;
 }
 
 int cli_fail(int rc, const char *what) {
@@ -68,7 +140,7 @@ int cli_fail(int rc, const char *what) {
   default:
     break;
   }
-  return cli_error("%s: %s%s", what, dk_strerror(rc), hint);
+  return cli_error_code(rc, "%s: %s%s", what, dk_strerror(rc), hint);
 }
 
 static char *read_line_fd(int fd) {
@@ -117,14 +189,14 @@ static char *prompt(int tty, const char *text) {
 static char *passphrase_file(const char *what, const char *file) {
   int fd = open(file, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    cli_error("cannot read %s %s: %s", what, file, strerror(errno));
+    cli_error(_("cannot read %s %s: %s"), what, file, strerror(errno));
     return NULL;
   }
   char *p = read_line_fd(fd);
   close(fd);
   if (p && p[0] == 0) {
     cli_passphrase_free(p);
-    cli_error("%s %s is empty", what, file);
+    cli_error(_("%s %s is empty"), what, file);
     return NULL;
   }
   return p;
@@ -156,7 +228,7 @@ char *cli_passphrase_from(const char *file_var, const char *env_var, const char 
   if (env && *env) {
     size_t n = strlen(env);
     if (n > DK_PASSPHRASE_BYTES_MAX) {
-      cli_error("passphrase longer than %d bytes", DK_PASSPHRASE_BYTES_MAX);
+      cli_error(_("passphrase longer than %d bytes"), DK_PASSPHRASE_BYTES_MAX);
       return NULL;
     }
     char *p = sodium_malloc(n + 1);
@@ -166,7 +238,7 @@ char *cli_passphrase_from(const char *file_var, const char *env_var, const char 
   }
   int tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
   if (tty < 0) {
-    cli_error("a %spassphrase is needed: no terminal to ask on; set %s or %s", what, file_var,
+    cli_error(_("a %spassphrase is needed: no terminal to ask on; set %s or %s"), what, file_var,
               env_var);
     return NULL;
   }
@@ -180,14 +252,14 @@ char *cli_passphrase_from(const char *file_var, const char *env_var, const char 
     if (q == NULL || strcmp(p, q) != 0) {
       cli_passphrase_free(p);
       p = NULL;
-      cli_error("the passphrases do not match");
+      cli_error(_("the passphrases do not match"));
     }
     cli_passphrase_free(q);
   }
   close(tty);
   if (p && p[0] == 0) {
     cli_passphrase_free(p);
-    cli_error("the passphrase may not be empty");
+    cli_error(_("the passphrase may not be empty"));
     return NULL;
   }
   return p;
@@ -272,9 +344,37 @@ json_t *cli_json_time(uint64_t ms) {
   return json_string(buf);
 }
 
+json_t *cli_json_str(const char *s) { return s && *s ? json_string(s) : json_null(); }
+
+int cli_case_find(dk_node *n, const char *ref, uint8_t case_id[DK_CASE_ID_BYTES]) {
+  int rc = dk_node_case_find(n, ref, case_id);
+  if (rc == DK_ENOTFOUND && strlen(ref) < 64) {
+    /* Numbers are CODE-YEAR-NNNN in capitals, ids are lowercase hex: try
+     * each spelling of what was typed. */
+    char up[64], low[64];
+    size_t i = 0;
+    for (; ref[i]; i++) {
+      up[i] = (ref[i] >= 'a' && ref[i] <= 'z') ? (char)(ref[i] - 32) : ref[i];
+      low[i] = (ref[i] >= 'A' && ref[i] <= 'Z') ? (char)(ref[i] + 32) : ref[i];
+    }
+    up[i] = low[i] = 0;
+    if (strcmp(up, ref) != 0)
+      rc = dk_node_case_find(n, up, case_id);
+    if (rc == DK_ENOTFOUND && strcmp(low, ref) != 0)
+      rc = dk_node_case_find(n, low, case_id);
+  }
+  if (rc == DK_ENOTFOUND)
+    return cli_error_code(rc, _("no case '%s' on this node"), ref);
+  if (rc == DK_EAMBIGUOUS)
+    return cli_error_code(rc, _("'%s' matches more than one case: give more of the id"), ref);
+  if (rc != 0)
+    return cli_fail(rc, _("cannot look up the case"));
+  return 0;
+}
+
 int cli_print_json(json_t *v) {
   if (v == NULL)
-    return cli_error("out of memory");
+    return cli_error(_("out of memory"));
   int rc = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
   fputc('\n', stdout);
   json_decref(v);
@@ -296,8 +396,8 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out) {
 }
 
 json_t *cli_json_text(const char *s, int *repaired) {
-  if (s == NULL)
-    s = "";
+  if (s == NULL || s[0] == 0)
+    return json_null(); /* an absent value is null in every command */
   size_t len = strlen(s);
   if (dk_utf8_valid(s, len))
     return json_stringn(s, len);

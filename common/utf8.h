@@ -58,4 +58,19 @@ size_t dk_text_sanitize(char *out, size_t cap, const char *in, size_t in_len, si
  * boundary and is at most bytes_max long. */
 size_t dk_utf8_cut(const char *s, size_t len, size_t bytes_max);
 
+/* Display columns, as a terminal draws them: CJK ideographs, kana, hangul
+ * and fullwidth forms take 2, combining marks and zero-width characters 0,
+ * everything else 1. The table is built in (East Asian Width W and F,
+ * coarsened), so the result does not depend on the process locale. Bytes
+ * that are not well-formed UTF-8 count one column each. */
+int dk_utf8_cp_width(uint32_t cp);
+
+/* Display columns of the NUL-terminated string s. */
+size_t dk_utf8_width(const char *s);
+
+/* Bytes of the longest prefix of the NUL-terminated s that fits in
+ * max_cols columns without splitting a character; *cols (may be NULL) gets
+ * the columns it takes. */
+size_t dk_utf8_fit(const char *s, size_t max_cols, size_t *cols);
+
 #endif

@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/error.h"
@@ -10,8 +11,9 @@
 
 #define MS_PER_DAY 86400000.0
 
-static const char *const group_names[DK_REPORT_GROUP_COUNT] = {"none", "office", "kind",
-                                                               "category"};
+static const char *const group_names[DK_REPORT_GROUP_COUNT] = {"none",     "office",
+                                                               "kind",     "category",
+                                                               "street",   "community"};
 
 int dk_report_group_parse(const char *name, enum dk_report_group *out) {
   if (name == NULL)
@@ -57,7 +59,7 @@ static const char *row_key(const void *a, uint32_t i) {
   return ((const struct dk_report_row *)a)[i].key;
 }
 static const char *person_key(const void *a, uint32_t i) {
-  return ((const struct dk_report_person *)a)[i].name;
+  return ((const struct dk_report_person *)a)[i].key;
 }
 
 /* Finds key; returns the slot holding it or the empty slot where it goes. */
@@ -133,12 +135,17 @@ static int row_get(struct dk_report *r, const char *key, struct dk_report_row **
   return 0;
 }
 
-static int person_get(struct dk_report *r, const char *name, struct dk_report_person **out) {
+static int person_get(struct dk_report *r, const char *office, const char *name,
+                      struct dk_report_person **out) {
+  /* One person is one name in one office: two mediators called 王芳 in
+   * two communities are two people. The key is "office<TAB>name". */
+  char key[2 * DK_NAME_BYTES_MAX + 2];
+  snprintf(key, sizeof(key), "%s\t%s", office ? office : "", name);
   int rc = slots_grow(&r->person_slots, &r->person_slots_count, r->people_count, r->people,
                       person_key);
   if (rc != 0)
     return rc;
-  size_t slot = slot_find(r->person_slots, r->person_slots_count, r->people, person_key, name);
+  size_t slot = slot_find(r->person_slots, r->person_slots_count, r->people, person_key, key);
   if (r->person_slots[slot] != 0) {
     *out = &r->people[r->person_slots[slot] - 1];
     return 0;
@@ -148,12 +155,19 @@ static int person_get(struct dk_report *r, const char *name, struct dk_report_pe
   rc = array_grow(&r->people, &r->people_cap, r->people_count, sizeof(*r->people));
   if (rc != 0)
     return rc;
-  char *k = dup_str(name);
+  /* One allocation: the key, then the office and the name it joins. */
+  size_t kl = strlen(key);
+  char *k = malloc(2 * kl + 2);
   if (k == NULL)
     return DK_ENOMEM;
+  memcpy(k, key, kl + 1);
+  memcpy(k + kl + 1, key, kl + 1);
   struct dk_report_person *p = &r->people[r->people_count];
   memset(p, 0, sizeof(*p));
-  p->name = k;
+  p->key = k;
+  p->office = k + kl + 1;
+  p->name = strchr(p->office, '\t') + 1;
+  p->name[-1] = 0;
   r->person_slots[slot] = (uint32_t)++r->people_count;
   *out = p;
   return 0;
@@ -202,11 +216,23 @@ static int accumulate(struct dk_report_row *row, const struct dk_report_params *
   }
   if (opened_in && s->kind == DK_KIND_CONSULTATION)
     f->consultations++;
+  if (opened_in && s->kind == DK_KIND_ADVICE)
+    f->advice++;
+  if (opened_in && s->kind < DK_KIND_COUNT)
+    f->opened_by_kind[s->kind]++;
+  if (opened_in && s->triage != DK_TRIAGE_NONE && s->triage < DK_TRIAGE_CLASSES) {
+    f->by_class[s->triage].opened++;
+    f->by_class[s->triage].agreed += s->outcome == DK_OUTCOME_AGREED;
+    f->by_class[s->triage].failed += s->outcome == DK_OUTCOME_FAILED;
+    f->by_class[s->triage].closed += s->closed_at_ms != 0;
+  }
   if (opened_in && s->kind == DK_KIND_MEETING) {
     f->meetings++;
     f->meeting_items += s->items;
   }
   f->overdue += overdue;
+  if (s->updated_at_ms > f->last_entry_ms)
+    f->last_entry_ms = s->updated_at_ms;
   f->escalated += in_period(p, s->escalated_at_ms);
   f->erased += in_period(p, s->erased_at_ms);
   return 0;
@@ -233,6 +259,21 @@ int dk_report_add(struct dk_report *r, const struct dk_case_state *s) {
   case DK_REPORT_GROUP_KIND:
     rc = row_get(r, dk_kind_name(s->kind), &row);
     break;
+  case DK_REPORT_GROUP_STREET:
+  case DK_REPORT_GROUP_COMMUNITY: {
+    /* district/street/community: the first 2 or 3 segments of the path, so
+     * a community's cases roll up into its street. */
+    const char *o = s->office != NULL ? s->office : "";
+    int want = p->group_by == DK_REPORT_GROUP_STREET ? 2 : 3, seen = 0;
+    size_t n = 0;
+    for (; o[n] && n < sizeof(key) - 1; n++)
+      if (o[n] == '/' && ++seen == want)
+        break;
+    memcpy(key, o, n);
+    key[n] = 0;
+    rc = row_get(r, key, &row);
+    break;
+  }
   case DK_REPORT_GROUP_CATEGORY: {
     const char *kind = dk_kind_name(s->kind);
     const char *cat = s->category != NULL && s->category[0] != 0 ? s->category : "-";
@@ -260,7 +301,7 @@ int dk_report_add(struct dk_report *r, const struct dk_case_state *s) {
     if (!in_period(p, c->at_ms) || c->person == NULL || c->person[0] == 0)
       continue;
     struct dk_report_person *who;
-    rc = person_get(r, c->person, &who);
+    rc = person_get(r, s->office, c->person, &who);
     if (rc != 0)
       goto out;
     who->contacts++;
@@ -285,8 +326,9 @@ static int cmp_row(const void *a, const void *b) {
 }
 
 static int cmp_person(const void *a, const void *b) {
-  return strcmp(((const struct dk_report_person *)a)->name,
-                ((const struct dk_report_person *)b)->name);
+  const struct dk_report_person *x = a, *y = b;
+  int c = strcmp(x->office, y->office);
+  return c != 0 ? c : strcmp(x->name, y->name);
 }
 
 static double ratio(uint64_t num, uint64_t den) {
@@ -343,7 +385,7 @@ void dk_report_release(struct dk_report *r) {
   }
   free(r->rows);
   for (size_t i = 0; i < r->people_count; i++)
-    free(r->people[i].name);
+    free(r->people[i].key);
   free(r->people);
   free(r->row_slots);
   free(r->person_slots);

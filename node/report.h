@@ -61,6 +61,8 @@ enum dk_report_group {
   DK_REPORT_GROUP_OFFICE,   /* "office": key is the office path */
   DK_REPORT_GROUP_KIND,     /* "kind": key is the kind name */
   DK_REPORT_GROUP_CATEGORY, /* "category": key is "kind/category", "kind/-" for none */
+  DK_REPORT_GROUP_STREET,    /* "street": key is the first two segments of the office path */
+  DK_REPORT_GROUP_COMMUNITY, /* "community": the first three segments */
   DK_REPORT_GROUP_COUNT
 };
 
@@ -88,6 +90,13 @@ struct dk_report_figures {
   uint64_t major_revisited;
   double major_revisit_rate;
   uint64_t consultations;
+  uint64_t advice; /* opinions given to community committees (advice cases opened) */
+  uint64_t opened_by_kind[DK_KIND_COUNT];
+  /* Per triage class (clinic, emergency, joint), of the cases opened in the
+   * period: how many, and how many of those agreed, failed and closed. */
+  struct {
+    uint64_t opened, agreed, failed, closed;
+  } by_class[DK_TRIAGE_CLASSES];
   uint64_t meetings;
   uint64_t meeting_items;
   uint64_t overdue;
@@ -97,6 +106,7 @@ struct dk_report_figures {
   double mean_satisfaction;
   uint64_t escalated;
   uint64_t erased;
+  uint64_t last_entry_ms; /* latest event time of any case counted (freshness); 0 none */
 };
 
 struct dk_report_row {
@@ -109,7 +119,9 @@ struct dk_report_row {
 };
 
 struct dk_report_person {
-  char *name; /* owned */
+  char *office; /* the office of the cases worked: a person is a name in an office */
+  char *name;   /* both point into key, which is owned */
+  char *key;
   uint64_t contacts;
   uint64_t minutes;
 };

@@ -21,7 +21,16 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ docket %s\n' "$*"; "$DOCKET" "$@"; }
+# Echoes the command with its quoting, so that it can be copied and run.
+quote() {
+  for a in "$@"; do
+    case $a in
+    *[!A-Za-z0-9_./:=@%+,-]* | '') printf " '%s'" "$(printf '%s' "$a" | sed "s/'/'\\\\''/g")" ;;
+    *) printf ' %s' "$a" ;;
+    esac
+  done
+}
+run() { printf '$ docket%s\n' "$(quote "$@")"; "$DOCKET" "$@"; }
 key_of() { "$DOCKET" --dir "$1" id --json | sed -n 's/.*"key": "\([0-9a-f]*\)".*/\1/p'; }
 # wait_until SECONDS WHAT COMMAND...: polls COMMAND until it succeeds, and
 # stops the demo saying what never happened if it does not in time.
@@ -48,9 +57,9 @@ district_cases() {
 district_has_cases() { [ "$(district_cases)" = "$1" ]; }
 
 say "The district creates the deployment's root key (kept offline in real life)"
-run cert init-root --out "$DEMO/root.key" >"$DEMO/root.out"
+run cert init-root --out "$DEMO/root.key" --json >"$DEMO/root.out"
 cat "$DEMO/root.out"
-ROOT=$(sed -n 's/^root public key: //p' "$DEMO/root.out")
+ROOT=$(sed -n 's/.*"root": "\([0-9a-f]*\)".*/\1/p' "$DEMO/root.out")
 
 say "Five offices set up their nodes, each trusting that root (work in $DEMO)"
 run --dir "$DEMO/zhanhe" init --office zhanhe --role district --code ZH --listen "127.0.0.1:$BASE" \
@@ -90,22 +99,22 @@ run --dir "$DEMO/lanxin" case import "$SRC/examples/lanxin-ledger-2025.csv"
 
 say "Offline: Xinhe takes in a neighbour dispute and works it through the day"
 N=$("$DOCKET" --dir "$DEMO/xinhe" case open --kind dispute --category neighbour \
-  --summary "Water leaking from flat 502 into 402" --party "Wang Fang" --party "Li Jun" --json |
+  --summary "502室卫生间漏水渗到402室天花板" --party "王芳" --party "李军" --json |
   sed -n 's/.*"number": "\([^"]*\)".*/\1/p')
 echo "opened $N"
-run --dir "$DEMO/xinhe" case triage "$N" --class clinic --by "Zhou Min"
-run --dir "$DEMO/xinhe" case assign "$N" --to "Chen Gang" --role mediator
-run --dir "$DEMO/xinhe" case session "$N" --note "Both parties met in the flat; plumber called" --minutes 50 --by "Chen Gang"
-run --dir "$DEMO/xinhe" case resolve "$N" --agreement "502 pays the repair, 402 repaints" --by "Chen Gang"
+run --dir "$DEMO/xinhe" case triage "$N" --class clinic --by "周敏"
+run --dir "$DEMO/xinhe" case assign "$N" --to "陈刚" --role mediator
+run --dir "$DEMO/xinhe" case session "$N" --note "双方到现场查看，请来水电工" --minutes 50 --by "陈刚"
+run --dir "$DEMO/xinhe" case resolve "$N" --agreement "502室承担维修费用，402室自行粉刷" --by "陈刚"
 run --dir "$DEMO/xinhe" case close "$N"
-run --dir "$DEMO/xinhe" case revisit "$N" --satisfaction 5 --note "Ceiling dry, both satisfied" --by "Chen Gang"
+run --dir "$DEMO/xinhe" case revisit "$N" --satisfaction 5 --note "天花板已干，双方满意" --by "陈刚"
 echo "A step that cannot happen is refused, and nothing is written:"
-"$DOCKET" --dir "$DEMO/xinhe" case resolve "$N" --agreement "again" || true
+"$DOCKET" --dir "$DEMO/xinhe" case resolve "$N" --agreement "再次调成" || true
 M=$("$DOCKET" --dir "$DEMO/xinhe" case open --kind dispute --category labour \
-  --summary "Eleven workers unpaid by a renovation contractor" --party "Gao Hui" --json |
+  --summary "装修公司拖欠十一名工人工资" --party "高辉" --json |
   sed -n 's/.*"number": "\([^"]*\)".*/\1/p')
-run --dir "$DEMO/xinhe" case triage "$M" --class joint --by "Zhou Min"
-run --dir "$DEMO/xinhe" case escalate "$M" --level street --note "Contractor registered in another district"
+run --dir "$DEMO/xinhe" case triage "$M" --class joint --by "周敏"
+run --dir "$DEMO/xinhe" case escalate "$M" --level street --note "装修公司注册在外区"
 run --dir "$DEMO/xinhe" case list
 
 say "Links come up: the district and the street start serving"
@@ -120,26 +129,26 @@ run --dir "$DEMO/xinhe" sync
 # keys to the street, the district and the auditor; the next sync takes
 # those grants up.
 sync_until_street_reads() {
-  "$DOCKET" --dir "$DEMO/xinhe" sync >/dev/null 2>&1 && case_reads "$DEMO/beidu" "$M" "Eleven workers"
+  "$DOCKET" --dir "$DEMO/xinhe" sync >/dev/null 2>&1 && case_reads "$DEMO/beidu" "$M" "十一名工人"
 }
 wait_until 30 "the street to read $M" sync_until_street_reads
 
 say "The street works on the escalated case; Xinhe sees it at its next sync"
-run --dir "$DEMO/beidu" case session "$M" --note "Street mediator met the contractor" --minutes 90 --by "Sun Hua"
+run --dir "$DEMO/beidu" case session "$M" --note "街道人民调解员约谈装修公司" --minutes 90 --by "孙华"
 run --dir "$DEMO/xinhe" sync
 run --dir "$DEMO/xinhe" case show "$M"
 
 say "Live: with Lanxin serving too, a new case reaches the district within seconds"
 "$DOCKET" --dir "$DEMO/lanxin" serve >"$DEMO/lanxin.log" 2>&1 & PIDS="$PIDS $!"
-run --dir "$DEMO/lanxin" case open --kind consultation --category family --summary "Question on child support"
+run --dir "$DEMO/lanxin" case open --kind consultation --category family --summary "咨询子女抚养费问题"
 wait_until 60 "the district to read all 79 cases" district_has_cases 79
 echo "the district now holds $(district_cases) cases"
 
 say "Offline bundle: Xinhe's link is down again; a USB stick carries its work"
-run --dir "$DEMO/xinhe" case note "$M" --text "Workers' list handed to the labour bureau"
+run --dir "$DEMO/xinhe" case note "$M" --text "工人名单已移交劳动监察部门"
 run --dir "$DEMO/xinhe" export --peer beidu --out "$DEMO/xinhe-to-beidu.bundle"
 run --dir "$DEMO/beidu" import "$DEMO/xinhe-to-beidu.bundle"
-wait_until 30 "the note to reach the district" case_reads "$DEMO/zhanhe" "$M" "labour bureau"
+wait_until 30 "the note to reach the district" case_reads "$DEMO/zhanhe" "$M" "劳动监察"
 
 say "The district's report over all its communities"
 run --dir "$DEMO/zhanhe" report --by office

@@ -125,8 +125,8 @@ expect_fail "truncated bundle" 1 "does not verify" "$DOCKET" audit verify "$WORK
 expect_fail "not a bundle" 1 "does not verify" "$DOCKET" audit verify "$WORK/net.key"
 
 # --- erasure at the street reaches every node holding the case
-expect_fail "a case of another office cannot be erased from below" 1 "no case" dk lanxin case erase BD-1999-0001 --reason x
-check "street erases" dk beidu case erase "$N" --reason "court order 2025-31"
+expect_fail "a case of another office cannot be erased from below" 1 "no case" dk lanxin case erase BD-1999-0001 --yes --reason x
+check "street erases" dk beidu case erase "$N" --yes --reason "court order 2025-31"
 check "lanxin syncs" dk lanxin sync
 district_erased() { dk zhanhe case show "$N" --json >"$WORK/e.json" 2>&1 && [ "$(json_get "['erased']['by']" <"$WORK/e.json")" = zhanhe/beidu ]; }
 if wait_for $WAIT district_erased; then ok; else bad "district never erased: $(head -c 300 "$WORK/e.json")"; fi

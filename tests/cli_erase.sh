@@ -30,16 +30,16 @@ expect_eq "nothing erased yet" "0" "$(json_get "['bodies_erased']" <"$WORK/out")
 check "audit before" dk lx audit "$N" --json
 expect_eq "audit verified" "verified" "$(json_get "['verdict']" <"$WORK/out")"
 
-expect_fail "erase needs a reason" 2 "reason" dk lx case erase "$N"
-expect_fail "erase an unknown case" 1 "no case" dk lx case erase LX-1999-0001 --reason x
-check "erase" dk lx case erase "$N" --reason "court order 2025-17" --json
+expect_fail "erase needs a reason" 2 "reason" dk lx case erase "$N" --yes
+expect_fail "erase an unknown case" 1 "no case" dk lx case erase LX-1999-0001 --yes --reason x
+check "erase" dk lx case erase "$N" --yes --reason "court order 2025-17" --json
 expect_eq "two bodies deleted" "2" "$(json_get "['bodies_erased']" <"$WORK/out")"
-expect_fail "erase twice" 1 "already erased" dk lx case erase "$N" --reason again
+expect_fail "erase twice" 1 "already erased" dk lx case erase "$N" --yes --reason again
 expect_fail "no more steps" 1 "erased" dk lx case note "$N" --text "after"
 
 check "show tombstone" dk lx case show "$N" --json
 expect_eq "number kept" "$N" "$(json_get "['number']" <"$WORK/out")"
-expect_eq "summary gone" "" "$(json_get "['summary']" <"$WORK/out")"
+expect_eq "summary gone (null)" "None" "$(json_get "['summary']" <"$WORK/out")"
 expect_eq "parties gone" "[]" "$(json_get "['parties']" <"$WORK/out")"
 expect_eq "erased by" "zhanhe/beidu/lanxin" "$(json_get "['erased']['by']" <"$WORK/out")"
 expect_eq "reason" "court order 2025-17" "$(json_get "['erased']['reason']" <"$WORK/out")"

@@ -100,7 +100,9 @@ grep -q "docket: error: .*body does not match" "$WORK/err" && ok ||
   bad "show a damaged case: unclear error: $(head -c 300 "$WORK/err")"
 "$DOCKET" --dir "$D" case show LX-2024-0002 --json >"$WORK/out" 2>"$WORK/err"
 expect_eq "show --json a case with a damaged body: exit status" 1 $?
-grep -q "docket: error: .*body does not match" "$WORK/err" && ok ||
+expect_eq "show --json a damaged case: JSON error code" EBADBODY \
+  "$(json_get "['error']['code']" <"$WORK/err")"
+grep -q '"message":.*body does not match' "$WORK/err" && ok ||
   bad "show --json a damaged case: unclear error: $(head -c 300 "$WORK/err")"
 check "undamaged case of the damaged node still shows" "$DOCKET" --dir "$D" case show LX-2024-0003 --json
 expect_eq "undamaged case history" "3" "$(json_get "['history'].__len__()" <"$WORK/out")"

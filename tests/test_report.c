@@ -191,17 +191,20 @@ static void totals_for_january(void **state) {
   assert_int_equal(f->closed_count, 6);
   assert_true(fabs(f->median_days_to_close - (0.125 + 5.0) / 2) < 1e-12);
 
-  /* Work log, by name. Sun Li's December session is outside the period. */
+  /* Work log, by office and name. Sun Li's December session is outside
+   * the period. */
   assert_int_equal(r.people_count, 3);
-  assert_string_equal(r.people[0].name, "Sun Li");
+  assert_string_equal(r.people[0].office, LX);
+  assert_string_equal(r.people[0].name, "Wang Fang");
   assert_int_equal(r.people[0].contacts, 2);
-  assert_int_equal(r.people[0].minutes, 45);
-  assert_string_equal(r.people[1].name, "Wang Fang");
-  assert_int_equal(r.people[1].contacts, 2);
-  assert_int_equal(r.people[1].minutes, 0);
-  assert_string_equal(r.people[2].name, "Zhao Lei");
-  assert_int_equal(r.people[2].contacts, 3);
-  assert_int_equal(r.people[2].minutes, 90);
+  assert_int_equal(r.people[0].minutes, 0);
+  assert_string_equal(r.people[1].name, "Zhao Lei");
+  assert_int_equal(r.people[1].contacts, 3);
+  assert_int_equal(r.people[1].minutes, 90);
+  assert_string_equal(r.people[2].office, QH);
+  assert_string_equal(r.people[2].name, "Sun Li");
+  assert_int_equal(r.people[2].contacts, 2);
+  assert_int_equal(r.people[2].minutes, 45);
 
   dk_report_release(&r);
   release_all(s);
@@ -316,8 +319,9 @@ static void open_period(void **state) {
   assert_int_equal(f->agreed, 4);
   assert_true(f->success_rate == 0.8);
   assert_int_equal(f->overdue, 2); /* now 8 and 9 */
-  assert_int_equal(r.people[0].contacts, 3); /* Sun Li's December session counts */
-  assert_int_equal(r.people[0].minutes, 65);
+  assert_string_equal(r.people[2].name, "Sun Li");
+  assert_int_equal(r.people[2].contacts, 3); /* Sun Li's December session counts */
+  assert_int_equal(r.people[2].minutes, 65);
   dk_report_release(&r);
 
   /* An empty report: nothing to divide. */
@@ -383,6 +387,65 @@ static void report_over_folded_cases(void **state) {
   dk_report_release(&r);
 }
 
+/* The roll-up along the hierarchy, the figures added for the assessment,
+ * and the work log keyed by office and name. */
+static void hierarchy_and_assessment(void **state) {
+  struct dk_case_state s[4];
+  st_open(&s[0], LX, DK_KIND_DISPUTE, "", P0 + DAY);
+  s[0].triage = DK_TRIAGE_JOINT;
+  st_outcome(&s[0], DK_OUTCOME_AGREED, P0 + 2 * DAY, DK_REFERRAL_NONE);
+  st_contact(&s[0], P0 + DAY, "Wang Fang", DK_EVENT_SESSION, 30);
+  st_open(&s[1], QH, DK_KIND_ADVICE, "contract", P0 + DAY);
+  st_contact(&s[1], P0 + DAY, "Wang Fang", DK_EVENT_SESSION, 10);
+  st_open(&s[2], "zhanhe/nanyuan/xinhe", DK_KIND_DISPUTE, "", P0 + DAY);
+  s[2].triage = DK_TRIAGE_CLINIC;
+  st_outcome(&s[2], DK_OUTCOME_FAILED, P0 + 3 * DAY, DK_REFERRAL_LITIGATION);
+  st_contact(&s[2], P0 + 2 * DAY, "Wang Fang", DK_EVENT_SESSION, 20);
+  st_contact(&s[2], P0 + 3 * DAY, "Wang Fang", DK_EVENT_FAIL, 5);
+  st_open(&s[3], "zhanhe/beidu", DK_KIND_CONSULTATION, "", P0 + DAY);
+
+  struct dk_report_params p = january(DK_REPORT_GROUP_STREET);
+  struct dk_report r;
+  dk_report_init(&r, &p);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(dk_report_add(&r, &s[i]), 0);
+  assert_int_equal(dk_report_finish(&r), 0);
+  assert_int_equal(r.rows_count, 2);
+  assert_string_equal(r.rows[0].key, "zhanhe/beidu");
+  assert_string_equal(r.rows[1].key, "zhanhe/nanyuan");
+  assert_int_equal(r.rows[0].figures.opened, 3); /* both communities and the street itself */
+  assert_int_equal(r.rows[1].figures.opened, 1);
+  assert_int_equal(r.total.figures.advice, 1);
+  assert_int_equal(r.total.figures.by_class[DK_TRIAGE_JOINT].opened, 1);
+  assert_int_equal(r.total.figures.by_class[DK_TRIAGE_JOINT].agreed, 1);
+  assert_int_equal(r.total.figures.by_class[DK_TRIAGE_CLINIC].failed, 1);
+  assert_int_equal(r.total.figures.opened_by_kind[DK_KIND_DISPUTE], 2);
+  /* Three offices with a Wang Fang: three people, sorted by office. */
+  assert_int_equal(r.people_count, 3);
+  assert_string_equal(r.people[0].office, LX);
+  assert_string_equal(r.people[0].name, "Wang Fang");
+  assert_int_equal(r.people[0].minutes, 30);
+  assert_string_equal(r.people[1].office, QH);
+  assert_string_equal(r.people[2].office, "zhanhe/nanyuan/xinhe");
+  assert_int_equal(r.people[2].contacts, 2);
+  assert_int_equal(r.people[2].minutes, 25);
+  dk_report_release(&r);
+
+  p.group_by = DK_REPORT_GROUP_COMMUNITY;
+  dk_report_init(&r, &p);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(dk_report_add(&r, &s[i]), 0);
+  assert_int_equal(dk_report_finish(&r), 0);
+  assert_int_equal(r.rows_count, 4);
+  assert_string_equal(r.rows[0].key, "zhanhe/beidu");
+  assert_string_equal(r.rows[1].key, LX);
+  assert_string_equal(r.rows[2].key, QH);
+  assert_string_equal(r.rows[3].key, "zhanhe/nanyuan/xinhe");
+  dk_report_release(&r);
+  for (int i = 0; i < 4; i++)
+    dk_case_state_release(&s[i]);
+}
+
 static void group_names(void **state) {
   for (int g = 0; g < DK_REPORT_GROUP_COUNT; g++) {
     enum dk_report_group out;
@@ -390,7 +453,7 @@ static void group_names(void **state) {
     assert_int_equal(out, g);
   }
   enum dk_report_group out;
-  assert_int_equal(dk_report_group_parse("street", &out), DK_EINVAL);
+  assert_int_equal(dk_report_group_parse("hamlet", &out), DK_EINVAL);
 }
 
 int main(void) {
@@ -400,6 +463,7 @@ int main(void) {
       cmocka_unit_test(rows_by_kind_and_category),
       cmocka_unit_test(open_period),
       cmocka_unit_test(report_over_folded_cases),
+      cmocka_unit_test(hierarchy_and_assessment),
       cmocka_unit_test(group_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
