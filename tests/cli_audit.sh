@@ -75,7 +75,7 @@ expect_eq "no trusted root: exit 1" "1" "$?"
 expect_eq "no trusted root: verdict" "authorship not checked" "$(json_get "['verdict']" <"$WORK/v.json")"
 expect_eq "no trusted root: not ok" "False" "$(json_get "['ok']" <"$WORK/v.json")"
 expect_eq "no trusted root: authorship_checked" "False" "$(json_get "['authorship_checked']" <"$WORK/v.json")"
-expect_eq "the case is its id" "$(dk zhanhe case show "$N" --json | json_get "['id']")" "$(json_get "['case']" <"$WORK/v.json")"
+expect_eq "the case is its id" "$(dk zhanhe case show "$N" --json | json_get "['id']")" "$(json_get "['id']" <"$WORK/v.json")"
 expect_fail "no trusted root, text" 1 "who wrote it was not checked" "$DOCKET" audit verify "$WORK/case.audit"
 grep -q "^verdict: authorship not checked" "$WORK/out" && ok || bad "text verdict without a root: $(tail -3 "$WORK/out")"
 ( cd "$WORK/fresh" && unset DOCKET_DIR && "$DOCKET" audit verify case.audit --no-root --json ) >"$WORK/v.json" 2>"$WORK/v.err"
@@ -133,7 +133,7 @@ if wait_for $WAIT district_erased; then ok; else bad "district never erased: $(h
 for node in zhanhe beidu lanxin; do
   check "$node shows the tombstone" dk $node case show "$N" --json
   expect_eq "$node: erased by the street" "zhanhe/beidu" "$(json_get "['erased']['by']" <"$WORK/out")"
-  expect_eq "$node: summary gone" "" "$(json_get "['summary']" <"$WORK/out")"
+  expect_eq "$node: summary gone" "None" "$(json_get "['summary']" <"$WORK/out")"
   check "$node verifies" dk $node verify --json
   expect_eq "$node: verify ok" "True" "$(json_get "['ok']" <"$WORK/out")"
   # open, triage, escalate (lanxin) and the session (street): four bodies.

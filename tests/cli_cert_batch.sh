@@ -60,5 +60,5 @@ BD=$(dk beidu id --json | json_get "['key']")
 check "revoke the street" dk zhanhe cert revoke --root-key "$WORK/root.key" --key "$BD" --reason "PC stolen"
 expect_fail "renew a revoked key" 1 "revoked" dk zhanhe cert renew --root-key "$WORK/root.key" --key "$BD"
 expect_fail "renew an unknown key" 1 "no certificate in force" dk zhanhe cert renew --root-key "$WORK/root.key" --key "$(printf 'ab%.0s' $(seq 32))"
-expect_fail "renew needs a key" 2 "renew needs" dk zhanhe cert renew --root-key "$WORK/root.key"
+expect_fail "renew needs a key" 2 "--key is required" dk zhanhe cert renew --root-key "$WORK/root.key"
 finish

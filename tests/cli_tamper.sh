@@ -132,7 +132,7 @@ poke "$D" log_bodies del "$(key 10)" &&
   expect_damage "body gone" "$D" 10 EBADBODY
 "$DOCKET" --dir "$D" case show LX-2024-0003 --json >"$WORK/out" 2>"$WORK/err"
 expect_eq "show a case whose note body is gone: exit status" 1 $?
-grep -q "docket: error: " "$WORK/err" && ok || bad "show a case with a body gone: $(head -c 300 "$WORK/err")"
+grep -q '"code":"EBADBODY"' "$WORK/err" && ok || bad "show a case with a body gone: $(head -c 300 "$WORK/err")"
 
 # --- one byte of a bodies key flipped: the body sits under a key no entry
 # has (case 2's triage, seq 6), which is its body gone
@@ -147,7 +147,7 @@ fi
 # --- an erased case is not damage: its bodies are gone under a signed
 # erase entry, and the signed history still verifies
 D=$(copy erased)
-check "erase case 3" "$DOCKET" --dir "$D" case erase LX-2024-0003 --reason "Asked to be forgotten"
+check "erase case 3" "$DOCKET" --dir "$D" case erase LX-2024-0003 --reason "Asked to be forgotten" --yes
 check "verify with an erased case" "$DOCKET" --dir "$D" verify --json
 expect_eq "erased case verifies" "True" "$(json_get "['ok']" <"$WORK/out")"
 expect_eq "erased bodies counted (open, triage, note)" "3" "$(json_get "['bodies_erased']" <"$WORK/out")"

@@ -45,6 +45,9 @@ static int setup(void **state) {
   assert_non_null(mkdtemp(f->root));
   f->lanxin = make(f->root, "lanxin", "zhanhe/beidu/lanxin", DK_OFFICE_COMMUNITY, "LX");
   f->beidu = make(f->root, "beidu", "zhanhe/beidu", DK_OFFICE_STREET, "BD");
+  /* Without a root a node stores only the logs it pinned. */
+  pin(f->beidu, f->lanxin);
+  pin(f->lanxin, f->beidu);
   struct dk_ingest_stats st;
   /* The street's log first, so that the community's cases are sealed to it. */
   assert_int_equal(move_log(f->beidu, f->lanxin, 1, &st), 0);
