@@ -60,7 +60,7 @@ open(sys.argv[1]+".tmp","w").write(str(s.getsockname()[1])); os.rename(sys.argv[
 time.sleep(300)' "$WORK/port2" &
 HOLDER=$!
 trap 'kill $HOLDER 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
-for _ in $(seq 100); do [ -s "$WORK/port2" ] && break; sleep 0.1; done
+end=$((SECONDS + ${WAIT:-180})); until [ -s "$WORK/port2" ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
 P=$(cat "$WORK/port2")
 conf "[serve]" "listen = 127.0.0.1:$P" "log_level = error"
 "$DOCKET" --dir "$D" serve >"$WORK/out" 2>"$WORK/err"
