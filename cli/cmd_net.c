@@ -592,9 +592,12 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
     const char *why = rc == DK_ECONN      ? "peer unreachable or the connection was lost"
                       : rc == DK_EAUTH    ? "handshake failed: wrong network key, or the peer is "
                                             "not the node pinned under that name"
-                      : rc == DK_EREFUSED ? "the peer closed the handshake: it has not pinned "
-                                            "this node, holds no valid certificate for it, or "
-                                            "the network keys differ"
+                      : rc == DK_EREFUSED ? _("the peer closed the handshake: it has not "
+                                              "pinned this node, holds no valid certificate "
+                                              "for it, or the network keys differ (after a "
+                                              "network key rotation, an office that did not "
+                                              "receive the new key is refused once the old "
+                                              "one stops working: ask the district)")
                                           : dk_strerror(rc);
     out = cli_error(_("sync with %s failed: %s"), peer.name, why);
     if (s->entries_stored)
