@@ -100,6 +100,7 @@ struct net {
   struct dk_sync_store store;
   struct dk_netkeys *keys; /* sodium_malloc; reloaded for every connection */
   size_t once_key_try;      /* once mode: the network key the dial uses */
+  uint64_t redial_ms_max;   /* serve mode: the backoff's cap (sync_interval) */
   uv_tcp_t listener;
   int listening;
   uv_timer_t timer;
@@ -302,7 +303,7 @@ static void on_conn_closed(uv_handle_t *h) {
   if (d && !net->stopping) {
     /* Capped exponential backoff with jitter, so that many offices coming
      * back online at once do not redial in step. */
-    uint64_t cap = net->opt->redial_ms_max ? net->opt->redial_ms_max : REDIAL_MS_MAX;
+    uint64_t cap = net->redial_ms_max;
     uint64_t base = (uint64_t)REDIAL_MS_MIN << (d->attempts < 20 ? d->attempts : 20);
     if (base > cap)
       base = cap;
@@ -1129,9 +1130,15 @@ int dk_net_run(dk_node *n, const struct dk_net_options *opt, struct dk_net_resul
   dk_ratelog_init(&net->limit_log, DK_LOG_REPEAT_BURST, DK_LOG_FLOOD_INTERVAL_MS);
   uv_timer_start(&net->timer, on_timer, TIMER_MS, TIMER_MS);
 
+  net->redial_ms_max = opt->redial_ms_max ? opt->redial_ms_max : REDIAL_MS_MAX;
   if (opt->peer) {
     rc = dial_peer(net, opt->peer, NULL);
   } else {
+    /* Said once at start, from the value the backoff uses, so that an
+     * administrator (and a test) can see what sync_interval set. */
+    dk_node_logf(n, DK_LOG_INFO, "an office above that cannot be reached is redialled at least "
+                 "every %llu s (sync_interval)",
+                 (unsigned long long)(net->redial_ms_max / 1000));
     if (opt->listen && opt->listen[0]) {
       struct sockaddr_storage addr;
       rc = dk_net_parse_addr(opt->listen, &addr);
