@@ -92,6 +92,42 @@ static int network_key_rotate(struct cli *c, int argc, char **argv) {
   return 0;
 }
 
+/* docket network-key set --file FILE: an office that missed a rotation. */
+static int network_key_set(struct cli *c, int argc, char **argv) {
+  const char *file = NULL;
+  const struct cli_opt opts[] = {
+      CLI_REQUIRED("file", "FILE", &file,
+                   N_("the network key (from 'docket network-key' at the street)")),
+      CLI_END};
+  static const struct cli_command cmd = {
+      "network-key set", NULL, 0, 0,
+      N_("Gives this node the deployment's current network key by hand: for an office\n"
+         "that was offline past the end of a rotation's grace period and is now\n"
+         "refused. Take the key from 'docket network-key' at its street and carry it\n"
+         "privately. It replaces every network key this node held."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  uint8_t key[32];
+  if (cli_read_network_key(file, key) != 0)
+    return 1;
+  dk_node *n = cli_open(c, 1);
+  if (n == NULL) {
+    sodium_memzero(key, sizeof(key));
+    return 1;
+  }
+  int rc = dk_node_set_network_key(n, key);
+  sodium_memzero(key, sizeof(key));
+  dk_node_close(n);
+  if (rc != 0)
+    return cli_fail(rc, _("cannot store the network key"));
+  if (c->json)
+    return cli_print_json(json_pack("{s:b}", "set", 1));
+  printf(_("network key set: this node now uses the key from %s\n"), file);
+  return 0;
+}
+
 json_t *cli_netkey_status(dk_node *n, uint64_t now) {
   struct dk_netkey_rotation_info r;
   int rc = dk_node_netkey_rotation(n, &r);
@@ -135,21 +171,23 @@ int cmd_network_key(struct cli *c, int argc, char **argv) {
     }
     if (argv[i][0] == '-')
       continue;
-    if (strcmp(argv[i], "rotate") != 0)
+    if (strcmp(argv[i], "rotate") != 0 && strcmp(argv[i], "set") != 0)
       break;
     char *word = argv[i];
     for (int j = i; j > 1; j--)
       argv[j] = argv[j - 1];
     argv[1] = word; /* rotate's own argv[0] is the word itself */
-    return network_key_rotate(c, argc - 1, argv + 1);
+    return strcmp(word, "rotate") == 0 ? network_key_rotate(c, argc - 1, argv + 1)
+                                       : network_key_set(c, argc - 1, argv + 1);
   }
   static const struct cli_command cmd = {
-      "network-key", "[rotate]", 0, 0,
+      "network-key", "[rotate | set]", 0, 0,
       N_("Prints this deployment's network key (64 hex digits). Give it to every new\n"
          "office for 'docket init --network-key-file FILE'; keep it from strangers:\n"
          "without it no one can even start a handshake with a node. After a rotation\n"
          "it prints the new key. 'docket network-key rotate' (the district only)\n"
-         "publishes a new key: see 'docket network-key rotate --help'."),
+         "publishes a new key; 'docket network-key set --file FILE' gives an office\n"
+         "that missed one the current key by hand (see their --help)."),
       NULL};
   int prc = cli_parse(c, &cmd, NULL, argc, argv, NULL, NULL);
   if (prc != 0)

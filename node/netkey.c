@@ -319,9 +319,19 @@ struct set_ctx {
   const uint8_t *key;
 };
 
+/* The key given by hand (init, or 'network-key set' for an office that
+ * missed a rotation) becomes the only key: a rotated key held before is
+ * dropped with the record of its rotation, so the two cannot disagree. */
 static int set_fn(struct dk_txn *t, void *arg) {
   struct set_ctx *c = arg;
-  return key_put(c->n, t, META_NETKEY, DK_DOMAIN_NETKEY_AD, c->key);
+  int rc = key_put(c->n, t, META_NETKEY, DK_DOMAIN_NETKEY_AD, c->key);
+  if (rc == 0)
+    rc = dk_txn_del(t, DK_T_META, META_NETKEY_NEXT, strlen(META_NETKEY_NEXT));
+  if (rc == DK_ENOTFOUND)
+    rc = 0;
+  if (rc == 0)
+    rc = dk_txn_del(t, DK_T_META, META_ROTATION, strlen(META_ROTATION));
+  return rc == DK_ENOTFOUND ? 0 : rc;
 }
 
 int dk_node_set_network_key(dk_node *n, const uint8_t key[32]) {

@@ -303,6 +303,8 @@ int dk_node_witness(dk_node *n, const uint8_t log[DK_PK_BYTES]);
  * the newest one this node holds (the rotated key once it has one), which
  * is the one to give a new office. */
 int dk_node_network_key(dk_node *n, uint8_t key[32]);
+/* Sets the key given by hand as this node's only network key (a rotated
+ * key held before is dropped, with the record of its rotation). */
 int dk_node_set_network_key(dk_node *n, const uint8_t key[32]);
 
 /* ---- network key rotation (node/netkey.c; format in node/netkey.h) ------ */
