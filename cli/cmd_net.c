@@ -70,6 +70,14 @@ static int network_key_rotate(struct cli *c, int argc, char **argv) {
   if (rc == DK_ECERT)
     return cli_error_code(rc, _("this node's key holds no certificate as the district in force "
                                 "now: issue one with 'docket cert issue' first"));
+  if (rc == DK_EEXIST) {
+    char when[32];
+    cli_format_time(r.old_until_ms, 0, when, sizeof(when));
+    return cli_error_code(rc, _("the last rotation's grace period runs until %s: rotating again "
+                                "now would cut off every office that has not synced since; "
+                                "rotate after that date"),
+                          when);
+  }
   if (rc == DK_ELIMIT)
     return cli_error_code(rc, _("more than %d offices hold certificates: too many for one "
                                 "rotation"),

@@ -430,6 +430,17 @@ static int rotate_fn(struct dk_txn *t, void *arg) {
   rc = dk__own_log_writable(t);
   if (rc != 0)
     return rc;
+  /* A second rotation within the first's grace would retire the key
+   * before the first at once: every office that has not synced since the
+   * first would be cut off without warning. */
+  struct dk_netkey_rotation_info held;
+  rc = rotation_get(t, &held);
+  if (rc == 0 && now <= held.old_until_ms) {
+    c->out->old_until_ms = held.old_until_ms;
+    return DK_EEXIST;
+  }
+  if (rc != 0 && rc != DK_ENOTFOUND)
+    return rc;
   c->count = 0;
   c->over = 0;
   rc = dk__trust_certs(t, now, collect_cb, c);

@@ -332,7 +332,10 @@ int dk_node_netkey_rotation(dk_node *n, struct dk_netkey_rotation_info *out);
  * DK_NETKEY_GRACE_DAYS_MIN..MAX, else DK_EINVAL) after now. Applied here in
  * the same commit. DK_ESCOPE unless this node is the district; DK_ENOTFOUND
  * without a root; DK_ECERT unless this node's key is certified as the
- * district now; DK_ELIMIT over DK_NETKEY_RECIPIENTS_MAX readers. */
+ * district now; DK_ELIMIT over DK_NETKEY_RECIPIENTS_MAX readers; DK_EEXIST
+ * while the grace period of the rotation before is still running (its end
+ * in out->old_until_ms): rotating again then would cut off at once every
+ * office that has not synced since. */
 struct dk_netkey_rotate_result {
   uint64_t seq;
   uint64_t old_until_ms;

@@ -259,9 +259,13 @@ static void rotations_by_ingest(void **state) {
   assert_int_equal(dk_node_network_keys(xh, keys), 0);
   assert_memory_equal(keys->old_key, oldk, 32); /* nothing moved */
 
-  /* A second rotation; then the first one brought again (the whole log,
-   * duplicates and all) changes nothing: the second key stays. */
+  /* Not again during the first one's grace; after it, a second rotation;
+   * then the first one brought again (the whole log, duplicates and all)
+   * changes nothing: the second key stays. */
   clock = T0 + 3000;
+  assert_int_equal(dk_node_netkey_rotate(zh, 10, &r), DK_EEXIST);
+  assert_int_equal(r.old_until_ms, T0 + 1000 + 30 * DK_DAY_MS);
+  clock = T0 + 1000 + 30 * DK_DAY_MS + 1;
   assert_int_equal(dk_node_netkey_rotate(zh, 10, &r), 0);
   uint8_t k2[32];
   current_key(zh, k2);
