@@ -148,6 +148,10 @@ int cli_request_read(const char *path, uint8_t key[DK_PK_BYTES], char office[DK_
 
 /* Reads 64 hex digits from path. Returns 0 or 1 after printing why. */
 int cli_read_network_key(const char *path, uint8_t key[32]);
+/* docket status: the network key rotation held, as JSON ({"rotation": null}
+ * when none), and its line of text (nothing when none). cmd_net.c. */
+json_t *cli_netkey_status(dk_node *n, uint64_t now);
+void cli_netkey_status_print(json_t *netkey);
 
 /* Case JSON (shared by show, list and report). */
 json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full);
