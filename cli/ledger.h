@@ -28,6 +28,11 @@ enum ledger_col {
 
 enum ledger_lang { LEDGER_EN, LEDGER_ZH };
 
+/* The language of a ledger's column names from an option's value ("zh_CN",
+ * "zh", "en", "en_US", "C"); NULL: the interface language. Returns 0, or
+ * DK_EINVAL for any other name. (cli/cmd_import.c) */
+int ledger_lang_choose(const char *name, enum ledger_lang *lang);
+
 /* The column's English name ("number") or its Chinese one ("编号"). */
 const char *ledger_col_name(enum ledger_col c, enum ledger_lang lang);
 
