@@ -38,7 +38,8 @@ int cmd_case_export(struct cli *cl, int argc, char **argv) {
   const char *format = NULL, *path = NULL, *from = NULL, *to = NULL, *kind = NULL, *lang = NULL;
   const struct cli_opt opts[] = {
       CLI_REQUIRED("format", "csv|xlsx", &format, N_("the file format")),
-      CLI_STRING("out", "FILE", &path, N_("the file to write (a CSV goes to standard output without it)")),
+      CLI_STRING("out", "FILE", &path,
+                 N_("the file to write (a CSV goes to standard output without it)")),
       CLI_STRING("from", "DATE", &from, N_("cases opened on or after DATE (YYYY-MM-DD)")),
       CLI_STRING("to", "DATE", &to, N_("cases opened on or before DATE (YYYY-MM-DD)")),
       CLI_STRING("kind", "KIND", &kind, N_("cases of one kind only")),

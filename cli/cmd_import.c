@@ -89,6 +89,7 @@ struct check_ctx {
   FILE *errors; /* NULL: count only */
   int xlsx; /* rows are named as sheet rows, not file lines */
   size_t rows, bad, present;
+  struct ledger_error first_bad;
   struct numset numbers;
   struct ledger_built b;
 };
@@ -147,6 +148,10 @@ static int check_row(void *arg, size_t line, const struct ledger_row *r) {
   if (rc == DK_ENOMEM)
     return rc;
   if (rc != 0) {
+    if (c->bad == 0) {
+      c->first_bad.line = line;
+      snprintf(c->first_bad.msg, sizeof(c->first_bad.msg), "%s", e.msg);
+    }
     if (c->errors && c->bad < ERRORS_SHOWN_MAX) {
       fprintf(c->errors, "docket: %s ", _("error:"));
       fprintf(c->errors, c->xlsx ? _("row %zu: %s\n") : _("line %zu: %s\n"), line, e.msg);
@@ -272,6 +277,7 @@ int ledger_import(dk_node *n, struct ledger *l, const char *sheet, struct ledger
   rc = ledger_read(l, sheet, check_row, cc, &res->err);
   res->rows = cc->rows;
   res->bad = cc->bad;
+  res->first_bad = cc->first_bad;
   if (rc == DK_ELIMIT && res->err.msg[0] == 0)
     snprintf(res->err.msg, sizeof(res->err.msg), _("more than %d rows"), DK_XLSX_ROWS_MAX);
   if (rc != 0)
@@ -450,6 +456,10 @@ int cmd_case_import(struct cli *cl, int argc, char **argv) {
                  "finish)%s%s"),
                res.cases_done, res.err.msg[0] ? ": " : "", res.err.msg);
       out = cli_error("%s", what);
+    } else if (json && res.bad > 0 && res.first_bad.line) {
+      /* One JSON error: the first bad row, then how many there are. */
+      out = cli_error(l.xlsx ? _("%s row %zu: %s (%s)") : _("%s line %zu: %s (%s)"), path,
+                      res.first_bad.line, res.first_bad.msg, res.err.msg);
     } else if (res.err.line) {
       out = cli_error(l.xlsx ? _("%s row %zu: %s") : _("%s line %zu: %s"), path, res.err.line,
                       res.err.msg);

@@ -161,7 +161,9 @@ static void print_text(json_t *st) {
     printf("  %-12s %-24s %-9s %s\n", json_string_value(json_object_get(p, "name")),
            json_string_value(json_object_get(p, "office")),
            cli_label("level", json_string_value(json_object_get(p, "role"))),
-           json_is_true(conn) ? _("connected") : json_is_false(conn) ? _("not connected") : _("unknown"));
+           json_is_true(conn)    ? _("connected")
+           : json_is_false(conn) ? _("not connected")
+                                 : _("unknown"));
     printf(_("               last sync %s; it lacks %s entries, this node lacks %s\n"), when,
            lack_text(json_object_get(p, "they_lack"), a, sizeof(a)),
            lack_text(json_object_get(p, "we_lack"), b, sizeof(b)));

@@ -94,6 +94,7 @@ struct ledger_import {
   size_t rows, bad;           /* out: rows read, rows refused */
   size_t imported, skipped, entries, cases_done;
   struct ledger_error err;    /* out: why it failed */
+  struct ledger_error first_bad; /* out: the first bad row (line 0: none), for --json */
 };
 int ledger_import(dk_node *n, struct ledger *l, const char *sheet, struct ledger_import *res,
                   FILE *errors);

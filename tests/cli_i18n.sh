@@ -59,6 +59,10 @@ expect_eq "Chinese import error: exit" 1 $?
 grep -q "第 3 行：编号 LX-2025-0101 也出现在第 2 行" "$WORK/err" && ok || bad "import row error not Chinese: $(cat "$WORK/err")"
 grep -q "2 行中有 1 行无效；未导入任何内容" "$WORK/err" && ok || bad "import summary not Chinese: $(cat "$WORK/err")"
 grep -q "按 UTF-8 编码读取" "$WORK/err" && ok || bad "import encoding line not Chinese: $(cat "$WORK/err")"
+printf 'number,kind,opened,summary\nLX-2025-0102,dispute,2025-03-01,\n' >"$WORK/nosummary.csv"
+expect_fail "a ledger row's error in Chinese" 1 "第 2 行：事由为空" dk --lang zh_CN case import "$WORK/nosummary.csv"
+printf 'PK\003\004garbage' >"$WORK/broken.xlsx"
+expect_fail "a damaged workbook in Chinese" 1 "不是可读的 .xlsx 工作簿" dk --lang zh_CN case import "$WORK/broken.xlsx"
 LANG=zh_CN.UTF-8 dk case import "$WORK/dup.csv" --json >"$WORK/out" 2>"$WORK/err"
 expect_eq "Chinese import error under --json: exit" 1 $?
 python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$WORK/err" && ok || bad "import --json: stderr is not JSON: $(cat "$WORK/err")"
