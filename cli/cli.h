@@ -31,6 +31,8 @@ struct cli {
  * locale (LC_ALL, LC_MESSAGES, LANG): Chinese for zh*, English otherwise
  * and under the C locale. Works without a generated zh_CN locale. */
 void cli_i18n_init(int argc, char **argv);
+/* True for a --lang value docket has words for: zh*, en*, C, POSIX. */
+int cli_lang_known(const char *lang);
 
 /* Turns JSON output (and JSON errors on stderr) on for the rest of the
  * process. */

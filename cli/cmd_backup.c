@@ -88,31 +88,24 @@ static int copy_bytes(int in, int out, uint64_t len, crypto_generichash_state *h
   return rc;
 }
 
-static const char BACKUP_USAGE[] = "docket backup --out FILE [--json]";
-static const char RESTORE_USAGE[] = "docket restore FILE --dir DIR [--json]";
-
 int cmd_backup(struct cli *c, int argc, char **argv) {
   const char *out_path = NULL;
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
-      out_path = argv[++i];
-    else if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nWrites one file holding a consistent, compacted copy of the store "
-             "and the\nsealed key file. It may run while 'docket serve' runs. The key stays "
-             "sealed\nunder the passphrase. Restore it with 'docket restore'.\n",
-             BACKUP_USAGE);
-      return 0;
-    } else
-      return cli_usage_error(BACKUP_USAGE, "unexpected argument '%s'", argv[i]);
-  }
-  if (out_path == NULL)
-    return cli_usage_error(BACKUP_USAGE, "--out FILE is required");
+  const struct cli_opt opts[] = {
+      CLI_REQUIRED("out", "FILE", &out_path, N_("the backup file to write (not an existing one)")),
+      CLI_END};
+  static const struct cli_command cmd = {
+      "backup", NULL, 0, 0,
+      N_("Writes one file holding a consistent, compacted copy of the store and the\n"
+         "sealed key file. It may run while 'docket serve' runs. The key stays sealed\n"
+         "under the passphrase. Restore it with 'docket restore'."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   struct stat sb;
   if (stat(out_path, &sb) == 0)
-    return cli_error("%s exists: not overwriting it", out_path);
+    return cli_error(_("%s exists: not overwriting it"), out_path);
   dk_node *n = cli_open(c, 0);
   if (n == NULL)
     return 1;
@@ -127,29 +120,29 @@ int cmd_backup(struct cli *c, int argc, char **argv) {
   if (kfd >= 0)
     close(kfd);
   if (klen < 0 || dk_keyfile_check(key, (size_t)klen) != 0) {
-    out = cli_error("cannot read the key file %s, or it is damaged", key_path);
+    out = cli_error(_("cannot read the key file %s, or it is damaged"), key_path);
     goto done;
   }
   /* The store copy goes to a temporary file first: its length leads it. */
   dbfd = open(tmp_db, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (dbfd < 0) {
-    out = cli_error("cannot write %s: %s", tmp_db, strerror(errno));
+    out = cli_error(_("cannot write %s: %s"), tmp_db, strerror(errno));
     goto done;
   }
   unlink(tmp_db); /* kept open, gone from the directory whatever happens */
   rc = dk_node_store_copy(n, dbfd);
   if (rc != 0) {
-    out = cli_fail(rc, "cannot copy the store");
+    out = cli_fail(rc, _("cannot copy the store"));
     goto done;
   }
   off_t dblen = lseek(dbfd, 0, SEEK_END);
   if (dblen <= 0 || lseek(dbfd, 0, SEEK_SET) != 0) {
-    out = cli_error("cannot read back the store copy");
+    out = cli_error(_("cannot read back the store copy"));
     goto done;
   }
   ofd = open(tmp_out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (ofd < 0) {
-    out = cli_error("cannot write %s: %s", tmp_out, strerror(errno));
+    out = cli_error(_("cannot write %s: %s"), tmp_out, strerror(errno));
     goto done;
   }
   crypto_generichash_state h;
@@ -179,7 +172,7 @@ int cmd_backup(struct cli *c, int argc, char **argv) {
     rc = DK_EIO;
   if (rc != 0) {
     unlink(tmp_out);
-    out = cli_fail(rc, "cannot write the backup");
+    out = cli_fail(rc, _("cannot write the backup"));
     goto done;
   }
   uint64_t total = HEAD_BYTES + 8 + (uint64_t)klen + 8 + (uint64_t)dblen + 32;
@@ -187,8 +180,8 @@ int cmd_backup(struct cli *c, int argc, char **argv) {
     out = cli_print_json(json_pack("{s:s, s:I, s:I}", "backup", out_path, "bytes",
                                    (json_int_t)total, "store_bytes", (json_int_t)dblen));
   else
-    printf("backup written to %s (%llu bytes); the key in it is sealed under this node's "
-           "passphrase\n", out_path, (unsigned long long)total);
+    printf(_("backup written to %s (%llu bytes); the key in it is sealed under this node's "
+           "passphrase\n"), out_path, (unsigned long long)total);
 done:
   if (ofd >= 0) {
     close(ofd);
@@ -228,36 +221,33 @@ static int write_file(const char *path, int in, uint64_t len, const uint8_t *byt
 
 int cmd_restore(struct cli *c, int argc, char **argv) {
   const char *file = NULL, *dir = NULL;
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
-      dir = argv[++i];
-    else if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nChecks a backup file completely, then writes the node it holds into "
-             "DIR,\nwhich must be empty or absent. Then start 'docket serve' on it before "
-             "writing:\nit first gets back from its parent what it wrote after the backup "
-             "(see\ndocs/operations.md).\n",
-             RESTORE_USAGE);
-      return 0;
-    } else if (argv[i][0] != '-' && file == NULL)
-      file = argv[i];
-    else
-      return cli_usage_error(RESTORE_USAGE, "unexpected argument '%s'", argv[i]);
-  }
+  const struct cli_opt opts[] = {
+      CLI_STRING("dir", "DIR", &dir,
+                 N_("the new node's directory, empty or absent (or 'docket --dir DIR restore')")),
+      CLI_END};
+  static const struct cli_command cmd = {
+      "restore", N_("FILE"), 1, 1,
+      N_("Checks a backup file completely, then writes the node it holds into DIR,\n"
+         "which must be empty or absent. Then start 'docket serve' on it before\n"
+         "writing: it first gets back from its parent what it wrote after the backup\n"
+         "(see docs/operations.md)."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, &file, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   if (dir == NULL && strcmp(c->dir, ".") != 0)
     dir = c->dir; /* docket --dir DIR restore FILE */
-  if (file == NULL || dir == NULL)
-    return cli_usage_error(RESTORE_USAGE, "restore needs FILE and --dir DIR");
+  if (dir == NULL)
+    return cli_command_usage_error(&cmd, opts, _("--%s is required"), "dir");
   int e = dir_empty(dir);
   if (e < 0)
-    return cli_error("cannot read %s: %s", dir, strerror(errno));
+    return cli_error(_("cannot read %s: %s"), dir, strerror(errno));
   if (e == 0)
-    return cli_error("%s is not empty: restore writes only into an empty or new directory", dir);
+    return cli_error(_("%s is not empty: restore writes only into an empty or new directory"), dir);
   int fd = open(file, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return cli_error("cannot read %s: %s", file, strerror(errno));
+    return cli_error(_("cannot read %s: %s"), file, strerror(errno));
   struct stat sb;
   uint8_t head[HEAD_BYTES + 8], key[DK_KEYFILE_BYTES], lenb[8], sum[32], want[32];
   int out = 0, rc;
@@ -265,24 +255,24 @@ int cmd_restore(struct cli *c, int argc, char **argv) {
   const char *bad = NULL;
   if (fstat(fd, &sb) != 0 || read_all(fd, head, sizeof(head)) != 0 ||
       memcmp(head, MAGIC, 14) != 0)
-    bad = "not a docket backup";
+    bad = _("not a docket backup");
   else if (((uint32_t)head[14] << 24 | (uint32_t)head[15] << 16 | (uint32_t)head[16] << 8 |
             head[17]) != BACKUP_VERSION)
-    bad = "a backup of another format version";
+    bad = _("a backup of another format version");
   if (bad == NULL) {
     klen = get_be64(head + HEAD_BYTES);
     if (klen != DK_KEYFILE_BYTES || read_all(fd, key, sizeof(key)) != 0 ||
         dk_keyfile_check(key, sizeof(key)) != 0)
-      bad = "its key file is damaged";
+      bad = _("its key file is damaged");
   }
   if (bad == NULL) {
     /* Never trust the stated store length past what the file holds. */
     if (read_all(fd, lenb, 8) != 0)
-      bad = "it is cut short";
+      bad = _("it is cut short");
     dblen = get_be64(lenb);
     uint64_t fixed = sizeof(head) + DK_KEYFILE_BYTES + 8 + 32;
     if (bad == NULL && (dblen == 0 || (uint64_t)sb.st_size != fixed + dblen))
-      bad = "it is cut short or has bytes added";
+      bad = _("it is cut short or has bytes added");
   }
   if (bad == NULL) {
     crypto_generichash_state h;
@@ -293,17 +283,17 @@ int cmd_restore(struct cli *c, int argc, char **argv) {
     rc = copy_bytes(fd, -1, dblen, &h);
     crypto_generichash_final(&h, want, sizeof(want));
     if (rc != 0 || read_all(fd, sum, sizeof(sum)) != 0 || sodium_memcmp(sum, want, 32) != 0)
-      bad = "it is damaged (its checksum does not match)";
+      bad = _("it is damaged (its checksum does not match)");
   }
   if (bad) {
     close(fd);
-    return cli_error("%s: %s; nothing was written", file, bad);
+    return cli_error(_("%s: %s; nothing was written"), file, bad);
   }
   /* Checked: now write, into the empty directory. */
   char path[4200];
   if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
     close(fd);
-    return cli_error("cannot create %s: %s", dir, strerror(errno));
+    return cli_error(_("cannot create %s: %s"), dir, strerror(errno));
   }
   snprintf(path, sizeof(path), "%s/key", dir);
   rc = write_file(path, -1, sizeof(key), key);
@@ -315,14 +305,14 @@ int cmd_restore(struct cli *c, int argc, char **argv) {
   close(fd);
   sodium_memzero(key, sizeof(key));
   if (rc != 0) {
-    out = cli_fail(rc, "cannot write the restored node");
+    out = cli_fail(rc, _("cannot write the restored node"));
     goto undo;
   }
   /* The copy must open as a node. */
   dk_node *n = NULL;
   rc = dk_node_open(dir, NULL, 0, &n);
   if (rc != 0) {
-    out = cli_fail(rc, "the restored store does not open");
+    out = cli_fail(rc, _("the restored store does not open"));
     goto undo;
   }
   /* It may lack entries it wrote after the backup, which its parent holds:
@@ -330,7 +320,7 @@ int cmd_restore(struct cli *c, int argc, char **argv) {
   rc = dk_node_mark_restored(n);
   if (rc != 0) {
     dk_node_close(n);
-    out = cli_fail(rc, "cannot mark the restored node");
+    out = cli_fail(rc, _("cannot mark the restored node"));
     goto undo;
   }
   char hex[DK_PK_BYTES * 2 + 1];
@@ -340,8 +330,8 @@ int cmd_restore(struct cli *c, int argc, char **argv) {
     out = cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "dir", dir, "key", hex, "office",
                                    cfg->office, "role", dk_office_role_name(cfg->role)));
   else
-    printf("restored %s (%s) into %s\nrun 'docket sync' on it before writing: it first gets "
-           "back from its parent\nwhat it wrote after the backup\n",
+    printf(_("restored %s (%s) into %s\nrun 'docket sync' on it before writing: it first gets "
+           "back from its parent\nwhat it wrote after the backup\n"),
            cfg->office, dk_office_role_name(cfg->role), dir);
   dk_node_close(n);
   return out;

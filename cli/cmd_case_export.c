@@ -11,10 +11,6 @@
 #include "cli/ledger.h"
 #include "common/error.h"
 
-static const char EXPORT_USAGE[] =
-    "docket case export --format csv|xlsx [--out FILE] [--from DATE] [--to DATE] [--kind KIND]\n"
-    "                   [--lang zh_CN|en] [--json]";
-
 struct export_ctx {
   struct ledger_out out;
   int kind;
@@ -40,65 +36,52 @@ static int export_one(void *arg, const struct dk_case_state *s) {
 
 int cmd_case_export(struct cli *cl, int argc, char **argv) {
   const char *format = NULL, *path = NULL, *from = NULL, *to = NULL, *kind = NULL, *lang = NULL;
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    const char **to_set = NULL;
-    if (strcmp(argv[i], "--json") == 0) {
-      json = 1;
-      continue;
-    } else if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nWrites the ledger of this node's cases: one row per case with the "
-             "columns\nthat 'docket case import' reads (docs/ledger-import.md), sorted by number.\n"
-             "CSV has a UTF-8 byte order mark so that Excel opens it as UTF-8; XLSX has\n"
-             "one sheet. --from and --to (YYYY-MM-DD) select by the opening date, --kind\n"
-             "by kind; --lang names the columns in Chinese (zh_CN, the default) or\n"
-             "English. Without --out a CSV goes to standard output.\n",
-             EXPORT_USAGE);
-      return 0;
-    } else if (strcmp(argv[i], "--format") == 0)
-      to_set = &format;
-    else if (strcmp(argv[i], "--out") == 0)
-      to_set = &path;
-    else if (strcmp(argv[i], "--from") == 0)
-      to_set = &from;
-    else if (strcmp(argv[i], "--to") == 0)
-      to_set = &to;
-    else if (strcmp(argv[i], "--kind") == 0)
-      to_set = &kind;
-    else if (strcmp(argv[i], "--lang") == 0)
-      to_set = &lang;
-    else
-      return cli_usage_error(EXPORT_USAGE, "unexpected argument '%s'", argv[i]);
-    if (i + 1 >= argc)
-      return cli_usage_error(EXPORT_USAGE, "%s needs a value", argv[i]);
-    *to_set = argv[++i];
-  }
-  if (format == NULL)
-    return cli_usage_error(EXPORT_USAGE, "--format csv or --format xlsx?");
+  const struct cli_opt opts[] = {
+      CLI_REQUIRED("format", "csv|xlsx", &format, N_("the file format")),
+      CLI_STRING("out", "FILE", &path,
+                 N_("the file to write (a CSV goes to standard output without it)")),
+      CLI_STRING("from", "DATE", &from, N_("cases opened on or after DATE (YYYY-MM-DD)")),
+      CLI_STRING("to", "DATE", &to, N_("cases opened on or before DATE (YYYY-MM-DD)")),
+      CLI_STRING("kind", "KIND", &kind, N_("cases of one kind only")),
+      CLI_STRING("ledger-lang", "zh_CN|en", &lang,
+                 N_("the language of the column names (default: the interface language)")),
+      CLI_END};
+  static const struct cli_command cmd = {
+      "case export", NULL, 0, 0,
+      N_("Writes the ledger of this node's cases: one row per case with the columns\n"
+         "that 'docket case import' reads (docs/ledger-import.md), sorted by number.\n"
+         "CSV has a UTF-8 byte order mark so that Excel opens it as UTF-8; XLSX has\n"
+         "one sheet. --from and --to select by the opening date, --kind by kind.\n"
+         "The column names are in the interface language (--lang), or in the one\n"
+         "--ledger-lang names."),
+      NULL};
+  int prc = cli_parse(cl, &cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = cl->json;
   int xlsx = strcmp(format, "xlsx") == 0;
   if (!xlsx && strcmp(format, "csv") != 0)
-    return cli_usage_error(EXPORT_USAGE, "--format is csv or xlsx, not '%s'", format);
+    return cli_command_usage_error(&cmd, opts, _("--format is csv or xlsx, not '%s'"), format);
   if (xlsx && path == NULL)
-    return cli_usage_error(EXPORT_USAGE, "an XLSX export needs --out FILE");
-  enum ledger_lang lg = LEDGER_ZH;
-  if (lang && strcmp(lang, "en") == 0)
-    lg = LEDGER_EN;
-  else if (lang && strcmp(lang, "zh_CN") != 0 && strcmp(lang, "zh") != 0)
-    return cli_usage_error(EXPORT_USAGE, "--lang is zh_CN or en, not '%s'", lang);
+    return cli_command_usage_error(&cmd, opts, _("an XLSX export needs --out FILE"));
+  enum ledger_lang lg;
+  if (ledger_lang_choose(lang, &lg) != 0)
+    return cli_command_usage_error(&cmd, opts, _("--%s is zh_CN or en, not '%s'"), "ledger-lang",
+                                   lang);
   struct export_ctx c;
   memset(&c, 0, sizeof(c));
   c.kind = -1;
   if (kind) {
     enum dk_kind k;
     if (dk_kind_parse(kind, &k) != 0)
-      return cli_usage_error(EXPORT_USAGE, "unknown kind '%s'", kind);
+      return cli_command_usage_error(&cmd, opts, _("unknown kind '%s'"), kind);
     c.kind = (int)k;
   }
   if (from && cli_parse_time(from, &c.from_ms) != 0)
-    return cli_usage_error(EXPORT_USAGE, "--from '%s' is not a date (YYYY-MM-DD)", from);
+    return cli_command_usage_error(&cmd, opts, _("--from '%s' is not a date (YYYY-MM-DD)"), from);
   if (to) {
     if (cli_parse_time(to, &c.to_ms) != 0)
-      return cli_usage_error(EXPORT_USAGE, "--to '%s' is not a date (YYYY-MM-DD)", to);
+      return cli_command_usage_error(&cmd, opts, _("--to '%s' is not a date (YYYY-MM-DD)"), to);
     if (strlen(to) == 10)
       c.to_ms += 86400000ull - 1; /* the whole day */
   }
@@ -109,7 +92,7 @@ int cmd_case_export(struct cli *cl, int argc, char **argv) {
   int out = 0;
   int rc = dk_node_case_foreach(n, export_one, &c);
   if (rc != 0) {
-    out = cli_fail(rc, "cannot read the cases");
+    out = cli_fail(rc, _("cannot read the cases"));
     goto done;
   }
   if (xlsx) {
@@ -117,7 +100,7 @@ int cmd_case_export(struct cli *cl, int argc, char **argv) {
   } else {
     FILE *f = path ? fopen(path, "wb") : stdout;
     if (f == NULL) {
-      out = cli_error("cannot write %s: %s", path, strerror(errno));
+      out = cli_error(_("cannot write %s: %s"), path, strerror(errno));
       goto done;
     }
     rc = ledger_out_write_csv(&c.out, f);
@@ -125,14 +108,14 @@ int cmd_case_export(struct cli *cl, int argc, char **argv) {
       rc = DK_EIO;
   }
   if (rc != 0) {
-    out = cli_fail(rc, "cannot write the ledger");
+    out = cli_fail(rc, _("cannot write the ledger"));
     goto done;
   }
   if (json)
     out = cli_print_json(json_pack("{s:I, s:s, s:s?}", "cases", (json_int_t)c.count, "format",
                                    format, "out", path));
   else if (path)
-    printf("wrote %zu cases to %s\n", c.count, path);
+    printf(_("wrote %zu cases to %s\n"), c.count, path);
 done:
   ledger_out_release(&c.out);
   dk_node_close(n);

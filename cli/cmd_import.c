@@ -87,8 +87,9 @@ struct check_ctx {
   dk_node *n;
   uint64_t now;
   FILE *errors; /* NULL: count only */
-  const char *where; /* "line" (CSV) or "row" (XLSX) */
+  int xlsx; /* rows are named as sheet rows, not file lines */
   size_t rows, bad, present;
+  struct ledger_error first_bad;
   struct numset numbers;
   struct ledger_built b;
 };
@@ -102,7 +103,7 @@ static int check_row(void *arg, size_t line, const struct ledger_row *r) {
     return DK_ELIMIT;
   int rc;
   if (r == NULL) {
-    snprintf(e.msg, sizeof(e.msg), "wrong number of fields for the header");
+    snprintf(e.msg, sizeof(e.msg), "%s", _("wrong number of fields for the header"));
     rc = DK_EINVAL;
   } else {
     rc = ledger_build(r, &c->b, c->now, &e);
@@ -110,10 +111,11 @@ static int check_row(void *arg, size_t line, const struct ledger_row *r) {
       struct dk_case_plan plan = {c->b.ev, c->b.count, 0};
       rc = dk_node_plan_check(c->n, &plan);
       if (rc == DK_ETRANSITION)
-        snprintf(e.msg, sizeof(e.msg), "these steps cannot happen in this order (e.g. a dispute "
-                                       "closed without an outcome, or a revisit before the end)");
+        snprintf(e.msg, sizeof(e.msg), "%s",
+                 _("these steps cannot happen in this order (e.g. a dispute closed without an "
+                   "outcome, or a revisit before the end)"));
       else if (rc != 0)
-        snprintf(e.msg, sizeof(e.msg), "a field is not valid: %s", dk_strerror(rc));
+        snprintf(e.msg, sizeof(e.msg), _("a field is not valid: %s"), dk_strerror(rc));
       const char *number = r->f[C_NUMBER];
       if (rc == 0 && number[0]) {
         int oom = 0;
@@ -121,8 +123,10 @@ static int check_row(void *arg, size_t line, const struct ledger_row *r) {
         if (oom)
           rc = DK_ENOMEM;
         else if (first) {
-          snprintf(e.msg, sizeof(e.msg), "number %s is also on %s %zu: a number names one case",
-                   number, c->where, first);
+          snprintf(e.msg, sizeof(e.msg),
+                   c->xlsx ? _("number %s is also on row %zu: a number names one case")
+                           : _("number %s is also on line %zu: a number names one case"),
+                   number, first);
           rc = DK_ENUMBER;
         }
       }
@@ -131,11 +135,11 @@ static int check_row(void *arg, size_t line, const struct ledger_row *r) {
         rc = dk_node_plan_number(c->n, &plan, &present);
         if (rc == DK_ENUMBER)
           snprintf(e.msg, sizeof(e.msg),
-                   "number %s is already held by a different case in this node (another "
-                   "kind, opening date or summary)",
+                   _("number %s is already held by a different case in this node (another "
+                     "kind, opening date or summary)"),
                    number);
         else if (rc != 0)
-          snprintf(e.msg, sizeof(e.msg), "cannot check the number: %s", dk_strerror(rc));
+          snprintf(e.msg, sizeof(e.msg), _("cannot check the number: %s"), dk_strerror(rc));
         c->present += present;
       }
       ledger_built_release(&c->b);
@@ -144,8 +148,14 @@ static int check_row(void *arg, size_t line, const struct ledger_row *r) {
   if (rc == DK_ENOMEM)
     return rc;
   if (rc != 0) {
-    if (c->errors && c->bad < ERRORS_SHOWN_MAX)
-      fprintf(c->errors, "docket: error: %s %zu: %s\n", c->where, line, e.msg);
+    if (c->bad == 0) {
+      c->first_bad.line = line;
+      snprintf(c->first_bad.msg, sizeof(c->first_bad.msg), "%s", e.msg);
+    }
+    if (c->errors && c->bad < ERRORS_SHOWN_MAX) {
+      fprintf(c->errors, "docket: %s ", _("error:"));
+      fprintf(c->errors, c->xlsx ? _("row %zu: %s\n") : _("line %zu: %s\n"), line, e.msg);
+    }
     c->bad++;
   }
   return 0;
@@ -176,11 +186,13 @@ static void on_progress(void *arg, const struct dk_bulk_progress *p) {
   struct load_ctx *c = arg;
   size_t done = c->cases_done + p->cases_done;
   if (c->progress_lines) {
-    printf("committed %zu cases %zu entries\n", done, c->entries + p->entries_committed);
+    printf(_("committed %zu cases %zu entries\n"), done, c->entries + p->entries_committed);
     fflush(stdout);
   }
-  if (c->tty)
-    fprintf(stderr, "\rimporting: %zu/%zu rows", done, c->total_rows);
+  if (c->tty) {
+    fputc('\r', stderr);
+    fprintf(stderr, _("importing: %zu/%zu rows"), done, c->total_rows);
+  }
 }
 
 static void rows_free(struct load_ctx *c) {
@@ -255,29 +267,30 @@ int ledger_import(dk_node *n, struct ledger *l, const char *sheet, struct ledger
   int rc = 0;
   if (!cc || !lc || !lc->b) {
     rc = DK_ENOMEM;
-    snprintf(res->err.msg, sizeof(res->err.msg), "out of memory");
+    snprintf(res->err.msg, sizeof(res->err.msg), "%s", _("out of memory"));
     goto done;
   }
   cc->n = n;
   cc->now = dk_node_now(n);
   cc->errors = errors;
-  cc->where = l->xlsx ? "row" : "line";
+  cc->xlsx = l->xlsx;
   rc = ledger_read(l, sheet, check_row, cc, &res->err);
   res->rows = cc->rows;
   res->bad = cc->bad;
+  res->first_bad = cc->first_bad;
   if (rc == DK_ELIMIT && res->err.msg[0] == 0)
-    snprintf(res->err.msg, sizeof(res->err.msg), "more than %d rows", DK_XLSX_ROWS_MAX);
+    snprintf(res->err.msg, sizeof(res->err.msg), _("more than %d rows"), DK_XLSX_ROWS_MAX);
   if (rc != 0)
     goto done;
   if (cc->bad) {
     rc = DK_EINVAL;
     snprintf(res->err.msg, sizeof(res->err.msg),
-             "%zu of %zu rows are not valid; nothing was imported", cc->bad, cc->rows);
+             _("%zu of %zu rows are not valid; nothing was imported"), cc->bad, cc->rows);
     goto done;
   }
   if (!dk_node_unlocked(n)) {
     rc = DK_ENOKEY;
-    snprintf(res->err.msg, sizeof(res->err.msg), "the node is locked");
+    snprintf(res->err.msg, sizeof(res->err.msg), "%s", _("the node is locked"));
     goto done;
   }
   lc->n = n;
@@ -298,8 +311,8 @@ int ledger_import(dk_node *n, struct ledger *l, const char *sheet, struct ledger
   res->cases_done = lc->cases_done;
   if (rc == DK_ENUMBER) {
     res->err.line = lc->bad_line;
-    snprintf(res->err.msg, sizeof(res->err.msg),
-             "the case number is held by a different case (it changed during the import)");
+    snprintf(res->err.msg, sizeof(res->err.msg), "%s",
+             _("the case number is held by a different case (it changed during the import)"));
   } else if (rc != 0 && res->err.msg[0] == 0) {
     snprintf(res->err.msg, sizeof(res->err.msg), "%s", dk_strerror(rc));
   }
@@ -315,13 +328,25 @@ done:
 
 /* ---- the command -------------------------------------------------------------- */
 
-static int write_template(const char *path, const char *lang_s, int json) {
-  enum ledger_lang lang = LEDGER_ZH;
-  if (lang_s && (strcmp(lang_s, "en") == 0 || strncmp(lang_s, "en_", 3) == 0 ||
-                 strcmp(lang_s, "C") == 0))
-    lang = LEDGER_EN;
-  else if (lang_s && strcmp(lang_s, "zh_CN") != 0 && strcmp(lang_s, "zh") != 0)
-    return cli_usage_error("docket case import --template FILE [--lang zh_CN|en]", "--lang is zh_CN or en, not '%s'", lang_s);
+int ledger_lang_choose(const char *name, enum ledger_lang *lang) {
+  if (name == NULL) {
+    /* The interface language: cli_i18n_init has set LANGUAGE to it. */
+    const char *ui = getenv("LANGUAGE");
+    *lang = ui && strncmp(ui, "zh", 2) == 0 ? LEDGER_ZH : LEDGER_EN;
+    return 0;
+  }
+  if (strcmp(name, "en") == 0 || strncmp(name, "en_", 3) == 0 || strcmp(name, "C") == 0) {
+    *lang = LEDGER_EN;
+    return 0;
+  }
+  if (strcmp(name, "zh") == 0 || strncmp(name, "zh_", 3) == 0) {
+    *lang = LEDGER_ZH;
+    return 0;
+  }
+  return DK_EINVAL;
+}
+
+static int write_template(const char *path, enum ledger_lang lang, int json) {
   size_t len = strlen(path);
   int rc;
   struct ledger_out o;
@@ -330,20 +355,23 @@ static int write_template(const char *path, const char *lang_s, int json) {
     rc = ledger_out_write_xlsx(&o, path);
   } else {
     FILE *f = fopen(path, "wb");
-    if (f == NULL)
-      return cli_error("cannot write %s: %s", path, strerror(errno));
+    if (f == NULL) {
+      ledger_out_release(&o);
+      return cli_error(_("cannot write %s: %s"), path, strerror(errno));
+    }
     rc = ledger_out_write_csv(&o, f);
     if (fclose(f) != 0 && rc == 0)
       rc = DK_EIO;
   }
   ledger_out_release(&o);
   if (rc != 0)
-    return cli_fail(rc, "cannot write the template");
+    return cli_fail(rc, _("cannot write the template"));
   if (json)
     return cli_print_json(json_pack("{s:s, s:s}", "template", path, "lang",
                                     lang == LEDGER_ZH ? "zh_CN" : "en"));
-  printf("wrote an empty ledger to %s (%s column names)\n", path,
-         lang == LEDGER_ZH ? "Chinese" : "English");
+  printf(lang == LEDGER_ZH ? _("wrote an empty ledger to %s (Chinese column names)\n")
+                           : _("wrote an empty ledger to %s (English column names)\n"),
+         path);
   return 0;
 }
 
@@ -355,7 +383,8 @@ int cmd_case_import(struct cli *cl, int argc, char **argv) {
       CLI_FLAG("progress", &progress_lines, N_("print a line after every durable commit")),
       CLI_STRING("template", "FILE", &template,
                  N_("write an empty ledger (CSV, or XLSX by the extension) instead")),
-      CLI_STRING("lang", "zh_CN|en", &lang, N_("the template's column names (default zh_CN)")),
+      CLI_STRING("ledger-lang", "zh_CN|en", &lang,
+                 N_("the template's column names (default: the interface language)")),
       CLI_END};
   static const struct cli_command cmd = {
       "case import", N_("FILE"), 0, 1,
@@ -364,8 +393,9 @@ int cmd_case_import(struct cli *cl, int argc, char **argv) {
          "sheet, or --sheet NAME). A header row names the columns, in English or\n"
          "Chinese (docs/ledger-import.md). Every row is checked first: bad rows are\n"
          "listed by line and nothing is written. Rows whose case is already here are\n"
-         "skipped, so running an interrupted import again completes it. --template FILE\n"
-         "writes an empty ledger with the column names in --lang."),
+         "skipped, so running an interrupted import again completes it.\n\n"
+         "--template FILE writes an empty ledger instead, its column names in the\n"
+         "interface language (--lang zh_CN|en), or in the one --ledger-lang names."),
       NULL};
   int prc = cli_parse(cl, &cmd, opts, argc, argv, &path, NULL);
   if (prc != 0)
@@ -373,24 +403,30 @@ int cmd_case_import(struct cli *cl, int argc, char **argv) {
   int json = cl->json;
   if (template != NULL) {
     if (path != NULL || sheet != NULL)
-      return cli_command_usage_error(&cmd, opts, "--template writes a file; it imports nothing");
-    return write_template(template, lang, json);
+      return cli_command_usage_error(&cmd, opts, _("--template writes a file; it imports nothing"));
+    enum ledger_lang lg;
+    if (ledger_lang_choose(lang, &lg) != 0)
+      return cli_command_usage_error(&cmd, opts, _("--%s is zh_CN or en, not '%s'"),
+                                     "ledger-lang", lang);
+    return write_template(template, lg, json);
   }
   if (lang != NULL)
-    return cli_command_usage_error(&cmd, opts, "--lang goes with --template");
+    return cli_command_usage_error(&cmd, opts,
+                                   _("--ledger-lang goes with --template: an import reads "
+                                     "either language"));
   if (path == NULL)
-    return cli_command_usage_error(&cmd, opts, "which file?");
+    return cli_command_usage_error(&cmd, opts, _("which file?"));
   struct ledger l;
   struct ledger_error e;
   int rc = ledger_load_file(&l, path, &e);
   if (rc != 0) {
     if (e.line)
-      return cli_error("%s line %zu: %s", path, e.line, e.msg);
+      return cli_error(_("%s line %zu: %s"), path, e.line, e.msg);
     return cli_error("%s", e.msg);
   }
   if (!l.xlsx && sheet != NULL) {
     ledger_release(&l);
-    return cli_command_usage_error(&cmd, opts, "--sheet is for .xlsx files");
+    return cli_command_usage_error(&cmd, opts, _("--sheet is for .xlsx files"));
   }
   dk_node *n = cli_open(cl, 1);
   if (n == NULL) {
@@ -401,24 +437,32 @@ int cmd_case_import(struct cli *cl, int argc, char **argv) {
   memset(&res, 0, sizeof(res));
   int out = 0;
   if (!json && !l.xlsx)
-    fprintf(stderr, "reading %s as %s\n", path, l.encoding);
+    fprintf(stderr, _("reading %s as %s\n"), path, l.encoding);
   res.progress_lines = progress_lines;
   res.tty = !progress_lines && cli_progress_tty();
-  rc = ledger_import(n, &l, sheet, &res, stderr);
+  /* Under --json stderr carries one JSON error: the rows are not listed. */
+  rc = ledger_import(n, &l, sheet, &res, json ? NULL : stderr);
   if (res.tty)
     fputs("\r\033[K", stderr);
-  const char *where = l.xlsx ? "row" : "line";
   if (rc != 0) {
-    if (res.bad > ERRORS_SHOWN_MAX)
-      fprintf(stderr, "docket: error: ... and %zu more\n", res.bad - ERRORS_SHOWN_MAX);
+    if (!json && res.bad > ERRORS_SHOWN_MAX) {
+      fprintf(stderr, "docket: %s ", _("error:"));
+      fprintf(stderr, _("... and %zu more\n"), res.bad - ERRORS_SHOWN_MAX);
+    }
     if (res.cases_done > 0) {
       char what[512];
-      snprintf(what, sizeof(what), "import stopped after %zu rows (those are stored; run the "
-                                   "import again to finish)%s%s",
+      snprintf(what, sizeof(what),
+               _("import stopped after %zu rows (those are stored; run the import again to "
+                 "finish)%s%s"),
                res.cases_done, res.err.msg[0] ? ": " : "", res.err.msg);
       out = cli_error("%s", what);
+    } else if (json && res.bad > 0 && res.first_bad.line) {
+      /* One JSON error: the first bad row, then how many there are. */
+      out = cli_error(l.xlsx ? _("%s row %zu: %s (%s)") : _("%s line %zu: %s (%s)"), path,
+                      res.first_bad.line, res.first_bad.msg, res.err.msg);
     } else if (res.err.line) {
-      out = cli_error("%s %s %zu: %s", path, where, res.err.line, res.err.msg);
+      out = cli_error(l.xlsx ? _("%s row %zu: %s") : _("%s line %zu: %s"), path, res.err.line,
+                      res.err.msg);
     } else {
       out = cli_error("%s", res.err.msg[0] ? res.err.msg : dk_strerror(rc));
     }
@@ -431,7 +475,7 @@ int cmd_case_import(struct cli *cl, int argc, char **argv) {
                                    "encoding", l.encoding, "sheet",
                                    l.xlsx ? l.sheet : NULL));
   else
-    printf("imported %zu cases (%zu entries) from %s; %zu already present\n", res.imported,
+    printf(_("imported %zu cases (%zu entries) from %s; %zu already present\n"), res.imported,
            res.entries, path, res.skipped);
 done:
   ledger_release(&l);

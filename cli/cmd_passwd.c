@@ -5,24 +5,20 @@
 #include "common/error.h"
 #include "crypto/keyfile.h"
 
-static const char PASSWD_USAGE[] = "docket passwd [--json]";
-
 int cmd_passwd(struct cli *c, int argc, char **argv) {
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nChanges the passphrase of this node's key file. The old passphrase "
-             "(from\nDOCKET_PASSPHRASE_FILE, DOCKET_PASSPHRASE or a prompt) is checked first; "
-             "the new\none comes from DOCKET_NEW_PASSPHRASE_FILE, DOCKET_NEW_PASSPHRASE or a "
-             "prompt,\nasked twice. The new file replaces the old one atomically. Update the "
-             "service's\ncredential (/etc/docket/NAME.passphrase) to match.\n",
-             PASSWD_USAGE);
-      return 0;
-    } else
-      return cli_usage_error(PASSWD_USAGE, "unexpected argument '%s'", argv[i]);
-  }
+  static const struct cli_opt opts[] = {CLI_END};
+  static const struct cli_command cmd = {
+      "passwd", NULL, 0, 0,
+      N_("Changes the passphrase of this node's key file. The old passphrase (from\n"
+         "DOCKET_PASSPHRASE_FILE, DOCKET_PASSPHRASE or a prompt) is checked first;\n"
+         "the new one comes from DOCKET_NEW_PASSPHRASE_FILE, DOCKET_NEW_PASSPHRASE or\n"
+         "a prompt, asked twice. The new file replaces the old one atomically. Update\n"
+         "the service's credential (/etc/docket/NAME.passphrase) to match."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   char path[4200];
   snprintf(path, sizeof(path), "%s/key", c->dir);
   char *old = cli_passphrase(0);
@@ -40,15 +36,15 @@ int cmd_passwd(struct cli *c, int argc, char **argv) {
   cli_passphrase_free(old);
   cli_passphrase_free(new_pass);
   if (rc == DK_EEXIST)
-    return cli_error("the new passphrase is the old one: nothing changed");
+    return cli_error(_("the new passphrase is the old one: nothing changed"));
   if (rc == DK_EPASSPHRASE)
-    return cli_error("wrong passphrase: the key file is unchanged");
+    return cli_error(_("wrong passphrase: the key file is unchanged"));
   if (rc == DK_ENOTFOUND)
-    return cli_fail(DK_ENOTINIT, "no key file in this directory");
+    return cli_fail(DK_ENOTINIT, _("no key file in this directory"));
   if (rc != 0)
-    return cli_fail(rc, "cannot change the passphrase; the old key file is unchanged");
+    return cli_fail(rc, _("cannot change the passphrase; the old key file is unchanged"));
   if (json)
     return cli_print_json(json_pack("{s:b}", "changed", 1));
-  puts("passphrase changed");
+  puts(_("passphrase changed"));
   return 0;
 }

@@ -13,8 +13,6 @@
  * the district for 'docket cert renew' and for it to replicate back. */
 #define CERT_WARN_DAYS 30
 
-static const char STATUS_USAGE[] = "docket status [--json]";
-
 struct cert_find {
   dk_node *n;
   const uint8_t *key;
@@ -105,106 +103,108 @@ static void human_bytes(uint64_t b, char *out, size_t cap) {
     u++;
   }
   if (u == 0)
-    snprintf(out, cap, "%llu bytes", (unsigned long long)b);
+    snprintf(out, cap, _("%llu bytes"), (unsigned long long)b);
   else
     snprintf(out, cap, "%.1f %s", v, units[u]);
 }
 
 static const char *lack_text(json_t *v, char *buf, size_t cap) {
   if (json_is_null(v))
-    return "unknown";
+    return _("unknown");
   snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
   return buf;
 }
 
 static void print_text(json_t *st) {
   json_t *cert = json_object_get(st, "certificate");
-  printf("node:         %s (%s)\nkey:          %s\n",
+  printf(_("node:         %s (%s)\nkey:          %s\n"),
          json_string_value(json_object_get(st, "office")),
-         json_string_value(json_object_get(st, "role")),
+         cli_label("level", json_string_value(json_object_get(st, "role"))),
          json_string_value(json_object_get(st, "key")));
   const char *cs = json_string_value(json_object_get(cert, "state"));
   const char *until = json_string_value(json_object_get(cert, "not_after"));
   json_int_t days = json_integer_value(json_object_get(cert, "days_left"));
   if (strcmp(cs, "valid") == 0)
-    printf("certificate:  valid until %.10s (%lld days)\n", until, (long long)days);
+    printf(_("certificate:  valid until %.10s (%lld days)\n"), until, (long long)days);
   else if (strcmp(cs, "expired") == 0)
-    printf("certificate:  EXPIRED on %.10s: peers refuse this node; ask the district for "
-           "'docket cert renew'\n", until);
+    printf(_("certificate:  EXPIRED on %.10s: peers refuse this node; ask the district for "
+           "'docket cert renew'\n"), until);
   else if (strcmp(cs, "revoked") == 0)
-    printf("certificate:  REVOKED: peers refuse this node (see docs/operations.md)\n");
+    printf(_("certificate:  REVOKED: peers refuse this node (see docs/operations.md)\n"));
   else if (strcmp(cs, "none") == 0)
-    printf("certificate:  none held here yet (it arrives from the district with the first "
-           "sync)\n");
+    printf(_("certificate:  none held here yet (it arrives from the district with the first "
+           "sync)\n"));
   else
-    printf("certificate:  no root configured (pinned peers only)\n");
+    printf(_("certificate:  no root configured (pinned peers only)\n"));
   json_t *warn = json_object_get(cert, "warning");
   if (json_is_string(warn))
-    printf("              warning: %s\n", json_string_value(warn));
+    printf(_("              warning: %s\n"), json_string_value(warn));
   json_t *serve = json_object_get(st, "serve");
   if (json_is_true(json_object_get(serve, "running")))
-    printf("serve:        running (pid %lld)\n",
+    printf(_("serve:        running (pid %lld)\n"),
            (long long)json_integer_value(json_object_get(serve, "pid")));
   else if (json_is_false(json_object_get(serve, "running")))
-    printf("serve:        not running: no live links (start it: systemctl start docket@NAME)\n");
+    printf(_("serve:        not running: no live links (start it: systemctl start docket@NAME)\n"));
   else
-    printf("serve:        unknown (cannot read its lock)\n");
+    printf(_("serve:        unknown (cannot read its lock)\n"));
   json_t *peers = json_object_get(st, "peers");
-  fputs(json_array_size(peers) ? "peers:\n" : "peers:        none pinned\n", stdout);
+  fputs(json_array_size(peers) ? _("peers:\n") : _("peers:        none pinned\n"), stdout);
   size_t i;
   json_t *p;
   json_array_foreach(peers, i, p) {
     json_t *conn = json_object_get(p, "connected");
-    char a[24], b[24], when[32] = "never";
+    char a[24], b[24], when[32];
+    snprintf(when, sizeof(when), "%s", _("never"));
     const char *ls = json_string_value(json_object_get(p, "last_sync"));
     if (ls)
       snprintf(when, sizeof(when), "%.10s %.5s UTC", ls, ls + 11);
     printf("  %-12s %-24s %-9s %s\n", json_string_value(json_object_get(p, "name")),
            json_string_value(json_object_get(p, "office")),
-           json_string_value(json_object_get(p, "role")),
-           json_is_true(conn) ? "connected" : json_is_false(conn) ? "not connected" : "unknown");
-    printf("               last sync %s; it lacks %s entries, this node lacks %s\n", when,
+           cli_label("level", json_string_value(json_object_get(p, "role"))),
+           json_is_true(conn)    ? _("connected")
+           : json_is_false(conn) ? _("not connected")
+                                 : _("unknown"));
+    printf(_("               last sync %s; it lacks %s entries, this node lacks %s\n"), when,
            lack_text(json_object_get(p, "they_lack"), a, sizeof(a)),
            lack_text(json_object_get(p, "we_lack"), b, sizeof(b)));
     json_t *err = json_object_get(p, "last_error");
     if (json_is_object(err)) {
       const char *at = json_string_value(json_object_get(err, "at"));
-      printf("               last error (%.10s %.5s UTC): %s\n", at ? at : "", at ? at + 11 : "",
+      printf(_("               last error (%.10s %.5s UTC): %s\n"), at ? at : "", at ? at + 11 : "",
              json_string_value(json_object_get(err, "error")));
     }
   }
   json_int_t forks = json_integer_value(json_object_get(st, "fork_proofs"));
   if (forks)
-    printf("fork proofs:  %lld: a node signed two histories; run 'docket verify' and tell the "
-           "district\n", (long long)forks);
+    printf(_("fork proofs:  %lld: a node signed two histories; run 'docket verify' and tell the "
+           "district\n"), (long long)forks);
   else
-    printf("fork proofs:  none\n");
+    printf(_("fork proofs:  none\n"));
   cli_netkey_status_print(json_object_get(st, "network_key"));
   json_t *store = json_object_get(st, "store");
   char sz[32], fr[32];
   human_bytes((uint64_t)json_integer_value(json_object_get(store, "bytes")), sz, sizeof(sz));
   human_bytes((uint64_t)json_integer_value(json_object_get(store, "free_bytes")), fr, sizeof(fr));
-  printf("store:        %s; %s free on its disk\n", sz, fr);
+  printf(_("store:        %s; %s free on its disk\n"), sz, fr);
   json_t *dw = json_object_get(store, "warning");
   if (json_is_string(dw))
-    printf("              warning: %s\n", json_string_value(dw));
+    printf(_("              warning: %s\n"), json_string_value(dw));
 }
 
 int cmd_status(struct cli *c, int argc, char **argv) {
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0)
-      json = 1;
-    else if (strcmp(argv[i], "--help") == 0) {
-      printf("usage: %s\n\nWhat needs attention on this node: identity, office and role; "
-             "certificate\nexpiry (a warning from %d days before); each peer, connected or "
-             "not, last sync,\nlast error and how many entries each side lacks (unknown "
-             "until measured);\nfork proofs; store size and free disk. Needs no passphrase.\n",
-             STATUS_USAGE, CERT_WARN_DAYS);
-      return 0;
-    } else
-      return cli_usage_error(STATUS_USAGE, "unexpected argument '%s'", argv[i]);
-  }
+  static const struct cli_opt opts[] = {CLI_END};
+  static const struct cli_command cmd = {
+      "status", NULL, 0, 0,
+      N_("What needs attention on this node: identity, office and role; certificate\n"
+         "expiry (a warning from 30 days before); each peer, connected or not, last\n"
+         "sync, last error and how many entries each side lacks (unknown until\n"
+         "measured); fork proofs; store size and free disk. Needs no passphrase."),
+      NULL};
+  _Static_assert(CERT_WARN_DAYS == 30, "the help text says 30 days");
+  int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  int json = c->json;
   dk_node *n = cli_open(c, 0);
   if (n == NULL)
     return 1;
@@ -225,7 +225,7 @@ int cmd_status(struct cli *c, int argc, char **argv) {
     struct cert_find f = {n, dk_node_pk(n), now, 0, 0, 0, ""};
     rc = dk_node_statement_list(n, find_cert, &f);
     if (rc != 0) {
-      out = cli_fail(rc, "cannot read the certificates");
+      out = cli_fail(rc, _("cannot read the certificates"));
       goto done;
     }
     uint64_t revoked;
@@ -240,8 +240,13 @@ int cmd_status(struct cli *c, int argc, char **argv) {
       json_object_set_new(cert, "days_left", json_integer((json_int_t)days));
       if (left_ms < CERT_WARN_DAYS * DAY_MS) {
         char w[160];
-        snprintf(w, sizeof(w), "the certificate expires in %llu day%s: ask the district for "
-                 "'docket cert renew'", (unsigned long long)days, days == 1 ? "" : "s");
+        snprintf(w, sizeof(w),
+                 ngettext("the certificate expires in %llu day: ask the district for "
+                          "'docket cert renew'",
+                          "the certificate expires in %llu days: ask the district for "
+                          "'docket cert renew'",
+                          (unsigned long)days),
+                 (unsigned long long)days);
         json_object_set_new(cert, "warning", json_string(w));
       }
     }
@@ -261,14 +266,14 @@ int cmd_status(struct cli *c, int argc, char **argv) {
   json_decref(live);
   json_object_set_new(st, "peers", pc.arr);
   if (rc != 0) {
-    out = cli_fail(rc, "cannot list the peers");
+    out = cli_fail(rc, _("cannot list the peers"));
     goto done;
   }
 
   uint64_t forks = 0;
   rc = dk_node_forks(n, count_fork, &forks);
   if (rc != 0) {
-    out = cli_fail(rc, "cannot read the fork proofs");
+    out = cli_fail(rc, _("cannot read the fork proofs"));
     goto done;
   }
   json_object_set_new(st, "fork_proofs", json_integer((json_int_t)forks));
@@ -286,8 +291,8 @@ int cmd_status(struct cli *c, int argc, char **argv) {
   /* Below this a sync or an import may fail with a full disk. */
   if (free_bytes < 256ull * 1024 * 1024)
     json_object_set_new(store, "warning",
-                        json_string("less than 256 MiB free: a sync or import may fail; free "
-                                    "some space"));
+                        json_string(_("less than 256 MiB free: a sync or import may fail; free "
+                                    "some space")));
   json_object_set_new(st, "store", store);
 
   if (json) {

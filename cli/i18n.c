@@ -40,6 +40,11 @@ static void bind_catalogue(void) {
   bindtextdomain("docket", DOCKET_LOCALEDIR);
 }
 
+int cli_lang_known(const char *lang) {
+  return is_zh(lang) || strncmp(lang, "en", 2) == 0 || strcmp(lang, "C") == 0 ||
+         strcmp(lang, "POSIX") == 0;
+}
+
 void cli_i18n_init(int argc, char **argv) {
   const char *lang = NULL;
   for (int i = 1; i < argc; i++) {

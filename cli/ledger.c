@@ -142,7 +142,7 @@ static int fail(struct ledger_error *err, size_t line, int rc, const char *fmt, 
   err->line = line;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+  vsnprintf(err->msg, sizeof(err->msg), gettext(fmt), ap); /* fmt is marked N_() */
   va_end(ap);
   return rc;
 }
@@ -211,7 +211,7 @@ static int decode_csv(struct ledger *l, const char *data, size_t len, struct led
   const char *nul = memchr(data, 0, len);
   if (nul != NULL)
     return fail(err, line_of(data, (size_t)(nul - data)), DK_EFORMAT,
-                "a NUL byte: the file is not a text CSV (save it as \"CSV UTF-8\")");
+                N_("a NUL byte: the file is not a text CSV (save it as \"CSV UTF-8\")"));
   size_t skip = 0;
   l->encoding = "UTF-8";
   if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
@@ -222,7 +222,7 @@ static int decode_csv(struct ledger *l, const char *data, size_t len, struct led
   if (bad == len - skip) {
     l->text = malloc(len - skip + 1);
     if (l->text == NULL)
-      return fail(err, 0, DK_ENOMEM, "out of memory");
+      return fail(err, 0, DK_ENOMEM, N_("out of memory"));
     memcpy(l->text, data + skip, len - skip);
     l->text[len - skip] = 0;
     l->text_len = len - skip;
@@ -231,16 +231,16 @@ static int decode_csv(struct ledger *l, const char *data, size_t len, struct led
   size_t utf8_line = line_of(data + skip, bad);
   if (skip)
     return fail(err, utf8_line, DK_ETEXT,
-                "not valid UTF-8, though the file starts with a UTF-8 byte order mark");
+                N_("not valid UTF-8, though the file starts with a UTF-8 byte order mark"));
   size_t gb_bad = 0;
   int rc = from_gb18030(data, len, &l->text, &l->text_len, &gb_bad);
   if (rc == DK_EFORMAT)
     return fail(err, gb_bad < len ? line_of(data, gb_bad) : utf8_line, DK_ETEXT,
-                "the file is neither UTF-8 (bad byte on line %zu) nor GB18030/GBK (bad byte "
-                "on line %zu)",
+                N_("the file is neither UTF-8 (bad byte on line %zu) nor GB18030/GBK (bad byte "
+                "on line %zu)"),
                 utf8_line, line_of(data, gb_bad));
   if (rc != 0)
-    return fail(err, 0, rc, "cannot convert from GB18030: %s", dk_strerror(rc));
+    return fail(err, 0, rc, N_("cannot convert from GB18030: %s"), dk_strerror(rc));
   l->encoding = "GB18030";
   return 0;
 }
@@ -249,13 +249,13 @@ int ledger_load_bytes(struct ledger *l, const uint8_t *data, size_t len, struct 
   memset(l, 0, sizeof(*l));
   memset(err, 0, sizeof(*err));
   if (len > DK_LEDGER_FILE_BYTES_MAX)
-    return fail(err, 0, DK_ELIMIT, "the file is larger than %d MiB",
+    return fail(err, 0, DK_ELIMIT, N_("the file is larger than %d MiB"),
                 DK_LEDGER_FILE_BYTES_MAX >> 20);
   if (len >= 4 && memcmp(data, "PK\x03\x04", 4) == 0) {
     l->xlsx = 1;
     l->raw_owned = malloc(len ? len : 1);
     if (l->raw_owned == NULL)
-      return fail(err, 0, DK_ENOMEM, "out of memory");
+      return fail(err, 0, DK_ENOMEM, N_("out of memory"));
     memcpy(l->raw_owned, data, len);
     l->raw = l->raw_owned;
     l->raw_len = len;
@@ -270,14 +270,14 @@ int ledger_load_file(struct ledger *l, const char *path, struct ledger_error *er
   memset(err, 0, sizeof(*err));
   FILE *f = fopen(path, "rb");
   if (f == NULL)
-    return fail(err, 0, DK_EIO, "cannot open %s: %s", path, strerror(errno));
+    return fail(err, 0, DK_EIO, N_("cannot open %s: %s"), path, strerror(errno));
   uint8_t *buf = NULL;
   size_t len = 0, cap = 0;
   int rc = 0;
   for (;;) {
     if (len == cap) {
       if (cap >= DK_LEDGER_FILE_BYTES_MAX) {
-        rc = fail(err, 0, DK_ELIMIT, "%s is larger than %d MiB", path,
+        rc = fail(err, 0, DK_ELIMIT, N_("%s is larger than %d MiB"), path,
                   DK_LEDGER_FILE_BYTES_MAX >> 20);
         goto out;
       }
@@ -286,7 +286,7 @@ int ledger_load_file(struct ledger *l, const char *path, struct ledger_error *er
         cap = DK_LEDGER_FILE_BYTES_MAX + 1;
       uint8_t *nb = realloc(buf, cap);
       if (nb == NULL) {
-        rc = fail(err, 0, DK_ENOMEM, "out of memory");
+        rc = fail(err, 0, DK_ENOMEM, N_("out of memory"));
         goto out;
       }
       buf = nb;
@@ -297,7 +297,7 @@ int ledger_load_file(struct ledger *l, const char *path, struct ledger_error *er
       break;
   }
   if (ferror(f)) {
-    rc = fail(err, 0, DK_EIO, "cannot read %s: %s", path, strerror(errno));
+    rc = fail(err, 0, DK_EIO, N_("cannot read %s: %s"), path, strerror(errno));
     goto out;
   }
   rc = ledger_load_bytes(l, buf, len, err);
@@ -340,7 +340,7 @@ static int header_setup(struct reader *rd, size_t line, char **fields, size_t co
   for (size_t i = 0; i < FIELDS_MAX; i++)
     rd->col_of_field[i] = -1;
   if (count > FIELDS_MAX)
-    return fail(rd->err, line, DK_ELIMIT, "the header has more than %d columns", FIELDS_MAX);
+    return fail(rd->err, line, DK_ELIMIT, N_("the header has more than %d columns"), FIELDS_MAX);
   int seen[C_COUNT] = {0};
   /* Trailing empty header cells (a spreadsheet's formatted but unused
    * columns) are ignored. */
@@ -352,18 +352,18 @@ static int header_setup(struct reader *rd, size_t line, char **fields, size_t co
     if (found < 0) {
       char shown[DK_NAME_BYTES_MAX];
       dk_text_sanitize(shown, sizeof(shown), name, strlen(name), 40, DK_SANITIZE_TERMINAL, NULL);
-      return fail(rd->err, line, DK_EFORMAT, "unknown column '%s' (see docs/ledger-import.md)",
+      return fail(rd->err, line, DK_EFORMAT, N_("unknown column '%s' (see docs/ledger-import.md)"),
                   shown);
     }
     if (seen[found]++)
-      return fail(rd->err, line, DK_EFORMAT, "column '%s' appears twice", COLS[found].en);
+      return fail(rd->err, line, DK_EFORMAT, N_("column '%s' appears twice"), COLS[found].en);
     rd->col_of_field[i] = found;
   }
   rd->fields_in_header = count;
   if (!seen[C_KIND] || !seen[C_OPENED] || !seen[C_SUMMARY])
     return fail(rd->err, line, DK_EFORMAT,
-                "the header must have the columns kind (类型), opened (登记日期) and summary "
-                "(事由)");
+                N_("the header must have the columns kind (类型), opened (登记日期) and summary "
+                "(事由)"));
   rd->header_done = 1;
   return 0;
 }
@@ -428,13 +428,13 @@ static void csv_cb_field(void *data, size_t len, void *arg) {
     return;
   }
   if (len > DK_LEDGER_CELL_BYTES_MAX) {
-    st->rc = fail(st->rd->err, st->row_line, DK_ELIMIT, "a field longer than %d bytes",
+    st->rc = fail(st->rd->err, st->row_line, DK_ELIMIT, N_("a field longer than %d bytes"),
                   DK_LEDGER_CELL_BYTES_MAX);
     return;
   }
   char *s = malloc(len + 1);
   if (s == NULL) {
-    st->rc = fail(st->rd->err, st->row_line, DK_ENOMEM, "out of memory");
+    st->rc = fail(st->rd->err, st->row_line, DK_ENOMEM, N_("out of memory"));
     return;
   }
   if (len)
@@ -456,7 +456,7 @@ static void csv_cb_row(int term, void *arg) {
     st->row_line = st->line;
   if (st->rc == 0) {
     if (st->too_many && !st->rd->header_done)
-      st->rc = fail(st->rd->err, st->row_line, DK_ELIMIT, "the header has more than %d columns",
+      st->rc = fail(st->rd->err, st->row_line, DK_ELIMIT, N_("the header has more than %d columns"),
                     FIELDS_MAX);
     else if (st->too_many)
       st->rc = st->rd->on_row(st->rd->ctx, st->row_line, NULL);
@@ -486,7 +486,7 @@ static void csv_cb_row(int term, void *arg) {
 static int read_csv(struct ledger *l, struct reader *rd) {
   struct csv_parser csv;
   if (csv_init(&csv, CSV_STRICT | CSV_STRICT_FINI) != 0)
-    return fail(rd->err, 0, DK_ENOMEM, "out of memory");
+    return fail(rd->err, 0, DK_ENOMEM, N_("out of memory"));
   struct csv_state st;
   memset(&st, 0, sizeof(st));
   st.rd = rd;
@@ -502,7 +502,7 @@ static int read_csv(struct ledger *l, struct reader *rd) {
     row_bytes += len;
     if (row_bytes > DK_CSV_LINE_BYTES_MAX) {
       rc = fail(rd->err, st.count ? st.row_line : st.line, DK_ELIMIT,
-                "a row longer than %d bytes (an unclosed quote?)", DK_CSV_LINE_BYTES_MAX);
+                N_("a row longer than %d bytes (an unclosed quote?)"), DK_CSV_LINE_BYTES_MAX);
       break;
     }
     if (csv_parse(&csv, p, len, csv_cb_field, csv_cb_row, &st) != len) {
@@ -531,7 +531,7 @@ int ledger_read(struct ledger *l, const char *sheet, ledger_row_fn on_row, void 
   rd.err = err;
   int rc = l->xlsx ? ledger_xlsx_read(l, sheet, on_cells, &rd, err) : read_csv(l, &rd);
   if (rc == 0 && !rd.header_done)
-    rc = fail(err, 0, DK_EFORMAT, "the file is empty: it needs a header row");
+    rc = fail(err, 0, DK_EFORMAT, N_("the file is empty: it needs a header row"));
   return rc;
 }
 
@@ -567,7 +567,7 @@ static int bad(struct ledger_error *err, const char *fmt, ...) __attribute__((fo
 static int bad(struct ledger_error *err, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+  vsnprintf(err->msg, sizeof(err->msg), gettext(fmt), ap); /* fmt is marked N_() */
   va_end(ap);
   return DK_EINVAL;
 }
@@ -593,10 +593,10 @@ int ledger_build(const struct ledger_row *r, struct ledger_built *b, uint64_t no
   for (int c = 0; c < C_COUNT; c++) {
     int rc = dk_text_check(r->f[c], col_multiline(c) ? DK_TEXT_MULTILINE : DK_TEXT_LINE);
     if (rc != 0)
-      return bad(err, "%s holds a control character%s", COLS[c].en,
-                 col_multiline(c) ? "" : " (or a line break)");
+      return bad(err, N_("%s holds a control character%s"), COLS[c].en,
+                 col_multiline(c) ? "" : _(" (or a line break)"));
     if (strlen(r->f[c]) > DK_TEXT_BYTES_MAX)
-      return bad(err, "%s is longer than %d bytes", COLS[c].en, DK_TEXT_BYTES_MAX);
+      return bad(err, N_("%s is longer than %d bytes"), COLS[c].en, DK_TEXT_BYTES_MAX);
   }
   char *kind_s = b->values[0], *category = b->values[1], *class_s = b->values[2],
        *outcome = b->values[3], *level_s = b->values[4], *refer_s = b->values[5];
@@ -610,31 +610,32 @@ int ledger_build(const struct ledger_row *r, struct ledger_built *b, uint64_t no
   uint64_t opened, triaged, outcome_at, closed = 0, revisit = 0, u = 0;
   enum dk_kind kind;
   if (dk_kind_parse(kind_s, &kind) != 0)
-    return bad(err, "unknown kind '%s'", shown(r->f[C_KIND], q, sizeof(q)));
+    return bad(err, N_("unknown kind '%s'"), shown(r->f[C_KIND], q, sizeof(q)));
   if (r->f[C_OPENED][0] == 0 || date_field(r->f[C_OPENED], &opened, 0) != 0)
-    return bad(err, "opened '%s' is not a date (YYYY-MM-DD)", shown(r->f[C_OPENED], q, sizeof(q)));
+    return bad(err, N_("opened '%s' is not a date (YYYY-MM-DD)"),
+               shown(r->f[C_OPENED], q, sizeof(q)));
   if (opened > now)
-    return bad(err, "opened %s is in the future", shown(r->f[C_OPENED], q, sizeof(q)));
+    return bad(err, N_("opened %s is in the future"), shown(r->f[C_OPENED], q, sizeof(q)));
   if (r->f[C_SUMMARY][0] == 0)
-    return bad(err, "summary is empty");
+    return bad(err, N_("summary is empty"));
   if (dk_category_valid(kind, category) != 0)
-    return bad(err, "'%s' is not a category of %s (one of: %s)",
+    return bad(err, N_("'%s' is not a category of %s (one of: %s)"),
                shown(r->f[C_CATEGORY], q, sizeof(q)), dk_kind_name(kind), dk_category_names(kind));
   if (date_field(r->f[C_TRIAGED], &triaged, opened) != 0 || triaged < opened)
-    return bad(err, "triaged '%s' is not a date on or after opened",
+    return bad(err, N_("triaged '%s' is not a date on or after opened"),
                shown(r->f[C_TRIAGED], q, sizeof(q)));
   if (date_field(r->f[C_CLOSED], &closed, 0) != 0 || (closed && closed < opened))
-    return bad(err, "closed '%s' is not a date on or after opened",
+    return bad(err, N_("closed '%s' is not a date on or after opened"),
                shown(r->f[C_CLOSED], q, sizeof(q)));
   if (date_field(r->f[C_OUTCOME_DATE], &outcome_at, closed ? closed : opened) != 0 ||
       outcome_at < opened || (closed && outcome_at > closed))
-    return bad(err, "outcome_date '%s' is not a date between opened and closed",
+    return bad(err, N_("outcome_date '%s' is not a date between opened and closed"),
                shown(r->f[C_OUTCOME_DATE], q, sizeof(q)));
   if (date_field(r->f[C_REVISIT], &revisit, 0) != 0 || (revisit && revisit < outcome_at))
-    return bad(err, "revisit '%s' is not a date after the outcome",
+    return bad(err, N_("revisit '%s' is not a date after the outcome"),
                shown(r->f[C_REVISIT], q, sizeof(q)));
   if (closed > now || outcome_at > now || revisit > now || triaged > now)
-    return bad(err, "a date is in the future");
+    return bad(err, N_("a date is in the future"));
 
   struct dk_event *ev = &b->ev[b->count++];
   dk_event_init(ev);
@@ -645,10 +646,10 @@ int ledger_build(const struct ledger_row *r, struct ledger_built *b, uint64_t no
   ev->number = (char *)r->f[C_NUMBER];
   ev->text = (char *)r->f[C_SUMMARY];
   if (strlen(r->f[C_NUMBER]) >= DK_CASE_NUMBER_BYTES)
-    return bad(err, "number is longer than %d bytes", DK_CASE_NUMBER_BYTES - 1);
+    return bad(err, N_("number is longer than %d bytes"), DK_CASE_NUMBER_BYTES - 1);
   if (r->f[C_PARTIES][0]) {
     if (strlen(r->f[C_PARTIES]) >= sizeof(b->parties_buf))
-      return bad(err, "parties too long");
+      return bad(err, N_("parties too long"));
     strcpy(b->parties_buf, r->f[C_PARTIES]);
     /* people are separated by ';', also the Chinese '；' and '、' */
     for (char *p = b->parties_buf; *p; p++) {
@@ -667,7 +668,7 @@ int ledger_build(const struct ledger_row *r, struct ledger_built *b, uint64_t no
       if (n == 0)
         continue;
       if (b->parties_count == DK_PARTIES_MAX)
-        return bad(err, "more than %d parties", DK_PARTIES_MAX);
+        return bad(err, N_("more than %d parties"), DK_PARTIES_MAX);
       b->parties[b->parties_count++] = tok;
     }
     ev->parties = b->parties;
@@ -680,7 +681,7 @@ int ledger_build(const struct ledger_row *r, struct ledger_built *b, uint64_t no
     ev->type = DK_EVENT_TRIAGE;
     ev->at_ms = triaged;
     if (dk_triage_parse(class_s, &ev->triage) != 0)
-      return bad(err, "unknown class '%s' (clinic 门诊, emergency 急诊, joint 会诊)",
+      return bad(err, N_("unknown class '%s' (clinic 门诊, emergency 急诊, joint 会诊)"),
                  shown(r->f[C_CLASS], q, sizeof(q)));
   }
   if (r->f[C_ADVISOR][0]) {
@@ -705,15 +706,15 @@ int ledger_build(const struct ledger_row *r, struct ledger_built *b, uint64_t no
     ev->type = DK_EVENT_ESCALATE;
     ev->at_ms = triaged;
     if (dk_level_parse(level_s, &ev->level) != 0 || ev->level == DK_LEVEL_NONE)
-      return bad(err, "escalated must be street (街道) or district (区), not '%s'",
+      return bad(err, N_("escalated must be street (街道) or district (区), not '%s'"),
                  shown(r->f[C_ESCALATED], q, sizeof(q)));
   }
   uint64_t sessions = 0, minutes = 0;
   if (r->f[C_SESSIONS][0] &&
       cli_parse_u64(r->f[C_SESSIONS], 0, LEDGER_SESSIONS_MAX, &sessions) != 0)
-    return bad(err, "sessions must be a number from 0 to %d", LEDGER_SESSIONS_MAX);
+    return bad(err, N_("sessions must be a number from 0 to %d"), LEDGER_SESSIONS_MAX);
   if (r->f[C_MINUTES][0] && cli_parse_u64(r->f[C_MINUTES], 0, 100000, &minutes) != 0)
-    return bad(err, "minutes must be a number");
+    return bad(err, N_("minutes must be a number"));
   for (uint64_t i = 0; i < sessions; i++) {
     ev = &b->ev[b->count++];
     dk_event_init(ev);
@@ -732,7 +733,7 @@ int ledger_build(const struct ledger_row *r, struct ledger_built *b, uint64_t no
     ev->by = (char *)mediator;
     ev->text = (char *)r->f[C_AGREEMENT];
     if (r->f[C_ITEMS][0] && cli_parse_u64(r->f[C_ITEMS], 0, 1000, &u) != 0)
-      return bad(err, "items must be a number");
+      return bad(err, N_("items must be a number"));
     ev->items = r->f[C_ITEMS][0] ? u : 0;
   } else if (strcmp(outcome, "failed") == 0) {
     ev = &b->ev[b->count++];
@@ -742,10 +743,10 @@ int ledger_build(const struct ledger_row *r, struct ledger_built *b, uint64_t no
     ev->by = (char *)mediator;
     ev->text = (char *)r->f[C_REASON];
     if (dk_referral_parse(refer_s, &ev->refer) != 0)
-      return bad(err, "unknown refer '%s' (legal-aid 法律援助, litigation 诉讼, arbitration 仲裁)",
+      return bad(err, N_("unknown refer '%s' (legal-aid 法律援助, litigation 诉讼, arbitration 仲裁)"),
                  shown(r->f[C_REFER], q, sizeof(q)));
   } else if (outcome[0]) {
-    return bad(err, "outcome must be agreed (调成), failed (未调成) or empty, not '%s'",
+    return bad(err, N_("outcome must be agreed (调成), failed (未调成) or empty, not '%s'"),
                shown(r->f[C_OUTCOME], q, sizeof(q)));
   }
   if (closed) {
@@ -756,7 +757,7 @@ int ledger_build(const struct ledger_row *r, struct ledger_built *b, uint64_t no
   }
   if (revisit || r->f[C_SATISFACTION][0]) {
     if (!revisit || cli_parse_u64(r->f[C_SATISFACTION], 1, 5, &u) != 0)
-      return bad(err, "a return visit needs both revisit (date) and satisfaction (1-5)");
+      return bad(err, N_("a return visit needs both revisit (date) and satisfaction (1-5)"));
     ev = &b->ev[b->count++];
     dk_event_init(ev);
     ev->type = DK_EVENT_REVISIT;

@@ -28,6 +28,11 @@ enum ledger_col {
 
 enum ledger_lang { LEDGER_EN, LEDGER_ZH };
 
+/* The language of a ledger's column names from an option's value ("zh_CN",
+ * "zh", "en", "en_US", "C"); NULL: the interface language. Returns 0, or
+ * DK_EINVAL for any other name. (cli/cmd_import.c) */
+int ledger_lang_choose(const char *name, enum ledger_lang *lang);
+
 /* The column's English name ("number") or its Chinese one ("编号"). */
 const char *ledger_col_name(enum ledger_col c, enum ledger_lang lang);
 
@@ -89,6 +94,7 @@ struct ledger_import {
   size_t rows, bad;           /* out: rows read, rows refused */
   size_t imported, skipped, entries, cases_done;
   struct ledger_error err;    /* out: why it failed */
+  struct ledger_error first_bad; /* out: the first bad row (line 0: none), for --json */
 };
 int ledger_import(dk_node *n, struct ledger *l, const char *sheet, struct ledger_import *res,
                   FILE *errors);

@@ -34,7 +34,7 @@
 
 static int xfail(struct ledger_error *err, size_t row, int rc, const char *msg) {
   err->line = row;
-  snprintf(err->msg, sizeof(err->msg), "%s", msg);
+  snprintf(err->msg, sizeof(err->msg), "%s", gettext(msg)); /* msg is marked N_() */
   return rc;
 }
 
@@ -97,7 +97,7 @@ struct xml_job {
 static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
                                const XML_Char *pubid, int has_internal) {
   struct xml_job *j = ud;
-  j->rc = xfail(j->err, 0, DK_EFORMAT, "the workbook holds a document type declaration");
+  j->rc = xfail(j->err, 0, DK_EFORMAT, N_("the workbook holds a document type declaration"));
   XML_StopParser(j->p, XML_FALSE);
 }
 
@@ -112,18 +112,18 @@ static int parse_part(zip_t *z, const char *name, struct xml_job *j) {
   size_t total = 0;
   int rc = 0;
   if (buf == NULL) {
-    rc = xfail(j->err, 0, DK_ENOMEM, "out of memory");
+    rc = xfail(j->err, 0, DK_ENOMEM, N_("out of memory"));
     goto out;
   }
   for (;;) {
     zip_int64_t got = zip_fread(zf, buf, CHUNK_BYTES);
     if (got < 0) {
-      rc = xfail(j->err, 0, DK_EFORMAT, "the workbook is damaged (a part does not inflate)");
+      rc = xfail(j->err, 0, DK_EFORMAT, N_("the workbook is damaged (a part does not inflate)"));
       break;
     }
     total += (size_t)got;
     if (total > DK_XLSX_PART_BYTES_MAX) {
-      rc = xfail(j->err, 0, DK_ELIMIT, "a part of the workbook is too large once unpacked");
+      rc = xfail(j->err, 0, DK_ELIMIT, N_("a part of the workbook is too large once unpacked"));
       break;
     }
     if (XML_Parse(j->p, buf, (int)got, got == 0) == XML_STATUS_ERROR) {
@@ -131,7 +131,7 @@ static int parse_part(zip_t *z, const char *name, struct xml_job *j) {
         rc = j->rc;
       } else {
         char msg[160];
-        snprintf(msg, sizeof(msg), "%s is not well-formed XML (%s)", name,
+        snprintf(msg, sizeof(msg), _("%s is not well-formed XML (%s)"), name,
                  XML_ErrorString(XML_GetErrorCode(j->p)));
         rc = xfail(j->err, 0, DK_EFORMAT, msg);
       }
@@ -227,12 +227,12 @@ static void XMLCALL sst_end(void *ud, const XML_Char *name) {
   } else if (strcmp(l, "si") == 0 && c->in_si) {
     c->in_si = 0;
     if (c->cur.too_long) {
-      c->j.rc = xfail(c->j.err, 0, DK_ELIMIT, "a text in the workbook is longer than a cell may be");
+      c->j.rc = xfail(c->j.err, 0, DK_ELIMIT, N_("a text in the workbook is longer than a cell may be"));
       XML_StopParser(c->j.p, XML_FALSE);
       return;
     }
     if (c->count == DK_XLSX_SHARED_STRINGS_MAX) {
-      c->j.rc = xfail(c->j.err, 0, DK_ELIMIT, "the workbook holds too many texts");
+      c->j.rc = xfail(c->j.err, 0, DK_ELIMIT, N_("the workbook holds too many texts"));
       XML_StopParser(c->j.p, XML_FALSE);
       return;
     }
@@ -404,7 +404,7 @@ static int serial_date(double v, int date1904, char *out, size_t cap) {
 
 static void cell_done(struct sheet_ctx *c) {
   if (c->v.too_long) {
-    stop(c, DK_ELIMIT, "a cell is longer than a ledger field may be");
+    stop(c, DK_ELIMIT, N_("a cell is longer than a ledger field may be"));
     return;
   }
   const char *v = c->v.s ? c->v.s : "";
@@ -414,7 +414,7 @@ static void cell_done(struct sheet_ctx *c) {
     char *end;
     unsigned long idx = strtoul(v, &end, 10);
     if (*v == 0 || *end != 0 || c->sst == NULL || idx >= c->sst->count) {
-      stop(c, DK_EFORMAT, "a cell points at a shared string that is not there");
+      stop(c, DK_EFORMAT, N_("a cell points at a shared string that is not there"));
       return;
     }
     val = c->sst->s[idx];
@@ -423,7 +423,7 @@ static void cell_done(struct sheet_ctx *c) {
       char *end;
       double d = strtod(v, &end);
       if (*end != 0) {
-        stop(c, DK_EFORMAT, "a number cell does not hold a number");
+        stop(c, DK_EFORMAT, N_("a number cell does not hold a number"));
         return;
       }
       int is_date = c->styles && c->style < c->styles->xfs && c->styles->is_date[c->style];
@@ -442,7 +442,7 @@ static void cell_done(struct sheet_ctx *c) {
   if (val[0] == 0)
     return;
   if (c->col >= DK_XLSX_COLUMNS_MAX) {
-    stop(c, DK_ELIMIT, "a row has a value past the 64th column");
+    stop(c, DK_ELIMIT, N_("a row has a value past the 64th column"));
     return;
   }
   free(c->cells[c->col]);
@@ -465,13 +465,13 @@ static void XMLCALL sheet_start(void *ud, const XML_Char *name, const XML_Char *
       char *end;
       unsigned long v = strtoul(r, &end, 10);
       if (*end != 0 || v == 0 || v <= c->row || v > DK_XLSX_ROWS_MAX) {
-        stop(c, DK_EFORMAT, "rows are out of order or numbered past the limit");
+        stop(c, DK_EFORMAT, N_("rows are out of order or numbered past the limit"));
         return;
       }
       n = v;
     }
     if (++c->rows > DK_XLSX_ROWS_MAX) {
-      stop(c, DK_ELIMIT, "the sheet has too many rows");
+      stop(c, DK_ELIMIT, N_("the sheet has too many rows"));
       return;
     }
     c->row = n;
@@ -482,7 +482,7 @@ static void XMLCALL sheet_start(void *ud, const XML_Char *name, const XML_Char *
     const char *r = attr(atts, "r"), *t = attr(atts, "t"), *s = attr(atts, "s");
     long col = r ? ref_col(r) : (long)(c->col + 1);
     if (col < 0) {
-      stop(c, DK_EFORMAT, "a cell reference is not valid");
+      stop(c, DK_EFORMAT, N_("a cell reference is not valid"));
       return;
     }
     c->col = (size_t)col;
@@ -558,11 +558,11 @@ int ledger_xlsx_read(struct ledger *l, const char *sheet,
   if (z == NULL) {
     if (src)
       zip_source_free(src);
-    rc = xfail(err, 0, DK_EFORMAT, "not a readable .xlsx workbook (the zip is damaged)");
+    rc = xfail(err, 0, DK_EFORMAT, N_("not a readable .xlsx workbook (the zip is damaged)"));
     goto out;
   }
   if (!wb || !styles || !sh || (styles->is_date = calloc(STYLES_MAX, 1)) == NULL) {
-    rc = xfail(err, 0, DK_ENOMEM, "out of memory");
+    rc = xfail(err, 0, DK_ENOMEM, N_("out of memory"));
     goto out;
   }
   /* The sheets. */
@@ -574,11 +574,11 @@ int ledger_xlsx_read(struct ledger *l, const char *sheet,
   rc = parse_part(z, "xl/workbook.xml", &wb->j);
   XML_ParserFree(wb->j.p);
   if (rc == DK_ENOTFOUND)
-    rc = xfail(err, 0, DK_EFORMAT, "not an .xlsx workbook (no xl/workbook.xml)");
+    rc = xfail(err, 0, DK_EFORMAT, N_("not an .xlsx workbook (no xl/workbook.xml)"));
   if (rc != 0)
     goto out;
   if (wb->count == 0) {
-    rc = xfail(err, 0, DK_EFORMAT, "the workbook has no sheet");
+    rc = xfail(err, 0, DK_EFORMAT, N_("the workbook has no sheet"));
     goto out;
   }
   size_t pick = 0;
@@ -589,7 +589,7 @@ int ledger_xlsx_read(struct ledger *l, const char *sheet,
         pick = i;
     if (pick == wb->count) {
       char msg[256];
-      snprintf(msg, sizeof(msg), "the workbook has no sheet named '%.64s' (the first is '%.64s')",
+      snprintf(msg, sizeof(msg), _("the workbook has no sheet named '%.64s' (the first is '%.64s')"),
                sheet, wb->sheets[0].name);
       rc = xfail(err, 0, DK_ENOTFOUND, msg);
       goto out;
@@ -605,7 +605,7 @@ int ledger_xlsx_read(struct ledger *l, const char *sheet,
   rc = parse_part(z, "xl/_rels/workbook.xml.rels", &wb->j);
   XML_ParserFree(wb->j.p);
   if (rc == DK_ENOTFOUND || (rc == 0 && wb->target[0] == 0))
-    rc = xfail(err, 0, DK_EFORMAT, "the workbook does not say where its sheet is");
+    rc = xfail(err, 0, DK_EFORMAT, N_("the workbook does not say where its sheet is"));
   if (rc != 0)
     goto out;
   char part[600];
@@ -655,7 +655,7 @@ int ledger_xlsx_read(struct ledger *l, const char *sheet,
   rc = parse_part(z, part, &sh->j);
   XML_ParserFree(sh->j.p);
   if (rc == DK_ENOTFOUND)
-    rc = xfail(err, 0, DK_EFORMAT, "the workbook's sheet part is missing");
+    rc = xfail(err, 0, DK_EFORMAT, N_("the workbook's sheet part is missing"));
   row_clear(sh);
   free(sh->v.s);
 out:

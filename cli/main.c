@@ -57,9 +57,15 @@ int main(int argc, char **argv) {
       c.dir = argv[++i];
     } else if (strncmp(argv[i], "--dir=", 6) == 0) {
       c.dir = argv[i] + 6;
-    } else if (strcmp(argv[i], "--lang") == 0) {
-      i++; /* applied by cli_i18n_init */
-    } else if (strncmp(argv[i], "--lang=", 7) == 0) {
+    } else if (strcmp(argv[i], "--lang") == 0 || strncmp(argv[i], "--lang=", 7) == 0) {
+      /* applied by cli_i18n_init */
+      const char *v = argv[i][6] == '=' ? argv[i] + 7 : i + 1 < argc ? argv[++i] : NULL;
+      if (v == NULL)
+        return cli_usage_error("docket [--dir DIR] COMMAND", _("--%s needs a value (%s)"),
+                               "lang", "zh_CN|en");
+      if (!cli_lang_known(v))
+        return cli_usage_error("docket [--dir DIR] COMMAND", _("--lang is zh_CN or en, not '%s'"),
+                               v);
     } else if (strcmp(argv[i], "--json") == 0) {
       cli_set_json(&c, 1);
     } else if (strcmp(argv[i], "--version") == 0) {

@@ -234,8 +234,14 @@ int cli_parse(struct cli *c, const struct cli_command *cmd, const struct cli_opt
         return usage_error(cmd, opts, _("--%s needs a value (%s)"), o->name, o->arg);
       value = argv[++i];
     }
-    if (o->value == NULL)
-      continue; /* a common option, handled elsewhere */
+    if (o->value == NULL) {
+      /* A common option, applied elsewhere: --lang by cli_i18n_init, which
+       * takes any value; a language docket has no words for is refused here
+       * rather than shown in English without a word. */
+      if (strcmp(o->name, "lang") == 0 && !cli_lang_known(value))
+        return usage_error(cmd, opts, _("--lang is zh_CN or en, not '%s'"), value);
+      continue;
+    }
     switch (o->kind) {
     case CLI_OPT_FLAG:
       *(int *)o->value = 1;

@@ -50,7 +50,7 @@ expect_fail "cut short" 1 "cut short" "$DOCKET" restore "$WORK/cut.backup" --dir
 [ ! -e "$WORK/r3" ] && ok || bad "nothing written for a cut backup"
 cp "$D/key" "$WORK/notbackup"
 expect_fail "not a backup" 1 "not a docket backup" "$DOCKET" restore "$WORK/notbackup" --dir "$WORK/r4"
-expect_fail "restore needs a dir" 2 "needs FILE" "$DOCKET" restore "$WORK/b1.backup"
+expect_fail "restore needs a dir" 2 "--dir is required" "$DOCKET" restore "$WORK/b1.backup"
 
 # --- passwd
 cp "$D/key" "$WORK/key.before"

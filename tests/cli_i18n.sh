@@ -52,6 +52,29 @@ PY
 LANG=C dk case list >"$WORK/out" 2>&1
 python3 -c "open('$WORK/out','rb').read().decode('utf-8')" && ok || bad "C locale list is not valid UTF-8"
 grep -q "dispute" "$WORK/out" && grep -q "NUMBER" "$WORK/out" && ok || bad "C locale list not English"
+# case import speaks the interface language: its row errors, its summary
+printf 'number,kind,opened,summary\nLX-2025-0101,dispute,2025-03-01,a\nLX-2025-0101,dispute,2025-03-02,b\n' >"$WORK/dup.csv"
+LANG=C dk --lang zh_CN case import "$WORK/dup.csv" >"$WORK/out" 2>"$WORK/err"
+expect_eq "Chinese import error: exit" 1 $?
+grep -q "第 3 行：编号 LX-2025-0101 也出现在第 2 行" "$WORK/err" && ok || bad "import row error not Chinese: $(cat "$WORK/err")"
+grep -q "2 行中有 1 行无效；未导入任何内容" "$WORK/err" && ok || bad "import summary not Chinese: $(cat "$WORK/err")"
+grep -q "按 UTF-8 编码读取" "$WORK/err" && ok || bad "import encoding line not Chinese: $(cat "$WORK/err")"
+printf 'number,kind,opened,summary\nLX-2025-0102,dispute,2025-03-01,\n' >"$WORK/nosummary.csv"
+expect_fail "a ledger row's error in Chinese" 1 "第 2 行：事由为空" dk --lang zh_CN case import "$WORK/nosummary.csv"
+printf 'PK\003\004garbage' >"$WORK/broken.xlsx"
+expect_fail "a damaged workbook in Chinese" 1 "不是可读的 .xlsx 工作簿" dk --lang zh_CN case import "$WORK/broken.xlsx"
+LANG=zh_CN.UTF-8 dk case import "$WORK/dup.csv" --json >"$WORK/out" 2>"$WORK/err"
+expect_eq "Chinese import error under --json: exit" 1 $?
+python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$WORK/err" && ok || bad "import --json: stderr is not JSON: $(cat "$WORK/err")"
+json_get "['error']['message']" <"$WORK/err" | grep -q "行无效" && ok || bad "import --json: message not Chinese: $(cat "$WORK/err")"
+LANG=zh_CN.UTF-8 dk status >"$WORK/out" 2>&1
+grep -q "^节点：" "$WORK/out" && grep -q "^数据库：" "$WORK/out" && ok || bad "status not Chinese: $(cat "$WORK/out")"
+LANG=C dk backup --lang zh_CN >"$WORK/out" 2>"$WORK/err"
+grep -q "必须给出 --out\|--out" "$WORK/err" && grep -q "用法" "$WORK/err" && ok || bad "backup usage error not Chinese: $(cat "$WORK/err")"
+LANG=zh_CN.UTF-8 dk status --bogus >"$WORK/out" 2>"$WORK/err"
+grep -q "'docket status' 没有选项“--bogus”" "$WORK/err" && ok || bad "unknown option in Chinese names the command and the option in their places: $(cat "$WORK/err")"
+expect_fail "a language docket has no words for" 2 "--lang is zh_CN or en, not 'fr'" dk --lang fr id
+expect_fail "... after the command too" 2 "--lang is zh_CN or en, not 'fr'" dk id --lang fr
 LANG=zh_CN.UTF-8 dk case show LX-2026-0001 >"$WORK/out" 2>&1 || true
 N=$(dk case list --kind dispute --json | json_get "[0]['number']")
 LANG=zh_CN.UTF-8 dk case show "$N" >"$WORK/out" 2>&1

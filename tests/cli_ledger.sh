@@ -94,12 +94,25 @@ printf '编号,类型,登记日期,事由\nLX-2025-0405,矛盾纠纷X,2025-03-04
 expect_fail "an unknown Chinese kind" 1 "line 2: unknown kind" dk case import "$WORK/zhbad.csv"
 
 # --- templates
-check "template zh" dk case import --template "$WORK/t-zh.csv"
+# the template's column names follow the interface language (--lang), or
+# --ledger-lang; the interface's --lang never clashes with the template's
+check "template zh" dk --lang zh_CN case import --template "$WORK/t-zh.csv"
+grep -q "空白台账" "$WORK/out" && ok || bad "template zh: the message is not Chinese: $(cat "$WORK/out")"
 expect_eq "template starts with a BOM" "efbbbf" "$(head -c 3 "$WORK/t-zh.csv" | od -An -tx1 | tr -d ' \n')"
 head -1 "$WORK/t-zh.csv" | grep -q '^.*编号,类型,类别,登记日期,事由,当事人' && ok || bad "Chinese template header: $(head -1 "$WORK/t-zh.csv")"
 check "template en" dk case import --template "$WORK/t-en.csv" --lang en
 head -1 "$WORK/t-en.csv" | grep -q 'number,kind,category,opened,summary,parties' && ok || bad "English template header"
 expect_fail "template bad lang" 2 "zh_CN or en" dk case import --template "$WORK/t.csv" --lang fr
+check "template: English interface, Chinese columns" dk --lang en case import --template "$WORK/t-zh2.csv" --ledger-lang zh_CN --json
+cmp -s "$WORK/t-zh.csv" "$WORK/t-zh2.csv" && ok || bad "--ledger-lang zh_CN under --lang en: $(head -1 "$WORK/t-zh2.csv")"
+expect_eq "template --json names its language" zh_CN "$(json_get "['lang']" <"$WORK/out")"
+check "template: Chinese interface, English columns" dk --lang zh_CN case import --template "$WORK/t-en2.csv" --ledger-lang en
+cmp -s "$WORK/t-en.csv" "$WORK/t-en2.csv" && ok || bad "--ledger-lang en under --lang zh_CN: $(head -1 "$WORK/t-en2.csv")"
+grep -q "英文列名" "$WORK/out" && ok || bad "the Chinese interface names the English columns: $(cat "$WORK/out")"
+expect_fail "template bad --ledger-lang" 2 "ledger-lang is zh_CN or en, not 'fr'" dk case import --template "$WORK/t.csv" --ledger-lang fr
+expect_fail "--ledger-lang without --template" 2 "goes with --template" dk case import "$WORK/t-en.csv" --ledger-lang en
+dk case import --help >"$WORK/out"
+expect_eq "case import --help lists --lang once" 1 "$(grep -c -- "^  --lang " "$WORK/out")"
 check "template xlsx" dk case import --template "$WORK/t.xlsx" --lang zh_CN
 expect_eq "template xlsx header" "编号 类型 类别" "$($PY -c 'import openpyxl,sys; ws=openpyxl.load_workbook(sys.argv[1]).active; print(" ".join(c.value for c in ws[1][:3]))' "$WORK/t.xlsx")"
 for t in t-zh.csv t-en.csv t.xlsx; do

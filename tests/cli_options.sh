@@ -13,7 +13,7 @@ for cmd in "init" "id" "config" "config set" "report" "verify" "audit" "audit ve
   "cert" "cert init-root" "cert set-root" "cert issue" "cert revoke" "cert grant-auditor" "cert list" \
   "case" "case open" "case triage" "case assign" "case session" "case escalate" "case resolve" \
   "case fail" "case close" "case reopen" "case revisit" "case note" "case show" "case list" \
-  "case import" "case erase"; do
+  "case import" "case export" "case erase" "status" "backup" "restore" "passwd"; do
   # shellcheck disable=SC2086
   check "$cmd --help" dk $cmd --help
   grep -q "^usage: docket $cmd" "$WORK/out" && ok || bad "$cmd --help: no usage line: $(head -c 200 "$WORK/out")"
@@ -35,6 +35,24 @@ for o in root-key request key office role days; do
   grep -q -- "--$o " "$WORK/out" && ok || bad "cert issue --help lacks --$o"
 done
 
+# status, backup, restore, passwd and case export on the same parser: their
+# help lists each option they take
+dk backup --help >"$WORK/out"
+grep -q -- "--out FILE" "$WORK/out" && ok || bad "backup --help lacks --out: $(cat "$WORK/out")"
+dk restore --help >"$WORK/out"
+grep -q -- "--dir DIR" "$WORK/out" && ok || bad "restore --help lacks --dir"
+dk case export --help >"$WORK/out"
+for o in "format csv|xlsx" "out FILE" "from DATE" "to DATE" "kind KIND" "ledger-lang zh_CN|en"; do
+  grep -q -- "--$o" "$WORK/out" && ok || bad "case export --help lacks --$o"
+done
+expect_fail "status: mistyped --help" 2 "did you mean '--help'" dk status --hlep
+expect_fail "backup: mistyped --out" 2 "did you mean '--out'" dk backup --otu x
+expect_fail "case export: mistyped --format" 2 "did you mean '--format'" dk case export --fromat csv
+expect_fail "backup: --out is required" 2 "--out is required" dk backup
+expect_fail "case export: --format is required" 2 "--format is required" dk case export
+expect_fail "restore: which file" 2 "missing FILE" dk restore --dir "$WORK/r"
+expect_fail "passwd takes no arguments" 2 "takes no arguments, but got 'x'" dk passwd x
+
 # suggestions for commands and options
 expect_fail "mistyped command" 2 "did you mean 'report'" dk reprot
 expect_fail "mistyped subcommand" 2 "did you mean 'list'" dk case lsit
@@ -43,11 +61,13 @@ expect_fail "mistyped option" 2 "did you mean '--status'" dk case list --stauts 
 expect_fail "mistyped option of peer add" 2 "did you mean '--office'" dk peer add --ofice x
 expect_fail "mistyped global option" 2 "did you mean '--dir'" "$DOCKET" --dri x id
 # the same mistake, the same words, in every command
-for cmd in "id" "verify" "cert list" "peer list" "sync" "export --out x" "report" "case list"; do
+for cmd in "id" "verify" "cert list" "peer list" "sync" "export --out x" "report" "case list" \
+  "status" "backup --out x" "restore x" "passwd" "case export --format csv"; do
   # shellcheck disable=SC2086
   expect_fail "$cmd: unknown option" 2 "unknown option '--bogus-option'" dk $cmd --bogus-option
 done
-for cmd in "init --office a --role" "report --from" "case list --status" "cert issue --days"; do
+for cmd in "init --office a --role" "report --from" "case list --status" "cert issue --days" \
+  "backup --out" "case export --format"; do
   # shellcheck disable=SC2086
   expect_fail "$cmd: missing value" 2 "needs a value" dk $cmd
 done
@@ -61,6 +81,18 @@ expect_fail "--opt=value" 2 "unknown kind 'quarrel'" dk case open --kind=quarrel
 dk case list --stauts open --json >"$WORK/out" 2>"$WORK/err"
 expect_eq "json usage error: exit" 2 $?
 expect_eq "json usage error: code" EINVAL "$(json_get "['error']['code']" <"$WORK/err")"
+for cmd in "status --hlep" "backup" "restore" "passwd extra" "case export --format pdf"; do
+  # shellcheck disable=SC2086
+  dk $cmd --json >"$WORK/out" 2>"$WORK/err"
+  expect_eq "$cmd --json: usage exit" 2 $?
+  expect_eq "$cmd --json: JSON error" EINVAL "$(json_get "['error']['code']" <"$WORK/err" 2>&1)"
+done
+for cmd in "status" "backup --out $WORK/b" "case export --format csv"; do
+  # shellcheck disable=SC2086
+  dk $cmd --json >"$WORK/out" 2>"$WORK/err"
+  expect_eq "$cmd --json: exit without a node" 1 $?
+  expect_eq "$cmd --json: JSON error without a node" ENOTINIT "$(json_get "['error']['code']" <"$WORK/err" 2>&1)"
+done
 dk id --json >"$WORK/out" 2>"$WORK/err"
 expect_eq "json error: exit" 1 $?
 expect_eq "json error: code" ENOTINIT "$(json_get "['error']['code']" <"$WORK/err")"

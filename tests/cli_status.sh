@@ -90,5 +90,5 @@ check "status text" dk lanxin status
 grep -q "last error (" "$WORK/out" && ok || bad "text shows the last error: $(cat "$WORK/out")"
 stop_all
 check "status --help" dk lanxin status --help
-expect_fail "status bad arg" 2 "unexpected" dk lanxin status --bogus
+expect_fail "status bad arg" 2 "unknown option '--bogus'" dk lanxin status --bogus
 finish
