@@ -48,6 +48,23 @@ static void on_diff(void *arg, const struct dk_index_diff *d) {
            d->what);
 }
 
+/* A page of the store file that does not hold together. */
+struct pages_ctx {
+  json_t *arr;
+  uint64_t printed;
+};
+
+static void on_page(void *arg, const char *table, uint64_t page, const char *what) {
+  struct pages_ctx *c = arg;
+  if (c->arr) {
+    json_array_append_new(c->arr, json_pack("{s:s, s:I, s:s}", "table", table, "page",
+                                            (json_int_t)page, "what", what));
+    return;
+  }
+  if (c->printed++ < 100)
+    printf(_("DAMAGED  store page %llu (table %s): %s\n"), (unsigned long long)page, table, what);
+}
+
 struct forks_ctx {
   json_t *arr;
 };
@@ -92,12 +109,39 @@ int cmd_verify(struct cli *c, int argc, char **argv) {
   if (prc != 0)
     return CLI_EXIT(prc);
   int json = c->json;
+  /* The pages first: LMDB trusts them, and the checks below read every
+   * table and rebuild the derived ones in a write transaction, which must
+   * never run on pages that do not hold together. */
+  struct pages_ctx pc = {json ? json_array() : NULL, 0};
+  uint64_t npages = 0;
+  int rc = dk_node_check_pages(c->dir, on_page, &pc, &npages);
+  if (rc == 0 && npages > 0) {
+    if (json) {
+      json_t *o = json_pack("{s:b, s:I, s:o}", "ok", 0, "damaged_pages", (json_int_t)npages,
+                            "pages", pc.arr);
+      cli_print_json(o);
+    }
+    return cli_error_code(
+        DK_EDAMAGED,
+        _("the store file is damaged: %llu pages do not hold together, so no entry in it can "
+          "be trusted and nothing may be written to it. Restore data.mdb from a backup "
+          "('docket restore'), or rebuild this office's log from its street (a new node with "
+          "the office's key file, 'docket init --key-file', then 'docket sync'; see "
+          "docs/operations.md)"),
+        (unsigned long long)npages);
+  }
+  json_decref(pc.arr);
+  if (rc != 0) {
+    char what[4200];
+    snprintf(what, sizeof(what), _("cannot open the node in %s"), c->dir);
+    return cli_fail(rc, what);
+  }
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
   struct verify_ctx vc = {json ? json_array() : NULL, !json && cli_progress_tty(), 0};
   struct dk_verify_report rep;
-  int rc = dk_node_verify(n, on_problem, on_progress, &vc, &rep);
+  rc = dk_node_verify(n, on_problem, on_progress, &vc, &rep);
   struct forks_ctx fc = {json ? json_array() : NULL};
   if (rc == 0) {
     if (vc.tty)

@@ -130,8 +130,10 @@ int cli_fail(int rc, const char *what) {
     hint = "; another docket process may hold it, try again";
     break;
   case DK_EDAMAGED:
-    hint = "; restore data.mdb from a backup, or rebuild this office's log from its street "
-           "(a new node with the office's key file, then 'docket sync')";
+    hint = _("; 'docket verify' names the damage. Restore data.mdb from a backup ('docket "
+             "restore'), or rebuild this office's log from its street (a new node with the "
+             "office's key file, 'docket init --key-file', then 'docket sync'; see "
+             "docs/operations.md)");
     break;
   case DK_ERESTORED:
     hint = " (it may lack entries it wrote after the copy, which its parent holds: writing "
