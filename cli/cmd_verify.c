@@ -15,15 +15,29 @@ static void on_problem(void *arg, const struct dk_verify_problem *p) {
   struct verify_ctx *c = arg;
   char log[DK_PK_BYTES * 2 + 1];
   dk_hex(p->log, DK_PK_BYTES, log);
+  char cid[DK_HASH_BYTES * 2 + 1] = "";
+  if (p->case_id)
+    dk_hex(p->case_id, DK_HASH_BYTES, cid);
+  const char *number = p->case_number && p->case_number[0] ? p->case_number : NULL;
   if (c->problems) {
-    json_array_append_new(c->problems, json_pack("{s:s, s:I, s:s, s:s}", "log", log, "seq",
-                                                 (json_int_t)p->seq, "error", dk_errname(p->code),
-                                                 "what", p->what));
+    json_array_append_new(c->problems,
+                          json_pack("{s:s, s:I, s:s, s:s, s:s?, s:s?}", "log", log, "seq",
+                                    (json_int_t)p->seq, "error", dk_errname(p->code), "what",
+                                    p->what, "case", number, "case_id", p->case_id ? cid : NULL));
     return;
   }
   if (c->tty)
     fputs("\r\033[K", stderr);
-  printf(_("DAMAGED  log %.16s  seq %llu: %s\n"), log, (unsigned long long)p->seq, p->what);
+  /* The case by its number where this node can read it, else by its id;
+   * always the entry, which is what was damaged. */
+  if (number)
+    printf(_("DAMAGED  case %s  log %.16s  seq %llu: %s\n"), number, log,
+           (unsigned long long)p->seq, p->what);
+  else if (p->case_id)
+    printf(_("DAMAGED  case id %.16s  log %.16s  seq %llu: %s\n"), cid, log,
+           (unsigned long long)p->seq, p->what);
+  else
+    printf(_("DAMAGED  log %.16s  seq %llu: %s\n"), log, (unsigned long long)p->seq, p->what);
   c->printed++;
 }
 
@@ -31,20 +45,29 @@ static void on_problem(void *arg, const struct dk_verify_problem *p) {
 struct derived_ctx {
   json_t *arr;
   uint64_t printed;
+  dk_node *n;
 };
 
 static void on_diff(void *arg, const struct dk_index_diff *d) {
   struct derived_ctx *c = arg;
   char cs[DK_HASH_BYTES * 2 + 1] = "";
-  if (d->case_id)
+  char number[DK_CASE_NUMBER_BYTES] = "";
+  if (d->case_id) {
     dk_hex(d->case_id, DK_HASH_BYTES, cs);
+    dk_node_case_number(c->n, d->case_id, number);
+  }
   if (c->arr) {
-    json_array_append_new(c->arr, json_pack("{s:s, s:s?, s:s}", "table", d->table, "case",
-                                            d->case_id ? cs : NULL, "what", d->what));
+    json_array_append_new(c->arr, json_pack("{s:s, s:s?, s:s?, s:s}", "table", d->table,
+                                            "case_id", d->case_id ? cs : NULL, "case",
+                                            number[0] ? number : NULL, "what", d->what));
     return;
   }
-  if (c->printed++ < 100)
-    printf("DERIVED  table %s%s%.16s: %s\n", d->table, d->case_id ? "  case " : "", cs,
+  if (c->printed++ >= 100)
+    return;
+  if (number[0])
+    printf(_("DERIVED  table %s  case %s: %s\n"), d->table, number, d->what);
+  else
+    printf(_("DERIVED  table %s%s%.16s: %s\n"), d->table, d->case_id ? "  case id " : "", cs,
            d->what);
 }
 
@@ -149,7 +172,7 @@ int cmd_verify(struct cli *c, int argc, char **argv) {
     rc = dk_node_forks(n, on_fork, &fc);
   }
   /* Derived state against a rebuild from the log. */
-  struct derived_ctx dc = {json ? json_array() : NULL, 0};
+  struct derived_ctx dc = {json ? json_array() : NULL, 0, n};
   uint64_t ndiff = 0, after = 0;
   int repaired = 0;
   if (rc == 0)
