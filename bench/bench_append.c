@@ -93,8 +93,10 @@ int main(int argc, char **argv) {
   size_t runs = argc > 2 ? strtoul(argv[2], NULL, 10) : 5;
   size_t cases = argc > 3 ? strtoul(argv[3], NULL, 10) : 3400;
   size_t appends = argc > 4 ? strtoul(argv[4], NULL, 10) : 1000;
-  if (runs == 0 || runs > 100 || cases == 0 || appends < 100)
+  if (runs == 0 || runs > 100 || cases == 0 || appends < 100) {
+    fprintf(stderr, "bench_append: RUNS 1-100, CASES_PER_RUN at least 1, APPENDS at least 100\n");
     return 2;
+  }
   static const char pass[] = "bench passphrase";
   struct dk_node_config cfg;
   memset(&cfg, 0, sizeof(cfg));

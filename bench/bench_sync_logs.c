@@ -5,7 +5,8 @@
  * PARENT (e.g. zhanhe/beidu): COUNT identities made from fixed seeds, each
  * with its signed seq-1 office entry (PARENT/cNNNNN), stored through
  * dk_node_ingest in batches, as a sync would store them. The nodes are made
- * by `docket init`; the passphrase comes from DOCKET_PASSPHRASE. This builds
+ * by `docket init`; the passphrase comes from DOCKET_PASSPHRASE. Each log is
+ * pinned at every node, as a street pins its communities. This builds
  * the setting of the idle-sync figure of scripts/bench.sh (a district and a
  * street that already hold the same logs); it measures nothing itself.
  */
@@ -105,10 +106,25 @@ int main(int argc, char **argv) {
                                      m[i].body.data, m[i].body.len};
     }
     for (int d = 0; d < ndirs; d++) {
+      /* Pinned, as a street pins its communities: without a root a node
+       * stores (and offers) only the logs its pins authorise. */
+      for (size_t i = 0; i < k; i++) {
+        struct dk_peer p;
+        memset(&p, 0, sizeof(p));
+        snprintf(p.name, sizeof(p.name), "c%05zu", first + i);
+        memcpy(p.key, m[i].e.h.log, DK_PK_BYTES);
+        snprintf(p.office, sizeof(p.office), "%s/c%05zu", parent, first + i);
+        p.role = DK_OFFICE_COMMUNITY;
+        int rc = dk_node_peer_add(nodes[d], &p);
+        if (rc != 0 && rc != DK_EEXIST)
+          return fail("pin", rc);
+      }
       struct dk_ingest_stats st;
       int rc = dk_node_ingest(nodes[d], raw, k, &st);
       if (rc != 0)
         return fail("ingest", rc);
+      if (st.refused)
+        return fail("ingest refused a log", st.refused_why);
       stored += st.stored;
     }
   }

@@ -448,6 +448,10 @@ static int report(const struct dk_audit_result *r, int rc, int json, const char 
     printf(_("verdict: verified (authorship not checked: no trusted root)\n"));
   else
     printf(_("verdict: %s\n"), verdict);
+  if (oc == OUT_UNCHECKED)
+    cli_warn(_("authorship was not checked: no trusted root (give --root or --key-dir to 'audit "
+               "verify', configure the deployment's root with 'docket cert set-root', or accept "
+               "this with --no-root)"));
   return oc == OUT_FAILED || oc == OUT_UNCHECKED ? 1 : 0;
 }
 
@@ -653,9 +657,12 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "verify") == 0)
     return audit_verify(c, argc - 1, argv + 1);
   const char *ref = NULL, *bundle = NULL, *for_hex = NULL;
+  int no_root = 0;
   const struct cli_opt opts[] = {
       CLI_STRING("bundle", "FILE", &bundle, N_("write a self-contained audit bundle")),
       CLI_STRING("for", "AUDITOR-KEY", &for_hex, N_("wrap the case key for this auditor")),
+      CLI_FLAG("no-root", &no_root,
+               N_("accept that authorship is not checked (a node with no root configured)")),
       CLI_END};
   static const struct cli_command cmd = {
       "audit", "CASE", 1, 1,
@@ -667,7 +674,9 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
          "timeline and a verdict. --bundle writes a self-contained audit bundle\n"
          "(docs/PROTOCOL.md section 12) for 'docket audit verify FILE'; --for wraps the\n"
          "case key for that auditor's key, which (with a root configured) must hold an\n"
-         "auditor grant covering the case's office."),
+         "auditor grant covering the case's office. On a node with no root configured\n"
+         "authorship cannot be checked: the verdict says so and the exit status is 1,\n"
+         "unless --no-root accepts that."),
       NULL};
   int prc = cli_parse(c, &cmd, opts, argc, argv, &ref, NULL);
   if (prc != 0)
@@ -708,7 +717,9 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
     goto done;
   }
   /* The node's own root is the one trusted here, as for every entry it
-   * took in; without one, its pinned keys were its trust. */
+   * took in. Without one, its pinned keys were its trust, which says
+   * nothing of authorship to anyone else: not "verified" unless
+   * --no-root accepts that. */
   uint8_t root[DK_PK_BYTES];
   int have_root = 0;
   rc = dk_node_root_pk(n, root);
@@ -754,7 +765,7 @@ int cmd_audit(struct cli *c, int argc, char **argv) {
   const char *number = NULL;
   if (dk_node_case_get(n, case_id, &s) == 0 && s.number)
     number = s.number;
-  out = report(&r, vrc, json, number, bundle, 1);
+  out = report(&r, vrc, json, number, bundle, no_root);
   dk_case_state_release(&s);
 done:
   dk_audit_result_release(&r);

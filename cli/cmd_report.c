@@ -138,7 +138,18 @@ static void text_block(const char *title, const struct dk_report_figures *f) {
   printf(_("  median days to close %s; mean satisfaction %s\n"), med, sat);
 }
 
+/* A log held with entries this node would not accept today: cases opened
+ * in them are left out of the figures. */
+struct unauth_range {
+  uint8_t log[32];
+  uint64_t first_seq;
+};
+
 struct collect {
+  dk_node *n;
+  const struct unauth_range *unauth;
+  size_t unauth_count;
+  uint64_t excluded; /* cases left out: opened by an unauthorised entry */
   struct dk_report *main, *streets, *kinds;
   struct cli_trend_month trend[CLI_TREND_MONTHS_MAX];
   size_t trend_count;
@@ -178,6 +189,16 @@ static void trend_add(struct collect *c, const struct dk_case_state *s) {
 
 static int collect_case(void *ctx, const struct dk_case_state *s) {
   struct collect *c = ctx;
+  if (c->unauth_count) {
+    uint8_t log[32];
+    uint64_t seq;
+    if (dk_node_case_origin(c->n, s->id, log, &seq) == 0)
+      for (size_t i = 0; i < c->unauth_count; i++)
+        if (memcmp(c->unauth[i].log, log, 32) == 0 && seq >= c->unauth[i].first_seq) {
+          c->excluded++;
+          return 0;
+        }
+  }
   int rc = dk_report_add(c->main, s);
   if (rc == 0 && c->streets)
     rc = dk_report_add(c->streets, s);
@@ -241,20 +262,30 @@ static void text_extra(const struct cli_report_view *v) {
 struct unauth_ctx {
   json_t *arr;
   size_t count;
+  struct unauth_range *ranges;
+  int nomem;
 };
 
 static int on_unauth(void *ctx, const struct dk_unauthorised_log *u) {
   struct unauth_ctx *c = ctx;
   char hex[65];
   dk_hex(u->log, 32, hex);
+  struct unauth_range *more = realloc(c->ranges, (c->count + 1) * sizeof(*more));
+  if (more == NULL) {
+    c->nomem = 1;
+    return DK_ENOMEM;
+  }
+  c->ranges = more;
+  memcpy(c->ranges[c->count].log, u->log, 32);
+  c->ranges[c->count].first_seq = u->first_seq;
   c->count++;
   if (c->arr)
     json_array_append_new(c->arr, json_pack("{s:s, s:s, s:I, s:s}", "log", hex, "office",
                                             u->office, "from_seq", (json_int_t)u->first_seq,
                                             "why", dk_errname(u->why)));
   else
-    cli_warn("log %.16s (%s) holds entries from seq %llu that are not authorised here (%s): "
-             "cases it wrote may be counted below; run 'docket verify'",
+    cli_warn(_("log %.16s (%s) holds entries from seq %llu that are not authorised here (%s): "
+               "the cases it opened there are left out of the figures below; run 'docket verify'"),
              hex, u->office, (unsigned long long)u->first_seq, dk_strerror(u->why));
   return 0;
 }
@@ -338,7 +369,16 @@ int cmd_report(struct cli *c, int argc, char **argv) {
   col.kinds = &kinds;
   col.from_ms = p.from_ms;
   col.to_ms = p.to_ms;
-  int rc = dk_node_case_foreach(n, collect_case, &col);
+  /* Logs held here that this node would not accept today (stored before it
+   * had a root or learnt of a revocation): flagged, and the cases they
+   * opened left out of the figures, never silently summed. */
+  struct unauth_ctx uc = {json ? json_array() : NULL, 0, NULL, 0};
+  int rc = dk_node_unauthorised_logs(n, on_unauth, &uc);
+  col.n = n;
+  col.unauth = uc.ranges;
+  col.unauth_count = uc.count;
+  if (rc == 0)
+    rc = dk_node_case_foreach(n, collect_case, &col);
   if (rc == 0)
     rc = dk_report_finish(&r);
   if (rc == 0)
@@ -353,18 +393,14 @@ int cmd_report(struct cli *c, int argc, char **argv) {
   int out = 0;
   FILE *f = stdout;
   if (rc != 0) {
+    json_decref(uc.arr);
+    uc.arr = NULL;
     out = cli_fail(rc, _("cannot compute the report"));
     goto done;
   }
-  /* Logs held here that this node would not accept today (stored before it
-   * had a root or learnt of a revocation): flagged, never silently summed. */
-  struct unauth_ctx uc = {json ? json_array() : NULL, 0};
-  rc = dk_node_unauthorised_logs(n, on_unauth, &uc);
-  if (rc != 0) {
-    json_decref(uc.arr);
-    out = cli_fail(rc, _("cannot check the logs' authorisation"));
-    goto done;
-  }
+  if (col.excluded && !json)
+    cli_warn(_("%llu cases opened by entries not authorised here are left out of the figures"),
+             (unsigned long long)col.excluded);
   char period[160], a[32], b[32];
   cli_format_time(p.from_ms, 1, a, sizeof(a));
   cli_format_time(p.to_ms == UINT64_MAX ? 0 : p.to_ms, 1, b, sizeof(b));
@@ -451,6 +487,8 @@ int cmd_report(struct cli *c, int argc, char **argv) {
                                               "minutes", (json_int_t)r.people[i].minutes));
     json_object_set_new(o, "work_log", people);
     json_object_set_new(o, "unauthorised_logs", uc.arr);
+    uc.arr = NULL;
+    json_object_set_new(o, "excluded_cases", json_integer((json_int_t)col.excluded));
     out = cli_print_json(o);
   } else if (fmt == FMT_CSV) {
     puts(CSV_HEADER);
@@ -491,6 +529,8 @@ int cmd_report(struct cli *c, int argc, char **argv) {
     }
   }
 done:
+  json_decref(uc.arr);
+  free(uc.ranges);
   if (f != stdout)
     if (fclose(f) != 0 && out == 0)
       out = cli_error_code(DK_EIO, _("cannot write %s"), out_path);

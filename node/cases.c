@@ -562,6 +562,17 @@ int dk_node_case_get(dk_node *n, const uint8_t case_id[DK_HASH_BYTES], struct dk
   return rc;
 }
 
+int dk_node_case_origin(dk_node *n, const uint8_t case_id[DK_HASH_BYTES], uint8_t log[DK_PK_BYTES],
+                        uint64_t *seq) {
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  rc = dk_log_find(&t, case_id, log, seq);
+  dk_store_read_end(&t);
+  return rc;
+}
+
 int dk_node_case_foreach(dk_node *n, int (*cb)(void *ctx, const struct dk_case_state *s),
                          void *ctx) {
   int rc = need_unlocked(n);

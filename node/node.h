@@ -142,6 +142,11 @@ int dk_node_case_find(dk_node *n, const char *ref, uint8_t case_id[DK_HASH_BYTES
 /* Reads the derived state of a case (caller releases it). */
 int dk_node_case_get(dk_node *n, const uint8_t case_id[DK_HASH_BYTES], struct dk_case_state *out);
 
+/* The log and seq of a case's opening entry (DK_ENOTFOUND when the case is
+ * not held, DK_EBADID when the store's record of it is damaged). */
+int dk_node_case_origin(dk_node *n, const uint8_t case_id[DK_HASH_BYTES], uint8_t log[DK_PK_BYTES],
+                        uint64_t *seq);
+
 /* Calls cb for every case this node can read, in case id order. A non-zero
  * return from cb stops the walk and is returned. */
 int dk_node_case_foreach(dk_node *n, int (*cb)(void *ctx, const struct dk_case_state *s),

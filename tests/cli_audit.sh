@@ -43,7 +43,7 @@ if wait_for $WAIT idle_sync lanxin; then ok; else bad "lanxin never idle: $(cat 
 district_has() { dk zhanhe case show "$N" --json >"$WORK/show.out" 2>&1 && grep -q "Site visit" "$WORK/show.out"; }
 if wait_for $WAIT district_has; then ok; else bad "the district never folded the street's session"; fi
 # Let the district witness the street's latest head.
-district_witnessed() { dk zhanhe audit "$N" --json >"$WORK/a.json" 2>&1 && python3 - "$WORK/a.json" <<'PY'
+district_witnessed() { dk zhanhe audit "$N" --no-root --json >"$WORK/a.json" 2>&1 && python3 - "$WORK/a.json" <<'PY'
 import json, sys
 a = json.load(open(sys.argv[1]))
 sys.exit(0 if a["counts"]["unwitnessed"] == 0 else 1)
@@ -52,7 +52,7 @@ PY
 if wait_for $WAIT district_witnessed; then ok; else bad "case entries still unwitnessed at the district: $(head -c 600 "$WORK/a.json")"; fi
 
 # --- audit at the district
-check "audit at the district" dk zhanhe audit "$N" --json
+check "audit at the district" dk zhanhe audit "$N" --no-root --json
 cp "$WORK/out" "$WORK/audit.json"
 expect_eq "verdict" "verified" "$(json_get "['verdict']" <"$WORK/audit.json")"
 expect_eq "two logs wrote to the case" "2" "$(python3 -c 'import json,sys; print(sum(1 for l in json.load(open(sys.argv[1]))["logs"] if l["case_entries"] > 0))' "$WORK/audit.json")"
@@ -61,11 +61,17 @@ expect_eq "street witnessed by the district" "zhanhe" "$(python3 -c 'import json
 expect_eq "district decrypts the timeline" "True" "$(json_get "['decrypted']" <"$WORK/audit.json")"
 expect_eq "no root here: certificates not checked" "False" "$(json_get "['certificates']['checked']" <"$WORK/audit.json")"
 grep -q "Site visit with Feng Hua" "$WORK/audit.json" && ok || bad "timeline shows the street's session"
-check "audit text" dk zhanhe audit "$N"
+check "audit text" dk zhanhe audit "$N" --no-root
 grep -q "^verdict: verified" "$WORK/out" && ok || bad "text verdict: $(tail -3 "$WORK/out")"
+# Without a root, and without --no-root accepting that, no "verified".
+expect_fail "no root: not verified" 1 "authorship was not checked" dk zhanhe audit "$N"
+grep -q "^verdict: authorship not checked" "$WORK/out" && ok || bad "text verdict without root: $(tail -3 "$WORK/out")"
+dk zhanhe audit "$N" --json >"$WORK/out" 2>/dev/null
+expect_eq "no root: exit 1 under --json" 1 $?
+expect_eq "no root: json verdict" "authorship not checked" "$(json_get "['verdict']" <"$WORK/out")"
 
 # --- a bundle for the auditor, verified in a fresh directory
-check "bundle" dk zhanhe audit "$N" --bundle "$WORK/case.audit" --for "$AUD" --json
+check "bundle" dk zhanhe audit "$N" --no-root --bundle "$WORK/case.audit" --for "$AUD" --json
 mkdir -p "$WORK/fresh"
 cp "$WORK/case.audit" "$WORK/fresh/"
 # No deployment root here: without one given, authorship is not checked,
@@ -138,7 +144,7 @@ for node in zhanhe beidu lanxin; do
   expect_eq "$node: verify ok" "True" "$(json_get "['ok']" <"$WORK/out")"
   # open, triage, escalate (lanxin) and the session (street): four bodies.
   [ "$(json_get "['bodies_erased']" <"$WORK/out")" -ge 4 ] && ok || bad "$node erased $(json_get "['bodies_erased']" <"$WORK/out") bodies"
-  check "$node audits" dk $node audit "$N" --json
+  check "$node audits" dk $node audit "$N" --no-root --json
   expect_eq "$node: erased case verifies" "verified" "$(json_get "['verdict']" <"$WORK/out")"
   expect_eq "$node: audit names the erasure" "court order 2025-31" "$(json_get "['erased']['reason']" <"$WORK/out")"
   expect_eq "$node: no case body left" "0" "$(python3 -c 'import json,sys; print(sum(1 for e in json.load(open(sys.argv[1]))["timeline"] if e["body"] and e["type"] != "erase"))' "$WORK/out")"

@@ -27,7 +27,7 @@ for k in $CASE_KEY_IDS; do "$POKE" "$WORK/lx" case_keys get "$k" >>"$WORK/wrappe
 check "verify before" dk lx verify --json
 expect_eq "nothing erased yet" "0" "$(json_get "['bodies_erased']" <"$WORK/out")"
 # The body of the session entry, as stored, to look for afterwards.
-check "audit before" dk lx audit "$N" --json
+check "audit before" dk lx audit "$N" --no-root --json
 expect_eq "audit verified" "verified" "$(json_get "['verdict']" <"$WORK/out")"
 
 expect_fail "erase needs a reason" 2 "reason" dk lx case erase "$N" --yes
@@ -53,7 +53,7 @@ expect_eq "erased counted" "1" "$(json_get "['total']['erased']" <"$WORK/out")"
 check "verify after" dk lx verify --json
 expect_eq "verify ok" "True" "$(json_get "['ok']" <"$WORK/out")"
 expect_eq "bodies erased" "2" "$(json_get "['bodies_erased']" <"$WORK/out")"
-check "audit after" dk lx audit "$N" --json
+check "audit after" dk lx audit "$N" --no-root --json
 expect_eq "erased case audits" "verified" "$(json_get "['verdict']" <"$WORK/out")"
 expect_eq "audit sees the erasure" "court order 2025-17" "$(json_get "['erased']['reason']" <"$WORK/out")"
 expect_eq "audit counts erased bodies" "2" "$(json_get "['counts']['bodies_erased']" <"$WORK/out")"

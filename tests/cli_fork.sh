@@ -54,7 +54,7 @@ expect_eq "district: its store is sound" True "$(json_get "['ok']" <"$WORK/dv.js
 check "district verify text" dk zhanhe verify
 grep -q "^FORKED .*zhanhe/beidu/lanxin  seq $FSEQ" "$WORK/out" && ok || bad "verify text names the fork: $(cat "$WORK/out")"
 # The audit of the case at that position carries the proof and fails.
-district_has() { dk zhanhe audit "$B" --json >"$WORK/a.json" 2>&1; grep -q '"verdict"' "$WORK/a.json"; }
+district_has() { dk zhanhe audit "$B" --no-root --json >"$WORK/a.json" 2>&1; grep -q '"verdict"' "$WORK/a.json"; }
 if wait_for $WAIT district_has; then ok; else bad "the district never held $B: $(head -c 300 "$WORK/a.json")"; fi
 expect_eq "audit fails" False "$(json_get "['ok']" <"$WORK/a.json")"
 grep -q "log forked: two signed entries for this position" "$WORK/a.json" && ok || bad "audit names the fork: $(head -c 600 "$WORK/a.json")"

@@ -89,8 +89,13 @@ expect_eq "c2's verify fails" 1 $?
 grep -q "log not authorised" "$WORK/out" "$WORK/err" && ok || bad "verify says why: $(cat "$WORK/out" "$WORK/err")"
 dk c2 report --by office >"$WORK/out" 2>"$WORK/err"
 grep -q "zhanhe/beidu/c2/ghost.*not authorised" "$WORK/err" && ok || bad "report flags the ghost: $(cat "$WORK/err")"
+grep -q "3 cases opened by entries not authorised here are left out" "$WORK/err" && ok || bad "report says it left the ghost out: $(cat "$WORK/err")"
 check "report json" dk c2 report --json
 expect_eq "report json names it" zhanhe/beidu/c2/ghost "$(json_get "['unauthorised_logs'][0]['office']" <"$WORK/out")"
+# Flagged, and not summed: the ghost's three cases are left out of the
+# figures, c2's own two stay in.
+expect_eq "the ghost's cases are left out" 3 "$(json_get "['excluded_cases']" <"$WORK/out")"
+expect_eq "c2's own two cases are counted" 2 "$(json_get "['cases']" <"$WORK/out")"
 check "c2 no longer offers the ghost: its sync succeeds" dk c2 sync
 stop_all
 finish

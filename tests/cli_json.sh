@@ -38,7 +38,7 @@ expect_eq "show: not closed is null" None "$(j "['closed_at']")"
 expect_eq "show: nobody named is null" None "$(j "['history'][0]['by']")"
 check "list --json" dk case list --json
 expect_eq "list: id" "$ID" "$(j "[0]['id']")"
-check "audit --json" dk audit "$N" --json
+check "audit --json" dk audit "$N" --no-root --json
 expect_eq "audit: the case is 'id'" "$ID" "$(j "['id']")"
 expect_eq "audit: number" "$N" "$(j "['number']")"
 expect_eq "audit: no bundle is null" None "$(j "['bundle']")"

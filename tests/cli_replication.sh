@@ -10,8 +10,17 @@ trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 dk() { local d=$1; shift; "$DOCKET" --dir "$WORK/$d" "$@"; }
 key() { dk "$1" id --json | json_get "['key']"; }
 serve() { serve_node "$@" || bad "serve $1 did not start"; }
-cases_at() { dk "$1" id --json | json_get "['cases']"; }
-entries_at() { dk "$1" id --json | json_get "['entries']"; }
+# A failed 'docket id' says why (its stderr), instead of an empty figure.
+id_field() {
+  local out
+  if ! out=$(dk "$1" id --json 2>"$WORK/id.err"); then
+    echo "FAIL: docket id on $1 failed: $(head -c 300 "$WORK/id.err")" >&2
+    return 1
+  fi
+  printf '%s' "$out" | json_get "['$2']"
+}
+cases_at() { id_field "$1" cases; }
+entries_at() { id_field "$1" entries; }
 
 check "init district" dk zhanhe init --office zhanhe --role district --code ZH --listen 127.0.0.1:$BASE
 dk zhanhe network-key >"$WORK/net.key"
@@ -110,6 +119,7 @@ STREET_RC=$?
 kill "$DOG" 2>/dev/null; wait "$DOG" 2>/dev/null
 BEFORE=$(entries_at beidu)
 expect_eq "the street exited at the hook (after its 5th commit)" 99 "$STREET_RC"
+[ "$STREET_RC" = 99 ] || echo "street log: $(tail -n 15 "$WORK/beidu.log"); sync: $(head -c 600 "$WORK/killed-sync.out")" >&2
 if [ "$SYNC_RC" -ne 0 ]; then ok; else bad "the sync did not notice the street died: $(head -c 300 "$WORK/killed-sync.out")"; fi
 if [ "$BEFORE" -gt "$START" ] && [ "$BEFORE" -lt $((START + BIG)) ]; then ok
 else bad "the street did not die mid-sync (street held $START, holds $BEFORE, stream $BIG)"; fi
