@@ -279,7 +279,7 @@ dk_node *cli_open(const struct cli *c, int unlock) {
   cli_passphrase_free(pass);
   if (rc != 0) {
     char what[4200];
-    snprintf(what, sizeof(what), "cannot open the node in %s", c->dir);
+    snprintf(what, sizeof(what), _("cannot open the node in %s"), c->dir);
     cli_fail(rc, what);
     return NULL;
   }
@@ -419,4 +419,17 @@ const char *cli_term_text(const char *s, size_t chars_max, char *buf, size_t cap
     s = "";
   dk_text_sanitize(buf, cap, s, strlen(s), chars_max, DK_SANITIZE_TERMINAL, NULL);
   return buf;
+}
+
+int cli_network_key_parse(const char *text, size_t len, uint8_t key[32]) {
+  char hex[130];
+  if (len >= sizeof(hex))
+    return DK_EFORMAT;
+  memcpy(hex, text, len);
+  hex[len] = 0;
+  while (len > 0 && (hex[len - 1] == '\n' || hex[len - 1] == '\r' || hex[len - 1] == ' '))
+    hex[--len] = 0;
+  int rc = strlen(hex) == 64 && dk_unhex(hex, key, 32) == 32 ? 0 : DK_EFORMAT;
+  sodium_memzero(hex, sizeof(hex));
+  return rc;
 }
