@@ -985,6 +985,24 @@ int dk_store_check_pages(struct dk_txn *t,
     walk_bad(w, 0, "no meta page names the snapshot being read");
     goto out;
   }
+  /* Both meta pages: LMDB writes transaction N's to page N % 2 and picks
+   * the greater id at open, so a damaged id on the older page makes it read
+   * an older snapshot, silently. Once both were written, their ids are
+   * consecutive and each on its own page. */
+  for (int i = 0; i < 2; i++) {
+    const uint8_t *m = w->map + (size_t)i * w->psize + PG_HDR;
+    uint64_t id = rd64(m + 128), other = rd64(w->map + (size_t)(1 - i) * w->psize + PG_HDR + 128);
+    w->table = "(meta)";
+    if (rd32(m) != 0xBEEFC0DEu || rd32(m + 4) != 1 || rd64(m - PG_HDR) != (uint64_t)i ||
+        (rd16(m - PG_HDR + 10) & 0x7f) != PG_META) {
+      walk_bad(w, (uint64_t)i, "meta page header is damaged");
+      goto out;
+    }
+    if (id != 0 && other != 0 && (id % 2 != (uint64_t)i || (id != other + 1 && other != id + 1))) {
+      walk_bad(w, (uint64_t)i, "meta pages' transaction ids do not follow each other");
+      goto out;
+    }
+  }
   uint64_t last = rd64(meta + 120);
   if (last < 1 || (size_t)(t->map_hi - t->map_lo) / w->psize < last + 1) {
     w->table = "(meta)";
