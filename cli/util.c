@@ -267,6 +267,14 @@ char *cli_passphrase_from(const char *file_var, const char *env_var, const char 
   return p;
 }
 
+/* What the node says while it opens (upgrading an older store, indexing
+ * what a crash left): progress on stderr, never on stdout. */
+static void open_log(void *ctx, enum dk_log_level level, const char *msg) {
+  (void)ctx;
+  (void)level;
+  fprintf(stderr, "docket: %s\n", msg);
+}
+
 dk_node *cli_open(const struct cli *c, int unlock) {
   dk_node *n = NULL;
   char *pass = NULL;
@@ -275,8 +283,11 @@ dk_node *cli_open(const struct cli *c, int unlock) {
     if (pass == NULL)
       return NULL;
   }
-  int rc = dk_node_open(c->dir, pass, pass ? strlen(pass) : 0, &n);
+  int rc = dk_node_open_logged(c->dir, pass, pass ? strlen(pass) : 0, open_log, NULL,
+                               c->json ? DK_LOG_WARN : DK_LOG_INFO, &n);
   cli_passphrase_free(pass);
+  if (rc == 0)
+    dk_node_set_log(n, NULL, NULL, DK_LOG_ERROR); /* commands set their own */
   if (rc != 0) {
     char what[4200];
     snprintf(what, sizeof(what), _("cannot open the node in %s"), c->dir);

@@ -260,13 +260,20 @@ out:
 }
 
 int dk_node_open(const char *dir, const char *passphrase, size_t passphrase_len, dk_node **out) {
+  return dk_node_open_logged(dir, passphrase, passphrase_len, NULL, NULL, DK_LOG_ERROR, out);
+}
+
+int dk_node_open_logged(const char *dir, const char *passphrase, size_t passphrase_len,
+                        dk_log_fn log, void *log_ctx, enum dk_log_level level, dk_node **out) {
   struct dk_secrets sec = {0};
   int rc;
   dk_node *n = calloc(1, sizeof(*n));
   if (n == NULL)
     return DK_ENOMEM;
   n->now_ms = wall_clock_ms;
-  n->log_level = DK_LOG_ERROR;
+  n->log = log;
+  n->log_ctx = log_ctx;
+  n->log_level = level;
   dk_buf_init_secure(&n->scratch_event);
   dk_buf_init_secure(&n->scratch_state);
   if (strlen(dir) >= sizeof(n->dir)) {

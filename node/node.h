@@ -98,6 +98,11 @@ int dk_node_restored_check(dk_node *n, const uint8_t parent_pk[DK_PK_BYTES], uin
  * (DK_EPASSPHRASE when wrong); with passphrase NULL only public data can be
  * read. DK_ENOTINIT when dir holds no node. */
 int dk_node_open(const char *dir, const char *passphrase, size_t passphrase_len, dk_node **out);
+/* dk_node_open with a log sink already set while it opens, so that what
+ * opening may take long for (upgrading an older store, indexing what a
+ * crash left unindexed) reports its progress. */
+int dk_node_open_logged(const char *dir, const char *passphrase, size_t passphrase_len,
+                        dk_log_fn log, void *log_ctx, enum dk_log_level level, dk_node **out);
 void dk_node_close(dk_node *n);
 
 void dk_node_set_clock(dk_node *n, uint64_t (*now_ms)(void *ctx), void *ctx);
