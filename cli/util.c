@@ -440,7 +440,9 @@ int cli_network_key_parse(const char *text, size_t len, uint8_t key[32]) {
   hex[len] = 0;
   while (len > 0 && (hex[len - 1] == '\n' || hex[len - 1] == '\r' || hex[len - 1] == ' '))
     hex[--len] = 0;
-  int rc = strlen(hex) == 64 && dk_unhex(hex, key, 32) == 32 ? 0 : DK_EFORMAT;
+  /* Exactly 64 digits: a NUL would end the string early and hide what
+   * follows it (found by tests/fuzz/fuzz_netkey.c). */
+  int rc = len == 64 && strlen(hex) == 64 && dk_unhex(hex, key, 32) == 32 ? 0 : DK_EFORMAT;
   sodium_memzero(hex, sizeof(hex));
   return rc;
 }
