@@ -140,7 +140,8 @@ static int translate(const dk_store *s, int mrc) {
 const char *dk_store_dir(const dk_store *s) { return s->dir; }
 
 int dk_store_open(const char *dir, int flags, dk_store **out) {
-  int rc, mrc;
+  int rc;
+  volatile int mrc; /* set under GUARDED and read after it: kept out of registers */
   int create = flags & DK_STORE_CREATE;
   MDB_txn *txn = NULL;
   dk_store *s = calloc(1, sizeof(*s));
@@ -210,7 +211,7 @@ int dk_store_open(const char *dir, int flags, dk_store **out) {
   GUARDED(s, mrc, mdb_txn_begin(s->env, NULL, 0, &txn));
   if (mrc != 0)
     goto fail;
-  for (int i = 0; i < DK_T_COUNT; i++) {
+  for (volatile int i = 0; i < DK_T_COUNT; i++) {
     GUARDED(s, mrc, mdb_dbi_open(txn, TABLE_NAMES[i], MDB_CREATE, &s->dbi[i]));
     if (mrc != 0)
       goto fail;
