@@ -3,7 +3,7 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test bench bench-anchor soak asan fuzz clean install deb
+.PHONY: all deps build demo test bench bench-anchor soak asan fuzz clean install deb boot-check
 
 all: build
 
@@ -99,6 +99,13 @@ deb: deps
 	cd $(BUILD)-deb && cpack -G DEB
 	sh scripts/check-deb.sh $(BUILD)-deb/docket_*.deb
 	cp $(BUILD)-deb/docket_*.deb .
+
+# make boot-check: the .deb installed on a fresh bookworm tree and booted
+# twice under systemd (systemd-nspawn): enable --now, kill -9, restart,
+# reboot. Root only; downloads a minimal bookworm the first time.
+boot-check: deb
+	@sh scripts/install-deps.sh boot
+	sh scripts/boot-check.sh $$(ls $(BUILD)-deb/docket_*.deb) $(BUILD)/bookworm-root
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-deb build-asan build-fuzz docket_*.deb

@@ -154,6 +154,10 @@ int cli_read_network_key(const char *path, uint8_t key[32]);
 int cli_network_key_parse(const char *text, size_t len, uint8_t key[32]);
 int cli_request_parse(const char *text, size_t len, uint8_t key[DK_PK_BYTES],
                       char office[DK_NAME_BYTES_MAX], char role[16]);
+/* docket status: the network key rotation held, as JSON ({"rotation": null}
+ * when none), and its line of text (nothing when none). cmd_net.c. */
+json_t *cli_netkey_status(dk_node *n, uint64_t now);
+void cli_netkey_status_print(json_t *netkey);
 
 /* Case JSON (shared by show, list and report). */
 json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full);

@@ -26,12 +26,173 @@ int cli_read_network_key(const char *path, uint8_t key[32]) {
   return 0;
 }
 
-int cmd_network_key(struct cli *c, int argc, char **argv) {
+/* docket network-key rotate: the district publishes the next key. */
+static int network_key_rotate(struct cli *c, int argc, char **argv) {
+  const char *grace_arg = NULL;
+  const struct cli_opt opts[] = {
+      CLI_STRING("grace", "DAYS", &grace_arg,
+                 N_("days the old key keeps working (default 30, from 1 to 365)")),
+      CLI_END};
   static const struct cli_command cmd = {
-      "network-key", NULL, 0, 0,
+      "network-key rotate", NULL, 0, 0,
+      N_("The district makes a fresh network key and publishes it in its log, sealed\n"
+         "to every office that holds a certificate now, so that no one else (a\n"
+         "stranger, a courier carrying a bundle) learns it. Each office receives it\n"
+         "with its next sync or bundle. For the grace period nodes take the old key\n"
+         "and the new one; after it, only the new one: an office that has not\n"
+         "received it by then is refused. Run by the district only; the new key is\n"
+         "what 'docket network-key' prints from now on."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  uint64_t grace = DK_NETKEY_GRACE_DAYS_DEFAULT;
+  if (grace_arg && cli_parse_u64(grace_arg, DK_NETKEY_GRACE_DAYS_MIN, DK_NETKEY_GRACE_DAYS_MAX,
+                                 &grace) != 0)
+    return cli_command_usage_error(&cmd, opts, _("--grace '%s' is not a number of days from %d "
+                                                 "to %d"),
+                                   grace_arg, DK_NETKEY_GRACE_DAYS_MIN, DK_NETKEY_GRACE_DAYS_MAX);
+  dk_node *n = cli_open(c, 1);
+  if (n == NULL)
+    return 1;
+  struct dk_netkey_rotate_result r;
+  int rc = dk_node_netkey_rotate(n, grace, &r);
+  dk_node_close(n);
+  if (rc == DK_ESCOPE)
+    return cli_error_code(rc, _("only the district rotates the network key; this node is not "
+                                "the district"));
+  if (rc == DK_ENOTFOUND)
+    return cli_error_code(rc, _("this node has no root key configured: certificates say who "
+                                "receives the new key (see 'docket cert')"));
+  if (rc == DK_ECERT)
+    return cli_error_code(rc, _("this node's key holds no certificate as the district in force "
+                                "now: issue one with 'docket cert issue' first"));
+  if (rc == DK_EEXIST) {
+    char when[32];
+    cli_format_time(r.old_until_ms, 0, when, sizeof(when));
+    return cli_error_code(rc, _("the last rotation's grace period runs until %s: rotating again "
+                                "now would cut off every office that has not synced since; "
+                                "rotate after that date"),
+                          when);
+  }
+  if (rc == DK_ELIMIT)
+    return cli_error_code(rc, _("more than %d offices hold certificates: too many for one "
+                                "rotation"),
+                          DK_NETKEY_RECIPIENTS_MAX);
+  if (rc != 0)
+    return cli_fail(rc, _("cannot rotate the network key"));
+  char until[32], iso[32];
+  cli_format_time(r.old_until_ms, 0, until, sizeof(until));
+  cli_format_iso(r.old_until_ms, iso, sizeof(iso));
+  if (c->json)
+    return cli_print_json(json_pack("{s:b, s:I, s:I, s:s}", "rotated", 1, "seq",
+                                    (json_int_t)r.seq, "recipients", (json_int_t)r.recipients,
+                                    "old_key_until", iso));
+  printf(_("network key rotated: the new key is sealed to %zu certified offices (entry %llu "
+           "of this log)\n"),
+         r.recipients, (unsigned long long)r.seq);
+  printf(_("the old key stops working after %s: every office must sync (or import a bundle) "
+           "before then\n"),
+         until);
+  return 0;
+}
+
+/* docket network-key set --file FILE: an office that missed a rotation. */
+static int network_key_set(struct cli *c, int argc, char **argv) {
+  const char *file = NULL;
+  const struct cli_opt opts[] = {
+      CLI_REQUIRED("file", "FILE", &file,
+                   N_("the network key (from 'docket network-key' at the street)")),
+      CLI_END};
+  static const struct cli_command cmd = {
+      "network-key set", NULL, 0, 0,
+      N_("Gives this node the deployment's current network key by hand: for an office\n"
+         "that was offline past the end of a rotation's grace period and is now\n"
+         "refused. Take the key from 'docket network-key' at its street and carry it\n"
+         "privately. It replaces every network key this node held."),
+      NULL};
+  int prc = cli_parse(c, &cmd, opts, argc, argv, NULL, NULL);
+  if (prc != 0)
+    return CLI_EXIT(prc);
+  uint8_t key[32];
+  if (cli_read_network_key(file, key) != 0)
+    return 1;
+  dk_node *n = cli_open(c, 1);
+  if (n == NULL) {
+    sodium_memzero(key, sizeof(key));
+    return 1;
+  }
+  int rc = dk_node_set_network_key(n, key);
+  sodium_memzero(key, sizeof(key));
+  dk_node_close(n);
+  if (rc != 0)
+    return cli_fail(rc, _("cannot store the network key"));
+  if (c->json)
+    return cli_print_json(json_pack("{s:b}", "set", 1));
+  printf(_("network key set: this node now uses the key from %s\n"), file);
+  return 0;
+}
+
+json_t *cli_netkey_status(dk_node *n, uint64_t now) {
+  struct dk_netkey_rotation_info r;
+  int rc = dk_node_netkey_rotation(n, &r);
+  if (rc != 0)
+    return json_pack("{s:o}", "rotation", json_null());
+  json_t *o = json_pack("{s:I, s:o, s:o, s:b, s:b}", "seq", (json_int_t)r.seq, "published",
+                        cli_json_time(r.ts_ms), "old_key_until", cli_json_time(r.old_until_ms),
+                        "pending", now <= r.old_until_ms, "have_new_key", r.have_new_key);
+  return json_pack("{s:o}", "rotation", o);
+}
+
+void cli_netkey_status_print(json_t *nk) {
+  json_t *r = json_object_get(nk, "rotation");
+  if (r == NULL || json_is_null(r))
+    return;
+  const char *until = json_string_value(json_object_get(r, "old_key_until"));
+  int pending = json_is_true(json_object_get(r, "pending"));
+  int have = json_is_true(json_object_get(r, "have_new_key"));
+  if (!have)
+    printf(_("network key:  ROTATED by the district, but this node did not receive the new key "
+             "(it held no certificate then): it is refused after %.10s %.5s UTC\n"),
+           until ? until : "", until ? until + 11 : "");
+  else if (pending)
+    printf(_("network key:  rotated; the old key stops working after %.10s %.5s UTC (offices "
+             "that have not synced since must do so before then)\n"),
+           until ? until : "", until ? until + 11 : "");
+  else
+    printf(_("network key:  rotated; only the new key works since %.10s %.5s UTC\n"),
+           until ? until : "", until ? until + 11 : "");
+}
+
+int cmd_network_key(struct cli *c, int argc, char **argv) {
+  /* The first argument that is not an option (nor --lang's value) names
+   * the subcommand: 'docket network-key --json rotate' works too. */
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0)
+      break;
+    if (strcmp(argv[i], "--lang") == 0) {
+      i++;
+      continue;
+    }
+    if (argv[i][0] == '-')
+      continue;
+    if (strcmp(argv[i], "rotate") != 0 && strcmp(argv[i], "set") != 0)
+      break;
+    char *word = argv[i];
+    for (int j = i; j > 1; j--)
+      argv[j] = argv[j - 1];
+    argv[1] = word; /* rotate's own argv[0] is the word itself */
+    return strcmp(word, "rotate") == 0 ? network_key_rotate(c, argc - 1, argv + 1)
+                                       : network_key_set(c, argc - 1, argv + 1);
+  }
+  static const struct cli_command cmd = {
+      "network-key", "[rotate | set]", 0, 0,
       N_("Prints this deployment's network key (64 hex digits). Give it to every new\n"
          "office for 'docket init --network-key-file FILE'; keep it from strangers:\n"
-         "without it no one can even start a handshake with a node."),
+         "without it no one can even start a handshake with a node. After a rotation\n"
+         "it prints the new key. 'docket network-key rotate' (the district only)\n"
+         "publishes a new key; 'docket network-key set --file FILE' gives an office\n"
+         "that missed one the current key by hand (see their --help)."),
       NULL};
   int prc = cli_parse(c, &cmd, NULL, argc, argv, NULL, NULL);
   if (prc != 0)
@@ -474,9 +635,12 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
     const char *why = rc == DK_ECONN      ? "peer unreachable or the connection was lost"
                       : rc == DK_EAUTH    ? "handshake failed: wrong network key, or the peer is "
                                             "not the node pinned under that name"
-                      : rc == DK_EREFUSED ? "the peer closed the handshake: it has not pinned "
-                                            "this node, holds no valid certificate for it, or "
-                                            "the network keys differ"
+                      : rc == DK_EREFUSED ? _("the peer closed the handshake: it has not "
+                                              "pinned this node, holds no valid certificate "
+                                              "for it, or the network keys differ (after a "
+                                              "network key rotation, an office that did not "
+                                              "receive the new key is refused once the old "
+                                              "one stops working: ask the district)")
                                           : dk_strerror(rc);
     out = cli_error(_("sync with %s failed: %s"), peer.name, why);
     if (s->entries_stored)

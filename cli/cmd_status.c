@@ -179,6 +179,7 @@ static void print_text(json_t *st) {
            "district\n", (long long)forks);
   else
     printf("fork proofs:  none\n");
+  cli_netkey_status_print(json_object_get(st, "network_key"));
   json_t *store = json_object_get(st, "store");
   char sz[32], fr[32];
   human_bytes((uint64_t)json_integer_value(json_object_get(store, "bytes")), sz, sizeof(sz));
@@ -271,6 +272,7 @@ int cmd_status(struct cli *c, int argc, char **argv) {
     goto done;
   }
   json_object_set_new(st, "fork_proofs", json_integer((json_int_t)forks));
+  json_object_set_new(st, "network_key", cli_netkey_status(n, now));
 
   /* the store and its disk */
   char path[4200];

@@ -36,7 +36,8 @@ const char *cli_link_error_words(int error) {
            "that name";
   case DK_EREFUSED:
     return "the peer refused this node: it has not pinned it, holds no valid certificate for "
-           "it, or the network keys differ";
+           "it, or the network keys differ (after a network key rotation, an office that did "
+           "not receive the new key is refused once the old one stops working)";
   case DK_ETIMEDOUT:
     return "the peer stopped answering";
   default:

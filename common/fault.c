@@ -65,3 +65,27 @@ void dk_fault_point(const char *name) {
     }
   }
 }
+
+static unsigned long long clock_shift_ms;
+static pthread_once_t clock_parsed = PTHREAD_ONCE_INIT;
+
+static void parse_clock(void) {
+  const char *env = getenv("DOCKET_FAULT_CLOCK_DAYS");
+  if (env == NULL || *env == '\0')
+    return;
+  char *end = NULL;
+  unsigned long days = strtoul(env, &end, 10);
+  if (end == env || *end != '\0' || days > 3650) {
+    static const char msg[] = "docket: DOCKET_FAULT_CLOCK_DAYS must be a number of days, 0 to "
+                              "3650\n";
+    ssize_t w = write(2, msg, sizeof(msg) - 1);
+    (void)w;
+    _exit(2);
+  }
+  clock_shift_ms = (unsigned long long)days * 24 * 60 * 60 * 1000;
+}
+
+unsigned long long dk_fault_clock_shift_ms(void) {
+  pthread_once(&clock_parsed, parse_clock);
+  return clock_shift_ms;
+}

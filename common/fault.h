@@ -25,6 +25,12 @@
 
 void dk_fault_point(const char *name) __attribute__((weak));
 
+/* The clock, in test builds: DOCKET_FAULT_CLOCK_DAYS=N moves the node's
+ * wall clock N days (0 to 3650) ahead, so that a test can reach the end of
+ * a grace period or a certificate without waiting for it. Returns the shift
+ * in ms (0 when unset). Not in the installed binary, like the points. */
+unsigned long long dk_fault_clock_shift_ms(void) __attribute__((weak));
+
 #define DK_FAULT(name)                                                                            \
   do {                                                                                            \
     if (dk_fault_point != 0)                                                                      \

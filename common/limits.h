@@ -280,4 +280,28 @@ _Static_assert(DK_AUDIT_CHUNK_BYTES_SOFT + DK_SYNC_ENTRY_WIRE_BYTES_MAX + 1024 <
  * root is unlocked, so the batch is held in memory. */
 #define DK_CERT_BATCH_MAX 4096
 
+
+/* Network key rotation (node/netkey.h). The old key keeps working for a
+ * grace period after the district publishes the new one, so that an office
+ * that is offline (a PC switched off over a holiday, a link down for weeks)
+ * can still reach its street with the old key and receive the new one.
+ * 30 days covers the longest closures offices report (Spring Festival);
+ * at least one day, so that a rotation never cuts off the offices that are
+ * online but have not synced yet; at most a year, because a leaked key that
+ * keeps working longer than the certificates it protects is no rotation. */
+#define DK_NETKEY_GRACE_DAYS_DEFAULT 30
+#define DK_NETKEY_GRACE_DAYS_MIN 1
+#define DK_NETKEY_GRACE_DAYS_MAX 365
+#define DK_DAY_MS (24ull * 60 * 60 * 1000)
+/* Offices one rotation entry seals the new key to: every certified key of
+ * the deployment. A district has a few dozen; the bound keeps the entry,
+ * at DK_NETKEY_RECIPIENT_BYTES each, within one body. */
+#define DK_NETKEY_RECIPIENTS_MAX 512
+#define DK_NETKEY_RECIPIENT_BYTES (1 + 2 + 32 + 2 + 72)
+_Static_assert(DK_NETKEY_GRACE_DAYS_MIN <= DK_NETKEY_GRACE_DAYS_DEFAULT &&
+                   DK_NETKEY_GRACE_DAYS_DEFAULT <= DK_NETKEY_GRACE_DAYS_MAX,
+               "the default grace lies within its bounds");
+_Static_assert(64 + DK_NETKEY_RECIPIENTS_MAX * DK_NETKEY_RECIPIENT_BYTES <= DK_BODY_BYTES_MAX,
+               "a rotation entry for every recipient fits one body");
+
 #endif

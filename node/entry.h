@@ -41,8 +41,11 @@ enum dk_entry_type {
   DK_ENTRY_AUDITOR = 8,    /* an auditor key may read a subtree's cases */
   DK_ENTRY_ERASE = 9,      /* erases a case; case_id set; body = erase block (node/erase.h) */
   DK_ENTRY_FORK = 10,      /* two signed entries for one position; body = fork block (node/fork.h) */
+  /* The district's next network key, sealed to each certified office;
+   * names no case; body = rotation block (node/netkey.h). */
+  DK_ENTRY_NETKEY = 11,
 };
-#define DK_ENTRY_TYPE_MAX 10
+#define DK_ENTRY_TYPE_MAX 11
 
 struct dk_header {
   uint64_t version;

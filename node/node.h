@@ -23,6 +23,7 @@
 #include "crypto/crypto.h"
 #include "node/case.h"
 #include "node/entry.h"
+#include "node/netkey.h"
 
 typedef struct dk_node dk_node;
 
@@ -325,9 +326,49 @@ int dk_node_ingest(dk_node *n, const struct dk_raw_entry *entries, size_t count,
  * the last witness of that log already names it. */
 int dk_node_witness(dk_node *n, const uint8_t log[DK_PK_BYTES]);
 
-/* The deployment's network key (shared by every node; strangers lack it). */
+/* The deployment's network key (shared by every node; strangers lack it):
+ * the newest one this node holds (the rotated key once it has one), which
+ * is the one to give a new office. */
 int dk_node_network_key(dk_node *n, uint8_t key[32]);
+/* Sets the key given by hand as this node's only network key (a rotated
+ * key held before is dropped, with the record of its rotation). */
 int dk_node_set_network_key(dk_node *n, const uint8_t key[32]);
+
+/* ---- network key rotation (node/netkey.c; format in node/netkey.h) ------ */
+
+/* Every network key this node holds (out should be sodium_malloc memory;
+ * the caller wipes it). Needs the node unlocked (DK_ENOKEY). */
+int dk_node_network_keys(dk_node *n, struct dk_netkeys *out);
+
+/* The latest rotation this node has applied or seen, public facts only
+ * (works on a locked node): the district log and seq of its entry, its
+ * author time, when the old key stops working, and whether this node was
+ * among its readers and holds the new key. DK_ENOTFOUND when none. */
+struct dk_netkey_rotation_info {
+  uint8_t log[DK_PK_BYTES];
+  uint64_t seq;
+  uint64_t ts_ms;
+  uint64_t old_until_ms;
+  int have_new_key;
+};
+int dk_node_netkey_rotation(dk_node *n, struct dk_netkey_rotation_info *out);
+
+/* The district publishes a fresh random network key (DK_ENTRY_NETKEY in its
+ * own log), sealed to every key holding a certificate in force now and not
+ * revoked, itself included; the old key is refused grace_days (within
+ * DK_NETKEY_GRACE_DAYS_MIN..MAX, else DK_EINVAL) after now. Applied here in
+ * the same commit. DK_ESCOPE unless this node is the district; DK_ENOTFOUND
+ * without a root; DK_ECERT unless this node's key is certified as the
+ * district now; DK_ELIMIT over DK_NETKEY_RECIPIENTS_MAX readers; DK_EEXIST
+ * while the grace period of the rotation before is still running (its end
+ * in out->old_until_ms): rotating again then would cut off at once every
+ * office that has not synced since. */
+struct dk_netkey_rotate_result {
+  uint64_t seq;
+  uint64_t old_until_ms;
+  size_t recipients;
+};
+int dk_node_netkey_rotate(dk_node *n, uint64_t grace_days, struct dk_netkey_rotate_result *out);
 
 /* Pinned peers, until certificates vouch for offices. */
 #define DK_PEER_ERROR_BYTES 256

@@ -100,6 +100,10 @@ int dk__trust_root(struct dk_txn *t, uint8_t root[DK_PK_BYTES]);
  * Anything else is left alone (0): a bad statement is kept, not trusted. */
 int dk__trust_index(dk_node *n, struct dk_txn *t, const struct dk_entry *e, const uint8_t *body,
                     size_t body_len);
+/* netkey.c: applies e when it is a network key rotation published by the
+ * district (node/netkey.c says when); anything else is left alone (0). */
+int dk__netkey_index(dk_node *n, struct dk_txn *t, const struct dk_entry *e, const uint8_t *body,
+                     size_t body_len);
 /* DK_ECERT when e's log key was revoked before e's author timestamp (its
  * own code: DK_EAUTH already means a bad seal or handshake to the CLI). */
 int dk__trust_check_author(struct dk_txn *t, const struct dk_entry *e);

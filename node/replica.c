@@ -720,7 +720,8 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
     c->stats.stored++;
     int special = e->h.type == DK_ENTRY_OFFICE ||
                   (e->h.type >= DK_ENTRY_CERT && e->h.type <= DK_ENTRY_AUDITOR) ||
-                  (e->h.type == DK_ENTRY_FORK && raw->body != NULL);
+                  (e->h.type == DK_ENTRY_FORK && raw->body != NULL) ||
+                  e->h.type == DK_ENTRY_NETKEY;
     if (!special)
       continue;
     /* What follows may append to this node's log: the writer's runs and
@@ -737,6 +738,11 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
         rc = dk__grant_own_cases(n, t, e->h.log);
     } else if (e->h.type >= DK_ENTRY_CERT && e->h.type <= DK_ENTRY_AUDITOR) {
       rc = dk__trust_index(n, t, e, raw->body, raw->body_len);
+    } else if (e->h.type == DK_ENTRY_NETKEY) {
+      /* After the certificates before it in this batch were indexed, so
+       * that its authorisation sees them; in this commit, so that a batch
+       * that fails applies nothing. */
+      rc = dk__netkey_index(n, t, e, raw->body, raw->body_len);
     } else {
       rc = fork_reported(n, t, e, raw->body, raw->body_len);
     }
@@ -844,60 +850,6 @@ int dk_node_witness(dk_node *n, const uint8_t log[DK_PK_BYTES]) {
     return DK_ENOKEY;
   struct witness_ctx c = {n, log};
   return dk_store_write(n->store, witness_fn, &c);
-}
-
-/* ---- network key -------------------------------------------------------------- */
-
-#define META_NETKEY "network_key"
-#define DK_DOMAIN_NETKEY_AD "docket/netkey/v1"
-
-struct netkey_ctx {
-  dk_node *n;
-  const uint8_t *key;
-};
-
-static int netkey_fn(struct dk_txn *t, void *arg) {
-  struct netkey_ctx *c = arg;
-  struct dk_buf ct;
-  dk_buf_init(&ct);
-  int rc = dk_aead_seal(c->n->storage_key, (const uint8_t *)DK_DOMAIN_NETKEY_AD,
-                        sizeof(DK_DOMAIN_NETKEY_AD), c->key, 32, &ct);
-  if (rc == 0)
-    rc = dk_txn_put(t, DK_T_META, META_NETKEY, strlen(META_NETKEY), ct.data, ct.len);
-  dk_buf_release(&ct);
-  return rc;
-}
-
-int dk_node_set_network_key(dk_node *n, const uint8_t key[32]) {
-  if (!n->unlocked)
-    return DK_ENOKEY;
-  struct netkey_ctx c = {n, key};
-  return dk_store_write(n->store, netkey_fn, &c);
-}
-
-int dk_node_network_key(dk_node *n, uint8_t key[32]) {
-  if (!n->unlocked)
-    return DK_ENOKEY;
-  struct dk_txn t;
-  int rc = dk_store_read_begin(n->store, &t);
-  if (rc != 0)
-    return rc;
-  const uint8_t *v;
-  size_t vlen;
-  rc = dk_txn_get(&t, DK_T_META, META_NETKEY, strlen(META_NETKEY), &v, &vlen);
-  if (rc == 0) {
-    uint8_t tmp[32];
-    struct dk_buf b = {tmp, 0, sizeof(tmp), 0};
-    rc = vlen == 32 + DK_AEAD_OVERHEAD
-             ? dk_aead_open(n->storage_key, (const uint8_t *)DK_DOMAIN_NETKEY_AD,
-                            sizeof(DK_DOMAIN_NETKEY_AD), v, vlen, &b)
-             : DK_EFORMAT;
-    if (rc == 0)
-      memcpy(key, tmp, 32);
-    sodium_memzero(tmp, sizeof(tmp));
-  }
-  dk_store_read_end(&t);
-  return rc;
 }
 
 /* ---- peers -------------------------------------------------------------------- */

@@ -136,6 +136,8 @@ static int add_entry(void *ctx, const struct dk_raw_entry *e) {
   return b->w->err;
 }
 
+static int bundle_key(dk_node *n, uint8_t *key);
+
 int dk_bundle_export(dk_node *n, const struct dk_peer *peer, const char *path,
                      struct dk_bundle_stats *st) {
   memset(st, 0, sizeof(*st));
@@ -151,7 +153,7 @@ int dk_bundle_export(dk_node *n, const struct dk_peer *peer, const char *path,
   dk_buf_init(&b.items);
   struct dk_buf head;
   dk_buf_init(&head);
-  int rc = netkey ? dk_node_network_key(n, netkey) : DK_ENOMEM;
+  int rc = netkey ? bundle_key(n, netkey) : DK_ENOMEM;
   if (rc == 0)
     rc = dk_node_log_heads(n, plan_log, &plan);
   if (rc != 0)
@@ -484,6 +486,23 @@ static int import_batch(void *ctx, const struct dk_raw_entry *raw, size_t count)
   return 0;
 }
 
+/* The key a bundle is sealed with: during a rotation the old key while it is
+ * in force, which every office holds, so that a bundle reaches an office
+ * that missed the rotation too; then the new one. */
+static int bundle_key(dk_node *n, uint8_t *key) {
+  struct dk_netkeys *k = sodium_malloc(sizeof(*k));
+  if (k == NULL)
+    return DK_ENOMEM;
+  int rc = dk_node_network_keys(n, k);
+  const uint8_t *usable[2];
+  if (rc == 0) {
+    size_t count = dk_netkeys_usable(k, dk_node_now(n), usable);
+    memcpy(key, usable[count - 1], 32);
+  }
+  sodium_free(k);
+  return rc;
+}
+
 int dk_bundle_import(dk_node *n, const char *path,
                      void (*progress)(void *ctx, const struct dk_bundle_stats *st), void *ctx,
                      struct dk_bundle_stats *st, uint8_t needs_log[DK_PK_BYTES],
@@ -498,10 +517,13 @@ int dk_bundle_import(dk_node *n, const char *path,
   int rc = netkey ? 0 : DK_ENOMEM;
   if (rc == 0 && f == NULL)
     rc = errno == ENOENT ? DK_ENOTFOUND : DK_EIO;
+  struct dk_netkeys *keys = rc == 0 ? sodium_malloc(sizeof(*keys)) : NULL;
   if (rc == 0)
-    rc = dk_node_network_key(n, netkey);
-  if (rc != 0)
+    rc = keys ? dk_node_network_keys(n, keys) : DK_ENOMEM;
+  if (rc != 0) {
+    sodium_free(keys);
     goto out;
+  }
   struct stat sb;
   if (fstat(fileno(f), &sb) != 0) {
     rc = DK_EIO;
@@ -515,7 +537,15 @@ int dk_bundle_import(dk_node *n, const char *path,
   rewind(f);
   /* Nothing is believed before the MAC says the whole file is intact and
    * comes from this deployment. */
-  rc = check_mac(f, (uint64_t)sb.st_size, netkey);
+  /* Any network key in force opens it. */
+  const uint8_t *usable[2];
+  size_t nkeys = dk_netkeys_usable(keys, dk_node_now(n), usable);
+  rc = DK_EAUTH;
+  for (size_t i = 0; i < nkeys && rc == DK_EAUTH; i++) {
+    rewind(f);
+    rc = check_mac(f, (uint64_t)sb.st_size, usable[i]);
+  }
+  sodium_free(keys);
   if (rc != 0)
     goto out;
   rewind(f);

@@ -45,6 +45,9 @@ enum {
  * es client e x server s, se client s x server e. */
 struct dk_hs_secrets {
   uint8_t network_key[DK_HS_NETWORK_KEY_BYTES];
+  /* Server during a rotation: every key it knows; network_key becomes the
+   * one the client hello proved. */
+  uint8_t keys[DK_HS_NETWORK_KEYS_MAX][DK_HS_NETWORK_KEY_BYTES];
   uint8_t ephemeral_sk[32];
   uint8_t shared_ee[32];
   uint8_t shared_es[32];
@@ -64,6 +67,7 @@ static void hash_label(crypto_generichash_state *st, const char *label) {
 /* Wipes everything the handshake needed but the session keys do not. */
 static void wipe_working_secrets(struct dk_hs_secrets *s) {
   sodium_memzero(s->network_key, sizeof(s->network_key));
+  sodium_memzero(s->keys, sizeof(s->keys));
   sodium_memzero(s->ephemeral_sk, sizeof(s->ephemeral_sk));
   sodium_memzero(s->shared_ee, sizeof(s->shared_ee));
   sodium_memzero(s->shared_es, sizeof(s->shared_es));
@@ -135,6 +139,29 @@ out:
   return rc;
 }
 
+int dk_hs_init_server_keys(struct dk_hs *hs, const uint8_t *const keys[], size_t count,
+                           size_t accepted, const struct dk_identity *me,
+                           dk_hs_authorize_fn authorize, void *ctx) {
+  if (count == 0 || count > DK_HS_NETWORK_KEYS_MAX || accepted == 0 || accepted > count) {
+    memset(hs, 0, sizeof(*hs));
+    hs->state = ST_FAILED;
+    hs->error = DK_EINVAL;
+    return DK_EINVAL;
+  }
+  int rc = dk_hs_init_server(hs, keys[0], me, authorize, ctx);
+  if (rc != 0)
+    return rc;
+  for (size_t i = 0; i < count; i++)
+    memcpy(hs->secrets->keys[i], keys[i], DK_HS_NETWORK_KEY_BYTES);
+  hs->keys_count = count;
+  hs->keys_accepted = accepted;
+  return 0;
+}
+
+int dk_hs_retired_key_used(const struct dk_hs *hs) { return hs->retired_used; }
+
+size_t dk_hs_key_index(const struct dk_hs *hs) { return hs->key_index; }
+
 int dk_hs_set_ephemeral_for_test(struct dk_hs *hs, const uint8_t ephemeral_sk[32]) {
   if (hs->state != ST_CLIENT_START && hs->state != ST_SERVER_WAIT_HELLO)
     return DK_EINVAL;
@@ -186,8 +213,24 @@ static int hello_read(struct dk_hs *hs, const char *label, const uint8_t in[DK_H
   uint8_t mac_in[HELLO_MAC_INPUT_BYTES];
   size_t n;
   hello_mac_input(label, in[0], in + 1, mac_in, &n);
-  if (crypto_auth_verify(in + 33, mac_in, n, hs->secrets->network_key) != 0)
+  if (hs->keys_count > 0) {
+    /* A server during a rotation: every key is tried, whichever matches,
+     * so that the time taken says nothing about which one the client has. */
+    size_t match = hs->keys_count;
+    for (size_t i = 0; i < hs->keys_count; i++) {
+      int ok = crypto_auth_verify(in + 33, mac_in, n, hs->secrets->keys[i]) == 0;
+      if (ok && match == hs->keys_count)
+        match = i;
+    }
+    if (match >= hs->keys_accepted) {
+      hs->retired_used = match < hs->keys_count;
+      return DK_EAUTH;
+    }
+    hs->key_index = match;
+    memcpy(hs->secrets->network_key, hs->secrets->keys[match], DK_HS_NETWORK_KEY_BYTES);
+  } else if (crypto_auth_verify(in + 33, mac_in, n, hs->secrets->network_key) != 0) {
     return DK_EAUTH;
+  }
   if (in[0] != DK_HS_VERSION)
     return DK_EVERSION;
   memcpy(hs->peer_ephemeral_pk, in + 1, 32);

@@ -75,6 +75,9 @@ struct dk_hs {
   uint8_t client_hello[DK_HS_HELLO_BYTES];
   uint8_t server_hello[DK_HS_HELLO_BYTES];
   uint8_t client_auth[DK_HS_CLIENT_AUTH_BYTES];
+  size_t keys_count, keys_accepted; /* server: keys held, and accepted */
+  size_t key_index;                 /* server: the accepted key the client used */
+  int retired_used;                 /* server: the hello used a recognised-only key */
   struct dk_hs_secrets *secrets;
 };
 
@@ -94,6 +97,29 @@ int dk_hs_init_client(struct dk_hs *hs, const uint8_t network_key[DK_HS_NETWORK_
  */
 int dk_hs_init_server(struct dk_hs *hs, const uint8_t network_key[DK_HS_NETWORK_KEY_BYTES],
                       const struct dk_identity *me, dk_hs_authorize_fn authorize, void *ctx);
+
+/*
+ * The server side during a network key rotation: a client may prove any of
+ * the first `accepted` keys (1..DK_HS_NETWORK_KEYS_MAX), in the order given;
+ * the rest of keys (count - accepted) are recognised only, so that a client
+ * still using a retired key fails with DK_EAUTH like a stranger, but
+ * dk_hs_retired_key_used() says so for the log. Every key is tried on every
+ * hello, so the time taken does not tell which one matched; what the client
+ * sees afterwards is the same whichever key it used. keys are copied.
+ * Returns 0, DK_EINVAL (bad counts) or DK_ENOMEM; dk_hs_release() after
+ * any return.
+ */
+#define DK_HS_NETWORK_KEYS_MAX 3
+int dk_hs_init_server_keys(struct dk_hs *hs, const uint8_t *const keys[], size_t count,
+                           size_t accepted, const struct dk_identity *me,
+                           dk_hs_authorize_fn authorize, void *ctx);
+
+/* Server: 1 when the client hello was made with a recognised-only key. */
+int dk_hs_retired_key_used(const struct dk_hs *hs);
+
+/* Server, once the client hello was accepted: which of the accepted keys
+ * it used (0-based). */
+size_t dk_hs_key_index(const struct dk_hs *hs);
 
 /*
  * Replaces the ephemeral secret drawn at init, for known-answer tests only.

@@ -74,6 +74,10 @@ struct conn {
   uint64_t started_ms;
   int error;             /* why it closed */
   struct dial *dial;     /* outbound in serve mode: the redial state */
+  size_t key_try;        /* outbound: which usable network key it dials with */
+  size_t keys_usable;    /* outbound: how many there were */
+  int rotated;           /* a network key rotation is held (log which key a link uses) */
+  int replaced;          /* once mode: a new dial took over (fall_back); not the result */
   struct conn *next;
   uint8_t readbuf[READ_BUF_BYTES];
 };
@@ -85,6 +89,8 @@ struct dial {
   int attempts;
   struct conn *conn;
   struct dk_ratelog unreachable; /* "cannot reach" once, then a count */
+  size_t key_try;   /* the network key the next dial uses (0: the newest) */
+  int new_key_ok;   /* a link with the newest key worked: never fall back */
 };
 
 struct net {
@@ -92,7 +98,9 @@ struct net {
   dk_node *n;
   const struct dk_net_options *opt;
   struct dk_sync_store store;
-  uint8_t *netkey; /* sodium_malloc */
+  struct dk_netkeys *keys; /* sodium_malloc; reloaded for every connection */
+  size_t once_key_try;      /* once mode: the network key the dial uses */
+  uint64_t redial_ms_max;   /* serve mode: the backoff's cap (sync_interval) */
   uv_tcp_t listener;
   int listening;
   uv_timer_t timer;
@@ -177,6 +185,17 @@ __attribute__((format(printf, 2, 3))) static void peer_error(struct conn *c, con
   memcpy(p.last_error, msg, sizeof(p.last_error));
   p.last_error_ms = now_ms(c->net);
   dk_node_peer_update(c->net->n, &p);
+}
+
+/* Reloads the network keys: a rotation may have arrived since the last
+ * connection. */
+static int keys_load(struct net *net) { return dk_node_network_keys(net->n, net->keys); }
+
+static void date_text(uint64_t ms, char *out, size_t cap) {
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(out, cap, "%Y-%m-%d %H:%M UTC", &tm);
 }
 
 /* A dial that failed before its session began: "cannot reach" once, then a
@@ -284,7 +303,7 @@ static void on_conn_closed(uv_handle_t *h) {
   if (d && !net->stopping) {
     /* Capped exponential backoff with jitter, so that many offices coming
      * back online at once do not redial in step. */
-    uint64_t cap = net->opt->redial_ms_max ? net->opt->redial_ms_max : REDIAL_MS_MAX;
+    uint64_t cap = net->redial_ms_max;
     uint64_t base = (uint64_t)REDIAL_MS_MIN << (d->attempts < 20 ? d->attempts : 20);
     if (base > cap)
       base = cap;
@@ -311,14 +330,14 @@ static void conn_close(struct conn *c, int error) {
   c->error = error;
   if (was_sync && net->opt->on_link)
     net->opt->on_link(net->opt->ctx, &c->peer, 0, error);
-  if (net->opt->peer && !net->once_result) {
+  if (net->opt->peer && !c->replaced && !net->once_result) {
     net->once_result = 1;
     net->result = error ? error : DK_ECONN;
     if (c->sync)
       dk_sync_status(c->sync, &net->last);
   }
   uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
-  if (net->opt->peer)
+  if (net->opt->peer && !c->replaced)
     net_stop(net);
 }
 
@@ -622,6 +641,15 @@ static void become_sync(struct conn *c) {
   c->phase = PH_SYNC;
   dk_node_logf(net->n, DK_LOG_INFO, "connected to %s (%s, %s)", c->peer.name, c->peer.office,
                c->outbound ? "dialled" : "accepted");
+  if (c->rotated) {
+    int old = c->outbound ? c->key_try > 0 : dk_hs_key_index(&c->hs) > 0;
+    dk_node_logf(net->n, DK_LOG_INFO, "the link with %s uses the %s network key", c->peer.name,
+                 old ? "old" : "new");
+    if (c->dial) {
+      c->dial->new_key_ok |= !old;
+      c->dial->key_try = 0; /* next time the new key first again */
+    }
+  }
   if (net->opt->on_link)
     net->opt->on_link(net->opt->ctx, &c->peer, 1, 0);
   rc = dk_sync_start(c->sync, now_ms(net));
@@ -715,6 +743,12 @@ static size_t handshake_feed(struct conn *c, const uint8_t *data, size_t len) {
         char why[128];
         snprintf(why, sizeof(why), "handshake failed: %s", what);
         dial_failed(c, why);
+      } else if (dk_hs_retired_key_used(&c->hs)) {
+        char date[40];
+        date_text(c->net->keys->old_until_ms, date, sizeof(date));
+        log_refused(c->net, "refused a node that still uses the old network key, which stopped "
+                    "working after %s: that office missed the rotation and needs the new key "
+                    "(see 'docket network-key' and the operations guide)", date);
       } else {
         log_refused(c->net, "handshake with a peer failed: %s", what);
       }
@@ -740,6 +774,33 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   buf->len = sizeof(c->readbuf);
 }
 
+static int dial_peer(struct net *net, const struct dk_peer *peer, struct dial *d);
+
+/* The peer hung up on our client hello, before its own: it does not take
+ * the key we dialled with. During a rotation that is a peer that has not
+ * received the new key yet: dial again with the old one, while it is in
+ * force, unless a link with the new key already worked here (then a peer
+ * that refuses it is not one to fall back for: that would let whoever cuts
+ * connections choose the key). 1 when a new dial was arranged. */
+static int fall_back(struct conn *c) {
+  struct net *net = c->net;
+  if (dk_hs_expect_bytes(&c->hs) != DK_HS_HELLO_BYTES || c->key_try + 1 >= c->keys_usable ||
+      (c->dial && c->dial->new_key_ok))
+    return 0;
+  dk_node_logf(net->n, DK_LOG_INFO, "%s does not take the new network key yet; dialling "
+               "again with the old one", c->peer.name);
+  if (c->dial) {
+    c->dial->key_try = c->key_try + 1; /* the redial after the close uses it */
+    return 1;
+  }
+  net->once_key_try = c->key_try + 1;
+  c->replaced = 1;
+  if (dial_peer(net, &c->peer, NULL) == 0)
+    return 1;
+  c->replaced = 0; /* dial_peer closed the new one: this one reports */
+  return 0;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   struct conn *c = s->data;
   if (nread == 0 || c->phase == PH_CLOSING)
@@ -755,9 +816,15 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
       err = 0; /* a clean end */
     else if (c->phase == PH_HANDSHAKE && c->outbound)
       err = DK_EREFUSED; /* the server hung up: it does not know us */
+    if (err && c->phase == PH_HANDSHAKE && c->outbound && fall_back(c)) {
+      conn_close(c, err);
+      return;
+    }
     if (err && c->phase == PH_HANDSHAKE && c->outbound)
-      dial_failed(c, "the peer closed the handshake (a different network key, its connection "
-                     "limit, or an older node that does not know this one)");
+      dial_failed(c, "the peer closed the handshake (a different network key: after a network "
+                     "key rotation, an office that missed the new key is refused once the old "
+                     "one stops working; or its connection limit, or an older node that does "
+                     "not know this one)");
     else if (err && c->phase == PH_HANDSHAKE)
       log_refused(c->net, "a peer left during the handshake");
     else if (err)
@@ -837,7 +904,19 @@ static int dial_peer(struct net *net, const struct dk_peer *peer, struct dial *d
   c->dial = d;
   if (d)
     d->conn = c;
-  int rc = dk_hs_init_client(&c->hs, net->netkey, dk_node_identity(net->n), peer->key);
+  /* The newest key first; the one before it while it is in force, when the
+   * peer hung up on the newest (it has not received it yet). */
+  const uint8_t *usable[2];
+  int rc = keys_load(net);
+  size_t nu = rc == 0 ? dk_netkeys_usable(net->keys, now_ms(net), usable) : 0;
+  size_t try = d ? d->key_try : net->once_key_try;
+  if (try >= nu)
+    try = 0;
+  c->key_try = try;
+  c->keys_usable = nu;
+  c->rotated = rc == 0 && net->keys->has_new;
+  if (rc == 0)
+    rc = dk_hs_init_client(&c->hs, usable[try], dk_node_identity(net->n), peer->key);
   c->connect_req.data = c;
   if (rc == 0 &&
       uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&addr, on_connect) != 0)
@@ -877,8 +956,19 @@ static void on_incoming(uv_stream_t *server, int status) {
     conn_close(c, DK_ELIMIT);
     return;
   }
-  if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
-      dk_hs_init_server(&c->hs, net->netkey, dk_node_identity(net->n), authorize, c) != 0) {
+  /* Every key in force is accepted; a key retired by a rotation is only
+   * recognised, to log why such a node is refused. */
+  const uint8_t *keys[DK_HS_NETWORK_KEYS_MAX];
+  size_t accepted = 0, count = 0;
+  if (keys_load(net) == 0) {
+    accepted = count = dk_netkeys_usable(net->keys, now_ms(net), keys);
+    if (net->keys->has_new && accepted == 1)
+      keys[count++] = net->keys->old_key;
+    c->rotated = net->keys->has_new;
+  }
+  if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || accepted == 0 ||
+      dk_hs_init_server_keys(&c->hs, keys, count, accepted, dk_node_identity(net->n), authorize,
+                             c) != 0) {
     conn_close(c, DK_ECONN);
     return;
   }
@@ -1017,12 +1107,12 @@ int dk_net_run(dk_node *n, const struct dk_net_options *opt, struct dk_net_resul
   net->opt = opt;
   memset(out, 0, sizeof(*out));
   dk_node_store_init(&net->store, n);
-  net->netkey = sodium_malloc(32);
-  if (net->netkey == NULL || dk_node_identity(n) == NULL) {
-    rc = net->netkey ? DK_ENOKEY : DK_ENOMEM;
+  net->keys = sodium_malloc(sizeof(*net->keys));
+  if (net->keys == NULL || dk_node_identity(n) == NULL) {
+    rc = net->keys ? DK_ENOKEY : DK_ENOMEM;
     goto free_net;
   }
-  rc = dk_node_network_key(n, net->netkey);
+  rc = keys_load(net);
   if (rc != 0)
     goto free_net;
   if (uv_loop_init(&net->loop) != 0) {
@@ -1040,9 +1130,15 @@ int dk_net_run(dk_node *n, const struct dk_net_options *opt, struct dk_net_resul
   dk_ratelog_init(&net->limit_log, DK_LOG_REPEAT_BURST, DK_LOG_FLOOD_INTERVAL_MS);
   uv_timer_start(&net->timer, on_timer, TIMER_MS, TIMER_MS);
 
+  net->redial_ms_max = opt->redial_ms_max ? opt->redial_ms_max : REDIAL_MS_MAX;
   if (opt->peer) {
     rc = dial_peer(net, opt->peer, NULL);
   } else {
+    /* Said once at start, from the value the backoff uses, so that an
+     * administrator (and a test) can see what sync_interval set. */
+    dk_node_logf(n, DK_LOG_INFO, "an office above that cannot be reached is redialled at least "
+                 "every %llu s (sync_interval)",
+                 (unsigned long long)(net->redial_ms_max / 1000));
     if (opt->listen && opt->listen[0]) {
       struct sockaddr_storage addr;
       rc = dk_net_parse_addr(opt->listen, &addr);
@@ -1083,7 +1179,7 @@ int dk_net_run(dk_node *n, const struct dk_net_options *opt, struct dk_net_resul
   out->wire_bytes_sent = net->wire_bytes_sent;
   out->wire_bytes_received = net->wire_bytes_received;
 free_net:
-  sodium_free(net->netkey);
+  sodium_free(net->keys);
   free(net);
   return rc;
 }

@@ -15,6 +15,10 @@ fi
 if [ "${1:-}" = fuzz ]; then
   PKGS="$PKGS clang libclang-rt-14-dev"
 fi
+# 'boot': what make boot-check needs to boot a fresh bookworm under systemd.
+if [ "${1:-}" = boot ]; then
+  PKGS="$PKGS debootstrap systemd-container"
+fi
 if [ "${1:-}" = anchor ]; then
   PKGS="$PKGS nodejs npm strace"
 fi

@@ -70,5 +70,14 @@ grep -q "info:" "$WORK/err" && bad "log_level = error hides info: $(cat "$WORK/e
 conf "[serve]" "listen = 127.0.0.1:$P" "log_level = info"
 "$DOCKET" --dir "$D" serve --listen "127.0.0.1:$P" --log-level error >"$WORK/out" 2>"$WORK/err"
 grep -q "info:" "$WORK/err" && bad "--log-level beats the file: $(cat "$WORK/err")" || ok
+# sync_interval: the cap of serve's redial backoff, which serve states at
+# start from the value it uses (before it listens, so the taken port ends
+# it at once: nothing to wait for).
+conf "[serve]" "listen = 127.0.0.1:$P" "log_level = info" "sync_interval = 7"
+"$DOCKET" --dir "$D" serve >"$WORK/out" 2>"$WORK/err"
+grep -q "redialled at least every 7 s (sync_interval)" "$WORK/err" && ok || bad "serve takes sync_interval from the file: $(cat "$WORK/err")"
+conf "[serve]" "listen = 127.0.0.1:$P" "log_level = info"
+"$DOCKET" --dir "$D" serve >"$WORK/out" 2>"$WORK/err"
+grep -q "redialled at least every 30 s (sync_interval)" "$WORK/err" && ok || bad "serve's default redial cap is 30 s: $(cat "$WORK/err")"
 kill $HOLDER
 finish

@@ -29,7 +29,7 @@ for src in "$SRC"/docs/man/*.scd; do
   if [ -f "$f" ]; then ok; else bad "man page $page installed"; continue; fi
   man -l "$f" 2>/dev/null | grep -q "^NAME" && ok || bad "man -l $page renders"
 done
-for page in docket docket-case docket-report docket-peer docket-cert docket-audit docket-node docket-bundle; do
+for page in docket docket-case docket-report docket-peer docket-cert docket-audit docket-node docket-bundle docket-network-key; do
   [ -f "$R/share/man/man1/$page.1" ] && ok || bad "page $page(1) exists"
 done
 export MANPATH="$R/share/man"

@@ -422,6 +422,72 @@ static void known_answer_vector(void **state) {
   dk_identity_release(&sid);
 }
 
+/* A server during a network key rotation accepts a client under either
+ * key in force, says which, and its hello is indistinguishable in size; a
+ * client under a retired key fails like a stranger (nothing sent back), but
+ * the server knows it was the retired key; a stranger's key is not taken
+ * for the retired one. */
+static void rotation_keys(void **state) {
+  (void)state;
+  uint8_t oldk[32], newk[32], stranger[32];
+  randombytes_buf(oldk, 32);
+  randombytes_buf(newk, 32);
+  randombytes_buf(stranger, 32);
+  const uint8_t *both[2] = {newk, oldk};
+  struct {
+    const uint8_t *client_key;
+    size_t count, accepted;
+    int want_rc;
+    size_t want_index;
+    int want_retired;
+  } cases[] = {
+      {newk, 2, 2, 0, 0, 0},        /* grace: the new key */
+      {oldk, 2, 2, 0, 1, 0},        /* grace: the old key */
+      {newk, 2, 1, 0, 0, 0},        /* after: the new key */
+      {oldk, 2, 1, DK_EAUTH, 0, 1}, /* after: the old key is refused, and named */
+      {stranger, 2, 2, DK_EAUTH, 0, 0},
+      {stranger, 2, 1, DK_EAUTH, 0, 0},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct peers p;
+    peers_init(&p);
+    assert_int_equal(dk_hs_init_client(&p.client, cases[i].client_key, &p.client_id,
+                                       p.server_id.pk), 0);
+    assert_int_equal(dk_hs_init_server_keys(&p.server, both, cases[i].count, cases[i].accepted,
+                                            &p.server_id, authorize, &p), 0);
+    uint8_t hello[DK_HS_MESSAGE_BYTES_MAX], reply[DK_HS_MESSAGE_BYTES_MAX];
+    size_t n = 0, m = 0;
+    assert_int_equal(dk_hs_next(&p.client, NULL, 0, hello, sizeof(hello), &n), 0);
+    int rc = dk_hs_next(&p.server, hello, n, reply, sizeof(reply), &m);
+    assert_int_equal(rc, cases[i].want_rc);
+    assert_int_equal(dk_hs_retired_key_used(&p.server), cases[i].want_retired);
+    if (rc == 0) {
+      assert_int_equal(m, DK_HS_HELLO_BYTES);
+      assert_int_equal(dk_hs_key_index(&p.server), cases[i].want_index);
+      /* and the rest of the handshake completes under that key */
+      uint8_t auth[DK_HS_MESSAGE_BYTES_MAX], accept[DK_HS_MESSAGE_BYTES_MAX];
+      size_t a = 0, b = 0;
+      assert_int_equal(dk_hs_next(&p.client, reply, m, auth, sizeof(auth), &a), 0);
+      assert_int_equal(dk_hs_next(&p.server, auth, a, accept, sizeof(accept), &b), 0);
+      assert_int_equal(dk_hs_next(&p.client, accept, b, hello, sizeof(hello), &n), 0);
+      assert_true(dk_hs_done(&p.client) && dk_hs_done(&p.server));
+      assert_memory_equal(dk_hs_send_key(&p.client), dk_hs_recv_key(&p.server), 32);
+    } else {
+      assert_int_equal(m, 0); /* a stranger, or a retired key, hears nothing */
+    }
+    peers_release(&p);
+  }
+  /* Bad counts are caller errors. */
+  struct dk_hs hs;
+  struct dk_identity id;
+  assert_int_equal(dk_identity_generate(&id), 0);
+  assert_int_equal(dk_hs_init_server_keys(&hs, both, 2, 0, &id, authorize, NULL), DK_EINVAL);
+  dk_hs_release(&hs);
+  assert_int_equal(dk_hs_init_server_keys(&hs, both, 2, 3, &id, authorize, NULL), DK_EINVAL);
+  dk_hs_release(&hs);
+  dk_identity_release(&id);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -437,6 +503,7 @@ int main(void) {
       cmocka_unit_test(wrong_lengths_are_caller_errors),
       cmocka_unit_test(ephemeral_secrets_wiped_when_done),
       cmocka_unit_test(known_answer_vector),
+      cmocka_unit_test(rotation_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
