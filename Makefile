@@ -67,6 +67,18 @@ fuzz:
 	mkdir -p build-fuzz/corpus/trust
 	build-fuzz/fuzz_trust -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	  build-fuzz/corpus/trust tests/fuzz/corpus/trust
+	mkdir -p build-fuzz/corpus/keyfile
+	build-fuzz/fuzz_keyfile -max_total_time=$(FUZZ_SECONDS) -max_len=512 \
+	  build-fuzz/corpus/keyfile tests/fuzz/corpus/keyfile
+	mkdir -p build-fuzz/corpus/request
+	build-fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=2048 \
+	  build-fuzz/corpus/request tests/fuzz/corpus/request
+	mkdir -p build-fuzz/corpus/netkey
+	build-fuzz/fuzz_netkey -max_total_time=$(FUZZ_SECONDS) -max_len=256 \
+	  build-fuzz/corpus/netkey tests/fuzz/corpus/netkey
+	mkdir -p build-fuzz/corpus/stored
+	build-fuzz/fuzz_stored -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  build-fuzz/corpus/stored tests/fuzz/corpus/stored
 
 # make install [PREFIX=/usr/local] [DESTDIR=staging]: the binary, man pages,
 # the systemd unit, bash completion and an example config. The prefix is

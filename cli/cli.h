@@ -150,6 +150,12 @@ int cli_request_read(const char *path, uint8_t key[DK_PK_BYTES], char office[DK_
 
 /* Reads 64 hex digits from path. Returns 0 or 1 after printing why. */
 int cli_read_network_key(const char *path, uint8_t key[32]);
+/* The parsers behind the two readers above, on bytes already read (for the
+ * fuzz targets): 0, or DK_EFORMAT (not a request / not 64 hex digits),
+ * DK_EINVAL (a request with a malformed line), DK_EBADSIG. */
+int cli_network_key_parse(const char *text, size_t len, uint8_t key[32]);
+int cli_request_parse(const char *text, size_t len, uint8_t key[DK_PK_BYTES],
+                      char office[DK_NAME_BYTES_MAX], char role[16]);
 /* docket status: the network key rotation held, as JSON ({"rotation": null}
  * when none), and its line of text (nothing when none). cmd_net.c. */
 json_t *cli_netkey_status(dk_node *n, uint64_t now);

@@ -19,12 +19,9 @@ int cli_read_network_key(const char *path, uint8_t key[32]) {
   char hex[130];
   size_t n = fread(hex, 1, sizeof(hex) - 1, f);
   fclose(f);
-  hex[n] = 0;
-  while (n > 0 && (hex[n - 1] == '\n' || hex[n - 1] == '\r' || hex[n - 1] == ' '))
-    hex[--n] = 0;
-  int got = dk_unhex(hex, key, 32);
+  int rc = cli_network_key_parse(hex, n, key);
   sodium_memzero(hex, sizeof(hex));
-  if (got != 32)
+  if (rc != 0)
     return cli_error(_("%s does not hold a network key (64 hex digits)"), path);
   return 0;
 }

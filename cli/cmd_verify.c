@@ -15,15 +15,29 @@ static void on_problem(void *arg, const struct dk_verify_problem *p) {
   struct verify_ctx *c = arg;
   char log[DK_PK_BYTES * 2 + 1];
   dk_hex(p->log, DK_PK_BYTES, log);
+  char cid[DK_HASH_BYTES * 2 + 1] = "";
+  if (p->case_id)
+    dk_hex(p->case_id, DK_HASH_BYTES, cid);
+  const char *number = p->case_number && p->case_number[0] ? p->case_number : NULL;
   if (c->problems) {
-    json_array_append_new(c->problems, json_pack("{s:s, s:I, s:s, s:s}", "log", log, "seq",
-                                                 (json_int_t)p->seq, "error", dk_errname(p->code),
-                                                 "what", p->what));
+    json_array_append_new(c->problems,
+                          json_pack("{s:s, s:I, s:s, s:s, s:s?, s:s?}", "log", log, "seq",
+                                    (json_int_t)p->seq, "error", dk_errname(p->code), "what",
+                                    p->what, "case", number, "case_id", p->case_id ? cid : NULL));
     return;
   }
   if (c->tty)
     fputs("\r\033[K", stderr);
-  printf(_("DAMAGED  log %.16s  seq %llu: %s\n"), log, (unsigned long long)p->seq, p->what);
+  /* The case by its number where this node can read it, else by its id;
+   * always the entry, which is what was damaged. */
+  if (number)
+    printf(_("DAMAGED  case %s  log %.16s  seq %llu: %s\n"), number, log,
+           (unsigned long long)p->seq, p->what);
+  else if (p->case_id)
+    printf(_("DAMAGED  case id %.16s  log %.16s  seq %llu: %s\n"), cid, log,
+           (unsigned long long)p->seq, p->what);
+  else
+    printf(_("DAMAGED  log %.16s  seq %llu: %s\n"), log, (unsigned long long)p->seq, p->what);
   c->printed++;
 }
 
@@ -31,21 +45,47 @@ static void on_problem(void *arg, const struct dk_verify_problem *p) {
 struct derived_ctx {
   json_t *arr;
   uint64_t printed;
+  dk_node *n;
 };
 
 static void on_diff(void *arg, const struct dk_index_diff *d) {
   struct derived_ctx *c = arg;
   char cs[DK_HASH_BYTES * 2 + 1] = "";
-  if (d->case_id)
+  char number[DK_CASE_NUMBER_BYTES] = "";
+  if (d->case_id) {
     dk_hex(d->case_id, DK_HASH_BYTES, cs);
+    dk_node_case_number(c->n, d->case_id, number);
+  }
   if (c->arr) {
-    json_array_append_new(c->arr, json_pack("{s:s, s:s?, s:s}", "table", d->table, "case",
-                                            d->case_id ? cs : NULL, "what", d->what));
+    json_array_append_new(c->arr, json_pack("{s:s, s:s?, s:s?, s:s}", "table", d->table,
+                                            "case_id", d->case_id ? cs : NULL, "case",
+                                            number[0] ? number : NULL, "what", d->what));
+    return;
+  }
+  if (c->printed++ >= 100)
+    return;
+  if (number[0])
+    printf(_("DERIVED  table %s  case %s: %s\n"), d->table, number, d->what);
+  else
+    printf(_("DERIVED  table %s%s%.16s: %s\n"), d->table, d->case_id ? "  case id " : "", cs,
+           d->what);
+}
+
+/* A page of the store file that does not hold together. */
+struct pages_ctx {
+  json_t *arr;
+  uint64_t printed;
+};
+
+static void on_page(void *arg, const char *table, uint64_t page, const char *what) {
+  struct pages_ctx *c = arg;
+  if (c->arr) {
+    json_array_append_new(c->arr, json_pack("{s:s, s:I, s:s}", "table", table, "page",
+                                            (json_int_t)page, "what", what));
     return;
   }
   if (c->printed++ < 100)
-    printf("DERIVED  table %s%s%.16s: %s\n", d->table, d->case_id ? "  case " : "", cs,
-           d->what);
+    printf(_("DAMAGED  store page %llu (table %s): %s\n"), (unsigned long long)page, table, what);
 }
 
 struct forks_ctx {
@@ -92,12 +132,39 @@ int cmd_verify(struct cli *c, int argc, char **argv) {
   if (prc != 0)
     return CLI_EXIT(prc);
   int json = c->json;
+  /* The pages first: LMDB trusts them, and the checks below read every
+   * table and rebuild the derived ones in a write transaction, which must
+   * never run on pages that do not hold together. */
+  struct pages_ctx pc = {json ? json_array() : NULL, 0};
+  uint64_t npages = 0;
+  int rc = dk_node_check_pages(c->dir, on_page, &pc, &npages);
+  if (rc == 0 && npages > 0) {
+    if (json) {
+      json_t *o = json_pack("{s:b, s:I, s:o}", "ok", 0, "damaged_pages", (json_int_t)npages,
+                            "pages", pc.arr);
+      cli_print_json(o);
+    }
+    return cli_error_code(
+        DK_EDAMAGED,
+        _("the store file is damaged: %llu pages do not hold together, so no entry in it can "
+          "be trusted and nothing may be written to it. Restore data.mdb from a backup "
+          "('docket restore'), or rebuild this office's log from its street (a new node with "
+          "the office's key file, 'docket init --key-file', then 'docket sync'; see "
+          "docs/operations.md)"),
+        (unsigned long long)npages);
+  }
+  json_decref(pc.arr);
+  if (rc != 0) {
+    char what[4200];
+    snprintf(what, sizeof(what), _("cannot open the node in %s"), c->dir);
+    return cli_fail(rc, what);
+  }
   dk_node *n = cli_open(c, 1);
   if (n == NULL)
     return 1;
   struct verify_ctx vc = {json ? json_array() : NULL, !json && cli_progress_tty(), 0};
   struct dk_verify_report rep;
-  int rc = dk_node_verify(n, on_problem, on_progress, &vc, &rep);
+  rc = dk_node_verify(n, on_problem, on_progress, &vc, &rep);
   struct forks_ctx fc = {json ? json_array() : NULL};
   if (rc == 0) {
     if (vc.tty)
@@ -105,7 +172,7 @@ int cmd_verify(struct cli *c, int argc, char **argv) {
     rc = dk_node_forks(n, on_fork, &fc);
   }
   /* Derived state against a rebuild from the log. */
-  struct derived_ctx dc = {json ? json_array() : NULL, 0};
+  struct derived_ctx dc = {json ? json_array() : NULL, 0, n};
   uint64_t ndiff = 0, after = 0;
   int repaired = 0;
   if (rc == 0)

@@ -67,6 +67,35 @@ static int take(const char **p, const char *name, char *out, size_t cap) {
   return 0;
 }
 
+int cli_request_parse(const char *text, size_t len, uint8_t key[DK_PK_BYTES],
+                      char office[DK_NAME_BYTES_MAX], char role[16]) {
+  char buf[REQUEST_BYTES_MAX + 1];
+  if (len > REQUEST_BYTES_MAX || memchr(text, 0, len) != NULL)
+    return DK_EFORMAT;
+  memcpy(buf, text, len);
+  buf[len] = 0;
+  if (strncmp(buf, MAGIC, strlen(MAGIC)) != 0)
+    return DK_EFORMAT;
+  const char *p = buf + strlen(MAGIC);
+  char keyhex[DK_PK_BYTES * 2 + 2], sighex[DK_SIG_BYTES * 2 + 2];
+  if (take(&p, "key", keyhex, sizeof(keyhex)) != 0 ||
+      take(&p, "office", office, DK_NAME_BYTES_MAX) != 0 || take(&p, "role", role, 16) != 0 ||
+      take(&p, "signature", sighex, sizeof(sighex)) != 0 || *p != 0)
+    return DK_EINVAL;
+  uint8_t sig[DK_SIG_BYTES];
+  enum dk_office_role r;
+  if (strlen(keyhex) != 64 || dk_unhex(keyhex, key, DK_PK_BYTES) != DK_PK_BYTES ||
+      strlen(sighex) != 128 || dk_unhex(sighex, sig, DK_SIG_BYTES) != DK_SIG_BYTES ||
+      !dk_office_valid(office) || dk_office_role_parse(role, &r) != 0)
+    return DK_EINVAL;
+  char body[REQUEST_BYTES_MAX];
+  int blen = body_of(keyhex, office, role, body, sizeof(body));
+  if (blen < 0 ||
+      dk_verify(key, DK_DOMAIN_ENROL_REQUEST, (const uint8_t *)body, (size_t)blen, sig) != 0)
+    return DK_EBADSIG;
+  return 0;
+}
+
 int cli_request_read(const char *path, uint8_t key[DK_PK_BYTES], char office[DK_NAME_BYTES_MAX],
                      char role[16]) {
   char buf[REQUEST_BYTES_MAX + 1];
@@ -76,25 +105,12 @@ int cli_request_read(const char *path, uint8_t key[DK_PK_BYTES], char office[DK_
   size_t n = fread(buf, 1, sizeof(buf) - 1, f);
   int more = fgetc(f) != EOF;
   fclose(f);
-  buf[n] = 0;
-  if (more || strncmp(buf, MAGIC, strlen(MAGIC)) != 0)
+  int rc = more ? DK_EFORMAT : cli_request_parse(buf, n, key, office, role);
+  if (rc == DK_EFORMAT)
     return cli_error(_("%s is not a docket enrolment request"), path);
-  const char *p = buf + strlen(MAGIC);
-  char keyhex[DK_PK_BYTES * 2 + 2], sighex[DK_SIG_BYTES * 2 + 2];
-  if (take(&p, "key", keyhex, sizeof(keyhex)) != 0 ||
-      take(&p, "office", office, DK_NAME_BYTES_MAX) != 0 || take(&p, "role", role, 16) != 0 ||
-      take(&p, "signature", sighex, sizeof(sighex)) != 0 || *p != 0)
+  if (rc == DK_EINVAL)
     return cli_error(_("%s is not a well-formed enrolment request"), path);
-  uint8_t sig[DK_SIG_BYTES];
-  enum dk_office_role r;
-  if (strlen(keyhex) != 64 || dk_unhex(keyhex, key, DK_PK_BYTES) != DK_PK_BYTES ||
-      strlen(sighex) != 128 || dk_unhex(sighex, sig, DK_SIG_BYTES) != DK_SIG_BYTES ||
-      !dk_office_valid(office) || dk_office_role_parse(role, &r) != 0)
-    return cli_error(_("%s is not a well-formed enrolment request"), path);
-  char body[REQUEST_BYTES_MAX];
-  int len = body_of(keyhex, office, role, body, sizeof(body));
-  if (len < 0 ||
-      dk_verify(key, DK_DOMAIN_ENROL_REQUEST, (const uint8_t *)body, (size_t)len, sig) != 0)
+  if (rc != 0)
     return cli_error(_("the signature of %s does not verify: it was altered, or not made by "
                      "the key it names"),
                      path);

@@ -130,8 +130,10 @@ int cli_fail(int rc, const char *what) {
     hint = "; another docket process may hold it, try again";
     break;
   case DK_EDAMAGED:
-    hint = "; restore data.mdb from a backup, or rebuild this office's log from its street "
-           "(a new node with the office's key file, then 'docket sync')";
+    hint = _("; 'docket verify' names the damage. Restore data.mdb from a backup ('docket "
+             "restore'), or rebuild this office's log from its street (a new node with the "
+             "office's key file, 'docket init --key-file', then 'docket sync'; see "
+             "docs/operations.md)");
     break;
   case DK_ERESTORED:
     hint = " (it may lack entries it wrote after the copy, which its parent holds: writing "
@@ -288,7 +290,7 @@ dk_node *cli_open(const struct cli *c, int unlock) {
     dk_node_set_log(n, NULL, NULL, DK_LOG_ERROR); /* commands set their own */
   if (rc != 0) {
     char what[4200];
-    snprintf(what, sizeof(what), "cannot open the node in %s", c->dir);
+    snprintf(what, sizeof(what), _("cannot open the node in %s"), c->dir);
     cli_fail(rc, what);
     return NULL;
   }
@@ -428,4 +430,19 @@ const char *cli_term_text(const char *s, size_t chars_max, char *buf, size_t cap
     s = "";
   dk_text_sanitize(buf, cap, s, strlen(s), chars_max, DK_SANITIZE_TERMINAL, NULL);
   return buf;
+}
+
+int cli_network_key_parse(const char *text, size_t len, uint8_t key[32]) {
+  char hex[130];
+  if (len >= sizeof(hex))
+    return DK_EFORMAT;
+  memcpy(hex, text, len);
+  hex[len] = 0;
+  while (len > 0 && (hex[len - 1] == '\n' || hex[len - 1] == '\r' || hex[len - 1] == ' '))
+    hex[--len] = 0;
+  /* Exactly 64 digits: a NUL would end the string early and hide what
+   * follows it (found by tests/fuzz/fuzz_netkey.c). */
+  int rc = len == 64 && strlen(hex) == 64 && dk_unhex(hex, key, 32) == 32 ? 0 : DK_EFORMAT;
+  sodium_memzero(hex, sizeof(hex));
+  return rc;
 }

@@ -163,9 +163,6 @@ out:
 int dk_keyfile_read(const char *path, const char *passphrase, size_t passphrase_len,
                     struct dk_secrets *s) {
   uint8_t file[DK_KEYFILE_BYTES + 1];
-  uint8_t ad[sizeof(DK_DOMAIN_KEYFILE_AD) + PARAMS_BYTES];
-  uint8_t *key = NULL, *plain = NULL;
-  int rc;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return errno == ENOENT ? DK_ENOTFOUND : DK_EIO;
@@ -183,6 +180,16 @@ int dk_keyfile_read(const char *path, const char *passphrase, size_t passphrase_
     got += (size_t)r;
   }
   close(fd);
+  int rc = dk_keyfile_decode(file, got, passphrase, passphrase_len, s);
+  sodium_memzero(file, sizeof(file));
+  return rc;
+}
+
+int dk_keyfile_decode(const uint8_t *file, size_t got, const char *passphrase,
+                      size_t passphrase_len, struct dk_secrets *s) {
+  uint8_t ad[sizeof(DK_DOMAIN_KEYFILE_AD) + PARAMS_BYTES];
+  uint8_t *key = NULL, *plain = NULL;
+  int rc;
   if (got != DK_KEYFILE_BYTES || memcmp(file, MAGIC, 8) != 0)
     return DK_EFORMAT;
   uint64_t ops = dk_be64_get(file + 8), mem = dk_be64_get(file + 16);

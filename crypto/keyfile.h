@@ -40,6 +40,12 @@ int dk_keyfile_write(const char *path, const char *passphrase, size_t passphrase
 int dk_keyfile_read(const char *path, const char *passphrase, size_t passphrase_len,
                     struct dk_secrets *s);
 
+/* Opens the len bytes of a keyfile read from disk: the same checks and
+ * results as dk_keyfile_read (the size, the magic and the Argon2 parameters
+ * are checked before any work is done). */
+int dk_keyfile_decode(const uint8_t *file, size_t len, const char *passphrase,
+                      size_t passphrase_len, struct dk_secrets *s);
+
 /* 0 when bytes have the size and magic of a keyfile (nothing is opened),
  * DK_EFORMAT otherwise. */
 int dk_keyfile_check(const uint8_t *bytes, size_t len);

@@ -179,7 +179,7 @@ static int node_create(const char *dir, const struct dk_node_config *cfg, const 
   rc = dk_keyfile_write(keypath, passphrase, passphrase_len, &sec);
   if (rc != 0)
     goto out;
-  rc = dk_store_open(dir, 1, &store);
+  rc = dk_store_open(dir, DK_STORE_CREATE, &store);
   if (rc != 0)
     goto out;
   struct create_ctx c = {cfg, id.pk, &id, wall_clock_ms(NULL), key_file != NULL};

@@ -209,6 +209,12 @@ struct dk_verify_problem {
   uint64_t seq;
   int code;         /* DK_EBADSIG, DK_EBADLINK, DK_EBADID, DK_EBADBODY, ... */
   const char *what; /* short description of the failed check */
+  /* The case the entry belongs to, as its header names it: NULL when the
+   * header did not decode (or the entry is missing). case_number is the
+   * case's number when this node can read it, else "". Borrowed for the
+   * callback. */
+  const uint8_t *case_id;
+  const char *case_number;
 };
 
 struct dk_verify_report {
@@ -220,6 +226,22 @@ struct dk_verify_report {
  * time, body hash, and that the bodies this node can read decrypt and
  * decode. Never stops at the first problem: each is passed to on_problem.
  * progress (may be NULL) is called now and then with entries checked. */
+/* Checks every page of the store file against LMDB's layout before
+ * anything trusts it (node/store.h, dk_store_check_pages): cb gets each
+ * damaged page with its table; *damaged their count. Opens the store in
+ * dir by itself: dk_node_open refuses a store with damaged pages
+ * (DK_EDAMAGED), this names them. */
+int dk_node_check_pages(const char *dir,
+                        void (*cb)(void *ctx, const char *table, uint64_t page, const char *what),
+                        void *ctx, uint64_t *damaged);
+
+/* Writes the number of case_id (NUL-terminated, at most
+ * DK_CASE_NUMBER_BYTES with its NUL) into out: from the case's sealed state,
+ * or else from its signed opening entry. "" when neither can be read here
+ * (a case this node may not read, or both damaged). */
+void dk_node_case_number(dk_node *n, const uint8_t case_id[DK_HASH_BYTES],
+                         char out[DK_CASE_NUMBER_BYTES]);
+
 int dk_node_verify(dk_node *n, void (*on_problem)(void *ctx, const struct dk_verify_problem *p),
                    void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
                    struct dk_verify_report *out);

@@ -1,6 +1,9 @@
 #include "node/store.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +25,80 @@ static const char *const TABLE_NAMES[DK_T_COUNT] = {
 struct dk_store {
   MDB_env *env;
   MDB_dbi dbi[DK_T_COUNT];
+  int damaged; /* a page fault or LMDB assertion was confined: never write again */
   char dir[4096];
 };
+
+/*
+ * Fault confinement. LMDB trusts its pages: a damaged page number, node
+ * offset or page header sends it outside the map (SIGSEGV), past the end of
+ * the file (SIGBUS), or into one of its assertions (abort). Each LMDB call
+ * below runs under a guard: the fault handler jumps back to the call, which
+ * returns DK_EDAMAGED, and the store is marked damaged, so that no write
+ * transaction of this handle commits after it (what LMDB was doing when it
+ * faulted is unknown). Faults anywhere else are not ours: the handler puts
+ * the previous disposition back and the fault recurs as before.
+ *
+ * The guard is per thread (a thread-local pointer to the jump buffer), the
+ * one piece of process state in node/: a signal handler has no other way to
+ * reach its caller. The handler is installed once, when the first store is
+ * opened. SA_NODEFER leaves the signal unblocked in the handler, so the jump
+ * needs no saved signal mask and the guard costs no system call.
+ */
+#define GUARD_FAULTED (-1000000) /* an mrc no LMDB or errno code uses */
+static _Thread_local sigjmp_buf *guard_jump;
+static struct sigaction guard_old_segv, guard_old_bus;
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+
+static void guard_on_fault(int sig, siginfo_t *si, void *uc) {
+  (void)si;
+  (void)uc;
+  sigjmp_buf *j = guard_jump;
+  if (j != NULL) {
+    guard_jump = NULL;
+    siglongjmp(*j, 1);
+  }
+  sigaction(sig, sig == SIGBUS ? &guard_old_bus : &guard_old_segv, NULL);
+  raise(sig);
+}
+
+static void guard_install(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = guard_on_fault;
+  sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGSEGV, &sa, &guard_old_segv);
+  sigaction(SIGBUS, &sa, &guard_old_bus);
+}
+
+/* LMDB's assertions on its own pages fail on damage: leave through the
+ * guard instead of abort(). Outside a guard, LMDB aborts as it would. */
+static void guard_on_assert(MDB_env *env, const char *msg) {
+  (void)env;
+  (void)msg;
+  sigjmp_buf *j = guard_jump;
+  if (j != NULL) {
+    guard_jump = NULL;
+    siglongjmp(*j, 1);
+  }
+}
+
+/* GUARDED(s, mrc, call): mrc = call, or GUARD_FAULTED if it faulted. */
+#define GUARDED(s, mrc, call)                                                              \
+  do {                                                                                     \
+    sigjmp_buf guard_buf_;                                                                 \
+    sigjmp_buf *guard_prev_ = guard_jump;                                                  \
+    if (sigsetjmp(guard_buf_, 0) == 0) {                                                   \
+      guard_jump = &guard_buf_;                                                            \
+      (mrc) = (call);                                                                      \
+      guard_jump = guard_prev_;                                                            \
+    } else {                                                                               \
+      guard_jump = guard_prev_;                                                            \
+      (s)->damaged = 1;                                                                    \
+      (mrc) = GUARD_FAULTED;                                                               \
+    }                                                                                      \
+  } while (0)
 
 /* Translates an LMDB or errno code into a DK_E* code. EIO from a commit is
  * how LMDB reports a full disk, so look at the file system before saying. */
@@ -31,6 +106,12 @@ static int translate(const dk_store *s, int mrc) {
   switch (mrc) {
   case 0:
     return 0;
+  case GUARD_FAULTED:
+  case MDB_CORRUPTED:
+  case MDB_PAGE_NOTFOUND:
+  case MDB_INVALID:
+  case MDB_CURSOR_FULL: /* a tree deeper than LMDB builds: a page points back up */
+    return DK_EDAMAGED;
   case MDB_NOTFOUND:
     return DK_ENOTFOUND;
   case MDB_KEYEXIST:
@@ -58,8 +139,10 @@ static int translate(const dk_store *s, int mrc) {
 
 const char *dk_store_dir(const dk_store *s) { return s->dir; }
 
-int dk_store_open(const char *dir, int create, dk_store **out) {
-  int rc, mrc;
+int dk_store_open(const char *dir, int flags, dk_store **out) {
+  int rc;
+  volatile int mrc; /* set under GUARDED and read after it: kept out of registers */
+  int create = flags & DK_STORE_CREATE;
   MDB_txn *txn = NULL;
   dk_store *s = calloc(1, sizeof(*s));
   if (s == NULL)
@@ -96,7 +179,9 @@ int dk_store_open(const char *dir, int create, dk_store **out) {
   /* MDB_NOTLS: read transactions are tied to our struct, not the thread, so
    * the transport thread and worker threads may use them. Never NOSYNC or
    * WRITEMAP: the log must be durable when a commit returns. */
-  mrc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600);
+  mdb_env_set_assert(s->env, guard_on_assert);
+  pthread_once(&guard_once, guard_install);
+  GUARDED(s, mrc, mdb_env_open(s->env, dir, MDB_NOTLS, 0600));
   if (mrc != 0)
     goto fail;
   /* LMDB maps the file and trusts its meta page: a page past the end of a
@@ -123,18 +208,37 @@ int dk_store_open(const char *dir, int create, dk_store **out) {
   if (mrc != 0)
     goto fail;
 
-  mrc = mdb_txn_begin(s->env, NULL, 0, &txn);
+  GUARDED(s, mrc, mdb_txn_begin(s->env, NULL, 0, &txn));
   if (mrc != 0)
     goto fail;
-  for (int i = 0; i < DK_T_COUNT; i++) {
-    mrc = mdb_dbi_open(txn, TABLE_NAMES[i], MDB_CREATE, &s->dbi[i]);
+  for (volatile int i = 0; i < DK_T_COUNT; i++) {
+    GUARDED(s, mrc, mdb_dbi_open(txn, TABLE_NAMES[i], MDB_CREATE, &s->dbi[i]));
     if (mrc != 0)
       goto fail;
   }
-  mrc = mdb_txn_commit(txn);
+  GUARDED(s, mrc, mdb_txn_commit(txn));
   txn = NULL;
   if (mrc != 0)
     goto fail;
+  if (!create && !(flags & DK_STORE_UNCHECKED)) {
+    /* A damaged page can make a read return something else than what is
+     * stored (a case "not found", a table "malformed") and a write spill
+     * past the heap page LMDB copies it into: no command uses the store
+     * before its pages were checked. The walk reads every page once. */
+    struct dk_txn t;
+    uint64_t damaged = 0;
+    rc = dk_store_read_begin(s, &t);
+    if (rc == 0) {
+      rc = dk_store_check_pages(&t, NULL, NULL, &damaged);
+      dk_store_read_end(&t);
+    }
+    if (rc == 0 && damaged > 0)
+      rc = DK_EDAMAGED;
+    if (rc != 0) {
+      dk_store_close(s);
+      return rc;
+    }
+  }
   *out = s;
   return 0;
 fail:
@@ -148,7 +252,8 @@ fail:
 }
 
 int dk_store_copy_compact(dk_store *s, int fd) {
-  int mrc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+  int mrc;
+  GUARDED(s, mrc, mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT));
   return mrc == 0 ? 0 : translate(s, mrc);
 }
 
@@ -160,8 +265,11 @@ void dk_store_close(dk_store *s) {
 }
 
 static int begin(dk_store *s, int write, MDB_txn **txn) {
+  if (s->damaged)
+    return DK_EDAMAGED;
   for (int tries = 0; tries < 4; tries++) {
-    int mrc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, txn);
+    int mrc;
+    GUARDED(s, mrc, mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, txn));
     if (mrc == MDB_MAP_RESIZED) {
       /* Another process grew the map: adopt its size and try again. */
       mrc = mdb_env_set_mapsize(s->env, 0);
@@ -187,7 +295,7 @@ static int grow(dk_store *s) {
 
 int dk_store_write(dk_store *s, int (*fn)(struct dk_txn *t, void *ctx), void *ctx) {
   for (;;) {
-    struct dk_txn t = {s, NULL, 1, 0};
+    struct dk_txn t = {s, NULL, 1, 0, NULL, NULL};
     int rc = begin(s, 1, &t.txn);
     if (rc != 0)
       return rc;
@@ -204,8 +312,14 @@ int dk_store_write(dk_store *s, int (*fn)(struct dk_txn *t, void *ctx), void *ct
       }
       return rc;
     }
+    if (s->damaged) {
+      /* LMDB faulted in this transaction: what it holds is unknown. */
+      mdb_txn_abort(t.txn);
+      return DK_EDAMAGED;
+    }
     DK_FAULT("store-precommit"); /* written, not committed: a torn write */
-    int mrc = mdb_txn_commit(t.txn);
+    int mrc;
+    GUARDED(s, mrc, mdb_txn_commit(t.txn));
     if (mrc == MDB_MAP_FULL) {
       rc = grow(s);
       if (rc != 0)
@@ -220,7 +334,61 @@ int dk_store_read_begin(dk_store *s, struct dk_txn *t) {
   t->store = s;
   t->write = 0;
   t->err = 0;
-  return begin(s, 0, &t->txn);
+  t->txn = NULL;
+  t->map_lo = t->map_hi = NULL;
+  int rc = begin(s, 0, &t->txn);
+  if (rc != 0)
+    return rc;
+  /* Values of a read transaction lie in the map, inside the file: the
+   * bounds that in_file() checks every value and key against. The file
+   * holds at least the pages of the newest meta (checked at open; LMDB
+   * grows the file before it writes a meta page). */
+  MDB_envinfo info;
+  MDB_stat est;
+  if (mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &est) == 0) {
+    /* LMDB does not say where it mapped the file (me_mapaddr is the fixed
+     * address, NULL here). A key of the table of tables lies in a page of
+     * the map, which is aligned to the page size, and that page's header
+     * holds its number: the map starts that many pages before it. A
+     * damaged number there puts the bounds elsewhere, and every read then
+     * fails as damaged, which it is. */
+    MDB_dbi main_dbi;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int mrc = mdb_dbi_open(t->txn, NULL, 0, &main_dbi);
+    if (mrc == 0)
+      mrc = mdb_cursor_open(t->txn, main_dbi, &cur);
+    if (mrc == 0)
+      GUARDED(s, mrc, mdb_cursor_get(cur, &k, &v, MDB_FIRST));
+    if (cur)
+      mdb_cursor_close(cur);
+    if (mrc != 0) {
+      dk_store_read_end(t);
+      return mrc == MDB_NOTFOUND ? DK_EDAMAGED : translate(s, mrc);
+    }
+    uintptr_t page = (uintptr_t)k.mv_data & ~(uintptr_t)(est.ms_psize - 1);
+    uint64_t pgno;
+    memcpy(&pgno, (const void *)page, sizeof(pgno));
+    size_t bytes = ((size_t)info.me_last_pgno + 1) * est.ms_psize;
+    if (pgno > info.me_last_pgno || page < pgno * est.ms_psize) {
+      dk_store_read_end(t);
+      return DK_EDAMAGED;
+    }
+    t->map_lo = (const uint8_t *)(page - pgno * est.ms_psize);
+    t->map_hi = t->map_lo + bytes;
+  }
+  return 0;
+}
+
+/* A read transaction's value or key that points outside the file comes
+ * from a damaged node (its size or overflow page number): reading it would
+ * fault in the caller, outside any guard. Dirty pages of a write
+ * transaction live on the heap and are not checked. */
+static int in_file(const struct dk_txn *t, const MDB_val *v) {
+  if (t->map_lo == NULL || v->mv_size == 0)
+    return 1;
+  const uint8_t *p = v->mv_data;
+  return p >= t->map_lo && p <= t->map_hi && v->mv_size <= (size_t)(t->map_hi - p);
 }
 
 void dk_store_read_end(struct dk_txn *t) {
@@ -240,7 +408,10 @@ int dk_txn_get(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen,
   if (t->err)
     return DK_ETXN;
   MDB_val k = {klen, (void *)key}, v;
-  int mrc = mdb_get(t->txn, t->store->dbi[tb], &k, &v);
+  int mrc;
+  GUARDED(t->store, mrc, mdb_get(t->txn, t->store->dbi[tb], &k, &v));
+  if (mrc == 0 && !in_file(t, &v))
+    mrc = MDB_CORRUPTED;
   if (mrc == MDB_NOTFOUND)
     return DK_ENOTFOUND;
   if (mrc != 0)
@@ -255,7 +426,8 @@ static int put(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen,
   if (t->err)
     return DK_ETXN;
   MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
-  int mrc = mdb_put(t->txn, t->store->dbi[tb], &k, &v, flags);
+  int mrc;
+  GUARDED(t->store, mrc, mdb_put(t->txn, t->store->dbi[tb], &k, &v, flags));
   if (mrc == MDB_KEYEXIST)
     return DK_EEXIST;
   if (mrc != 0)
@@ -282,14 +454,18 @@ static int cursor_get(struct dk_txn *t, enum dk_table tb, MDB_val *k, MDB_val *v
   if (mrc != 0)
     return fail(t, translate(t->store, mrc));
   MDB_val want = *k;
-  mrc = mdb_cursor_get(cur, k, v, op);
+  GUARDED(t->store, mrc, mdb_cursor_get(cur, k, v, op));
+  if (mrc == 0 && (!in_file(t, k) || !in_file(t, v)))
+    mrc = MDB_CORRUPTED;
   if (le) {
     /* SET_RANGE found the first key >= want: step back unless it is equal. */
     if (mrc == MDB_NOTFOUND)
-      mrc = mdb_cursor_get(cur, k, v, MDB_LAST);
+      GUARDED(t->store, mrc, mdb_cursor_get(cur, k, v, MDB_LAST));
     else if (mrc == 0 && (k->mv_size != want.mv_size ||
                           memcmp(k->mv_data, want.mv_data, want.mv_size) != 0))
-      mrc = mdb_cursor_get(cur, k, v, MDB_PREV);
+      GUARDED(t->store, mrc, mdb_cursor_get(cur, k, v, MDB_PREV));
+    if (mrc == 0 && (!in_file(t, k) || !in_file(t, v)))
+      mrc = MDB_CORRUPTED;
     if (mrc == 0 && (k->mv_size > want.mv_size ? memcmp(k->mv_data, want.mv_data, want.mv_size) > 0
                      : memcmp(k->mv_data, want.mv_data, k->mv_size) > 0))
       mrc = MDB_NOTFOUND; /* cannot happen with a sound tree */
@@ -335,7 +511,8 @@ int dk_txn_seek_le(struct dk_txn *t, enum dk_table tb, const void *key, size_t k
 int dk_txn_clear(struct dk_txn *t, enum dk_table tb) {
   if (t->err)
     return DK_ETXN;
-  int mrc = mdb_drop(t->txn, t->store->dbi[tb], 0);
+  int mrc;
+  GUARDED(t->store, mrc, mdb_drop(t->txn, t->store->dbi[tb], 0));
   return mrc == 0 ? 0 : fail(t, translate(t->store, mrc));
 }
 
@@ -343,7 +520,8 @@ int dk_iter_open_legacy(struct dk_txn *t, const char *name, struct dk_iter *it) 
   if (t->err)
     return DK_ETXN;
   MDB_dbi dbi;
-  int mrc = mdb_dbi_open(t->txn, name, 0, &dbi);
+  int mrc;
+  GUARDED(t->store, mrc, mdb_dbi_open(t->txn, name, 0, &dbi));
   if (mrc == MDB_NOTFOUND)
     return DK_ENOTFOUND;
   if (mrc != 0)
@@ -358,11 +536,12 @@ int dk_txn_drop_legacy(struct dk_txn *t, const char *name) {
   if (t->err)
     return DK_ETXN;
   MDB_dbi dbi;
-  int mrc = mdb_dbi_open(t->txn, name, 0, &dbi);
+  int mrc;
+  GUARDED(t->store, mrc, mdb_dbi_open(t->txn, name, 0, &dbi));
   if (mrc == MDB_NOTFOUND)
     return 0;
   if (mrc == 0)
-    mrc = mdb_drop(t->txn, dbi, 1);
+    GUARDED(t->store, mrc, mdb_drop(t->txn, dbi, 1));
   return mrc == 0 ? 0 : fail(t, translate(t->store, mrc));
 }
 
@@ -375,7 +554,8 @@ int dk_txn_del(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen)
   if (t->err)
     return DK_ETXN;
   MDB_val k = {klen, (void *)key};
-  int mrc = mdb_del(t->txn, t->store->dbi[tb], &k, NULL);
+  int mrc;
+  GUARDED(t->store, mrc, mdb_del(t->txn, t->store->dbi[tb], &k, NULL));
   if (mrc == MDB_NOTFOUND)
     return 0;
   if (mrc != 0)
@@ -393,11 +573,11 @@ int dk_txn_del_prefix(struct dk_txn *t, enum dk_table tb, const void *prefix, si
   if (mrc != 0)
     return fail(t, translate(t->store, mrc));
   MDB_val k = {plen, (void *)prefix}, v;
-  mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  GUARDED(t->store, mrc, mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE));
   while (mrc == 0 && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
-    mrc = mdb_cursor_del(cur, 0);
+    GUARDED(t->store, mrc, mdb_cursor_del(cur, 0));
     if (mrc == 0)
-      mrc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+      GUARDED(t->store, mrc, mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT));
     if (mrc == EINVAL || mrc == MDB_NOTFOUND) /* deleted the last key */
       mrc = MDB_NOTFOUND;
   }
@@ -444,11 +624,13 @@ int dk_iter_next(struct dk_iter *it, const uint8_t **key, size_t *klen, const ui
       k.mv_size = it->flen;
       k.mv_data = it->from;
     }
-    mrc = it->plen || it->flen ? mdb_cursor_get(it->cur, &k, &v, MDB_SET_RANGE)
-                               : mdb_cursor_get(it->cur, &k, &v, MDB_FIRST);
+    GUARDED(it->t->store, mrc,
+            mdb_cursor_get(it->cur, &k, &v, it->plen || it->flen ? MDB_SET_RANGE : MDB_FIRST));
   } else {
-    mrc = mdb_cursor_get(it->cur, &k, &v, MDB_NEXT);
+    GUARDED(it->t->store, mrc, mdb_cursor_get(it->cur, &k, &v, MDB_NEXT));
   }
+  if (mrc == 0 && (!in_file(it->t, &k) || !in_file(it->t, &v)))
+    mrc = MDB_CORRUPTED;
   if (mrc == MDB_NOTFOUND)
     return DK_ENOTFOUND;
   if (mrc != 0)
@@ -472,7 +654,8 @@ void dk_iter_close(struct dk_iter *it) {
 
 int dk_txn_count(struct dk_txn *t, enum dk_table tb, uint64_t *count) {
   MDB_stat st;
-  int mrc = mdb_stat(t->txn, t->store->dbi[tb], &st);
+  int mrc;
+  GUARDED(t->store, mrc, mdb_stat(t->txn, t->store->dbi[tb], &st));
   if (mrc != 0)
     return fail(t, translate(t->store, mrc));
   *count = st.ms_entries;
@@ -484,4 +667,369 @@ uint64_t dk_store_last_txn(dk_store *s) {
   if (mdb_env_info(s->env, &info) != 0)
     return 0;
   return (uint64_t)info.me_last_txnid;
+}
+
+/*
+ * The page walk. LMDB keeps no checksums and trusts every page it reads;
+ * a write transaction that touches a page whose header lies copies and
+ * shifts by the header's word, past the heap page it copied into. Before
+ * `docket verify` writes anything, every page reachable from the snapshot's
+ * meta page is checked against the layout LMDB writes (lmdb.h, mdb.c):
+ *
+ *   page header:  pgno u64 | pad u16 | flags u16 | lower u16 | upper u16
+ *                 (an overflow page holds its page count in lower/upper)
+ *   node:         lo u16 | hi u16 | flags u16 | ksize u16 | key | data
+ *                 (leaf: data size lo|hi<<16; branch: child lo|hi<<16|flags<<32)
+ *   meta (at 16): magic u32 | version u32 | address | mapsize | db[2] (at 24,
+ *                 free pages then tables) | last_pg u64 | txnid u64
+ *   db record:    pad u32 | flags u16 | depth u16 | branch, leaf, overflow
+ *                 pages u64 | entries u64 | root u64   (48 bytes)
+ *
+ * Every check is bounded by the page size and the file's page count, the
+ * walk by the tree depth LMDB allows and a bitmap of pages seen, so damage
+ * can send it nowhere. It reads the map, within the file, only.
+ */
+#define PG_HDR 16
+#define PG_NODE 8
+#define PG_BRANCH 0x01
+#define PG_LEAF 0x02
+#define PG_OVERFLOW 0x04
+#define PG_META 0x08
+#define NODE_BIGDATA 0x01
+#define NODE_SUBDATA 0x02
+#define NODE_DUPDATA 0x04
+#define DB_RECORD 48
+#define DEPTH_MAX 32 /* LMDB's CURSOR_STACK: it never builds a deeper tree */
+#define PGNO_NONE UINT64_MAX
+
+struct walk {
+  const uint8_t *map;
+  size_t psize;
+  uint64_t pages; /* pages in the snapshot: last_pg + 1 */
+  uint8_t *seen;  /* bitmap of pages reached */
+  const char *table;
+  int integer_keys; /* the free-page table's keys are native integers */
+  uint64_t branch, leaf, overflow, entries; /* counted, against the record */
+  int leaf_depth;
+  void (*cb)(void *ctx, const char *table, uint64_t page, const char *what);
+  void *ctx;
+  uint64_t damaged;
+  /* named tables found in the main tree, walked after it */
+  struct {
+    char name[64];
+    uint8_t rec[DB_RECORD];
+  } subs[64];
+  size_t nsubs;
+};
+
+static uint16_t rd16(const uint8_t *p) {
+  uint16_t v;
+  memcpy(&v, p, 2);
+  return v;
+}
+static uint32_t rd32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+static uint64_t rd64(const uint8_t *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+static int walk_bad(struct walk *w, uint64_t page, const char *what) {
+  w->damaged++;
+  if (w->cb)
+    w->cb(w->ctx, w->table, page, what);
+  return -1;
+}
+
+/* LMDB's default order: bytes, then the shorter key first. */
+static int key_cmp(const struct walk *w, const uint8_t *a, size_t al, const uint8_t *b,
+                   size_t bl) {
+  if (w->integer_keys && al == 8 && bl == 8) {
+    uint64_t x = rd64(a), y = rd64(b);
+    return x < y ? -1 : x > y;
+  }
+  int c = memcmp(a, b, al < bl ? al : bl);
+  if (c != 0)
+    return c;
+  return al < bl ? -1 : al > bl;
+}
+
+static int walk_mark(struct walk *w, uint64_t page) {
+  if (w->seen[page / 8] & (1u << (page % 8)))
+    return walk_bad(w, page, "page reached twice (a page number points back into the tree)");
+  w->seen[page / 8] |= (uint8_t)(1u << (page % 8));
+  return 0;
+}
+
+static int walk_overflow(struct walk *w, uint64_t page, size_t bytes) {
+  if (page < 2 || page >= w->pages)
+    return walk_bad(w, page, "overflow page number outside the file");
+  const uint8_t *p = w->map + page * w->psize;
+  uint32_t count = rd32(p + 12);
+  if (rd64(p) != page || (rd16(p + 10) & 0x7f) != PG_OVERFLOW)
+    return walk_bad(w, page, "overflow page header is damaged");
+  if (count == 0 || count > w->pages - page ||
+      bytes > (uint64_t)count * w->psize - PG_HDR)
+    return walk_bad(w, page, "overflow page count does not fit the file or its value");
+  for (uint64_t i = 0; i < count; i++)
+    if (walk_mark(w, page + i) != 0)
+      return -1;
+  w->overflow += count;
+  return 0;
+}
+
+/* Checks page and its subtree; every key must lie in [lo, hi). */
+static int walk_page(struct walk *w, uint64_t page, int depth, const uint8_t *lo, size_t lolen,
+                     const uint8_t *hi, size_t hilen, int is_main) {
+  if (page < 2 || page >= w->pages)
+    return walk_bad(w, page, "page number outside the file");
+  if (depth > DEPTH_MAX)
+    return walk_bad(w, page, "tree deeper than LMDB builds");
+  if (walk_mark(w, page) != 0)
+    return -1;
+  const uint8_t *p = w->map + page * w->psize;
+  uint16_t flags = rd16(p + 10), lower = rd16(p + 12), upper = rd16(p + 14);
+  if (rd64(p) != page)
+    return walk_bad(w, page, "page header names another page");
+  int branch = (flags & 0x7f) == PG_BRANCH, leaf = (flags & 0x7f) == PG_LEAF;
+  if (!branch && !leaf)
+    return walk_bad(w, page, "page is neither a branch nor a leaf where the tree needs one");
+  if (lower < PG_HDR || lower > upper || upper > w->psize || (lower - PG_HDR) % 2 != 0)
+    return walk_bad(w, page, "page's free-space bounds (lower, upper) are damaged");
+  size_t n = (size_t)(lower - PG_HDR) / 2;
+  if (n == 0)
+    return walk_bad(w, page, "page holds no nodes");
+  if (branch)
+    w->branch++;
+  else
+    w->leaf++;
+  const uint8_t *prev = NULL;
+  size_t prevlen = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t off = rd16(p + PG_HDR + 2 * i);
+    if (off < upper || off % 2 != 0 || off + PG_NODE > w->psize)
+      return walk_bad(w, page, "node offset outside the page's node area");
+    const uint8_t *node = p + off;
+    size_t ksize = rd16(node + 6);
+    uint16_t nflags = rd16(node + 4);
+    if (off + PG_NODE + ksize > w->psize)
+      return walk_bad(w, page, "node key runs past the end of its page");
+    const uint8_t *key = node + PG_NODE;
+    /* A branch's first key is not stored: its child holds the least keys. */
+    if (!branch || i > 0) {
+      if (prev && key_cmp(w, prev, prevlen, key, ksize) >= 0)
+        return walk_bad(w, page, "keys out of order within the page");
+      if (lo && key_cmp(w, key, ksize, lo, lolen) < 0)
+        return walk_bad(w, page, "key sorts before its parent's bound");
+      if (hi && key_cmp(w, key, ksize, hi, hilen) >= 0)
+        return walk_bad(w, page, "key sorts after its parent's bound");
+      prev = key;
+      prevlen = ksize;
+    }
+    if (branch) {
+      uint64_t child = (uint64_t)rd16(node) | (uint64_t)rd16(node + 2) << 16 |
+                       (uint64_t)nflags << 32;
+      const uint8_t *clo = i > 0 ? key : lo;
+      size_t clolen = i > 0 ? ksize : lolen;
+      const uint8_t *chi = hi;
+      size_t chilen = hilen;
+      if (i + 1 < n) {
+        size_t noff = rd16(p + PG_HDR + 2 * (i + 1));
+        if (noff < upper || noff + PG_NODE > w->psize ||
+            noff + PG_NODE + rd16(p + noff + 6) > w->psize)
+          return walk_bad(w, page, "node offset outside the page's node area");
+        chi = p + noff + PG_NODE;
+        chilen = rd16(p + noff + 6);
+      }
+      if (walk_page(w, child, depth + 1, clo, clolen, chi, chilen, is_main) != 0)
+        return -1;
+      continue;
+    }
+    size_t dsize = (size_t)rd16(node) | (size_t)rd16(node + 2) << 16;
+    w->entries++;
+    if (nflags & ~(NODE_BIGDATA | NODE_SUBDATA | NODE_DUPDATA))
+      return walk_bad(w, page, "node flags are damaged");
+    if (nflags & NODE_DUPDATA)
+      return walk_bad(w, page, "node marked as sorted duplicates, which docket never writes");
+    if (nflags & NODE_BIGDATA) {
+      if (off + PG_NODE + ksize + 8 > w->psize)
+        return walk_bad(w, page, "node runs past the end of its page");
+      if (walk_overflow(w, rd64(key + ksize), dsize) != 0)
+        return -1;
+    } else if (off + PG_NODE + ksize + dsize > w->psize) {
+      return walk_bad(w, page, "node value runs past the end of its page");
+    }
+    if (nflags & NODE_SUBDATA) {
+      if (!is_main || dsize != DB_RECORD || (nflags & NODE_BIGDATA))
+        return walk_bad(w, page, "table record in the wrong place or of the wrong size");
+      if (w->nsubs == sizeof(w->subs) / sizeof(w->subs[0]) || ksize >= sizeof(w->subs[0].name))
+        return walk_bad(w, page, "more or longer table names than docket writes");
+      memcpy(w->subs[w->nsubs].name, key, ksize);
+      w->subs[w->nsubs].name[ksize] = 0;
+      memcpy(w->subs[w->nsubs].rec, key + ksize, DB_RECORD);
+      w->nsubs++;
+    }
+  }
+  if (leaf) {
+    if (w->leaf_depth == 0)
+      w->leaf_depth = depth;
+    else if (w->leaf_depth != depth)
+      return walk_bad(w, page, "leaves at different depths");
+  }
+  return 0;
+}
+
+/* Walks one table from its record; compares the counts it keeps. */
+static void walk_table(struct walk *w, const char *name, const uint8_t *rec, int is_main) {
+  w->table = name;
+  w->branch = w->leaf = w->overflow = w->entries = 0;
+  w->leaf_depth = 0;
+  uint64_t root = rd64(rec + 40);
+  uint16_t depth = rd16(rec + 6);
+  if (root == PGNO_NONE) {
+    if (rd64(rec + 32) != 0 || depth != 0)
+      walk_bad(w, 0, "empty table's record counts entries");
+    return;
+  }
+  if (walk_page(w, root, 1, NULL, 0, NULL, 0, is_main) != 0)
+    return;
+  if (depth != w->leaf_depth || rd64(rec + 8) != w->branch || rd64(rec + 16) != w->leaf ||
+      rd64(rec + 24) != w->overflow || rd64(rec + 32) != w->entries)
+    walk_bad(w, root, "table record's counts do not match its pages");
+}
+
+/* The free-page table lists pages to reuse: none may be in a tree. */
+static void walk_free(struct walk *w, const uint8_t *rec) {
+  uint64_t root = rd64(rec + 40);
+  if (root == PGNO_NONE)
+    return;
+  /* The free table's leaves hold page lists: count || page numbers. */
+  uint64_t todo[4096];
+  size_t ntodo = 0;
+  todo[ntodo++] = root;
+  w->table = "(free pages)";
+  while (ntodo > 0) {
+    uint64_t page = todo[--ntodo];
+    /* Pages of the free table were marked by walk_table; read them again. */
+    const uint8_t *p = w->map + page * w->psize;
+    uint16_t flags = rd16(p + 10), lower = rd16(p + 12);
+    size_t n = (size_t)(lower - PG_HDR) / 2;
+    for (size_t i = 0; i < n; i++) {
+      const uint8_t *node = p + rd16(p + PG_HDR + 2 * i);
+      size_t ksize = rd16(node + 6);
+      if ((flags & 0x7f) == PG_BRANCH) {
+        if (ntodo == sizeof(todo) / sizeof(todo[0])) {
+          walk_bad(w, page, "free-page table larger than the walk allows");
+          return;
+        }
+        todo[ntodo++] = (uint64_t)rd16(node) | (uint64_t)rd16(node + 2) << 16 |
+                             (uint64_t)rd16(node + 4) << 32;
+        continue;
+      }
+      size_t dsize = (size_t)rd16(node) | (size_t)rd16(node + 2) << 16;
+      const uint8_t *d = node + PG_NODE + ksize;
+      if (rd16(node + 4) & NODE_BIGDATA)
+        d = w->map + rd64(d) * w->psize + PG_HDR;
+      if (dsize < 8 || dsize % 8 != 0 || rd64(d) != dsize / 8 - 1) {
+        walk_bad(w, page, "free-page list's count does not match its size");
+        continue;
+      }
+      for (size_t j = 1; j < dsize / 8; j++) {
+        uint64_t fp = rd64(d + 8 * j);
+        if (fp < 2 || fp >= w->pages) {
+          walk_bad(w, page, "free-page list names a page outside the file");
+          break;
+        }
+        if (w->seen[fp / 8] & (1u << (fp % 8))) {
+          walk_bad(w, fp, "page in use is also listed as free (a write would overwrite it)");
+          break;
+        }
+      }
+    }
+  }
+}
+
+int dk_store_check_pages(struct dk_txn *t,
+                         void (*cb)(void *ctx, const char *table, uint64_t page,
+                                    const char *what),
+                         void *ctx, uint64_t *damaged) {
+  *damaged = 0;
+  if (t->write || t->map_lo == NULL)
+    return DK_EINVAL;
+  dk_store *s = t->store;
+  MDB_stat est;
+  int mrc = mdb_env_stat(s->env, &est);
+  if (mrc != 0)
+    return translate(s, mrc);
+  struct walk *w = calloc(1, sizeof(*w));
+  if (w == NULL)
+    return DK_ENOMEM;
+  w->map = t->map_lo;
+  w->psize = est.ms_psize;
+  w->cb = cb;
+  w->ctx = ctx;
+  int rc = 0;
+  /* The meta page of this snapshot: the one whose txnid is the txn's. */
+  uint64_t txnid = (uint64_t)mdb_txn_id(t->txn);
+  const uint8_t *meta = NULL;
+  for (int i = 0; i < 2; i++) {
+    const uint8_t *m = w->map + (size_t)i * w->psize + PG_HDR;
+    if (rd64(m + 128) == txnid)
+      meta = m;
+  }
+  if (meta == NULL) {
+    w->table = "(meta)";
+    walk_bad(w, 0, "no meta page names the snapshot being read");
+    goto out;
+  }
+  /* Both meta pages: LMDB writes transaction N's to page N % 2 and picks
+   * the greater id at open, so a damaged id on the older page makes it read
+   * an older snapshot, silently. Once both were written, their ids are
+   * consecutive and each on its own page. */
+  for (int i = 0; i < 2; i++) {
+    const uint8_t *m = w->map + (size_t)i * w->psize + PG_HDR;
+    uint64_t id = rd64(m + 128), other = rd64(w->map + (size_t)(1 - i) * w->psize + PG_HDR + 128);
+    w->table = "(meta)";
+    if (rd32(m) != 0xBEEFC0DEu || rd32(m + 4) != 1 || rd64(m - PG_HDR) != (uint64_t)i ||
+        (rd16(m - PG_HDR + 10) & 0x7f) != PG_META) {
+      walk_bad(w, (uint64_t)i, "meta page header is damaged");
+      goto out;
+    }
+    if (id != 0 && other != 0 && (id % 2 != (uint64_t)i || (id != other + 1 && other != id + 1))) {
+      walk_bad(w, (uint64_t)i, "meta pages' transaction ids do not follow each other");
+      goto out;
+    }
+  }
+  uint64_t last = rd64(meta + 120);
+  if (last < 1 || (size_t)(t->map_hi - t->map_lo) / w->psize < last + 1) {
+    w->table = "(meta)";
+    walk_bad(w, 0, "meta page's last page lies past the end of the file");
+    goto out;
+  }
+  w->pages = last + 1;
+  w->seen = calloc(w->pages / 8 + 1, 1);
+  if (w->seen == NULL) {
+    rc = DK_ENOMEM;
+    goto out;
+  }
+  w->seen[0] |= 3; /* the meta pages */
+  walk_table(w, "(tables)", meta + 24 + DB_RECORD, 1);
+  for (size_t i = 0; i < w->nsubs; i++)
+    walk_table(w, w->subs[i].name, w->subs[i].rec, 0);
+  w->integer_keys = 1;
+  uint64_t before = w->damaged;
+  walk_table(w, "(free pages)", meta + 24, 0);
+  if (w->damaged == before)
+    walk_free(w, meta + 24);
+  *damaged = w->damaged;
+out:
+  if (rc == 0)
+    *damaged = w->damaged;
+  free(w->seen);
+  free(w);
+  return rc;
 }

@@ -16,6 +16,12 @@
  * Values returned by get and by iterators are borrowed views into the map,
  * valid until the transaction ends or the next write to that table.
  * One dk_store may be used by one thread at a time.
+ *
+ * A damaged file never kills the process: a page fault or LMDB assertion
+ * inside an LMDB call, or a key or value that points outside the file,
+ * makes the call return DK_EDAMAGED (and sticky-fails its transaction).
+ * After a fault the handle writes nothing more: every later transaction
+ * fails with DK_EDAMAGED. See store.c, "Fault confinement".
  */
 #ifndef DK_STORE_H
 #define DK_STORE_H
@@ -53,11 +59,19 @@ struct dk_txn {
   MDB_txn *txn;
   int write;
   int err; /* sticky: first error seen */
+  /* A read transaction's view of the file (dk_store_read_begin): every key
+   * and value handed out lies in it. NULL for write transactions. */
+  const uint8_t *map_lo, *map_hi;
 };
 
-/* Opens (creating if create is set) the environment in dir. Clears stale
- * reader slots left by crashed processes. */
-int dk_store_open(const char *dir, int create, dk_store **out);
+/* Opens the environment in dir (creating it with DK_STORE_CREATE). Clears
+ * stale reader slots left by crashed processes. An existing store is
+ * refused with DK_EDAMAGED when its file is shorter than its pages say, or
+ * when a page does not hold together (dk_store_check_pages), unless
+ * DK_STORE_UNCHECKED is given (for the walk that names the damage). */
+#define DK_STORE_CREATE 1
+#define DK_STORE_UNCHECKED 2
+int dk_store_open(const char *dir, int flags, dk_store **out);
 void dk_store_close(dk_store *s);
 /* Writes a consistent, compacted copy of the environment to fd (LMDB's
  * mdb_env_copyfd2 with MDB_CP_COMPACT: one read transaction, so writers go
@@ -124,6 +138,18 @@ int dk_txn_count(struct dk_txn *t, enum dk_table tb, uint64_t *count);
  * iterate (DK_ENOTFOUND when absent) and drop. */
 int dk_iter_open_legacy(struct dk_txn *t, const char *name, struct dk_iter *it);
 int dk_txn_drop_legacy(struct dk_txn *t, const char *name);
+
+/* Walks every page of t's snapshot (a read transaction) and checks it
+ * against LMDB's layout: page numbers within the file, page headers and
+ * node bounds within the page, keys in order, each page reached once, the
+ * tables' recorded counts, and no page both in use and listed as free.
+ * Calls cb for each damaged page (table is the table's name, or
+ * "(tables)", "(free pages)", "(meta)") and sets *damaged to their count.
+ * Reads nothing outside the file. */
+int dk_store_check_pages(struct dk_txn *t,
+                         void (*cb)(void *ctx, const char *table, uint64_t page,
+                                    const char *what),
+                         void *ctx, uint64_t *damaged);
 
 /* LMDB's last committed transaction id: moves when any process commits. */
 uint64_t dk_store_last_txn(dk_store *s);

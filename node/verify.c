@@ -54,18 +54,122 @@ struct verify_state {
   uint8_t cover_case[DK_HASH_BYTES];
   uint8_t *key; /* scratch case key, sodium_malloc */
   struct dk_buf pt;
+  /* The last case named in a problem, and its number. */
+  int have_number;
+  uint8_t number_case[DK_HASH_BYTES];
+  char number[DK_CASE_NUMBER_BYTES];
 };
 
-static void problem(struct verify_state *v, const uint8_t *log, uint64_t seq, int code,
-                    const char *what) {
+/* The number of a case, within t. The sealed state comes first: its AEAD
+ * tag fails on any damage, so a number it yields is the one this node
+ * wrote. Failing that, the signed opening entry's event names it (its body
+ * hash, then its decryption, vouch for it). */
+static void case_number_txn(dk_node *n, struct dk_txn *t, const uint8_t *case_id, uint8_t *key,
+                            struct dk_buf *pt, char out[DK_CASE_NUMBER_BYTES]) {
+  out[0] = 0;
+  if (!n->unlocked)
+    return;
+  struct dk_case_state cs;
+  dk_case_state_init(&cs);
+  int rc = dk__case_state_load(n, t, case_id, &cs);
+  if (rc == 0 && cs.number && strlen(cs.number) < DK_CASE_NUMBER_BYTES)
+    strcpy(out, cs.number);
+  dk_case_state_release(&cs);
+  if (out[0])
+    return;
+  uint8_t log[DK_PK_BYTES];
+  uint64_t seq;
+  struct dk_entry e;
+  const uint8_t *body = NULL;
+  size_t blen = 0, gc = 0, skip = 0;
+  struct dk_grant g[DK_READERS_MAX];
+  if (dk_log_find(t, case_id, log, &seq) != 0 || dk_log_read(t, log, seq, &e, &body, &blen) != 0 ||
+      body == NULL || e.h.type != DK_ENTRY_CASE_OPEN ||
+      memcmp(e.id, case_id, DK_HASH_BYTES) != 0 || dk_entry_check_body(&e, body, blen) != 0 ||
+      dk_grants_parse(body, blen, g, &gc, &skip) != 0 ||
+      dk__case_key_load(n, t, case_id, key) != 0)
+    return;
+  dk_buf_reset(pt);
+  if (dk_body_open(key, e.h.log, e.h.seq, body + skip, blen - skip, pt) != 0)
+    return;
+  struct dk_event ev;
+  dk_event_init(&ev);
+  if (dk_event_decode(pt->data, pt->len, &ev) == 0 && ev.number &&
+      strlen(ev.number) < DK_CASE_NUMBER_BYTES)
+    strcpy(out, ev.number);
+  dk_event_release(&ev);
+  dk_buf_reset(pt);
+}
+
+void dk_node_case_number(dk_node *n, const uint8_t case_id[DK_HASH_BYTES],
+                         char out[DK_CASE_NUMBER_BYTES]) {
+  out[0] = 0;
+  struct dk_txn t;
+  struct dk_buf pt;
+  uint8_t *key = sodium_malloc(DK_SYMKEY_BYTES);
+  dk_buf_init_secure(&pt);
+  if (key != NULL && dk_store_read_begin(n->store, &t) == 0) {
+    case_number_txn(n, &t, case_id, key, &pt, out);
+    dk_store_read_end(&t);
+  }
+  sodium_free(key);
+  dk_buf_release(&pt);
+}
+
+int dk_node_check_pages(const char *dir,
+                        void (*cb)(void *ctx, const char *table, uint64_t page, const char *what),
+                        void *ctx, uint64_t *damaged) {
+  struct dk_txn t;
+  dk_store *s;
+  *damaged = 0;
+  int rc = dk_store_open(dir, DK_STORE_UNCHECKED, &s);
+  if (rc != 0)
+    return rc;
+  rc = dk_store_read_begin(s, &t);
+  if (rc == 0) {
+    rc = dk_store_check_pages(&t, cb, ctx, damaged);
+    dk_store_read_end(&t);
+  }
+  dk_store_close(s);
+  return rc;
+}
+
+/* Reports a problem of entry (log, seq); case_id is the case its header
+ * names, or NULL when it is not known. */
+static void problem_in(struct verify_state *v, const uint8_t *log, uint64_t seq,
+                       const uint8_t *case_id, int code, const char *what) {
+  static const uint8_t none[DK_HASH_BYTES];
   struct dk_verify_problem p;
   memcpy(p.log, log, DK_PK_BYTES);
   p.seq = seq;
   p.code = code;
   p.what = what;
+  p.case_id = case_id && memcmp(case_id, none, DK_HASH_BYTES) != 0 ? case_id : NULL;
+  p.case_number = "";
+  if (p.case_id) {
+    /* Problems come in runs for one case: look its number up once. */
+    if (!v->have_number || memcmp(v->number_case, p.case_id, DK_HASH_BYTES) != 0) {
+      case_number_txn(v->n, v->t, p.case_id, v->key, &v->pt, v->number);
+      memcpy(v->number_case, p.case_id, DK_HASH_BYTES);
+      v->have_number = 1;
+    }
+    p.case_number = v->number;
+  }
   v->rep->problems++;
   if (v->on_problem)
     v->on_problem(v->ctx, &p);
+}
+
+static void problem(struct verify_state *v, const uint8_t *log, uint64_t seq, int code,
+                    const char *what) {
+  problem_in(v, log, seq, NULL, code, what);
+}
+
+/* The case an entry belongs to: its own id for an opening entry. */
+static const uint8_t *entry_case(const struct dk_entry *e) {
+  if (e->h.type == DK_ENTRY_CASE_OPEN)
+    return e->id;
+  return e->h.has_case ? e->h.case_id : NULL;
 }
 
 /* Body checks for an entry whose header parsed: hash, then (when this node
@@ -191,9 +295,9 @@ static void check_sequence(struct verify_state *v, const struct dk_entry *e, int
               "entry id is not the one the next entry links to");
   }
   if (rc == DK_ETIME)
-    problem(v, e->h.log, e->h.seq, rc, "timestamp goes backwards");
+    problem_in(v, e->h.log, e->h.seq, entry_case(e), rc, "timestamp goes backwards");
   else if (rc != 0)
-    problem(v, e->h.log, e->h.seq, rc, "does not link to the previous entry");
+    problem_in(v, e->h.log, e->h.seq, entry_case(e), rc, "does not link to the previous entry");
   v->prev_seq = e->h.seq;
   v->prev_ts = e->h.ts_ms;
   memcpy(v->prev_id, e->id, DK_HASH_BYTES);
@@ -378,11 +482,12 @@ int dk_node_verify(dk_node *n, void (*on_problem)(void *ctx, const struct dk_ver
         memset(v.prev_id, 0, DK_HASH_BYTES);
         continue;
       }
+      const uint8_t *cid = entry_case(&batch[i]);
       if (!ok[i])
-        problem(&v, log, seq, DK_EBADSIG, "signature does not verify");
+        problem_in(&v, log, seq, cid, DK_EBADSIG, "signature does not verify");
       check_sequence(&v, &batch[i], !ok[i]);
       if (bres[i].code != 0)
-        problem(&v, log, seq, bres[i].code, bres[i].what);
+        problem_in(&v, log, seq, cid, bres[i].code, bres[i].what);
     }
     if (progress)
       progress(ctx, out->entries, total);

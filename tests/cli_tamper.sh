@@ -81,6 +81,15 @@ poke "$D" log_entries flip "$(key 3)" 2 &&
 D=$(copy signature)
 poke "$D" log_entries flip "$(key 7)" -1 &&
   expect_damage "signature byte" "$D" 7 EBADSIG EBADID
+# an entry of case 2 (its note, seq 7): named by the case's number
+"$DOCKET" --dir "$D" verify >"$WORK/out" 2>"$WORK/err"
+grep -q "^DAMAGED  case LX-2024-0002  log ${LOG:0:16}  seq 7: signature" "$WORK/out" && ok ||
+  bad "signature byte: verify does not name the case by number: $(head -c 300 "$WORK/out")"
+# a malformed header names no case: the entry only
+D=$(copy header-format2)
+poke "$D" log_entries flip "$(key 3)" 2 && "$DOCKET" --dir "$D" verify >"$WORK/out" 2>"$WORK/err"
+grep -q "^DAMAGED  log ${LOG:0:16}  seq 3: entry header is malformed" "$WORK/out" && ok ||
+  bad "malformed header: not named by its entry: $(head -c 300 "$WORK/out")"
 
 # --- a stored entry cut short
 D=$(copy truncated)
@@ -94,6 +103,12 @@ fi
 D=$(copy body)
 poke "$D" log_bodies flip "$(key 6)" 60 &&
   expect_damage "body byte" "$D" 6 EBADBODY
+# the damage is named by its case's number as well as by its entry
+"$DOCKET" --dir "$D" verify >"$WORK/out" 2>"$WORK/err"
+grep -q "^DAMAGED  case LX-2024-0002  log ${LOG:0:16}  seq 6: body does not match" "$WORK/out" && ok ||
+  bad "body byte: verify does not name the case by number: $(head -c 300 "$WORK/out")"
+"$DOCKET" --dir "$D" verify --json >"$WORK/out" 2>"$WORK/err"
+expect_eq "body byte: problems[] names the case" "LX-2024-0002" "$(json_get "['problems'][0]['case']" <"$WORK/out")"
 "$DOCKET" --dir "$D" case show LX-2024-0002 >"$WORK/out" 2>"$WORK/err"
 expect_eq "show a case with a damaged body: exit status" 1 $?
 grep -q "docket: error: .*body does not match" "$WORK/err" && ok ||

@@ -21,6 +21,10 @@ int dk_fuzz_bundle_one(const uint8_t *data, size_t size);
 int dk_fuzz_event_one(const uint8_t *data, size_t size);
 int dk_fuzz_trust_one(const uint8_t *data, size_t size);
 int dk_fuzz_csv_one(const uint8_t *data, size_t size);
+int dk_fuzz_keyfile_one(const uint8_t *data, size_t size);
+int dk_fuzz_request_one(const uint8_t *data, size_t size);
+int dk_fuzz_netkey_one(const uint8_t *data, size_t size);
+int dk_fuzz_stored_one(const uint8_t *data, size_t size);
 
 typedef int (*fuzz_fn)(const uint8_t *data, size_t size);
 
@@ -87,6 +91,26 @@ static void csv_corpus(void **state) {
   assert_true(files >= 5);
 }
 
+static void keyfile_corpus(void **state) {
+  int files = replay_dir(DK_SOURCE_DIR "/tests/fuzz/corpus/keyfile", dk_fuzz_keyfile_one);
+  assert_true(files >= 5);
+}
+
+static void request_corpus(void **state) {
+  int files = replay_dir(DK_SOURCE_DIR "/tests/fuzz/corpus/request", dk_fuzz_request_one);
+  assert_true(files >= 5);
+}
+
+static void netkey_corpus(void **state) {
+  int files = replay_dir(DK_SOURCE_DIR "/tests/fuzz/corpus/netkey", dk_fuzz_netkey_one);
+  assert_true(files >= 5);
+}
+
+static void stored_corpus(void **state) {
+  int files = replay_dir(DK_SOURCE_DIR "/tests/fuzz/corpus/stored", dk_fuzz_stored_one);
+  assert_true(files >= 5);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -98,6 +122,10 @@ int main(void) {
       cmocka_unit_test(event_corpus),
       cmocka_unit_test(trust_corpus),
       cmocka_unit_test(csv_corpus),
+      cmocka_unit_test(keyfile_corpus),
+      cmocka_unit_test(request_corpus),
+      cmocka_unit_test(netkey_corpus),
+      cmocka_unit_test(stored_corpus),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
