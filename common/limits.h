@@ -97,6 +97,14 @@
  * commit to grow the map. Grown on MDB_MAP_FULL by doubling up to the max. */
 #define DK_MAP_BYTES_INITIAL ((size_t)1 << 30)
 #define DK_MAP_BYTES_MAX ((size_t)1 << 40)
+/* Every open walks the store's B-tree pages before any command reads them
+ * (node/store.c, docs/testing.md), up to a store of this size. The walk
+ * reads the whole file: about 3 ms per MiB here, so at most about 0.2 s,
+ * which covers a community's store for years (20 000 cases are 112 MiB).
+ * Larger stores (a street's or a district's) skip it at open, where it
+ * would cost seconds per command; there the fault guard keeps every
+ * command alive, and 'docket verify' walks every page. */
+#define DK_OPEN_WALK_BYTES_MAX ((uint64_t)64 << 20)
 
 /* A CSV ledger line; spreadsheets export long text cells, but not this long. */
 #define DK_CSV_LINE_BYTES_MAX (64 * 1024)

@@ -26,6 +26,7 @@ struct dk_store {
   MDB_env *env;
   MDB_dbi dbi[DK_T_COUNT];
   int damaged; /* a page fault or LMDB assertion was confined: never write again */
+  uint64_t used_bytes; /* of data.mdb, by its meta page at open */
   char dir[4096];
 };
 
@@ -196,8 +197,8 @@ int dk_store_open(const char *dir, int flags, dk_store **out) {
       mrc = mdb_env_stat(s->env, &est);
     if (mrc != 0)
       goto fail;
-    if (stat(path, &st) != 0 ||
-        (uint64_t)st.st_size < ((uint64_t)info.me_last_pgno + 1) * (uint64_t)est.ms_psize) {
+    s->used_bytes = ((uint64_t)info.me_last_pgno + 1) * (uint64_t)est.ms_psize;
+    if (stat(path, &st) != 0 || (uint64_t)st.st_size < s->used_bytes) {
       mdb_env_close(s->env);
       free(s);
       return DK_EDAMAGED;
@@ -220,11 +221,12 @@ int dk_store_open(const char *dir, int flags, dk_store **out) {
   txn = NULL;
   if (mrc != 0)
     goto fail;
-  if (!create && !(flags & DK_STORE_UNCHECKED)) {
+  if (!create && !(flags & DK_STORE_UNCHECKED) && s->used_bytes <= DK_OPEN_WALK_BYTES_MAX) {
     /* A damaged page can make a read return something else than what is
      * stored (a case "not found", a table "malformed") and a write spill
      * past the heap page LMDB copies it into: no command uses the store
-     * before its pages were checked. The walk reads every page once. */
+     * before its pages were checked. The walk reads every page once, so
+     * only stores up to DK_OPEN_WALK_BYTES_MAX get it here. */
     struct dk_txn t;
     uint64_t damaged = 0;
     rc = dk_store_read_begin(s, &t);
