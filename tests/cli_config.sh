@@ -59,7 +59,7 @@ s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(1)
 open(sys.argv[1]+".tmp","w").write(str(s.getsockname()[1])); os.rename(sys.argv[1]+".tmp",sys.argv[1])
 time.sleep(300)' "$WORK/port2" &
 HOLDER=$!
-trap 'kill $HOLDER 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+trap '[ -z "$HOLDER" ] || kill $HOLDER 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 end=$((SECONDS + ${WAIT:-180})); until [ -s "$WORK/port2" ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
 P=$(cat "$WORK/port2")
 conf "[serve]" "listen = 127.0.0.1:$P" "log_level = error"
@@ -79,5 +79,5 @@ grep -q "redialled at least every 7 s (sync_interval)" "$WORK/err" && ok || bad 
 conf "[serve]" "listen = 127.0.0.1:$P" "log_level = info"
 "$DOCKET" --dir "$D" serve >"$WORK/out" 2>"$WORK/err"
 grep -q "redialled at least every 30 s (sync_interval)" "$WORK/err" && ok || bad "serve's default redial cap is 30 s: $(cat "$WORK/err")"
-kill $HOLDER
+kill $HOLDER; wait $HOLDER 2>/dev/null; HOLDER=""
 finish

@@ -114,6 +114,7 @@ SYNC_RC=$?
 # A watchdog, only so that a hook that never fires fails the test instead
 # of hanging it: the street must already be gone.
 ( sleep "$WAIT"; kill -9 "$PID_beidu" ) 2>/dev/null & DOG=$!
+# (the watchdog runs only while the street is an unreaped child of ours)
 wait "$PID_beidu"
 STREET_RC=$?
 kill "$DOG" 2>/dev/null; wait "$DOG" 2>/dev/null

@@ -22,7 +22,7 @@ stop() {
   local pid
   eval "pid=\${PID_$1:-}"
   [ -n "$pid" ] || return 0
-  kill "$pid" 2>/dev/null
+  is_child "$pid" && kill "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   eval "PID_$1="
 }

@@ -112,15 +112,25 @@ serve_node() {
     { echo "serve $name did not start: $(tail -n 3 "$WORK/$name.log")" >&2; return 1; }
 }
 
+# is_child PID: PID is a running background job of this shell. A dead one
+# may already name another process (another test's shell or
+# server: PIDs wrap at 32768 on a busy machine), so only these are killed.
+is_child() { jobs -rp | grep -qx "$1"; }
+
 # stop_node NAME: kill -9 the serve process of NAME and reap it.
 stop_node() {
   local pid
   eval "pid=\${PID_$1:-}"
   [ -n "$pid" ] || return 0
-  kill -9 "$pid" 2>/dev/null
+  is_child "$pid" && kill -9 "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   eval "PID_$1="
   return 0
 }
 
-stop_all() { for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=""; }
+stop_all() {
+  local p
+  for p in $PIDS; do is_child "$p" && kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  PIDS=""
+}
