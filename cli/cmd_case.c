@@ -217,35 +217,60 @@ json_t *cli_case_json(const struct dk_case_state *s, uint64_t now_ms, int full) 
   return o;
 }
 
-static const char *event_detail(const struct dk_event *ev, char *buf, size_t cap) {
+/* One line of an event. human: in the interface language, for the terminal;
+ * otherwise the codes, for --json, whose values never change with the
+ * locale. */
+static const char *event_detail(const struct dk_event *ev, char *buf, size_t cap, int human) {
+  const char *text = ev->text ? ev->text : "";
   switch (ev->type) {
   case DK_EVENT_OPEN:
-    snprintf(buf, cap, "%s%s%s: %s", dk_kind_name(ev->kind), ev->category && *ev->category ? "/" : "",
-             ev->category ? ev->category : "", ev->text ? ev->text : "");
+    snprintf(buf, cap, "%s%s%s: %s",
+             human ? cli_label("kind", dk_kind_name(ev->kind)) : dk_kind_name(ev->kind),
+             ev->category && *ev->category ? "/" : "", ev->category ? ev->category : "", text);
     break;
   case DK_EVENT_TRIAGE:
-    snprintf(buf, cap, "class %s", dk_triage_name(ev->triage));
+    if (human)
+      snprintf(buf, cap, _("class %s"), cli_label("class", dk_triage_name(ev->triage)));
+    else
+      snprintf(buf, cap, "class %s", dk_triage_name(ev->triage));
     break;
   case DK_EVENT_ASSIGN:
-    snprintf(buf, cap, "%s as %s", ev->to, dk_role_name(ev->role));
+    if (human)
+      snprintf(buf, cap, _("%s as %s"), ev->to, cli_label("role", dk_role_name(ev->role)));
+    else
+      snprintf(buf, cap, "%s as %s", ev->to, dk_role_name(ev->role));
     break;
   case DK_EVENT_SESSION:
-    snprintf(buf, cap, "%llu min: %s", (unsigned long long)ev->minutes, ev->text ? ev->text : "");
+    snprintf(buf, cap, human ? _("%llu min: %s") : "%llu min: %s",
+             (unsigned long long)ev->minutes, text);
     break;
-  case DK_EVENT_ESCALATE:
-    snprintf(buf, cap, "to %s%s%s", dk_level_name(ev->level), ev->text && *ev->text ? ": " : "",
-             ev->text ? ev->text : "");
+  case DK_EVENT_ESCALATE: {
+    char to[128];
+    if (human)
+      snprintf(to, sizeof(to), _("to %s"), cli_label("level", dk_level_name(ev->level)));
+    else
+      snprintf(to, sizeof(to), "to %s", dk_level_name(ev->level));
+    snprintf(buf, cap, "%s%s%s", to, *text ? ": " : "", text);
     break;
-  case DK_EVENT_FAIL:
-    snprintf(buf, cap, "%s%s%s", ev->text ? ev->text : "", ev->refer ? "; referred to " : "",
-             ev->refer ? dk_referral_name(ev->refer) : "");
+  }
+  case DK_EVENT_FAIL: {
+    char ref[128] = "";
+    if (ev->refer && human)
+      snprintf(ref, sizeof(ref), _("; referred to %s"),
+               cli_label("referral", dk_referral_name(ev->refer)));
+    else if (ev->refer)
+      snprintf(ref, sizeof(ref), "; referred to %s", dk_referral_name(ev->refer));
+    snprintf(buf, cap, "%s%s", text, ref);
     break;
-  case DK_EVENT_REVISIT:
-    snprintf(buf, cap, "satisfaction %u%s%s", ev->satisfaction, ev->text && *ev->text ? ": " : "",
-             ev->text ? ev->text : "");
+  }
+  case DK_EVENT_REVISIT: {
+    char sat[64];
+    snprintf(sat, sizeof(sat), human ? _("satisfaction %u") : "satisfaction %u", ev->satisfaction);
+    snprintf(buf, cap, "%s%s%s", sat, *text ? ": " : "", text);
     break;
+  }
   default:
-    snprintf(buf, cap, "%s", ev->text ? ev->text : "");
+    snprintf(buf, cap, "%s", text);
   }
   return buf;
 }
@@ -259,7 +284,7 @@ struct show_ctx {
 static int show_event(void *arg, const struct dk_event *ev) {
   struct show_ctx *c = arg;
   char detail[DK_TEXT_BYTES_MAX + 512];
-  event_detail(ev, detail, sizeof(detail));
+  event_detail(ev, detail, sizeof(detail), c->events == NULL);
   if (c->events) {
     char id[DK_CASE_ID_BYTES * 2 + 1], author[DK_PK_BYTES * 2 + 1];
     dk_hex(ev->id, DK_CASE_ID_BYTES, id);

@@ -79,4 +79,13 @@ LANG=zh_CN.UTF-8 dk case show LX-2026-0001 >"$WORK/out" 2>&1 || true
 N=$(dk case list --kind dispute --json | json_get "[0]['number']")
 LANG=zh_CN.UTF-8 dk case show "$N" >"$WORK/out" 2>&1
 grep -q "当事人：  王芳, 李强" "$WORK/out" && grep -q "已登记" "$WORK/out" && ok || bad "case show in Chinese: $(cat "$WORK/out")"
+# The history's details in Chinese too: triage class, assignee's role, the
+# session's minutes, the return visit; --json keeps the codes.
+check "triage" dk case triage "$N" --class joint
+check "assign" dk case assign "$N" --role mediator --to "孙华"
+check "session" dk case session "$N" --note "现场调解" --minutes 45 --by "孙华"
+LANG=zh_CN.UTF-8 dk case show "$N" >"$WORK/out" 2>&1
+grep -q "分诊类别：会诊" "$WORK/out" && grep -q "孙华 任人民调解员" "$WORK/out" && grep -q "45 分钟：现场调解" "$WORK/out" && ok || bad "case history details in Chinese: $(cat "$WORK/out")"
+LANG=zh_CN.UTF-8 dk case show "$N" --json >"$WORK/out" 2>&1
+grep -q '"class joint"' "$WORK/out" && grep -q '"孙华 as mediator"' "$WORK/out" && ok || bad "case show --json keeps the codes: $(head -c 600 "$WORK/out")"
 finish
