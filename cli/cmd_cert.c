@@ -149,7 +149,7 @@ static int cmp_name(const void *a, const void *b) {
 /* Adds the request at path (checked: signature, office, role). */
 static int batch_add(struct batch *b, const char *path) {
   if (b->count == DK_CERT_BATCH_MAX)
-    return cli_error("more than %d requests at once", DK_CERT_BATCH_MAX);
+    return cli_error(_("more than %d requests at once"), DK_CERT_BATCH_MAX);
   struct request *grown = realloc(b->r, (b->count + 1) * sizeof(*b->r));
   if (grown == NULL)
     return cli_fail(DK_ENOMEM, "cannot read the requests");
@@ -161,7 +161,7 @@ static int batch_add(struct batch *b, const char *path) {
     return 1;
   for (size_t i = 0; i < b->count; i++)
     if (memcmp(b->r[i].key, q->key, DK_PK_BYTES) == 0)
-      return cli_error("%s and %s ask for the same key", b->r[i].path, path);
+      return cli_error(_("%s and %s ask for the same key"), b->r[i].path, path);
   b->count++;
   return 0;
 }
@@ -170,7 +170,7 @@ static int batch_add(struct batch *b, const char *path) {
 static int batch_add_dir(struct batch *b, const char *dir) {
   DIR *d = opendir(dir);
   if (d == NULL)
-    return cli_error("cannot read %s", dir);
+    return cli_error(_("cannot read %s"), dir);
   char **names = NULL;
   size_t n = 0;
   int out = 0;
@@ -179,7 +179,7 @@ static int batch_add_dir(struct batch *b, const char *dir) {
     if (e->d_name[0] == '.')
       continue;
     if (n == DK_CERT_BATCH_MAX) {
-      out = cli_error("more than %d requests in %s", DK_CERT_BATCH_MAX, dir);
+      out = cli_error(_("more than %d requests in %s"), DK_CERT_BATCH_MAX, dir);
       break;
     }
     char **grown = realloc(names, (n + 1) * sizeof(*names));
@@ -194,7 +194,7 @@ static int batch_add_dir(struct batch *b, const char *dir) {
   }
   closedir(d);
   if (out == 0 && n == 0)
-    out = cli_error("%s holds no requests", dir);
+    out = cli_error(_("%s holds no requests"), dir);
   if (out == 0)
     qsort(names, n, sizeof(*names), cmp_name);
   for (size_t i = 0; out == 0 && i < n; i++) {
@@ -244,19 +244,19 @@ static int issue_batch(struct cli *c, const char *root_file, const char **paths,
     goto close;
   }
   if (dk_node_config(n)->role != DK_OFFICE_DISTRICT) {
-    out = cli_error("statements go in the district's log: run this on the district node "
-                    "(this node is %s)", dk_office_role_name(dk_node_config(n)->role));
+    out = cli_error(_("statements go in the district's log: run this on the district node "
+                    "(this node is %s)"), dk_office_role_name(dk_node_config(n)->role));
     goto close;
   }
   if (dk_node_root_pk(n, s->root) != 0) {
-    out = cli_error("no root key configured here: run 'docket cert set-root HEX' first");
+    out = cli_error(_("no root key configured here: run 'docket cert set-root HEX' first"));
     goto close;
   }
   out = root_open(root_file, &root); /* the one unlock */
   if (out != 0)
     goto close;
   if (memcmp(root.pk, s->root, DK_PK_BYTES) != 0) {
-    out = cli_error("%s is not the root key this node trusts", root_file);
+    out = cli_error(_("%s is not the root key this node trusts"), root_file);
     goto close;
   }
   for (size_t i = 0; i < b.count; i++) {
@@ -284,7 +284,7 @@ static int issue_batch(struct cli *c, const char *root_file, const char **paths,
                                            "key", hex, "office", q->office, "role", q->role,
                                            "not_after", cli_json_time(s->not_after_ms)));
     else
-      printf("certified %s as %s (%s) for %llu days\n", hex, q->office, q->role,
+      printf(_("certified %s as %s (%s) for %llu days\n"), hex, q->office, q->role,
              (unsigned long long)days);
   }
   if (arr) {
@@ -358,29 +358,29 @@ static int renew(struct cli *c, int argc, char **argv) {
   f->now = dk_node_now(n);
   int rc = dk_node_statement_list(n, renew_cb, f);
   if (rc != 0) {
-    out = cli_fail(rc, "cannot read the certificates");
+    out = cli_fail(rc, _("cannot read the certificates"));
     goto close;
   }
   uint64_t revoked;
   if (dk_node_revoked_at(n, k, &revoked) == 0) {
-    out = cli_error("that key is revoked: enrol a new key instead (docs/operations.md)");
+    out = cli_error(_("that key is revoked: enrol a new key instead (docs/operations.md)"));
     goto close;
   }
   if (!f->found) {
-    out = cli_error("no certificate in force for that key here: renew works before expiry; "
-                    "after it, issue one again with 'docket cert issue'");
+    out = cli_error(_("no certificate in force for that key here: renew works before expiry; "
+                    "after it, issue one again with 'docket cert issue'"));
     goto close;
   }
   if (dk_node_config(n)->role != DK_OFFICE_DISTRICT ||
       dk_node_root_pk(n, f->best.root) != 0) {
-    out = cli_error("run this on the district node, which holds the root key's statements");
+    out = cli_error(_("run this on the district node, which holds the root key's statements"));
     goto close;
   }
   out = root_open(root_file, &root);
   if (out != 0)
     goto close;
   if (memcmp(root.pk, f->best.root, DK_PK_BYTES) != 0) {
-    out = cli_error("%s is not the root key this node trusts", root_file);
+    out = cli_error(_("%s is not the root key this node trusts"), root_file);
     goto close;
   }
   struct dk_statement *s = &f->best; /* same key, office and role */
@@ -390,7 +390,7 @@ static int renew(struct cli *c, int argc, char **argv) {
   s->revoked_at_ms = f->now;
   rc = dk_node_statement_append(n, &root, s);
   if (rc != 0) {
-    out = cli_fail(rc, "cannot append the certificate");
+    out = cli_fail(rc, _("cannot append the certificate"));
     goto close;
   }
   if (json)
@@ -402,7 +402,7 @@ static int renew(struct cli *c, int argc, char **argv) {
     char a[32], b2[32];
     cli_format_time(old_after, 1, a, sizeof(a));
     cli_format_time(s->not_after_ms, 1, b2, sizeof(b2));
-    printf("renewed %s as %s (%s): valid until %s (was %s)\n", key, s->office, s->role, b2, a);
+    printf(_("renewed %s as %s (%s): valid until %s (was %s)\n"), key, s->office, s->role, b2, a);
   }
 close:
   dk_identity_release(&root);

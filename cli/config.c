@@ -100,7 +100,7 @@ int cli_config_load(const char *dir, struct cli_config *out) {
   char path[4200];
   int len = snprintf(path, sizeof(path), "%s/%s", dir, DK_CONFIG_FILE);
   if (len < 0 || (size_t)len >= sizeof(path))
-    return cli_error("the node directory path is too long");
+    return cli_error(_("the node directory path is too long"));
   struct parse p;
   memset(&p, 0, sizeof(p));
   p.cfg = out;
@@ -108,20 +108,20 @@ int cli_config_load(const char *dir, struct cli_config *out) {
   if (p.f == NULL) {
     if (errno == ENOENT)
       return 0;
-    return cli_error("cannot read %s: %s", path, strerror(errno));
+    return cli_error(_("cannot read %s: %s"), path, strerror(errno));
   }
   int rc = ini_parse_stream(reader, &p, handler, &p);
   fclose(p.f);
   /* inih reports the first line it could not parse or whose handler
    * failed: the handler's message when that is the line, else syntax. */
   if (rc > 0 && p.error_line == rc)
-    return cli_error("%s:%d: %s", path, rc, p.error);
+    return cli_error(_("%s:%d: %s"), path, rc, p.error);
   if (rc > 0)
-    return cli_error("%s:%d: not 'key = value', a [section] or a comment", path, rc);
+    return cli_error(_("%s:%d: not 'key = value', a [section] or a comment"), path, rc);
   if (p.error_line)
-    return cli_error("%s:%d: %s", path, p.error_line, p.error);
+    return cli_error(_("%s:%d: %s"), path, p.error_line, p.error);
   if (rc != 0)
-    return cli_error("cannot read %s", path);
+    return cli_error(_("cannot read %s"), path);
   return 0;
 }
 
@@ -135,7 +135,7 @@ int cli_config_apply_deadlines(dk_node *n, const struct cli_config *cfg) {
     snprintf(value, sizeof(value), "%llu", (unsigned long long)cfg->deadline_days[i]);
     int rc = dk_node_setting_set(n, key, value);
     if (rc != 0)
-      return cli_fail(rc, "cannot apply the deadlines of docket.conf");
+      return cli_fail(rc, _("cannot apply the deadlines of docket.conf"));
   }
   return 0;
 }

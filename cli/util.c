@@ -244,13 +244,12 @@ char *cli_passphrase_from(const char *file_var, const char *env_var, const char 
               env_var);
     return NULL;
   }
-  char ask[64];
-  snprintf(ask, sizeof(ask), "%s%spassphrase: ", confirm ? "New " : "", what);
-  if (!confirm && what[0])
-    ask[0] = (char)(ask[0] - 'a' + 'A');
+  /* what is "" (the node's key) or "root " (the root key). */
+  const char *ask = what[0] ? (confirm ? _("New root passphrase: ") : _("Root passphrase: "))
+                            : (confirm ? _("New passphrase: ") : _("Passphrase: "));
   char *p = prompt(tty, ask);
   if (p && confirm) {
-    char *q = prompt(tty, "Repeat passphrase: ");
+    char *q = prompt(tty, _("Repeat passphrase: "));
     if (q == NULL || strcmp(p, q) != 0) {
       cli_passphrase_free(p);
       p = NULL;
