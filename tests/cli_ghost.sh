@@ -47,7 +47,7 @@ check "c2 bundle for the street" dk c2 export --peer beidu --out "$WORK/c2.bundl
 # The street fetches the certificates from the district; the first sync
 # also waits for the district to listen (its readiness, not an outcome).
 "$DOCKET" --dir "$WORK/zhanhe" serve >>"$WORK/zhanhe.log" 2>&1 & PIDS="$PIDS $!"
-end=$((SECONDS + 60))
+end=$((SECONDS + WAIT))
 until dk beidu sync zhanhe >"$WORK/out" 2>"$WORK/err"; do
   [ $SECONDS -ge $end ] && break; sleep 0.2
 done
@@ -55,7 +55,7 @@ done
 # A copy of the street, offline, for the bundle path below.
 cp -r "$WORK/beidu" "$WORK/beidu-b"
 "$DOCKET" --dir "$WORK/beidu" serve >>"$WORK/beidu.log" 2>&1 & PIDS="$PIDS $!"
-end=$((SECONDS + 60))
+end=$((SECONDS + WAIT))
 until dk c2 sync >"$WORK/out" 2>"$WORK/err" || grep -q refused "$WORK/err"; do
   [ $SECONDS -ge $end ] && break; sleep 0.2
 done

@@ -24,7 +24,7 @@ check "pin" dk lanxin peer add --name beidu --key "$BD" --office zhanhe/beidu --
 
 check "a first case" dk lanxin case open --kind dispute --category neighbour --summary "Hedge over the wall" --party "Qin Yu" --json
 A=$(json_get "['number']" <"$WORK/out")
-end=$((SECONDS + 60))
+end=$((SECONDS + WAIT))
 until dk lanxin sync >"$WORK/out" 2>"$WORK/err"; do
   [ $SECONDS -ge $end ] && break; sleep 0.2
 done

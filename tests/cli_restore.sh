@@ -20,7 +20,7 @@ check "pin" dk lanxin peer add --name beidu --key "$BD" --office zhanhe/beidu --
 check "a first case" dk lanxin case open --kind dispute --summary "Hedge over the wall" --party "Qin Yu"
 check "backup" dk lanxin backup --out "$WORK/lanxin.backup"
 check "a case after the backup" dk lanxin case open --kind dispute --summary "Rent withheld" --party "Lu Bo"
-end=$((SECONDS + 60))
+end=$((SECONDS + WAIT))
 until dk lanxin sync >"$WORK/out" 2>"$WORK/err"; do
   [ $SECONDS -ge $end ] && break; sleep 0.2
 done
