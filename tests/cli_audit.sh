@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib/harness.sh"
 POKE=${2:?usage: $0 path/to/docket path/to/lmdb_poke}
 BASE=$(base_port 2) || { echo "no free ports" >&2; exit 1; }
-trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+trap 'if main_shell; then stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; fi 2>/dev/null' EXIT
 dk() { local d=$1; shift; "$DOCKET" --dir "$WORK/$d" "$@"; }
 key() { dk "$1" id --json | json_get "['key']"; }
 serve() { serve_node "$@" || bad "serve $1 did not start"; }

@@ -7,7 +7,7 @@ PORT=$((21000 + RANDOM % 20000))
 D="$WORK/lanxin"
 dk() { "$DOCKET" --dir "$D" "$@"; }
 SP=""
-trap '[ -n "$SP" ] && kill $SP 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+trap 'if main_shell; then [ -n "$SP" ] && kill $SP 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; fi 2>/dev/null' EXIT
 check "init" dk init --office zhanhe/beidu/lanxin --role community --code LX --listen 127.0.0.1:$PORT
 for i in 1 2 3; do check "case $i" dk case open --kind dispute --summary "Dispute $i"; done
 KEY=$(dk id --json | json_get "['key']")

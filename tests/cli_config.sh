@@ -59,7 +59,7 @@ s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(1)
 open(sys.argv[1]+".tmp","w").write(str(s.getsockname()[1])); os.rename(sys.argv[1]+".tmp",sys.argv[1])
 time.sleep(300)' "$WORK/port2" &
 HOLDER=$!
-trap '[ -z "$HOLDER" ] || kill $HOLDER 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+trap 'if main_shell; then [ -z "$HOLDER" ] || kill $HOLDER 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; fi 2>/dev/null' EXIT
 end=$((SECONDS + ${WAIT:-180})); until [ -s "$WORK/port2" ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
 P=$(cat "$WORK/port2")
 conf "[serve]" "listen = 127.0.0.1:$P" "log_level = error"

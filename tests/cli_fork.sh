@@ -6,7 +6,7 @@
 # the fork in 'verify --json' and fails the audit of a case of that log.
 . "$(dirname "$0")/lib/harness.sh"
 BASE=$(base_port 2) || { echo "no free ports" >&2; exit 1; }
-trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+trap 'if main_shell; then stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; fi 2>/dev/null' EXIT
 dk() { local d=$1; shift; "$DOCKET" --dir "$WORK/$d" "$@"; }
 key() { dk "$1" id --json | json_get "['key']"; }
 serve() { serve_node "$@" || bad "serve $1 did not start"; }

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib/harness.sh"
 BASE=$((21000 + RANDOM % 20000))
 PIDS=""
-trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+trap 'if main_shell; then stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; fi 2>/dev/null' EXIT
 dk() { local d=$1; shift; "$DOCKET" --dir "$WORK/$d" "$@"; }
 key() { dk "$1" id --json | json_get "['key']"; }
 

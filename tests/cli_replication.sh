@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib/harness.sh"
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BASE=$(base_port 2) || { echo "no free ports" >&2; exit 1; }
-trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+trap 'if main_shell; then stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; fi 2>/dev/null' EXIT
 dk() { local d=$1; shift; "$DOCKET" --dir "$WORK/$d" "$@"; }
 key() { dk "$1" id --json | json_get "['key']"; }
 serve() { serve_node "$@" || bad "serve $1 did not start"; }
@@ -111,13 +111,13 @@ START=$(entries_at beidu)
 serve beidu ingest-commit:5
 dk lanxin sync --json >"$WORK/killed-sync.out" 2>&1
 SYNC_RC=$?
-# A watchdog, only so that a hook that never fires fails the test instead
-# of hanging it: the street must already be gone.
-( sleep "$WAIT"; kill -9 "$PID_beidu" ) 2>/dev/null & DOG=$!
-# (the watchdog runs only while the street is an unreaped child of ours)
+# The street must already be gone. The bound only makes a hook that never
+# fires fail the test instead of hanging it. (No watchdog subshell: one
+# killed right after its fork runs this shell's EXIT trap; see main_shell.)
+street_gone() { ! is_child "$PID_beidu"; }
+wait_for "$WAIT" street_gone || kill -9 "$PID_beidu" 2>/dev/null
 wait "$PID_beidu"
 STREET_RC=$?
-kill "$DOG" 2>/dev/null; wait "$DOG" 2>/dev/null
 BEFORE=$(entries_at beidu)
 expect_eq "the street exited at the hook (after its 5th commit)" 99 "$STREET_RC"
 [ "$STREET_RC" = 99 ] || echo "street log: $(tail -n 15 "$WORK/beidu.log"); sync: $(head -c 600 "$WORK/killed-sync.out")" >&2

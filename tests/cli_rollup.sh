@@ -13,7 +13,7 @@
 . "$(dirname "$0")/lib/harness.sh"
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BASE=$(base_port 3) || { echo "no free ports" >&2; exit 1; }
-trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+trap 'if main_shell; then stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; fi 2>/dev/null' EXIT
 dk() { local d=$1; shift; "$DOCKET" --dir "$WORK/$d" "$@"; }
 key() { dk "$1" id --json | json_get "['key']"; }
 serve() { serve_node "$@" || bad "serve $1 did not start"; }

@@ -9,7 +9,7 @@
 # refused with words that name the rotation.
 . "$(dirname "$0")/lib/harness.sh"
 BASE=$(base_port 2) || { echo "no free ports" >&2; exit 1; }
-trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+trap 'if main_shell; then stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; fi 2>/dev/null' EXIT
 export DOCKET_ROOT_PASSPHRASE="root passphrase"
 dk() { local d=$1; shift; "$DOCKET" --dir "$WORK/$d" "$@"; }
 key() { dk "$1" id --json | json_get "['key']"; }

@@ -6,7 +6,7 @@
 # a stolen community node replaced by a new one.
 . "$(dirname "$0")/lib/harness.sh"
 BASE=$(base_port 2) || { echo "no free ports" >&2; exit 1; }
-trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+trap 'if main_shell; then stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; fi 2>/dev/null' EXIT
 export DOCKET_ROOT_PASSPHRASE="root passphrase"
 dk() { local d=$1; shift; "$DOCKET" --dir "$WORK/$d" "$@"; }
 key() { dk "$1" id --json | json_get "['key']"; }

@@ -5,7 +5,14 @@ set -u
 DOCKET=${1:?usage: $0 path/to/docket}
 DOCKET=$(cd "$(dirname "$DOCKET")" && pwd)/$(basename "$DOCKET")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/docket-test.XXXXXX")
-trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+# main_shell: true in the test's own shell only. A subshell or background
+# command killed right after its fork, before it has reset the traps it
+# inherited, runs this shell's EXIT trap: it would remove $WORK and stop the
+# servers under the running test. Every EXIT trap is therefore
+# `if main_shell; then ...; fi`. The pid comes from /proc/self (read is a
+# builtin): in that early window $BASHPID still names the parent.
+main_shell() { local pid _; read -r pid _ </proc/self/stat && [ "$pid" = "$$" ]; }
+trap 'if main_shell; then [ -n "${KEEP:-}" ] || rm -rf "$WORK"; fi 2>/dev/null' EXIT
 export TZ=UTC
 export DOCKET_PASSPHRASE="test passphrase"
 unset DOCKET_PASSPHRASE_FILE DOCKET_DIR
