@@ -89,3 +89,8 @@ unsigned long long dk_fault_clock_shift_ms(void) {
   pthread_once(&clock_parsed, parse_clock);
   return clock_shift_ms;
 }
+
+int dk_fault_cheap_kdf(void) {
+  const char *env = getenv("DOCKET_FAULT_CHEAP_KDF");
+  return env != NULL && strcmp(env, "1") == 0;
+}

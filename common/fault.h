@@ -31,6 +31,15 @@ void dk_fault_point(const char *name) __attribute__((weak));
  * in ms (0 when unset). Not in the installed binary, like the points. */
 unsigned long long dk_fault_clock_shift_ms(void) __attribute__((weak));
 
+/* The key file's KDF, in test builds: DOCKET_FAULT_CHEAP_KDF=1 makes a new
+ * key file use libsodium's minimum Argon2id limits instead of the
+ * interactive ones (64 MiB, about 0.2 s per unlock), so that the shell
+ * tests' hundreds of commands do not each pay for the KDF. The limits are
+ * written in the file, so every later unlock of that node is cheap too;
+ * readers accept them as they accept any limits within bounds. Not in the
+ * installed binary, like the points. */
+int dk_fault_cheap_kdf(void) __attribute__((weak));
+
 #define DK_FAULT(name)                                                                            \
   do {                                                                                            \
     if (dk_fault_point != 0)                                                                      \

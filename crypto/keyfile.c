@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/fault.h"
 #include "common/limits.h"
 
 static const uint8_t MAGIC[8] = {'D', 'K', 'K', 'E', 'Y', 0, 0, 1};
@@ -113,6 +114,10 @@ int dk_keyfile_write(const char *path, const char *passphrase, size_t passphrase
 
   uint64_t ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
   uint64_t mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+  if (dk_fault_cheap_kdf != 0 && dk_fault_cheap_kdf()) {
+    ops = crypto_pwhash_OPSLIMIT_MIN;
+    mem = crypto_pwhash_MEMLIMIT_MIN;
+  }
   memcpy(file, MAGIC, 8);
   dk_be64_put(file + 8, ops);
   dk_be64_put(file + 16, mem);
