@@ -627,14 +627,14 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
   res.status.idle = idle;
   const struct dk_sync_stats *s = &total;
   if (rc != 0 && res.status.refusal_code) {
-    out = cli_error("sync with %s failed: %s refused this node: %s", peer.name, peer.office,
-                    res.status.refusal_text);
+    out = cli_error_code(rc, _("sync with %s failed: %s refused this node: %s"), peer.name,
+                         peer.office, res.status.refusal_text);
     goto done;
   }
   if (rc != 0) {
-    const char *why = rc == DK_ECONN      ? "peer unreachable or the connection was lost"
-                      : rc == DK_EAUTH    ? "handshake failed: wrong network key, or the peer is "
-                                            "not the node pinned under that name"
+    const char *why = rc == DK_ECONN      ? _("peer unreachable or the connection was lost")
+                      : rc == DK_EAUTH    ? _("handshake failed: wrong network key, or the peer "
+                                              "is not the node pinned under that name")
                       : rc == DK_EREFUSED ? _("the peer closed the handshake: it has not "
                                               "pinned this node, holds no valid certificate "
                                               "for it, or the network keys differ (after a "
@@ -642,9 +642,9 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
                                               "receive the new key is refused once the old "
                                               "one stops working: ask the district)")
                                           : dk_strerror(rc);
-    out = cli_error(_("sync with %s failed: %s"), peer.name, why);
+    out = cli_error_code(rc, _("sync with %s failed: %s"), peer.name, why);
     if (s->entries_stored)
-      fprintf(stderr, "docket: %llu entries were stored before it stopped; they are kept\n",
+      fprintf(stderr, _("docket: %llu entries were stored before it stopped; they are kept\n"),
               (unsigned long long)s->entries_stored);
     goto done;
   }

@@ -257,25 +257,33 @@ int dk_node_index_lag(dk_node *n, uint64_t *entries) {
   return rc;
 }
 
-int dk_node_index_run(dk_node *n) {
+int dk_node_index_step(dk_node *n, int *more) {
   uint64_t lag;
+  *more = 0;
   int rc = dk_node_index_lag(n, &lag);
-  while (rc == 0 && lag > 0) {
-    struct run_ctx c = {n, 0};
-    rc = dk_store_write(n->store, run_fn, &c);
-    if (rc == 0 && n->scrub_pending) {
-      n->scrub_pending = 0;
-      /* What the erasure freed is overwritten now (node/erase.c). */
-      int src = dk__store_scrub(n);
-      if (src != 0)
-        dk_node_logf(n, DK_LOG_WARN, "could not overwrite the pages an erasure freed: %s",
-                     dk_strerror(src));
-    }
-    if (rc == 0 && c.done == 0)
-      break;
-    if (rc == 0)
-      rc = dk_node_index_lag(n, &lag);
+  if (rc != 0 || lag == 0)
+    return rc;
+  struct run_ctx c = {n, 0};
+  rc = dk_store_write(n->store, run_fn, &c);
+  if (rc == 0 && n->scrub_pending) {
+    n->scrub_pending = 0;
+    /* What the erasure freed is overwritten now (node/erase.c). */
+    int src = dk__store_scrub(n);
+    if (src != 0)
+      dk_node_logf(n, DK_LOG_WARN, "could not overwrite the pages an erasure freed: %s",
+                   dk_strerror(src));
   }
+  if (rc == 0 && c.done > 0)
+    rc = dk_node_index_lag(n, &lag);
+  if (rc == 0)
+    *more = c.done > 0 && lag > 0;
+  return rc;
+}
+
+int dk_node_index_run(dk_node *n) {
+  int more = 1, rc = 0;
+  while (rc == 0 && more)
+    rc = dk_node_index_step(n, &more);
   return rc;
 }
 

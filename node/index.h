@@ -32,6 +32,12 @@
  * transactions as it takes. */
 int dk_node_index_run(dk_node *n);
 
+/* One transaction of dk_node_index_run() (DK_INDEX_BATCH_ENTRIES entries):
+ * *more is set when the indexer is still behind the log after it, so that
+ * a caller on an event loop can do other work (answer its peer) between
+ * steps. */
+int dk_node_index_step(dk_node *n, int *more);
+
 /* With on set, dk_node_ingest() only appends to the log and the caller runs
  * dk_node_index_run() when a burst is over (a sync session, when it has
  * caught up), so that the case tables are written once per burst rather

@@ -77,7 +77,7 @@ static int ns_ingest(void *ctx, const struct dk_wire_entry *entries, size_t n,
   return rc;
 }
 
-static int ns_settle(void *ctx) { return dk_node_index_run(ctx); }
+static int ns_settle(void *ctx, int *more) { return dk_node_index_step(ctx, more); }
 
 static int ns_witness(void *ctx, const uint8_t log[DK_PK_BYTES]) {
   return dk_node_witness(ctx, log);

@@ -95,8 +95,11 @@ struct dk_sync_store {
 
   /* Optional (NULL: nothing to do): the peer has sent all it had for now;
    * the node brings what it derives up to the entries ingested, once per
-   * burst rather than once per batch. */
-  int (*settle)(void *ctx);
+   * burst rather than once per batch. One step per call: *more is set when
+   * another step is needed. Between steps the sync core sends the peer a
+   * PING, so that a long settle (a large burst) is not taken for a dead
+   * link by the peer's silence bound. */
+  int (*settle)(void *ctx, int *more);
 };
 
 /*

@@ -818,6 +818,75 @@ static void keepalive_and_silence(void **state) {
   node_release(&street);
 }
 
+
+/* A long settle (a large burst indexed at the street) is not a dead link:
+ * the settling side PINGs its peer between steps, and its own busy time is
+ * not counted as the peer's silence. Time is the test's: each settle step
+ * takes 20 s, and the community ticks and hears the street meanwhile, as
+ * it would on its own event loop. Without the PINGs the community gave up
+ * after 45 s of silence; without the reset the street did. */
+static struct conn *slow_conn;
+static uint64_t slow_t;
+static int slow_steps, slow_rc_a;
+
+static int slow_settle(void *ctx, int *more) {
+  (void)ctx;
+  slow_steps++;
+  *more = slow_steps < 6;
+  slow_t += 20000;
+  if (slow_rc_a == 0)
+    slow_rc_a = dk_sync_tick(slow_conn->a, slow_t);
+  /* What the street sent so far reaches the community now. */
+  struct queue *q = &slow_conn->ba;
+  while (q->count > 0 && slow_rc_a == 0) {
+    struct msg *m = &q->items[q->head];
+    slow_rc_a = dk_sync_receive(slow_conn->a, m->data, m->len);
+    free(m->data);
+    q->head = (q->head + 1) % 4096;
+    q->count--;
+  }
+  return 0;
+}
+
+static void long_settle_keeps_the_link(void **state) {
+  struct node com, street;
+  node_init(&com, 3, "zhanhe/beidu/lanxin", "community");
+  node_init(&street, 2, "zhanhe/beidu", "street");
+  append_many(&com, 3);
+  street.iface.settle = slow_settle;
+  struct conn c;
+  slow_t = 1000000;
+  slow_steps = 0;
+  slow_rc_a = 0;
+  slow_conn = &c;
+  conn_open_keepalive(&c, &com, &street, slow_t);
+  run(&c, 100);
+  assert_true(slow_steps >= 6);
+  assert_int_equal(slow_rc_a, 0);
+  assert_int_equal(c.rc_a, 0);
+  assert_int_equal(c.rc_b, 0);
+  assert_true(slow_t - 1000000 > DK_SYNC_SILENCE_MS_MAX); /* longer than the bound */
+  /* The street's first tick after its settle: what the community sent
+   * meanwhile is still unread, and that is not silence. */
+  assert_int_equal(dk_sync_tick(c.b, slow_t), 0);
+  run(&c, 100);
+  assert_int_equal(mem_store_log(&street.st, com.id.pk)->count, 4);
+  /* A real partition after it is still noticed within the bound. */
+  uint64_t cut_at = slow_t, t = slow_t;
+  int rc_b = 0;
+  while (t < cut_at + 2 * DK_SYNC_SILENCE_MS_MAX && rc_b == 0) {
+    t += 1000;
+    q_clear(&c.ab);
+    q_clear(&c.ba);
+    rc_b = dk_sync_tick(c.b, t);
+  }
+  assert_int_equal(rc_b, DK_ETIMEDOUT);
+  assert_true(t - cut_at <= DK_SYNC_SILENCE_MS_MAX);
+  conn_close(&c);
+  node_release(&com);
+  node_release(&street);
+}
+
 /* A refusal reaches the refused side, in place of HELLO, with its reason;
  * its text is untrusted and reaches the session only as printable ASCII. */
 static void refusal_reason(void **state) {
@@ -992,6 +1061,7 @@ int main(void) {
       cmocka_unit_test(window_enforced),
       cmocka_unit_test(live_push_after_early_mark),
       cmocka_unit_test(keepalive_and_silence),
+      cmocka_unit_test(long_settle_keeps_the_link),
       cmocka_unit_test(refusal_reason),
       cmocka_unit_test(idle_many_logs),
   };
