@@ -5,8 +5,8 @@
 #include <time.h>
 
 #include "common/error.h"
-#include "node/case.h"
-#include "node/report.h"
+#include "node/cases/fold.h"
+#include "node/report/report.h"
 
 #define DAY (24ull * 60 * 60 * 1000)
 #define Y2020 1577836800000ull

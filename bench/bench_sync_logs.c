@@ -18,7 +18,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "crypto/crypto.h"
-#include "node/entry.h"
+#include "node/log/entry.h"
 #include "node/node.h"
 
 #define BATCH_ENTRIES 64 /* dk_node_ingest takes at most 64 logs a batch */

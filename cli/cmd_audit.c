@@ -12,8 +12,8 @@
 #include "common/error.h"
 #include "common/limits.h"
 #include "crypto/keyfile.h"
-#include "node/audit.h"
-#include "node/erase.h"
+#include "node/trust/audit.h"
+#include "node/cases/erase.h"
 
 /* ---- case erase ------------------------------------------------------------------ */
 

@@ -9,7 +9,7 @@
 #include "common/error.h"
 #include "common/limits.h"
 #include "crypto/keyfile.h"
-#include "node/trust.h"
+#include "node/trust/trust.h"
 
 static const char CERT_USAGE[] =
     "docket cert init-root --out FILE\n"

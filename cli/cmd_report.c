@@ -8,7 +8,7 @@
 #include "cli/cli.h"
 #include "common/error.h"
 #include "cli/report_out.h"
-#include "node/report.h"
+#include "node/report/report.h"
 
 
 static json_t *num_or_null(double v) { return isnan(v) ? json_null() : json_real(v); }

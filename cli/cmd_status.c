@@ -6,7 +6,7 @@
 #include "cli/cli.h"
 #include "cli/service.h"
 #include "common/error.h"
-#include "node/trust.h"
+#include "node/trust/trust.h"
 
 #define DAY_MS (24ull * 3600 * 1000)
 /* A certificate is flagged this long before it expires: enough time to ask

@@ -3,7 +3,7 @@
 
 #include "cli/cli.h"
 #include "common/error.h"
-#include "node/index.h"
+#include "node/ingest/index.h"
 
 struct verify_ctx {
   json_t *problems;

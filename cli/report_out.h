@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "node/report.h"
+#include "node/report/report.h"
 
 #define CLI_TREND_MONTHS_MAX 24
 

@@ -21,9 +21,9 @@
 
 #include "common/limits.h"
 #include "crypto/crypto.h"
-#include "node/case.h"
-#include "node/entry.h"
-#include "node/netkey.h"
+#include "node/cases/fold.h"
+#include "node/log/entry.h"
+#include "node/trust/netkey.h"
 
 typedef struct dk_node dk_node;
 

@@ -2,10 +2,10 @@
 #ifndef DK_NODE_INT_H
 #define DK_NODE_INT_H
 
-#include "node/index.h"
-#include "node/log.h"
+#include "node/ingest/index.h"
+#include "node/log/log.h"
 #include "node/node.h"
-#include "node/store.h"
+#include "node/store/store.h"
 
 struct dk_node {
   dk_store *store;

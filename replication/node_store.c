@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "common/error.h"
-#include "node/index.h"
+#include "node/ingest/index.h"
 
 struct heads_ctx {
   int (*cb)(void *cbctx, const struct dk_sync_head *h, const char *office);

@@ -19,7 +19,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/mp.h"
-#include "node/entry.h"
+#include "node/log/entry.h"
 #include "replication/msg.h"
 
 #define LOG_SEND 1u    /* goes from me to the peer */

@@ -24,11 +24,11 @@
 
 #include "common/error.h"
 #include "common/mp.h"
-#include "node/audit.h"
-#include "node/entry.h"
-#include "node/erase.h"
+#include "node/trust/audit.h"
+#include "node/log/entry.h"
+#include "node/cases/erase.h"
 #include "node/node.h"
-#include "node/trust.h"
+#include "node/trust/trust.h"
 
 #define CREATED_MS 1735689780000ull /* 2025-01-01T00:03:00Z */
 

@@ -16,7 +16,7 @@
 #include "common/error.h"
 #include "common/limits.h"
 #include "crypto/crypto.h"
-#include "node/case.h"
+#include "node/cases/fold.h"
 
 #define DAY (24ull * 60 * 60 * 1000)
 #define T0 1580000000000ull /* 2020-01-26 */

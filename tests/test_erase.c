@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "common/error.h"
-#include "node/audit.h"
-#include "node/erase.h"
+#include "node/trust/audit.h"
+#include "node/cases/erase.h"
 #include "node/node.h"
 
 #include "tests/lib/node_fixture.h"

@@ -18,10 +18,10 @@
 #include <string.h>
 
 #include "common/error.h"
-#include "node/erase.h"
-#include "node/index.h"
+#include "node/cases/erase.h"
+#include "node/ingest/index.h"
 #include "node/node_int.h"
-#include "node/report.h"
+#include "node/report/report.h"
 
 #include "tests/lib/node_fixture.h"
 

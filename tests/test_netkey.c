@@ -21,10 +21,10 @@
 #include "common/error.h"
 #include "crypto/crypto.h"
 #include "lib/node_fixture.h"
-#include "node/entry.h"
-#include "node/netkey.h"
+#include "node/log/entry.h"
+#include "node/trust/netkey.h"
 #include "node/node.h"
-#include "node/trust.h"
+#include "node/trust/trust.h"
 
 static uint64_t T0;
 static uint64_t fixed_clock(void *ctx) { return *(const uint64_t *)ctx; }

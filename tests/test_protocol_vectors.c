@@ -27,11 +27,11 @@
 #include "common/limits.h"
 #include "crypto/crypto.h"
 #include "crypto/keyfile.h"
-#include "node/case.h"
-#include "node/entry.h"
-#include "node/fork.h"
-#include "node/log.h"
-#include "node/trust.h"
+#include "node/cases/fold.h"
+#include "node/log/entry.h"
+#include "node/log/fork.h"
+#include "node/log/log.h"
+#include "node/trust/trust.h"
 
 #define TS1 1735689600000ull /* 2025-01-01T00:00:00Z */
 #define TS2 1735689660000ull /* one minute later */

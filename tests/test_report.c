@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "common/error.h"
-#include "node/case.h"
-#include "node/report.h"
+#include "node/cases/fold.h"
+#include "node/report/report.h"
 
 #define HOUR (60ull * 60 * 1000)
 #define DAY (24 * HOUR)

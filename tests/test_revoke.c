@@ -21,7 +21,7 @@
 #include "common/error.h"
 #include "crypto/crypto.h"
 #include "node/node.h"
-#include "node/trust.h"
+#include "node/trust/trust.h"
 
 #include "tests/lib/node_fixture.h"
 

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "common/error.h"
-#include "node/entry.h"
-#include "node/trust.h"
+#include "node/log/entry.h"
+#include "node/trust/trust.h"
 
 struct fixture {
   struct dk_identity root, other;

@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "common/error.h"
-#include "node/audit.h"
+#include "node/trust/audit.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

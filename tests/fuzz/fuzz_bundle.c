@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "common/error.h"
-#include "node/entry.h"
+#include "node/log/entry.h"
 #include "replication/bundle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

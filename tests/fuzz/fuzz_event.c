@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "common/buf.h"
-#include "node/case.h"
+#include "node/cases/fold.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -24,11 +24,11 @@
 #include <string.h>
 
 #include "common/buf.h"
-#include "node/case.h"
-#include "node/entry.h"
-#include "node/erase.h"
-#include "node/fork.h"
-#include "node/log.h"
+#include "node/cases/fold.h"
+#include "node/log/entry.h"
+#include "node/cases/erase.h"
+#include "node/log/fork.h"
+#include "node/log/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

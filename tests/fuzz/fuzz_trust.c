@@ -18,8 +18,8 @@
 #include <string.h>
 
 #include "common/buf.h"
-#include "node/fork.h"
-#include "node/trust.h"
+#include "node/log/fork.h"
+#include "node/trust/trust.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

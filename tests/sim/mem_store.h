@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "crypto/crypto.h"
-#include "node/entry.h"
+#include "node/log/entry.h"
 #include "replication/sync_store.h"
 
 struct mem_entry {

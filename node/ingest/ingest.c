@@ -9,7 +9,7 @@
 #include "common/error.h"
 #include "common/fault.h"
 #include "common/mp.h"
-#include "node/fork.h"
+#include "node/log/fork.h"
 #include "node/node_int.h"
 
 /* ---- heads and reads ----------------------------------------------------- */

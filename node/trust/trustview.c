@@ -15,7 +15,7 @@
 
 #include "common/error.h"
 #include "node/node_int.h"
-#include "node/trust.h"
+#include "node/trust/trust.h"
 
 #define TRUST_KEY_BYTES (1 + DK_PK_BYTES + DK_HASH_BYTES)
 

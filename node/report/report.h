@@ -54,7 +54,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "node/case.h"
+#include "node/cases/fold.h"
 
 enum dk_report_group {
   DK_REPORT_GROUP_NONE,     /* "none": the total only, no rows */

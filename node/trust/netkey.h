@@ -23,7 +23,7 @@
 
 #include "common/buf.h"
 #include "common/limits.h"
-#include "node/entry.h"
+#include "node/log/entry.h"
 
 #define DK_NETKEY_VERSION 1
 #define DK_NETKEY_BYTES 32

@@ -4,7 +4,7 @@
  * Everything is read in one read transaction, so the bundle is a snapshot:
  * a sync committing meanwhile cannot make it inconsistent.
  */
-#include "node/audit.h"
+#include "node/trust/audit.h"
 
 #include <sodium.h>
 #include <stdlib.h>

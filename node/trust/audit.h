@@ -42,7 +42,7 @@
 
 #include "common/buf.h"
 #include "crypto/crypto.h"
-#include "node/case.h"
+#include "node/cases/fold.h"
 #include "node/node.h"
 
 #define DK_AUDIT_MAGIC "DKAUDIT\x01"

@@ -1,11 +1,11 @@
-#include "node/trust.h"
+#include "node/trust/trust.h"
 
 #include <msgpack.h>
 #include <string.h>
 
 #include "common/error.h"
 #include "common/mp.h"
-#include "node/entry.h"
+#include "node/log/entry.h"
 #include "node/node.h"
 
 static const char *kind_name(uint64_t type) {

@@ -17,10 +17,10 @@
 
 #include "common/error.h"
 #include "common/mp.h"
-#include "node/audit.h"
-#include "node/entry.h"
-#include "node/erase.h"
-#include "node/trust.h"
+#include "node/trust/audit.h"
+#include "node/log/entry.h"
+#include "node/cases/erase.h"
+#include "node/trust/trust.h"
 
 struct vlog {
   struct dk_audit_log pub;

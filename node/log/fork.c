@@ -1,4 +1,4 @@
-#include "node/fork.h"
+#include "node/log/fork.h"
 
 #include <msgpack.h>
 #include <string.h>

@@ -30,9 +30,9 @@
 
 #include "common/error.h"
 #include "common/mp.h"
-#include "node/netkey.h"
+#include "node/trust/netkey.h"
 #include "node/node_int.h"
-#include "node/trust.h"
+#include "node/trust/trust.h"
 
 #define META_NETKEY "network_key"
 #define META_NETKEY_NEXT "network_key_next"

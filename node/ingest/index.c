@@ -1,7 +1,7 @@
 /*
  * The case indexer: derived state that follows the log (node/index.h).
  */
-#include "node/index.h"
+#include "node/ingest/index.h"
 
 #include <sodium.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "node/report.h"
+#include "node/report/report.h"
 
 #include <assert.h>
 #include <math.h>

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #include "node/node.h"
-#include "node/store.h"
+#include "node/store/store.h"
 
 /* Indexes what the log holds past the cursor: to the end, in as many
  * transactions as it takes. */

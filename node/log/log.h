@@ -13,8 +13,8 @@
 #ifndef DK_LOG_H
 #define DK_LOG_H
 
-#include "node/entry.h"
-#include "node/store.h"
+#include "node/log/entry.h"
+#include "node/store/store.h"
 
 struct dk_head {
   uint64_t seq; /* 0 for an empty log */

@@ -9,7 +9,7 @@
  * entry, which is how bodies arriving later are dropped in the commit that
  * would have stored them.
  */
-#include "node/erase.h"
+#include "node/cases/erase.h"
 
 #include <sodium.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-#include "node/entry.h"
+#include "node/log/entry.h"
 
 #include <msgpack.h>
 #include <string.h>

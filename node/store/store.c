@@ -1,4 +1,4 @@
-#include "node/store.h"
+#include "node/store/store.h"
 
 #include <errno.h>
 #include <pthread.h>

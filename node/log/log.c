@@ -1,4 +1,4 @@
-#include "node/log.h"
+#include "node/log/log.h"
 
 #include <string.h>
 

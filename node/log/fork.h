@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
-#include "node/entry.h"
+#include "node/log/entry.h"
 
 /* Appends the fork block of the entries a (held first) and b. DK_EINVAL
  * unless they are one position of one log with different ids. */

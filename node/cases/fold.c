@@ -1,4 +1,4 @@
-#include "node/case.h"
+#include "node/cases/fold.h"
 
 #include <assert.h>
 #include <stdio.h>
