@@ -18,6 +18,7 @@ if [ ! -d "$objdir/node" ]; then
   exit 2
 fi
 
+src=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
@@ -25,6 +26,7 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 # "U file sym" for an undefined one. file is the source path without .c.
 (cd "$objdir" && find node -name '*.c.o' | LC_ALL=C sort) | while read -r o; do
   f=${o%.c.o}
+  [ -f "$src/$f.c" ] || continue # left over from a file since moved
   nm -g "$objdir/$o" | awk -v f="$f" '
     $1 == "U" { print "U", f, $2; next }
     NF == 3 && $2 ~ /^[TDBRC]$/ { print "D", f, $3 }'
