@@ -115,8 +115,11 @@ int cmd_init(struct cli *c, int argc, char **argv) {
   if (rc == DK_EPASSPHRASE && key_file)
     return cli_error_code(rc, _("%s does not open with that passphrase (or is not a docket key file)"),
                           key_file);
-  if (rc != 0)
-    return cli_fail(rc, _("cannot create the node"));
+  if (rc != 0) {
+    char what[4200];
+    snprintf(what, sizeof(what), _("cannot create the node in %s"), c->dir);
+    return cli_fail(rc, what);
+  }
   char hex[DK_PK_BYTES * 2 + 1];
   dk_hex(pk, DK_PK_BYTES, hex);
   if (key_file) {

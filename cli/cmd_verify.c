@@ -211,9 +211,13 @@ int cmd_verify(struct cli *c, int argc, char **argv) {
            (unsigned long long)rep.bodies_erased, (unsigned long long)rep.forks,
            (unsigned long long)rep.problems);
     if (ndiff > 0)
-      printf("%llu rows of derived state differ from the log%s\n", (unsigned long long)ndiff,
-             repaired ? "; rebuilt from the log (repaired)"
-                      : repair ? "; the rebuild did not mend them" : ": run 'docket verify --repair'");
+      printf(repaired ? _("%llu rows of derived state differed from the log; rebuilt from the "
+                          "log (repaired)\n")
+             : repair ? _("%llu rows of derived state differ from the log; the rebuild did not "
+                          "mend them\n")
+                      : _("%llu rows of derived state differ from the log: run 'docket verify "
+                          "--repair'\n"),
+             (unsigned long long)ndiff);
   }
   return ok ? 0 : 1;
 }

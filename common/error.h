@@ -48,6 +48,7 @@
   X(ETEXT, 34, "text is not valid UTF-8 or holds a control character")          \
   X(ENUMBER, 35, "that case number already names another case")                 \
   X(EDAMAGED, 36, "the store file is damaged (its pages do not hold together)")  \
+  X(EACCES, 37, "permission denied (check the folder's owner and rights)")       \
   X(EUNAUTH, 40, "a log not authorised here: its key holds no certificate (or pin) " \
                  "for the office it claims")                                     \
   X(ERESTORED, 41, "this node was restored or rebuilt: run 'docket sync' with its " \

@@ -129,6 +129,48 @@ static int path_join(char *out, size_t cap, const char *dir, const char *name) {
 static int node_create(const char *dir, const struct dk_node_config *cfg, const char *passphrase,
                        size_t passphrase_len, const char *key_file, uint8_t pk_out[DK_PK_BYTES]);
 
+static int mkdir_error(int err) {
+  switch (err) {
+  case ENOSPC:
+  case EDQUOT:
+    return DK_ENOSPC;
+  case EACCES:
+  case EPERM:
+  case EROFS:
+    return DK_EACCES;
+  case ENOENT: /* a parent that cannot be made, as under /proc */
+  case ENOTDIR:
+  case ENAMETOOLONG:
+  case ELOOP:
+    return DK_EINVAL;
+  default:
+    return DK_EIO;
+  }
+}
+
+/* Creates dir and any missing parent folders (0700), as `mkdir -p` does:
+ * an office gives a folder that may not exist yet. */
+static int mkdir_parents(const char *dir) {
+  char path[4096];
+  size_t len = strlen(dir);
+  if (len == 0 || len >= sizeof(path))
+    return DK_EINVAL;
+  memcpy(path, dir, len + 1);
+  for (size_t i = 1; i <= len; i++) {
+    if (path[i] != '/' && path[i] != 0)
+      continue;
+    char c = path[i];
+    path[i] = 0;
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+      return mkdir_error(errno);
+    path[i] = c;
+  }
+  struct stat st;
+  if (stat(dir, &st) != 0)
+    return mkdir_error(errno);
+  return S_ISDIR(st.st_mode) ? 0 : DK_EINVAL;
+}
+
 int dk_node_create(const char *dir, const struct dk_node_config *cfg, const char *passphrase,
                    size_t passphrase_len, uint8_t pk_out[DK_PK_BYTES]) {
   return node_create(dir, cfg, passphrase, passphrase_len, NULL, pk_out);
@@ -156,8 +198,9 @@ static int node_create(const char *dir, const struct dk_node_config *cfg, const 
   struct stat st;
   if (stat(keypath, &st) == 0 || stat(datapath, &st) == 0)
     return DK_EEXIST;
-  if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-    return DK_EIO;
+  rc = mkdir_parents(dir);
+  if (rc != 0)
+    return rc;
 
   rc = dk_secrets_init(&sec);
   if (rc != 0)

@@ -13,6 +13,14 @@ expect_fail "init bad role" 2 "unknown role" dk init --office zhanhe/beidu/lanxi
 check "init" dk init --office zhanhe/beidu/lanxin --role community --code LX
 grep -q "key: " "$WORK/out" && ok || bad "init prints the key"
 expect_fail "init twice" 1 "already holds" dk init --office zhanhe/beidu/lanxin --role community
+# A folder whose parents do not exist yet is made (it said "input/output
+# error (is the disk full or failing?)"); one that cannot be made is named.
+check "init in a new nested folder" "$DOCKET" --dir "$WORK/new/a/b" init --office zhanhe/beidu/x --role community --code NX
+[ -f "$WORK/new/a/b/key" ] && ok || bad "init made no key in the nested folder"
+touch "$WORK/plainfile"
+expect_fail "init under a plain file" 1 "cannot create the node in $WORK/plainfile/n" \
+  "$DOCKET" --dir "$WORK/plainfile/n" init --office zhanhe/beidu/x --role community --code NX
+grep -q "disk full" "$WORK/err" && bad "a folder that cannot be made is not a full disk: $(cat "$WORK/err")" || ok
 check "id" dk id --json
 expect_eq "id office" "zhanhe/beidu/lanxin" "$(json_get "['office']" <"$WORK/out")"
 expect_eq "id role" "community" "$(json_get "['role']" <"$WORK/out")"
