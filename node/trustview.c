@@ -38,13 +38,18 @@ int dk__trust_root(struct dk_txn *t, uint8_t root[DK_PK_BYTES]) {
 }
 
 /* Decodes a trust-table record (already checked when indexed; decoding
- * again guards against a damaged store). */
+ * again guards against a damaged store). A damaged key must not file a
+ * statement under a key or kind it is not about: a flipped byte in the key
+ * would otherwise certify a key the root never certified. */
 int dk__trust_record_decode(const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen,
                             struct dk_statement *s, uint64_t *seq) {
-  if (klen != DK_TRUST_KEY_BYTES || vlen < 8)
+  if (klen != DK_TRUST_KEY_BYTES || vlen < 8 || (k[0] != 'C' && k[0] != 'R' && k[0] != 'A'))
     return DK_EFORMAT;
   *seq = dk_be64_get(v);
-  return dk_statement_decode(kind_type(k[0]), v + 8, vlen - 8, s);
+  int rc = dk_statement_decode(kind_type(k[0]), v + 8, vlen - 8, s);
+  if (rc == 0 && memcmp(s->key, k + 1, DK_PK_BYTES) != 0)
+    rc = DK_EFORMAT;
+  return rc;
 }
 
 /* Walks the records of one kind (and key, when key is not NULL). */
