@@ -378,7 +378,7 @@ int cmd_report(struct cli *c, int argc, char **argv) {
   col.unauth = uc.ranges;
   col.unauth_count = uc.count;
   if (rc == 0)
-    rc = dk_node_case_foreach(n, collect_case, &col);
+    rc = dk_node_report_foreach(n, collect_case, &col);
   if (rc == 0)
     rc = dk_report_finish(&r);
   if (rc == 0)

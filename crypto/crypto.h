@@ -40,6 +40,7 @@
 #define DK_DOMAIN_KEYFILE_AD "docket/keyfile/v1"
 #define DK_DOMAIN_INDEX "docket/index/v1"
 #define DK_DOMAIN_CASEKEY_AD "docket/casekey/v1"
+#define DK_DOMAIN_REPORT_AD "docket/report/v1"
 
 struct dk_identity {
   uint8_t pk[DK_PK_BYTES];   /* Ed25519 public key: the node's name */

@@ -1591,3 +1591,220 @@ out:
     dk_case_state_release(s);
   return rc;
 }
+
+/* ---- report rows ------------------------------------------------------- */
+
+/* Version 1: u8 version, u8 opened, u8 kind, u8 triage, u8 outcome,
+ * u8 referral, u8 status, then be64 deadline, opened, outcome, closed,
+ * escalated, erased and updated times, be32 items, the id (32 bytes),
+ * office and category (be16 length, bytes), be32 revisit count and per
+ * revisit be64 time and u8 score, be32 contact count and per contact be64
+ * time, be32 minutes, u8 event type, be16 length and the person. */
+#define REPORT_ROW_VERSION 1
+#define REPORT_ROW_FIXED (7 + 7 * 8 + 4 + DK_CASE_ID_BYTES)
+
+static int put_u8(struct dk_buf *b, unsigned v) {
+  uint8_t x = (uint8_t)v;
+  return dk_buf_append(b, &x, 1);
+}
+
+static int put_be(struct dk_buf *b, uint64_t v, int bytes) {
+  uint8_t x[8];
+  for (int i = 0; i < bytes; i++)
+    x[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+  return dk_buf_append(b, x, (size_t)bytes);
+}
+
+static int put_str16(struct dk_buf *b, const char *s) {
+  size_t n = s != NULL ? strlen(s) : 0;
+  if (n > DK_NAME_BYTES_MAX)
+    return DK_ELIMIT;
+  int rc = put_be(b, n, 2);
+  return rc != 0 || n == 0 ? rc : dk_buf_append(b, s, n);
+}
+
+int dk_case_report_encode(const struct dk_case_state *s, struct dk_buf *out) {
+  assert(s != NULL);
+  assert(out != NULL);
+  size_t len0 = out->len;
+  int rc = 0;
+#define W(expr)                                                                                    \
+  do {                                                                                             \
+    if ((rc = (expr)) != 0)                                                                        \
+      goto out;                                                                                    \
+  } while (0)
+  if (s->revisits_count > DK_CASE_LIST_MAX || s->contacts_count > DK_CASE_LIST_MAX) {
+    rc = DK_ELIMIT;
+    goto out;
+  }
+  W(put_u8(out, REPORT_ROW_VERSION));
+  W(put_u8(out, s->opened ? 1 : 0));
+  W(put_u8(out, (unsigned)s->kind));
+  W(put_u8(out, (unsigned)s->triage));
+  W(put_u8(out, (unsigned)s->outcome));
+  W(put_u8(out, (unsigned)s->referral));
+  W(put_u8(out, (unsigned)s->status));
+  const uint64_t times[7] = {s->deadline_ms,     s->opened_at_ms, s->outcome_at_ms,
+                             s->closed_at_ms,    s->escalated_at_ms, s->erased_at_ms,
+                             s->updated_at_ms};
+  for (int i = 0; i < 7; i++)
+    W(put_be(out, times[i], 8));
+  W(put_be(out, s->items, 4));
+  W(dk_buf_append(out, s->id, DK_CASE_ID_BYTES));
+  W(put_str16(out, s->office));
+  W(put_str16(out, s->category));
+  W(put_be(out, s->revisits_count, 4));
+  for (size_t i = 0; i < s->revisits_count; i++) {
+    W(put_be(out, s->revisits[i].at_ms, 8));
+    W(put_u8(out, s->revisits[i].satisfaction));
+  }
+  W(put_be(out, s->contacts_count, 4));
+  for (size_t i = 0; i < s->contacts_count; i++) {
+    const struct dk_contact *c = &s->contacts[i];
+    if (c->minutes > UINT32_MAX) {
+      rc = DK_ELIMIT;
+      goto out;
+    }
+    W(put_be(out, c->at_ms, 8));
+    W(put_be(out, c->minutes, 4));
+    W(put_u8(out, (unsigned)c->type));
+    W(put_str16(out, c->person));
+  }
+#undef W
+out:
+  if (rc != 0)
+    out->len = len0;
+  return rc;
+}
+
+struct row_reader {
+  const uint8_t *p, *end;
+};
+
+static int get_be(struct row_reader *r, int bytes, uint64_t *v) {
+  if ((size_t)(r->end - r->p) < (size_t)bytes)
+    return DK_EFORMAT;
+  uint64_t x = 0;
+  for (int i = 0; i < bytes; i++)
+    x = x << 8 | r->p[i];
+  r->p += bytes;
+  *v = x;
+  return 0;
+}
+
+/* A be16-length string, copied and NUL-terminated; an empty one stays NULL
+ * unless keep_empty. */
+static int get_str16(struct row_reader *r, int keep_empty, char **out) {
+  uint64_t n;
+  int rc = get_be(r, 2, &n);
+  if (rc != 0)
+    return rc;
+  if (n > DK_NAME_BYTES_MAX || (size_t)(r->end - r->p) < n || memchr(r->p, 0, n) != NULL)
+    return DK_EFORMAT;
+  if (n == 0 && !keep_empty)
+    return 0;
+  char *s = malloc(n + 1);
+  if (s == NULL)
+    return DK_ENOMEM;
+  memcpy(s, r->p, n);
+  s[n] = 0;
+  r->p += n;
+  *out = s;
+  return 0;
+}
+
+int dk_case_report_decode(const uint8_t *data, size_t len, struct dk_case_state *s) {
+  assert(s != NULL);
+  assert(data != NULL || len == 0);
+  dk_case_state_release(s);
+  struct row_reader r = {data, data + len};
+  uint64_t u;
+  int rc = 0;
+#define G(expr)                                                                                    \
+  do {                                                                                             \
+    if ((rc = (expr)) != 0)                                                                        \
+      goto out;                                                                                    \
+  } while (0)
+  if (len < REPORT_ROW_FIXED) {
+    rc = DK_EFORMAT;
+    goto out;
+  }
+  if (data[0] != REPORT_ROW_VERSION) {
+    rc = DK_EVERSION;
+    goto out;
+  }
+  if (data[1] > 1 || data[2] >= DK_KIND_COUNT || data[3] > DK_TRIAGE_NONE ||
+      data[4] >= DK_OUTCOME_COUNT || data[5] >= DK_REFERRAL_COUNT || data[6] >= DK_STATUS_COUNT) {
+    rc = DK_EFORMAT;
+    goto out;
+  }
+  s->opened = data[1];
+  s->kind = (enum dk_kind)data[2];
+  s->triage = (enum dk_triage)data[3];
+  s->outcome = (enum dk_outcome)data[4];
+  s->referral = (enum dk_referral)data[5];
+  s->status = (enum dk_status)data[6];
+  r.p += 7;
+  uint64_t *const times[7] = {&s->deadline_ms,     &s->opened_at_ms, &s->outcome_at_ms,
+                              &s->closed_at_ms,    &s->escalated_at_ms, &s->erased_at_ms,
+                              &s->updated_at_ms};
+  for (int i = 0; i < 7; i++)
+    G(get_be(&r, 8, times[i]));
+  G(get_be(&r, 4, &u));
+  if (u > DK_MEETING_ITEMS_MAX) {
+    rc = DK_EFORMAT;
+    goto out;
+  }
+  s->items = u;
+  memcpy(s->id, r.p, DK_CASE_ID_BYTES);
+  r.p += DK_CASE_ID_BYTES;
+  G(get_str16(&r, s->opened, &s->office));
+  G(get_str16(&r, s->opened, &s->category));
+  G(get_be(&r, 4, &u));
+  /* Each revisit takes 9 bytes: a count the rest cannot hold is false. */
+  if (u > DK_CASE_LIST_MAX || u > (uint64_t)(r.end - r.p) / 9) {
+    rc = DK_EFORMAT;
+    goto out;
+  }
+  G(list_alloc(&s->revisits, (size_t)u, sizeof(*s->revisits)));
+  for (uint64_t i = 0, n = u; i < n; i++) {
+    uint64_t at, score;
+    G(get_be(&r, 8, &at));
+    G(get_be(&r, 1, &score));
+    if (score < 1 || score > 5) {
+      rc = DK_EFORMAT;
+      goto out;
+    }
+    s->revisits[i].at_ms = at;
+    s->revisits[i].satisfaction = (uint32_t)score;
+    s->revisits_count = (size_t)i + 1;
+  }
+  G(get_be(&r, 4, &u));
+  if (u > DK_CASE_LIST_MAX || u > (uint64_t)(r.end - r.p) / 15) {
+    rc = DK_EFORMAT;
+    goto out;
+  }
+  G(list_alloc(&s->contacts, (size_t)u, sizeof(*s->contacts)));
+  for (uint64_t i = 0, n = u; i < n; i++) {
+    struct dk_contact *c = &s->contacts[i];
+    uint64_t minutes, type;
+    G(get_be(&r, 8, &c->at_ms));
+    G(get_be(&r, 4, &minutes));
+    G(get_be(&r, 1, &type));
+    if (minutes > DK_SESSION_MINUTES_MAX || type >= DK_EVENT_TYPE_COUNT) {
+      rc = DK_EFORMAT;
+      goto out;
+    }
+    c->minutes = minutes;
+    c->type = (enum dk_event_type)type;
+    G(get_str16(&r, 1, &c->person));
+    s->contacts_count = (size_t)i + 1;
+  }
+  if (r.p != r.end)
+    rc = DK_EFORMAT;
+#undef G
+out:
+  if (rc != 0)
+    dk_case_state_release(s);
+  return rc;
+}

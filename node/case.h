@@ -407,4 +407,20 @@ int dk_case_state_encode(const struct dk_case_state *s, struct dk_buf *out);
  * encoding from a later version) or DK_ENOMEM; on error s is empty. */
 int dk_case_state_decode(const uint8_t *data, size_t len, struct dk_case_state *s);
 
+/* The report row of a case: only what dk_report_add() and the report's
+ * monthly trend read (id, opened, kind, category, office, status, triage,
+ * outcome, referral, items, the deadline and the times, revisits and the
+ * work log), in a compact binary form, so that a report reads one small
+ * row per case instead of the whole state. The store keeps it beside the
+ * state, encrypted like it (node/cases.c). Appends to out; returns 0,
+ * DK_ELIMIT (a string or list too long for the format) or DK_ENOMEM; on
+ * error out is left as it was. */
+int dk_case_report_encode(const struct dk_case_state *s, struct dk_buf *out);
+
+/* Decodes a report row into s (initialised; its previous content is
+ * released): the fields above are set, every other field is empty. Every
+ * length and count is checked against the input before it is used.
+ * Returns 0, DK_EFORMAT, DK_EVERSION or DK_ENOMEM; on error s is empty. */
+int dk_case_report_decode(const uint8_t *data, size_t len, struct dk_case_state *s);
+
 #endif

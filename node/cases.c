@@ -61,16 +61,35 @@ int dk__case_state_save(dk_node *n, struct dk_txn *t, const struct dk_case_state
     rc = dk_aead_seal(n->storage_key, ad, adlen, pt->data, pt->len, &ct);
   if (rc == 0)
     rc = dk_txn_put(t, DK_T_CASES, s->id, DK_HASH_BYTES, ct.data, ct.len);
+  /* The report row beside it, sealed the same way under its own domain. */
+  if (rc == 0) {
+    dk_buf_reset(pt);
+    dk_buf_reset(&ct);
+    state_ad(ad, &adlen, DK_DOMAIN_REPORT_AD, s->id);
+    rc = dk_case_report_encode(s, pt);
+  }
+  if (rc == 0)
+    rc = dk_aead_seal(n->storage_key, ad, adlen, pt->data, pt->len, &ct);
+  if (rc == 0)
+    rc = dk_txn_put(t, DK_T_REPORT, s->id, DK_HASH_BYTES, ct.data, ct.len);
   dk_buf_reset(pt);
   dk_buf_release(&ct);
   return rc;
 }
 
-int dk__sealed_open(dk_node *n, int state, const uint8_t *case_id, const uint8_t *v,
+int dk__case_report_del(struct dk_txn *t, const uint8_t *case_id) {
+  return dk_txn_del(t, DK_T_REPORT, case_id, DK_HASH_BYTES);
+}
+
+int dk__sealed_open(dk_node *n, enum dk_table tb, const uint8_t *case_id, const uint8_t *v,
                     size_t vlen, struct dk_buf *out) {
   uint8_t ad[64];
   size_t adlen;
-  state_ad(ad, &adlen, state ? DK_DOMAIN_STATE_AD : DK_DOMAIN_CASEKEY_AD, case_id);
+  state_ad(ad, &adlen,
+           tb == DK_T_CASES    ? DK_DOMAIN_STATE_AD
+           : tb == DK_T_REPORT ? DK_DOMAIN_REPORT_AD
+                               : DK_DOMAIN_CASEKEY_AD,
+           case_id);
   return dk_aead_open(n->storage_key, ad, adlen, v, vlen, out);
 }
 
@@ -609,6 +628,125 @@ out:
   dk_case_state_release(&s);
   dk_store_read_end(&t);
   return rc;
+}
+
+#define REPORT_ROWS_META "report_rows.v"
+
+int dk_node_report_foreach(dk_node *n, int (*cb)(void *ctx, const struct dk_case_state *s),
+                           void *ctx) {
+  int rc = need_unlocked(n);
+  if (rc != 0)
+    return rc;
+  struct dk_txn t;
+  rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  char v[8];
+  if (dk__meta_get_str(&t, REPORT_ROWS_META, v, sizeof(v)) != 0 || strcmp(v, "1") != 0) {
+    /* A store whose rows were never written (opened locked since its
+     * upgrade): the whole states give the same figures, more slowly. */
+    dk_store_read_end(&t);
+    return dk_node_case_foreach(n, cb, ctx);
+  }
+  struct dk_iter it;
+  struct dk_case_state s;
+  struct dk_buf *pt = &n->scratch_state;
+  dk_case_state_init(&s);
+  rc = dk_iter_open(&t, DK_T_REPORT, NULL, 0, &it);
+  if (rc != 0)
+    goto out;
+  const uint8_t *k, *val;
+  size_t klen, vlen;
+  uint8_t ad[64];
+  size_t adlen;
+  while ((rc = dk_iter_next(&it, &k, &klen, &val, &vlen)) == 0) {
+    if (klen != DK_HASH_BYTES) {
+      rc = DK_EFORMAT;
+      break;
+    }
+    state_ad(ad, &adlen, DK_DOMAIN_REPORT_AD, k);
+    dk_buf_reset(pt);
+    rc = dk_aead_open(n->storage_key, ad, adlen, val, vlen, pt);
+    if (rc == 0)
+      rc = dk_case_report_decode(pt->data, pt->len, &s);
+    /* A row that names another case than its key was moved: damage. */
+    if (rc == 0 && memcmp(s.id, k, DK_HASH_BYTES) != 0)
+      rc = DK_EFORMAT;
+    if (rc == 0)
+      rc = cb(ctx, &s);
+    if (rc != 0)
+      break;
+  }
+  if (rc == DK_ENOTFOUND)
+    rc = 0;
+  dk_iter_close(&it);
+out:
+  dk_buf_reset(pt);
+  dk_case_state_release(&s);
+  dk_store_read_end(&t);
+  return rc;
+}
+
+static int fill_fn(struct dk_txn *t, void *arg) {
+  dk_node *n = arg;
+  char v[8];
+  if (dk__meta_get_str(t, REPORT_ROWS_META, v, sizeof(v)) == 0 && strcmp(v, "1") == 0)
+    return 0;
+  int rc = dk_txn_clear(t, DK_T_REPORT);
+  struct dk_iter it;
+  if (rc == 0)
+    rc = dk_iter_open(t, DK_T_CASES, NULL, 0, &it);
+  if (rc != 0)
+    return rc;
+  /* Keys first: writing to the table an iterator walks is not allowed,
+   * and the states are saved again through dk__case_state_save. */
+  uint8_t(*ids)[DK_HASH_BYTES] = NULL;
+  size_t count = 0, cap = 0;
+  const uint8_t *k;
+  size_t klen;
+  while ((rc = dk_iter_next(&it, &k, &klen, NULL, NULL)) == 0) {
+    if (klen != DK_HASH_BYTES)
+      continue;
+    if (count == cap) {
+      size_t ncap = cap ? cap * 2 : 1024;
+      void *p = realloc(ids, ncap * DK_HASH_BYTES);
+      if (p == NULL) {
+        rc = DK_ENOMEM;
+        break;
+      }
+      ids = p;
+      cap = ncap;
+    }
+    memcpy(ids[count++], k, DK_HASH_BYTES);
+  }
+  dk_iter_close(&it);
+  if (rc == DK_ENOTFOUND)
+    rc = 0;
+  struct dk_case_state s;
+  dk_case_state_init(&s);
+  for (size_t i = 0; i < count && rc == 0; i++) {
+    rc = dk__case_state_load(n, t, ids[i], &s);
+    if (rc == 0)
+      rc = dk__case_state_save(n, t, &s);
+  }
+  dk_case_state_release(&s);
+  free(ids);
+  if (rc == 0)
+    rc = dk__meta_put_str(t, REPORT_ROWS_META, "1");
+  return rc;
+}
+
+int dk__report_rows_fill(dk_node *n) {
+  if (!n->unlocked)
+    return 0;
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  char v[8];
+  int have = dk__meta_get_str(&t, REPORT_ROWS_META, v, sizeof(v)) == 0 && strcmp(v, "1") == 0;
+  dk_store_read_end(&t);
+  return have ? 0 : dk_store_write(n->store, fill_fn, n);
 }
 
 /* Reads and decrypts every event of a case this node holds. On success the

@@ -338,6 +338,8 @@ int dk__case_erase_apply(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
     }
   } else {
     rc = dk_txn_del(t, DK_T_CASES, case_id, DK_HASH_BYTES);
+    if (rc == 0)
+      rc = dk__case_report_del(t, case_id);
   }
   if (rc != 0)
     goto out;

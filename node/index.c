@@ -408,6 +408,18 @@ static int reset_fn(struct dk_txn *t, void *arg) {
     rc = clear_but_kept(t, DK_T_GRANTS, &kp);
   if (rc == 0)
     rc = clear_but_kept(t, DK_T_NUMBERS, &kp);
+  /* The report rows go with the states: those of the tombstones are
+   * written again from them, the others by the refolds that follow. */
+  if (rc == 0)
+    rc = dk_txn_clear(t, DK_T_REPORT);
+  for (size_t i = 0; i < kp.count && rc == 0; i++) {
+    struct dk_case_state s;
+    dk_case_state_init(&s);
+    rc = dk__case_state_load(n, t, kp.ids[i], &s);
+    if (rc == 0)
+      rc = dk__case_state_save(n, t, &s);
+    dk_case_state_release(&s);
+  }
   free(kp.ids);
   if (rc == 0)
     rc = dk__index_cursor_set(t, 1);
@@ -445,6 +457,7 @@ static const uint8_t *row_case(enum dk_table tb, const uint8_t *k, size_t klen,
   switch (tb) {
   case DK_T_CASES:
   case DK_T_CASE_KEYS:
+  case DK_T_REPORT:
   case DK_T_CASE_OPENS:
   case DK_T_CASE_EVENTS:
   case DK_T_GRANTS:
@@ -460,10 +473,10 @@ static const uint8_t *row_case(enum dk_table tb, const uint8_t *k, size_t klen,
 static int plain(struct check_ctx *c, enum dk_table tb, const uint8_t *k, size_t klen,
                  const uint8_t *v, size_t vlen, struct dk_buf *out) {
   dk_buf_reset(out);
-  if (tb == DK_T_CASES || tb == DK_T_CASE_KEYS) {
+  if (tb == DK_T_CASES || tb == DK_T_CASE_KEYS || tb == DK_T_REPORT) {
     if (klen != DK_HASH_BYTES)
       return DK_EFORMAT;
-    return dk__sealed_open(c->n, tb == DK_T_CASES, k, v, vlen, out);
+    return dk__sealed_open(c->n, tb, k, v, vlen, out);
   }
   return dk_buf_append(out, v, vlen);
 }
@@ -535,7 +548,8 @@ static int check_fn(struct dk_txn *t, void *arg) {
     const char *name;
   } T[] = {{DK_T_CASES, "cases"},       {DK_T_CASE_EVENTS, "case_events"},
            {DK_T_CASE_OPENS, "case_opens"}, {DK_T_CASE_KEYS, "case_keys"},
-           {DK_T_GRANTS, "grants"},     {DK_T_NUMBERS, "numbers"}};
+           {DK_T_GRANTS, "grants"},     {DK_T_NUMBERS, "numbers"},
+           {DK_T_REPORT, "report_rows"}};
   for (size_t i = 0; i < sizeof(T) / sizeof(T[0]) && rc == 0; i++)
     rc = check_table(c, t, T[i].tb, T[i].name);
   return rc == 0 ? DK_ECANCELED : rc; /* never commit the rebuild */

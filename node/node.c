@@ -376,6 +376,8 @@ int dk_node_open_logged(const char *dir, const char *passphrase, size_t passphra
     rc = dk_node_index_lag(n, &lag);
     if (rc == 0 && lag > 0)
       rc = dk_node_index_run(n);
+    if (rc == 0)
+      rc = dk__report_rows_fill(n);
     if (rc != 0)
       goto out;
   }

@@ -158,6 +158,13 @@ int dk_node_case_origin(dk_node *n, const uint8_t case_id[DK_HASH_BYTES], uint8_
 int dk_node_case_foreach(dk_node *n, int (*cb)(void *ctx, const struct dk_case_state *s),
                          void *ctx);
 
+/* Calls cb for every case this node can read, in case id order, with only
+ * what a report reads (node/case.h, dk_case_report_decode): the report
+ * rows kept beside the states, one small decryption per case. The same
+ * figures as dk_node_case_foreach, much faster; other fields are empty. */
+int dk_node_report_foreach(dk_node *n, int (*cb)(void *ctx, const struct dk_case_state *s),
+                           void *ctx);
+
 /* Calls cb for each event of a case in fold order (the event is borrowed
  * for the duration of the call). */
 int dk_node_case_events(dk_node *n, const uint8_t case_id[DK_HASH_BYTES],

@@ -65,9 +65,16 @@ int dk__case_state_load(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
 int dk__case_state_save(dk_node *n, struct dk_txn *t, const struct dk_case_state *s);
 int dk__case_load_events(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
                          struct dk_event **out, size_t *count);
-/* Decrypts a stored case state (state set) or case key row into out. */
-int dk__sealed_open(dk_node *n, int state, const uint8_t *case_id, const uint8_t *v,
+/* Decrypts a sealed row of tb (DK_T_CASES, DK_T_CASE_KEYS or DK_T_REPORT)
+ * into out. */
+int dk__sealed_open(dk_node *n, enum dk_table tb, const uint8_t *case_id, const uint8_t *v,
                     size_t vlen, struct dk_buf *out);
+/* The report row of a case (node/case.h), kept beside its state by
+ * dk__case_state_save; dk__case_report_del removes it with the state. */
+int dk__case_report_del(struct dk_txn *t, const uint8_t *case_id);
+/* Writes the report rows of a store that has none yet (a store from before
+ * they existed), once; a no-op afterwards. */
+int dk__report_rows_fill(dk_node *n);
 /* cases.c helpers shared with bulk.c. */
 void dk__number_key(const dk_node *n, const char *number, uint8_t key[DK_HASH_BYTES]);
 int dk__case_events_put(struct dk_txn *t, const uint8_t *case_id, const struct dk_entry *e);

@@ -20,6 +20,7 @@ static const char *const TABLE_NAMES[DK_T_COUNT] = {
     "meta",      "log_entries", "log_bodies", "case_opens", "heads", "cases",
     "case_events", "case_keys", "numbers",  "counters",   "forks", "peers",
     "cursors",   "logs",        "grants",   "trust",      "runs",  "indexers",
+    "report_rows",
 };
 
 struct dk_store {

@@ -49,6 +49,7 @@ enum dk_table {
   DK_T_TRUST,       /* kind 'C'/'R'/'A' || node key || entry id -> root statement (checked) */
   DK_T_RUNS,        /* log || first seq(be64) -> first position(be64) || count(be64) */
   DK_T_INDEXERS,    /* indexer name -> position(be64) it has indexed up to (exclusive) */
+  DK_T_REPORT,      /* case id -> AEAD(storage key, report row): what a report reads */
   DK_T_COUNT
 };
 

@@ -1252,6 +1252,88 @@ static void state_codec(void **state) {
     dk_event_release(&e[i]);
 }
 
+/* The report row: what a report reads, and nothing else; every prefix and
+ * any trailing byte are refused, a later version is named, and flips never
+ * crash or leave a half-filled state. */
+static void report_row_codec(void **state) {
+  (void)state;
+  struct dk_case_config cfg = dk_case_config_default();
+  struct dk_event e[4];
+  e[0] = mk_open(DK_KIND_DISPUTE, T0, "open", "a");
+  e[1] = mk(DK_EVENT_TRIAGE, T0 + 1, "t", "a", "");
+  e[1].triage = DK_TRIAGE_JOINT;
+  dep1(&e[1], &e[0]);
+  e[2] = mk_text(DK_EVENT_FAIL, T0 + 2, "f", "a", "Zhao Lei", "refused");
+  e[2].refer = DK_REFERRAL_ARBITRATION;
+  dep1(&e[2], &e[1]);
+  e[3] = mk_text(DK_EVENT_REVISIT, T0 + 3, "r", "a", "Zhao Lei", "");
+  e[3].satisfaction = 3;
+  dep1(&e[3], &e[2]);
+  struct dk_case_state s, t;
+  dk_case_state_init(&s);
+  dk_case_state_init(&t);
+  assert_int_equal(dk_case_fold(e, 4, &cfg, &s), 0);
+  struct dk_buf a;
+  dk_buf_init(&a);
+  assert_int_equal(dk_case_report_encode(&s, &a), 0);
+  assert_int_equal(dk_case_report_decode(a.data, a.len, &t), 0);
+  assert_memory_equal(t.id, s.id, DK_CASE_ID_BYTES);
+  assert_int_equal(t.opened, 1);
+  assert_int_equal(t.kind, s.kind);
+  assert_int_equal(t.triage, DK_TRIAGE_JOINT);
+  assert_int_equal(t.status, s.status);
+  assert_int_equal(t.outcome, DK_OUTCOME_FAILED);
+  assert_int_equal(t.referral, DK_REFERRAL_ARBITRATION);
+  assert_int_equal(t.deadline_ms, s.deadline_ms);
+  assert_int_equal(t.opened_at_ms, s.opened_at_ms);
+  assert_int_equal(t.outcome_at_ms, T0 + 2);
+  assert_int_equal(t.updated_at_ms, s.updated_at_ms);
+  assert_string_equal(t.office, s.office);
+  assert_string_equal(t.category, s.category);
+  assert_int_equal(t.revisits_count, 1);
+  assert_int_equal(t.revisits[0].satisfaction, 3);
+  assert_int_equal(t.contacts_count, s.contacts_count);
+  for (size_t i = 0; i < s.contacts_count; i++) {
+    assert_string_equal(t.contacts[i].person, s.contacts[i].person);
+    assert_int_equal(t.contacts[i].at_ms, s.contacts[i].at_ms);
+    assert_int_equal(t.contacts[i].type, s.contacts[i].type);
+  }
+  /* Nothing personal beyond the work log's names: no summary, parties. */
+  assert_null(t.summary);
+  assert_int_equal(t.parties_count, 0);
+
+  for (size_t len = 0; len < a.len; len++) {
+    assert_int_not_equal(dk_case_report_decode(a.data, len, &t), 0);
+    assert_null(t.office);
+    assert_null(t.contacts);
+  }
+  assert_int_equal(dk_buf_append(&a, "x", 1), 0);
+  assert_int_equal(dk_case_report_decode(a.data, a.len, &t), DK_EFORMAT);
+  a.len--;
+  a.data[0] = 2;
+  assert_int_equal(dk_case_report_decode(a.data, a.len, &t), DK_EVERSION);
+  a.data[0] = 1;
+  struct dk_buf b;
+  dk_buf_init(&b);
+  srand(778);
+  for (int round = 0; round < 3000; round++) {
+    dk_buf_reset(&b);
+    dk_buf_append(&b, a.data, a.len);
+    b.data[rand() % b.len] ^= (uint8_t)(1u << (rand() % 8));
+    if (dk_case_report_decode(b.data, b.len, &t) != 0) {
+      assert_null(t.office);
+      assert_null(t.revisits);
+      assert_null(t.contacts);
+    }
+  }
+  dk_buf_release(&a);
+  dk_buf_release(&b);
+  dk_case_state_release(&s);
+  dk_case_state_release(&t);
+  for (int i = 0; i < 4; i++)
+    dk_event_release(&e[i]);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -1271,6 +1353,7 @@ int main(void) {
       cmocka_unit_test(fold_breaks_dep_cycles),
       cmocka_unit_test(fold_many_writers),
       cmocka_unit_test(state_codec),
+      cmocka_unit_test(report_row_codec),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #include "node/erase.h"
 #include "node/index.h"
 #include "node/node_int.h"
+#include "node/report.h"
 
 #include "tests/lib/node_fixture.h"
 
@@ -195,6 +196,159 @@ static void test_erased_case_survives_rebuild(void **state) {
   dk_case_state_release(&s);
 }
 
+
+/* ---- report rows ----------------------------------------------------------- */
+
+static void step(dk_node *n, const uint8_t *id, enum dk_event_type type, const char *by) {
+  struct dk_event ev;
+  dk_event_init(&ev);
+  ev.type = type;
+  ev.at_ms = dk_node_now(n);
+  ev.by = (char *)by;
+  ev.triage = DK_TRIAGE_JOINT;
+  ev.minutes = 45;
+  ev.satisfaction = 4;
+  ev.refer = DK_REFERRAL_LITIGATION;
+  ev.text = (char *)"agreed in writing";
+  assert_int_equal(dk_node_case_append(n, id, &ev), 0);
+}
+
+static int add_state(void *ctx, const struct dk_case_state *s) {
+  return dk_report_add(ctx, s);
+}
+
+static void report_of(dk_node *n, int rows, enum dk_report_group g, struct dk_report *r) {
+  struct dk_report_params p = {0, UINT64_MAX, dk_node_now(n) + 86400000ull * 400, g};
+  dk_report_init(r, &p);
+  assert_int_equal(rows ? dk_node_report_foreach(n, add_state, r)
+                        : dk_node_case_foreach(n, add_state, r),
+                   0);
+  assert_int_equal(dk_report_finish(r), 0);
+}
+
+static void same_figures(const struct dk_report_figures *a, const struct dk_report_figures *b) {
+  /* Field by field where NAN may stand (NAN != NAN), bytes for the rest. */
+  assert_int_equal(a->opened, b->opened);
+  assert_int_equal(a->closed, b->closed);
+  assert_int_equal(a->mediated, b->mediated);
+  assert_int_equal(a->agreed, b->agreed);
+  assert_int_equal(a->failed, b->failed);
+  assert_memory_equal(a->referrals, b->referrals, sizeof(a->referrals));
+  assert_int_equal(a->revisits, b->revisits);
+  assert_int_equal(a->major_closed, b->major_closed);
+  assert_int_equal(a->major_revisited, b->major_revisited);
+  assert_memory_equal(a->opened_by_kind, b->opened_by_kind, sizeof(a->opened_by_kind));
+  assert_memory_equal(a->by_class, b->by_class, sizeof(a->by_class));
+  assert_int_equal(a->overdue, b->overdue);
+  assert_int_equal(a->closed_count, b->closed_count);
+  assert_memory_equal(&a->median_days_to_close, &b->median_days_to_close, sizeof(double));
+  assert_memory_equal(&a->mean_satisfaction, &b->mean_satisfaction, sizeof(double));
+  assert_int_equal(a->escalated, b->escalated);
+  assert_int_equal(a->erased, b->erased);
+  assert_int_equal(a->last_entry_ms, b->last_entry_ms);
+}
+
+/* A report from the report rows gives the figures the whole states give:
+ * sessions with people and minutes, an agreement, a failure with a
+ * referral, a close, a revisit, an overdue case and an erased one. */
+static void test_report_rows_give_the_same_figures(void **state) {
+  struct fixture *f = *state;
+  uint8_t extra[DK_HASH_BYTES];
+  open_case(f->lanxin, "Boundary wall", "Sun Li", extra);
+  step(f->lanxin, f->cases[0], DK_EVENT_TRIAGE, "Chen Gang");
+  step(f->lanxin, f->cases[0], DK_EVENT_SESSION, "Chen Gang");
+  step(f->lanxin, f->cases[0], DK_EVENT_RESOLVE, "Chen Gang");
+  step(f->lanxin, f->cases[0], DK_EVENT_CLOSE, "Chen Gang");
+  step(f->lanxin, f->cases[0], DK_EVENT_REVISIT, "Li Na");
+  step(f->lanxin, f->cases[1], DK_EVENT_TRIAGE, "");
+  step(f->lanxin, f->cases[1], DK_EVENT_SESSION, "Wang Min");
+  step(f->lanxin, f->cases[1], DK_EVENT_FAIL, "Wang Min");
+  step(f->lanxin, f->cases[2], DK_EVENT_TRIAGE, "Li Na"); /* overdue at the report's now */
+  struct dk_erase_info info;
+  assert_int_equal(dk_node_case_erase(f->lanxin, extra, "court order", &info), 0);
+  for (int g = DK_REPORT_GROUP_NONE; g < DK_REPORT_GROUP_COUNT; g++) {
+    struct dk_report a, b;
+    report_of(f->lanxin, 0, (enum dk_report_group)g, &a);
+    report_of(f->lanxin, 1, (enum dk_report_group)g, &b);
+    assert_int_equal(a.cases_count, 4);
+    assert_int_equal(b.cases_count, a.cases_count);
+    same_figures(&a.total.figures, &b.total.figures);
+    assert_int_equal(b.rows_count, a.rows_count);
+    for (size_t i = 0; i < a.rows_count; i++) {
+      assert_string_equal(a.rows[i].key, b.rows[i].key);
+      same_figures(&a.rows[i].figures, &b.rows[i].figures);
+    }
+    assert_int_equal(a.people_count, 3);
+    assert_int_equal(b.people_count, a.people_count);
+    for (size_t i = 0; i < a.people_count; i++) {
+      assert_string_equal(a.people[i].name, b.people[i].name);
+      assert_int_equal(a.people[i].contacts, b.people[i].contacts);
+      assert_int_equal(a.people[i].minutes, b.people[i].minutes);
+    }
+    /* What the fixture did shows in the figures (the test is not vacuous). */
+    assert_int_equal(b.total.figures.agreed, 1);
+    assert_int_equal(b.total.figures.failed, 1);
+    assert_int_equal(b.total.figures.revisits, 1);
+    assert_int_equal(b.total.figures.erased, 1);
+    assert_true(b.total.figures.overdue >= 1);
+    dk_report_release(&a);
+    dk_report_release(&b);
+  }
+}
+
+static int damage_row_fn(struct dk_txn *t, void *arg) {
+  static const uint8_t junk[80] = {1, 2, 3};
+  return dk_txn_put(t, DK_T_REPORT, arg, DK_HASH_BYTES, junk, sizeof(junk));
+}
+
+static int forget_rows_fn(struct dk_txn *t, void *arg) {
+  (void)arg;
+  int rc = dk_txn_clear(t, DK_T_REPORT);
+  if (rc == 0)
+    rc = dk_txn_del(t, DK_T_META, "report_rows.v", strlen("report_rows.v"));
+  return rc;
+}
+
+static void on_report_diff(void *ctx, const struct dk_index_diff *d) {
+  if (strcmp(d->table, "report_rows") == 0)
+    (*(int *)ctx)++;
+}
+
+static int count_case(void *ctx, const struct dk_case_state *s) {
+  (void)s;
+  (*(int *)ctx)++;
+  return 0;
+}
+
+/* A damaged report row fails the report instead of miscounting, is named
+ * by the check, and a rebuild mends it; a store from before the rows
+ * existed gets them at its first unlocked open. */
+static void test_report_rows_checked_repaired_and_filled(void **state) {
+  struct fixture *f = *state;
+  assert_int_equal(dk_store_write(f->lanxin->store, damage_row_fn, f->cases[1]), 0);
+  int cases = 0;
+  assert_int_not_equal(dk_node_report_foreach(f->lanxin, count_case, &cases), 0);
+  int seen = 0;
+  uint64_t count = 0;
+  assert_int_equal(dk_node_index_check(f->lanxin, on_report_diff, &seen, &count), 0);
+  assert_int_equal(seen, 1);
+  assert_int_equal(dk_node_index_rebuild(f->lanxin), 0);
+  assert_int_equal(diffs(f->lanxin), 0);
+  cases = 0;
+  assert_int_equal(dk_node_report_foreach(f->lanxin, count_case, &cases), 0);
+  assert_int_equal(cases, 3);
+
+  assert_int_equal(dk_store_write(f->lanxin->store, forget_rows_fn, NULL), 0);
+  char dir[128];
+  snprintf(dir, sizeof(dir), "%s/lanxin", f->root);
+  dk_node_close(f->lanxin);
+  assert_int_equal(dk_node_open(dir, PASS, strlen(PASS), &f->lanxin), 0);
+  assert_int_equal(diffs(f->lanxin), 0);
+  cases = 0;
+  assert_int_equal(dk_node_report_foreach(f->lanxin, count_case, &cases), 0);
+  assert_int_equal(cases, 3);
+}
+
 /* ---- format 1 ------------------------------------------------------------ */
 
 /* Rewrites a format-2 store into format 1 as the code before format 2 kept
@@ -343,6 +497,9 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_check_finds_and_rebuild_repairs, setup, teardown),
       cmocka_unit_test_setup_teardown(test_erased_case_survives_rebuild, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_report_rows_give_the_same_figures, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_report_rows_checked_repaired_and_filled, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_upgrade_from_format1, setup, teardown),
       cmocka_unit_test_setup_teardown(test_newer_format_refused, setup, teardown),
   };
