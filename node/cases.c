@@ -157,8 +157,8 @@ static int year_of(uint64_t at_ms) {
 }
 
 /* Parses "CODE-YYYY-NNNN" into its parts; 0 when it has that shape. */
-static int number_parse(const char *number, char *code, size_t code_cap, int *year,
-                        uint64_t *counter) {
+int dk__number_parse(const char *number, char *code, size_t code_cap, int *year,
+                     uint64_t *counter) {
   const char *d1 = strchr(number, '-');
   if (d1 == NULL || (size_t)(d1 - number) + 1 > code_cap || d1 == number)
     return DK_EINVAL;
@@ -205,7 +205,7 @@ static int counter_get(struct dk_txn *t, const char *code, int year, uint64_t *n
   return 0;
 }
 
-static int counter_put(struct dk_txn *t, const char *code, int year, uint64_t next) {
+int dk__counter_put(struct dk_txn *t, const char *code, int year, uint64_t next) {
   uint8_t key[40], v[8];
   size_t klen;
   counter_key(key, &klen, code, year);
@@ -237,7 +237,7 @@ int dk__assign_number(dk_node *n, struct dk_txn *t, struct dk_event *ev, char *b
         return rc;
     }
     ev->number = buf;
-    return counter_put(t, n->cfg.code, year, next + 1);
+    return dk__counter_put(t, n->cfg.code, year, next + 1);
   }
   if (strlen(ev->number) >= DK_CASE_NUMBER_BYTES)
     return DK_ELIMIT;
@@ -254,10 +254,11 @@ int dk__assign_number(dk_node *n, struct dk_txn *t, struct dk_event *ev, char *b
   char code[32];
   int year;
   uint64_t c, next;
-  if (number_parse(buf, code, sizeof(code), &year, &c) == 0 && strcmp(code, n->cfg.code) == 0) {
+  if (dk__number_parse(buf, code, sizeof(code), &year, &c) == 0 &&
+      strcmp(code, n->cfg.code) == 0) {
     rc = counter_get(t, code, year, &next);
     if (rc == 0 && c >= next)
-      rc = counter_put(t, code, year, c + 1);
+      rc = dk__counter_put(t, code, year, c + 1);
     if (rc != 0)
       return rc;
   }

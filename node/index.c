@@ -421,15 +421,85 @@ static int reset_fn(struct dk_txn *t, void *arg) {
     dk_case_state_release(&s);
   }
   free(kp.ids);
+  /* The trust view, from the root statements in the district logs. */
+  if (rc == 0)
+    rc = dk_txn_clear(t, DK_T_TRUST);
+  if (rc == 0)
+    rc = dk__trust_reindex(n, t);
   if (rc == 0)
     rc = dk__index_cursor_set(t, 1);
   return rc;
 }
 
+/* The office counters, from the numbers of the cases held: for each year,
+ * one past the highest number this office's code has given. Run after the
+ * states are folded. A locked node cannot read the numbers and keeps its
+ * counters. */
+static int counters_rebuild(dk_node *n, struct dk_txn *t) {
+  if (!n->unlocked)
+    return 0;
+  struct yc {
+    int year;
+    uint64_t next;
+  } *years = NULL;
+  size_t count = 0, cap = 0;
+  struct dk_iter it;
+  int rc = dk_iter_open(t, DK_T_CASES, NULL, 0, &it);
+  if (rc != 0)
+    return rc;
+  const uint8_t *k;
+  size_t klen;
+  struct dk_case_state s;
+  dk_case_state_init(&s);
+  while ((rc = dk_iter_next(&it, &k, &klen, NULL, NULL)) == 0) {
+    char code[32];
+    int year;
+    uint64_t c;
+    if (klen != DK_HASH_BYTES || dk__case_state_load(n, t, k, &s) != 0 || s.number == NULL ||
+        dk__number_parse(s.number, code, sizeof(code), &year, &c) != 0 ||
+        strcmp(code, n->cfg.code) != 0 || c == UINT64_MAX)
+      continue;
+    size_t i = 0;
+    while (i < count && years[i].year != year)
+      i++;
+    if (i == count) {
+      if (count == cap) {
+        size_t ncap = cap ? cap * 2 : 8;
+        void *p = realloc(years, ncap * sizeof(*years));
+        if (p == NULL) {
+          rc = DK_ENOMEM;
+          break;
+        }
+        years = p;
+        cap = ncap;
+      }
+      years[count].year = year;
+      years[count].next = 0;
+      count++;
+    }
+    if (c + 1 > years[i].next)
+      years[i].next = c + 1;
+  }
+  dk_case_state_release(&s);
+  dk_iter_close(&it);
+  if (rc == DK_ENOTFOUND)
+    rc = 0;
+  if (rc == 0)
+    rc = dk_txn_clear(t, DK_T_COUNTERS);
+  for (size_t i = 0; i < count && rc == 0; i++)
+    rc = dk__counter_put(t, n->cfg.code, years[i].year, years[i].next);
+  free(years);
+  return rc;
+}
+
+static int counters_fn(struct dk_txn *t, void *arg) { return counters_rebuild(arg, t); }
+
 int dk_node_index_rebuild(dk_node *n) {
   int rc = dk_store_write(n->store, reset_fn, n);
   if (rc == 0)
     rc = dk_node_index_run(n);
+  if (rc == 0)
+    rc = dk_store_write(n->store, counters_fn, n);
   return rc;
 }
 
@@ -543,13 +613,16 @@ static int check_fn(struct dk_txn *t, void *arg) {
   uint64_t done = 1;
   while (rc == 0 && done > 0)
     rc = dk__index_txn(n, t, DK_INDEX_BATCH_ENTRIES, &done);
+  if (rc == 0)
+    rc = counters_rebuild(n, t);
   static const struct {
     enum dk_table tb;
     const char *name;
   } T[] = {{DK_T_CASES, "cases"},       {DK_T_CASE_EVENTS, "case_events"},
            {DK_T_CASE_OPENS, "case_opens"}, {DK_T_CASE_KEYS, "case_keys"},
            {DK_T_GRANTS, "grants"},     {DK_T_NUMBERS, "numbers"},
-           {DK_T_REPORT, "report_rows"}};
+           {DK_T_REPORT, "report_rows"}, {DK_T_COUNTERS, "counters"},
+           {DK_T_TRUST, "trust"}};
   for (size_t i = 0; i < sizeof(T) / sizeof(T[0]) && rc == 0; i++)
     rc = check_table(c, t, T[i].tb, T[i].name);
   return rc == 0 ? DK_ECANCELED : rc; /* never commit the rebuild */

@@ -75,6 +75,14 @@ int dk__case_report_del(struct dk_txn *t, const uint8_t *case_id);
 /* Writes the report rows of a store that has none yet (a store from before
  * they existed), once; a no-op afterwards. */
 int dk__report_rows_fill(dk_node *n);
+/* Case numbers: "CODE-YYYY-NNNN" into its parts (0 when it has that
+ * shape), and the office counter that numbers the next case of a year. */
+int dk__number_parse(const char *number, char *code, size_t code_cap, int *year,
+                     uint64_t *counter);
+int dk__counter_put(struct dk_txn *t, const char *code, int year, uint64_t next);
+/* trustview.c: indexes every root statement of the district logs held
+ * (into an emptied trust table, for a rebuild). */
+int dk__trust_reindex(dk_node *n, struct dk_txn *t);
 /* cases.c helpers shared with bulk.c. */
 void dk__number_key(const dk_node *n, const char *number, uint8_t key[DK_HASH_BYTES]);
 int dk__case_events_put(struct dk_txn *t, const uint8_t *case_id, const struct dk_entry *e);

@@ -292,7 +292,7 @@ int dk_node_root_pk(dk_node *n, uint8_t root[DK_PK_BYTES]) {
 }
 
 /* Indexes every statement of the district logs held. */
-static int reindex(dk_node *n, struct dk_txn *t) {
+int dk__trust_reindex(dk_node *n, struct dk_txn *t) {
   uint8_t(*logs)[DK_PK_BYTES] = NULL;
   size_t count = 0, cap = 0;
   struct dk_iter it;
@@ -352,7 +352,7 @@ static int set_root_fn(struct dk_txn *t, void *arg) {
     return rc;
   rc = dk_txn_put(t, DK_T_META, DK_META_ROOT_PK, strlen(DK_META_ROOT_PK), c->root, DK_PK_BYTES);
   if (rc == 0)
-    rc = reindex(c->n, t);
+    rc = dk__trust_reindex(c->n, t);
   return rc;
 }
 

@@ -177,6 +177,28 @@ expect_eq "removed body: repair cannot make it up" 1 $?
 "$DOCKET" --dir "$D" case show LX-2024-0003 --json >"$WORK/out" 2>"$WORK/err"
 expect_eq "removed body: the case does not show with a hole" 1 $?
 
+# --- a counter's value damaged (3 bytes where 8 were): 'case open' failed
+# while verify said OK. Now verify names the counters table and --repair
+# writes it again from the numbers held, and numbering goes on after them.
+D=$(copy counter)
+check "a case of this year" "$DOCKET" --dir "$D" case open --kind consultation --summary "Rent" --json
+YEAR_NO=$(json_get "['number']" <"$WORK/out")
+if poke "$D" counters keys; then
+  ck=$(tail -n 1 "$WORK/poke.out") # code || year: this year's sorts last
+  poke "$D" counters put "$ck" 010203 &&
+    expect_fail "damaged counter: case open fails" 1 "error" \
+      "$DOCKET" --dir "$D" case open --kind consultation --summary "Pension question"
+  "$DOCKET" --dir "$D" verify --json >"$WORK/out" 2>"$WORK/err"
+  expect_eq "damaged counter: verify exit status" 1 $?
+  expect_eq "damaged counter: verify names the table" "counters" \
+    "$(json_get "['derived'][0]['table']" <"$WORK/out")"
+  check "damaged counter: repair" "$DOCKET" --dir "$D" verify --repair --json
+  expect_eq "damaged counter: repaired" "True" "$(json_get "['repaired']" <"$WORK/out")"
+  check "case open after the repair" "$DOCKET" --dir "$D" case open --kind consultation \
+    --summary "Pension question" --json
+  expect_eq "the next number follows the ones held" "${YEAR_NO%-*}-0002" "$(json_get "['number']" <"$WORK/out")"
+fi
+
 # --- data.mdb cut to half its size: every command refuses the store with a
 # message naming the damage and the way out, none dies by a signal (SIGBUS)
 D=$(copy truncated)
