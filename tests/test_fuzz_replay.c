@@ -115,7 +115,7 @@ static void netkey_corpus(void **state) {
 
 /* fuzz_stored's first byte picks one of its decoders (mod 9): every one
  * has seeds. */
-#define STORED_CASES 9
+#define STORED_CASES 10
 
 static void stored_corpus(void **state) {
   int cases[STORED_CASES] = {0};
@@ -126,6 +126,7 @@ static void stored_corpus(void **state) {
     assert_true(cases[i] >= 1);
   assert_true(cases[7] >= 3); /* pinned peers */
   assert_true(cases[8] >= 3); /* trust records */
+  assert_true(cases[9] >= 3); /* report rows */
 }
 
 int main(void) {

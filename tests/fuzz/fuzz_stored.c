@@ -3,13 +3,14 @@
  * names the tables): LMDB keeps no checksums, so a damaged disk hands these
  * decoders any bytes at all.
  *
- * The first input byte picks the decoder (mod 9), the rest is the value:
+ * The first input byte picks the decoder (mod 10), the rest is the value:
  *   0 a stored entry (log_entries: u16 header length || header || sig),
  *   1 a log's office block (logs; the trust view reads the same blocks),
  *   2 a witness block, 3 an erase body, 4 a fork block, 5 a grants block
  *   (case open and key grant bodies), 6 a case state (cases, after its AEAD
  *   is opened), 7 a pinned peer (peers), 8 a trust-table record (trust:
- *   one byte of key length, the key, then the value).
+ *   one byte of key length, the key, then the value), 9 a case's report
+ *   row (report_rows, after its AEAD is opened).
  * Properties (abort() on violation):
  *   - nothing crashes, reads past the input or over-allocates;
  *   - what decodes holds what its decoder promises: a stored entry's header
@@ -20,7 +21,8 @@
  *     decodes back to the same peer; a trust record has a full key of a
  *     kind the index writes, holds a statement of that kind for the key it
  *     is filed under, with terminated strings, whose canonical encoding is
- *     the value after its seq.
+ *     the value after its seq; a report row re-encodes to exactly its
+ *     input (the format has one encoding per row).
  *
  * tests/test_fuzz_replay.c replays tests/fuzz/corpus/stored/ in every ctest
  * run, without libFuzzer.
@@ -123,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   const uint8_t *v = data + 1;
   size_t n = size - 1;
-  switch (data[0] % 9) {
+  switch (data[0] % 10) {
   case 0: {
     struct dk_entry e;
     if (dk_log_decode_stored(v, n, &e) == 0 && n < 2)
@@ -184,7 +186,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     break;
   }
   case 7: peer_one(v, n); break;
-  default: trust_record_one(v, n); break;
+  case 8: trust_record_one(v, n); break;
+  default: {
+    struct dk_case_state s;
+    dk_case_state_init(&s);
+    if (dk_case_report_decode(v, n, &s) == 0) {
+      struct dk_buf again;
+      dk_buf_init(&again);
+      if (dk_case_report_encode(&s, &again) != 0 || again.len != n ||
+          (n > 0 && memcmp(again.data, v, n) != 0))
+        abort();
+      dk_buf_release(&again);
+    }
+    dk_case_state_release(&s);
+    break;
+  }
   }
   return 0;
 }
