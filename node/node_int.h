@@ -110,6 +110,14 @@ int dk__grant_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK_PK_BYT
 
 /* trustview.c, shared with the ingest path. The root in t (DK_ENOTFOUND). */
 int dk__trust_root(struct dk_txn *t, uint8_t root[DK_PK_BYTES]);
+/* A trust-table record: key kind ('C' cert, 'R' revoke, 'A' auditor) ||
+ * statement key || entry id, value seq in the district log (be64) ||
+ * statement. Decodes one read back from the store (DK_EFORMAT when
+ * damaged); exposed for tests/fuzz/fuzz_stored.c. */
+#define DK_TRUST_KEY_BYTES (1 + DK_PK_BYTES + DK_HASH_BYTES)
+struct dk_statement;
+int dk__trust_record_decode(const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen,
+                            struct dk_statement *s, uint64_t *seq);
 /* Indexes e when it is a root statement of the district's log signed by the
  * configured root, and grants this office's cases to a new reader it names.
  * Anything else is left alone (0): a bad statement is kept, not trusted. */
@@ -140,6 +148,11 @@ int dk__store_scrub(dk_node *n);
 int dk__restored_set(struct dk_txn *t);
 int dk__own_log_writable(struct dk_txn *t);
 
+/* A pinned peer's record in the peers table (msgpack, 11 fields; records
+ * written before the last error was kept have 9): encodes p, decodes one
+ * read back (DK_EFORMAT, DK_ELIMIT). Exposed for tests/fuzz/fuzz_stored.c. */
+int dk__peer_encode(const struct dk_peer *p, struct dk_buf *out);
+int dk__peer_decode(const uint8_t *v, size_t vlen, struct dk_peer *p);
 /* The pinned peer with key (DK_ENOTFOUND when none); every pinned peer. */
 int dk__peer_by_key(struct dk_txn *t, const uint8_t key[DK_PK_BYTES], struct dk_peer *out);
 int dk__peers_iterate(struct dk_txn *t, int (*cb)(void *ctx, const struct dk_peer *p), void *ctx);

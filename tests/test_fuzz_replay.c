@@ -31,7 +31,10 @@ typedef int (*fuzz_fn)(const uint8_t *data, size_t size);
 /* Corpus files are small seeds; anything larger is a mistake. */
 #define CORPUS_FILE_BYTES_MAX (1 << 20)
 
-static int replay_dir(const char *dir, fuzz_fn one) {
+/* Replays every file of dir through one; counts the files, and when cases
+ * is not NULL, the files per decoder a target picks by its first byte
+ * (mod ncases). */
+static int replay_dir_cases(const char *dir, fuzz_fn one, int *cases, int ncases) {
   DIR *d = opendir(dir);
   assert_non_null(d);
   int files = 0;
@@ -49,12 +52,16 @@ static int replay_dir(const char *dir, fuzz_fn one) {
     assert_true(feof(f));
     fclose(f);
     assert_int_equal(one(buf, n), 0);
+    if (cases != NULL && n > 0)
+      cases[buf[0] % ncases]++;
     files++;
   }
   closedir(d);
   free(buf);
   return files;
 }
+
+static int replay_dir(const char *dir, fuzz_fn one) { return replay_dir_cases(dir, one, NULL, 0); }
 
 static void frame_corpus(void **state) {
   int files = replay_dir(DK_SOURCE_DIR "/tests/fuzz/corpus/frame", dk_fuzz_frame_one);
@@ -106,9 +113,20 @@ static void netkey_corpus(void **state) {
   assert_true(files >= 5);
 }
 
+/* fuzz_stored's first byte picks one of its decoders (mod 9): every one
+ * has seeds. */
+#define STORED_CASES 10
+
 static void stored_corpus(void **state) {
-  int files = replay_dir(DK_SOURCE_DIR "/tests/fuzz/corpus/stored", dk_fuzz_stored_one);
+  int cases[STORED_CASES] = {0};
+  int files = replay_dir_cases(DK_SOURCE_DIR "/tests/fuzz/corpus/stored", dk_fuzz_stored_one,
+                               cases, STORED_CASES);
   assert_true(files >= 5);
+  for (int i = 0; i < STORED_CASES; i++)
+    assert_true(cases[i] >= 1);
+  assert_true(cases[7] >= 3); /* pinned peers */
+  assert_true(cases[8] >= 3); /* trust records */
+  assert_true(cases[9] >= 3); /* report rows */
 }
 
 int main(void) {

@@ -324,7 +324,6 @@ int dk__grant_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK_PK_BYT
   return rc;
 }
 
-static int peer_decode(const uint8_t *v, size_t vlen, struct dk_peer *p);
 static int is_above_me(const dk_node *n, const char *office);
 
 int dk__case_readers(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_BYTES],
@@ -355,7 +354,7 @@ int dk__case_readers(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_BYTES
     return rc;
   while ((rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0) {
     struct dk_peer p;
-    if (peer_decode(v, vlen, &p) != 0 || !is_above_me(n, p.office) ||
+    if (dk__peer_decode(v, vlen, &p) != 0 || !is_above_me(n, p.office) ||
         !dk__trust_reader_ok(n, t, p.key, p.office))
       continue;
     int dup = 0;
@@ -854,7 +853,7 @@ int dk_node_witness(dk_node *n, const uint8_t log[DK_PK_BYTES]) {
 
 /* ---- peers -------------------------------------------------------------------- */
 
-static int peer_encode(const struct dk_peer *p, struct dk_buf *out) {
+int dk__peer_encode(const struct dk_peer *p, struct dk_buf *out) {
   msgpack_packer pk;
   msgpack_packer_init(&pk, out, dk_buf_msgpack_write);
   int bad = msgpack_pack_array(&pk, 11);
@@ -872,7 +871,7 @@ static int peer_encode(const struct dk_peer *p, struct dk_buf *out) {
   return bad ? DK_ENOMEM : 0;
 }
 
-static int peer_decode(const uint8_t *v, size_t vlen, struct dk_peer *p) {
+int dk__peer_decode(const uint8_t *v, size_t vlen, struct dk_peer *p) {
   msgpack_unpacked u;
   int rc = dk_mp_parse(v, vlen, &u);
   if (rc != 0)
@@ -930,7 +929,7 @@ static int peer_put_fn(struct dk_txn *t, void *arg) {
     size_t klen;
     while ((rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0) {
       struct dk_peer other;
-      if (peer_decode(v, vlen, &other) == 0 &&
+      if (dk__peer_decode(v, vlen, &other) == 0 &&
           memcmp(other.key, c->p->key, DK_PK_BYTES) == 0) {
         rc = DK_EEXIST;
         break;
@@ -942,7 +941,7 @@ static int peer_put_fn(struct dk_txn *t, void *arg) {
   }
   struct dk_buf b;
   dk_buf_init(&b);
-  rc = peer_encode(c->p, &b);
+  rc = dk__peer_encode(c->p, &b);
   if (rc == 0)
     rc = dk_txn_put(t, DK_T_PEERS, c->p->name, strlen(c->p->name), b.data, b.len);
   dk_buf_release(&b);
@@ -982,7 +981,7 @@ int dk__peers_iterate(struct dk_txn *t, int (*cb)(void *ctx, const struct dk_pee
     size_t klen, vlen;
     while ((rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0) {
       struct dk_peer p;
-      rc = peer_decode(v, vlen, &p);
+      rc = dk__peer_decode(v, vlen, &p);
       if (rc == 0)
         rc = cb(ctx, &p);
       if (rc != 0)
@@ -1014,7 +1013,7 @@ int dk_node_peer_get(dk_node *n, const char *name, struct dk_peer *out) {
   size_t vlen;
   rc = dk_txn_get(&t, DK_T_PEERS, name, strlen(name), &v, &vlen);
   if (rc == 0)
-    rc = peer_decode(v, vlen, out);
+    rc = dk__peer_decode(v, vlen, out);
   dk_store_read_end(&t);
   return rc;
 }

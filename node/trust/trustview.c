@@ -17,8 +17,6 @@
 #include "node/node_int.h"
 #include "node/trust/trust.h"
 
-#define TRUST_KEY_BYTES (1 + DK_PK_BYTES + DK_HASH_BYTES)
-
 static char kind_byte(uint64_t type) {
   return type == DK_ENTRY_CERT ? 'C' : type == DK_ENTRY_REVOKE ? 'R' : 'A';
 }
@@ -40,13 +38,18 @@ int dk__trust_root(struct dk_txn *t, uint8_t root[DK_PK_BYTES]) {
 }
 
 /* Decodes a trust-table record (already checked when indexed; decoding
- * again guards against a damaged store). */
-static int record_decode(const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen,
-                         struct dk_statement *s, uint64_t *seq) {
-  if (klen != TRUST_KEY_BYTES || vlen < 8)
+ * again guards against a damaged store). A damaged key must not file a
+ * statement under a key or kind it is not about: a flipped byte in the key
+ * would otherwise certify a key the root never certified. */
+int dk__trust_record_decode(const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen,
+                            struct dk_statement *s, uint64_t *seq) {
+  if (klen != DK_TRUST_KEY_BYTES || vlen < 8 || (k[0] != 'C' && k[0] != 'R' && k[0] != 'A'))
     return DK_EFORMAT;
   *seq = dk_be64_get(v);
-  return dk_statement_decode(kind_type(k[0]), v + 8, vlen - 8, s);
+  int rc = dk_statement_decode(kind_type(k[0]), v + 8, vlen - 8, s);
+  if (rc == 0 && memcmp(s->key, k + 1, DK_PK_BYTES) != 0)
+    rc = DK_EFORMAT;
+  return rc;
 }
 
 /* Walks the records of one kind (and key, when key is not NULL). */
@@ -65,7 +68,7 @@ static int walk(struct dk_txn *t, char kind, const uint8_t *key,
   struct dk_statement s;
   while ((rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0) {
     uint64_t seq;
-    if (record_decode(k, klen, v, vlen, &s, &seq) != 0)
+    if (dk__trust_record_decode(k, klen, v, vlen, &s, &seq) != 0)
       continue; /* damaged: trust nothing from it */
     rc = cb(ctx, &s, seq);
     if (rc != 0)
@@ -244,7 +247,7 @@ int dk__trust_index(dk_node *n, struct dk_txn *t, const struct dk_entry *e, cons
   /* Index the statement bytes (the body's first bin), after the seq. */
   struct dk_buf val;
   dk_buf_init(&val);
-  uint8_t k[TRUST_KEY_BYTES];
+  uint8_t k[DK_TRUST_KEY_BYTES];
   k[0] = (uint8_t)kind_byte(type);
   memcpy(k + 1, s->key, DK_PK_BYTES);
   memcpy(k + 1 + DK_PK_BYTES, e->id, DK_HASH_BYTES);
