@@ -76,7 +76,7 @@
 /* Entries appended per LMDB transaction on bulk paths (group commit). */
 #define DK_BULK_BATCH_ENTRIES 4096
 
-/* Entries the case indexer (node/index.c) takes per transaction when it
+/* Entries the case indexer (node/ingest/index.c) takes per transaction when it
  * catches up with the log: large enough that a burst of events on one case
  * folds it once, small enough that the random pages of the case tables it
  * dirties (at most one per entry) stay well under LMDB's dirty-page limit
@@ -87,7 +87,7 @@
  * LMDB's dirty-page limit, as above (one entry dirties well under a page). */
 #define DK_UPGRADE_BATCH_ENTRIES 32768
 
-/* Cases whose events a bulk load interleaves in the log (node/bulk.c): a
+/* Cases whose events a bulk load interleaves in the log (node/ingest/bulk.c): a
  * few independent chains keep the signing thread busy; more would scatter
  * each case's events over the log and make replicas fold cases repeatedly. */
 #define DK_BULK_INTERLEAVE_CASES 16
@@ -98,7 +98,7 @@
 #define DK_MAP_BYTES_INITIAL ((size_t)1 << 30)
 #define DK_MAP_BYTES_MAX ((size_t)1 << 40)
 /* Every open walks the store's B-tree pages before any command reads them
- * (node/store.c, docs/testing.md), up to a store of this size. The walk
+ * (node/store/store.c, docs/testing.md), up to a store of this size. The walk
  * reads the whole file: about 3 ms per MiB here, so at most about 0.2 s,
  * which covers a community's store for years (20 000 cases are 112 MiB).
  * Larger stores (a street's or a district's) skip it at open, where it
@@ -220,7 +220,7 @@
  * code and a short sentence, sent only to a peer that proved its key. */
 #define DK_NET_REASON_BYTES_MAX 160
 
-/* Audit bundles (node/audit.h). A bundle is read whole into memory by an
+/* Audit bundles (node/trust/audit.h). A bundle is read whole into memory by an
  * auditor's machine: 256 MiB holds about a million headers with their
  * signatures, far more than the logs behind one case carry. */
 #define DK_AUDIT_BUNDLE_BYTES_MAX ((size_t)256 << 20)
@@ -289,7 +289,7 @@ _Static_assert(DK_AUDIT_CHUNK_BYTES_SOFT + DK_SYNC_ENTRY_WIRE_BYTES_MAX + 1024 <
 #define DK_CERT_BATCH_MAX 4096
 
 
-/* Network key rotation (node/netkey.h). The old key keeps working for a
+/* Network key rotation (node/trust/netkey.h). The old key keeps working for a
  * grace period after the district publishes the new one, so that an office
  * that is offline (a PC switched off over a holiday, a link down for weeks)
  * can still reach its street with the old key and receive the new one.

@@ -126,7 +126,7 @@ int dk_node_setting_set(dk_node *n, const char *key, const char *value);
 int dk_node_setting_list(dk_node *n, int (*cb)(void *ctx, const char *key, const char *value),
                          void *ctx);
 
-/* ---- cases (node/cases.c) ---------------------------------------------- */
+/* ---- cases (node/cases/tables.c) ---------------------------------------------- */
 
 /* Opens a case. ev->type must be DK_EVENT_OPEN with kind, summary and so on set;
  * ev->number may be empty, in which case the next number for the office
@@ -159,7 +159,7 @@ int dk_node_case_foreach(dk_node *n, int (*cb)(void *ctx, const struct dk_case_s
                          void *ctx);
 
 /* Calls cb for every case this node can read, in case id order, with only
- * what a report reads (node/case.h, dk_case_report_decode): the report
+ * what a report reads (node/cases/fold.h, dk_case_report_decode): the report
  * rows kept beside the states, one small decryption per case. The same
  * figures as dk_node_case_foreach, much faster; other fields are empty. */
 int dk_node_report_foreach(dk_node *n, int (*cb)(void *ctx, const struct dk_case_state *s),
@@ -234,7 +234,7 @@ struct dk_verify_report {
  * decode. Never stops at the first problem: each is passed to on_problem.
  * progress (may be NULL) is called now and then with entries checked. */
 /* Checks every page of the store file against LMDB's layout before
- * anything trusts it (node/store.h, dk_store_check_pages): cb gets each
+ * anything trusts it (node/store/store.h, dk_store_check_pages): cb gets each
  * damaged page with its table; *damaged their count. Opens the store in
  * dir by itself: dk_node_open refuses a store with damaged pages
  * (DK_EDAMAGED), this names them. */
@@ -255,7 +255,7 @@ int dk_node_verify(dk_node *n, void (*on_problem)(void *ctx, const struct dk_ver
 
 /* A fork proof held: two signed entries are known for (log, seq), whether
  * this node received both or another office reported them in a fork entry
- * (node/fork.h). proof_id is the id of the entry kept as the proof. */
+ * (node/log/fork.h). proof_id is the id of the entry kept as the proof. */
 struct dk_fork_info {
   uint8_t log[DK_PK_BYTES];
   uint64_t seq;
@@ -341,7 +341,7 @@ int dk_node_network_key(dk_node *n, uint8_t key[32]);
  * key held before is dropped, with the record of its rotation). */
 int dk_node_set_network_key(dk_node *n, const uint8_t key[32]);
 
-/* ---- network key rotation (node/netkey.c; format in node/netkey.h) ------ */
+/* ---- network key rotation (node/trust/netkey.c; format in node/trust/netkey.h) ------ */
 
 /* Every network key this node holds (out should be sodium_malloc memory;
  * the caller wipes it). Needs the node unlocked (DK_ENOKEY). */
@@ -427,7 +427,7 @@ uint64_t dk_node_change_mark(dk_node *n);
  * this one never is (replication/sync.h, dk_sync_poll). 0 on error. */
 uint64_t dk_node_visible_mark(dk_node *n);
 
-/* ---- trust (node/trustview.c; formats in node/trust.h) -------------------
+/* ---- trust (node/trust/trustview.c; formats in node/trust/trust.h) -------------------
  *
  * The trust view is what this node holds of the root's statements: every
  * certificate, revocation and auditor grant found in the district's log and

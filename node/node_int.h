@@ -47,17 +47,18 @@ struct dk_node {
 #define DK_META_LISTEN "listen"
 #define DK_META_ROOT_PK "root_pk"
 /* Store formats: 1 kept entries and bodies under log || seq with an entry-id
- * index written per entry; 2 appends them by position (node/log.h) and
- * derives the case tables by indexers (node/index.h). Format 1 upgrades on
+ * index written per entry; 2 appends them by position (node/log/log.h) and
+ * derives the case tables by indexers (node/ingest/index.h). Format 1 upgrades on
  * first open (node/upgrade.c); a newer format is refused. */
 #define DK_STORE_FORMAT 2
 
 /* upgrade.c: moves a format-1 store to the current format. */
 int dk__store_upgrade(dk_node *n);
+/* store/base.c: strings in the meta table. */
 int dk__meta_get_str(struct dk_txn *t, const char *key, char *out, size_t cap);
 int dk__meta_put_str(struct dk_txn *t, const char *key, const char *val);
 
-/* cases.c, shared with verify.c and the replication ingest path. */
+/* cases/tables.c, shared with verify.c and the replication ingest path. */
 int dk__case_key_load(dk_node *n, struct dk_txn *t, const uint8_t *case_id, uint8_t *key);
 int dk__case_key_save(dk_node *n, struct dk_txn *t, const uint8_t *case_id, const uint8_t *key);
 int dk__case_state_load(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
@@ -69,7 +70,7 @@ int dk__case_load_events(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
  * into out. */
 int dk__sealed_open(dk_node *n, enum dk_table tb, const uint8_t *case_id, const uint8_t *v,
                     size_t vlen, struct dk_buf *out);
-/* The report row of a case (node/case.h), kept beside its state by
+/* The report row of a case (node/cases/fold.h), kept beside its state by
  * dk__case_state_save; dk__case_report_del removes it with the state. */
 int dk__case_report_del(struct dk_txn *t, const uint8_t *case_id);
 /* Writes the report rows of a store that has none yet (a store from before
@@ -80,10 +81,19 @@ int dk__report_rows_fill(dk_node *n);
 int dk__number_parse(const char *number, char *code, size_t code_cap, int *year,
                      uint64_t *counter);
 int dk__counter_put(struct dk_txn *t, const char *code, int year, uint64_t next);
-/* trustview.c: indexes every root statement of the district logs held
+/* cases/tables.c: the case indexer's cursor. The first position not yet
+ * indexed, and its setter. */
+int dk__index_cursor(struct dk_txn *t, uint64_t *pos);
+int dk__index_cursor_set(struct dk_txn *t, uint64_t pos);
+/* For local writes that indexed their own entries from first_pos (the
+ * log's end when their transaction began): moves the cursor to the log's
+ * end when it stood at first_pos. Otherwise the indexer will index them
+ * again later, which is harmless: every index write is idempotent. */
+int dk__index_local(struct dk_txn *t, uint64_t first_pos);
+/* trust/trustindex.c: indexes every root statement of the district logs held
  * (into an emptied trust table, for a rebuild). */
 int dk__trust_reindex(dk_node *n, struct dk_txn *t);
-/* cases.c helpers shared with bulk.c. */
+/* cases/tables.c helpers shared with ingest/bulk.c and ingest/append.c. */
 void dk__number_key(const dk_node *n, const char *number, uint8_t key[DK_HASH_BYTES]);
 int dk__case_events_put(struct dk_txn *t, const uint8_t *case_id, const struct dk_entry *e);
 int dk__seal_grants(dk_node *n, uint8_t readers[][DK_PK_BYTES], size_t nreaders,
@@ -92,10 +102,10 @@ int dk__seal_grants(dk_node *n, uint8_t readers[][DK_PK_BYTES], size_t nreaders,
  * it), or checks a given one is free (DK_EEXIST). */
 int dk__assign_number(dk_node *n, struct dk_txn *t, struct dk_event *ev, char *buf);
 
-/* The shared key of this node and pk (cached). */
+/* store/base.c: the shared key of this node and pk (cached). */
 int dk__shared_key(dk_node *n, const uint8_t pk[DK_PK_BYTES], uint8_t out[DK_SYMKEY_BYTES]);
 
-/* replica.c: who reads a new case of this office: itself and every office
+/* trust/grants.c: who reads a new case of this office: itself and every office
  * above it whose log this node holds. */
 int dk__case_readers(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_BYTES],
                      size_t *count);
@@ -108,7 +118,7 @@ int dk__grant_own_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK_PK
 int dk__grant_cases(dk_node *n, struct dk_txn *t, const uint8_t reader[DK_PK_BYTES],
                     const char *office);
 
-/* trustview.c, shared with the ingest path. The root in t (DK_ENOTFOUND). */
+/* trust/trustview.c, shared with the ingest path. The root in t (DK_ENOTFOUND). */
 int dk__trust_root(struct dk_txn *t, uint8_t root[DK_PK_BYTES]);
 /* A trust-table record: key kind ('C' cert, 'R' revoke, 'A' auditor) ||
  * statement key || entry id, value seq in the district log (be64) ||
@@ -118,13 +128,13 @@ int dk__trust_root(struct dk_txn *t, uint8_t root[DK_PK_BYTES]);
 struct dk_statement;
 int dk__trust_record_decode(const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen,
                             struct dk_statement *s, uint64_t *seq);
-/* Indexes e when it is a root statement of the district's log signed by the
+/* trust/trustindex.c: indexes e when it is a root statement of the district's log signed by the
  * configured root, and grants this office's cases to a new reader it names.
  * Anything else is left alone (0): a bad statement is kept, not trusted. */
 int dk__trust_index(dk_node *n, struct dk_txn *t, const struct dk_entry *e, const uint8_t *body,
                     size_t body_len);
-/* netkey.c: applies e when it is a network key rotation published by the
- * district (node/netkey.c says when); anything else is left alone (0). */
+/* trust/netkey.c: applies e when it is a network key rotation published by the
+ * district (node/trust/netkey.c says when); anything else is left alone (0). */
 int dk__netkey_index(dk_node *n, struct dk_txn *t, const struct dk_entry *e, const uint8_t *body,
                      size_t body_len);
 /* DK_ECERT when e's log key was revoked before e's author timestamp (its
@@ -138,17 +148,17 @@ int dk__trust_relay_cap(dk_node *n, struct dk_txn *t, const uint8_t log[DK_PK_BY
                         const struct dk_office_info *office, uint64_t head_seq, uint64_t *cap,
                         int *why);
 
-/* Overwrites the store's free pages with zeros (node/erase.c), so that what
+/* Overwrites the store's free pages with zeros (node/cases/erase.c), so that what
  * an erasure freed cannot be read back from data.mdb. Call after the
  * erasing transaction committed. */
 int dk__store_scrub(dk_node *n);
 
-/* Restored nodes (node/restored.c): sets the mark; DK_ERESTORED while it is
+/* Restored nodes (node/log/restored.c): sets the mark; DK_ERESTORED while it is
  * set (call before any append of this node's own log). */
 int dk__restored_set(struct dk_txn *t);
 int dk__own_log_writable(struct dk_txn *t);
 
-/* A pinned peer's record in the peers table (msgpack, 11 fields; records
+/* peers/peers.c: a pinned peer's record in the peers table (msgpack, 11 fields; records
  * written before the last error was kept have 9): encodes p, decodes one
  * read back (DK_EFORMAT, DK_ELIMIT). Exposed for tests/fuzz/fuzz_stored.c. */
 int dk__peer_encode(const struct dk_peer *p, struct dk_buf *out);
@@ -203,7 +213,7 @@ int dk__trust_readers_add(dk_node *n, struct dk_txn *t, uint8_t readers[][DK_PK_
 
 int dk__case_refold(dk_node *n, struct dk_txn *t, const uint8_t *case_id);
 
-/* erase.c: a case with an erase entry held is marked (1 from
+/* cases/erase.c: a case with an erase entry held is marked (1 from
  * dk__erase_marked, 0 when not, or an error); dk__case_erase_apply()
  * deletes what an honoured erasure deletes, idempotently, and does nothing
  * until the opening entry and an honoured erase entry are both held. out

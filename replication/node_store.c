@@ -63,7 +63,7 @@ static int ns_ingest(void *ctx, const struct dk_wire_entry *entries, size_t n,
     raw[i].body_len = entries[i].body_len;
   }
   struct dk_ingest_stats st;
-  /* Append only; the case tables follow at settle (node/index.h). */
+  /* Append only; the case tables follow at settle (node/ingest/index.h). */
   dk_node_index_defer(ctx, 1);
   int rc = dk_node_ingest(ctx, raw, n, &st);
   dk_node_index_defer(ctx, 0);

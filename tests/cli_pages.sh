@@ -7,7 +7,7 @@
 # list`, `case show` or `report` die of SIGSEGV, SIGBUS or SIGABRT inside
 # LMDB. Now `verify` walks the pages first and exits 1 naming the damaged
 # page and the way out, and every read command either works or exits 1 with
-# that message (LMDB's faults are confined: node/store.c).
+# that message (LMDB's faults are confined: node/store/store.c).
 . "$(dirname "$0")/lib/harness.sh"
 PAGES="$(dirname "$0")/tools/lmdb_pages.py"
 P="$WORK/pristine"

@@ -1,5 +1,5 @@
 /*
- * Audit bundles (node/audit.h): the known-answer bundle of docs/PROTOCOL.md
+ * Audit bundles (node/trust/audit.h): the known-answer bundle of docs/PROTOCOL.md
  * §12.4, built here byte by byte from the §10 entries, and the verifier
  * against it: it accepts it and decrypts it for the right reader, and every
  * truncation and every single-byte change makes it fail, never crash.

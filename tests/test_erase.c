@@ -1,5 +1,5 @@
 /*
- * Erasure between nodes (node/erase.h): who may erase, that an erasure
+ * Erasure between nodes (node/cases/erase.h): who may erase, that an erasure
  * reached by ingest deletes what it must whatever the order entries
  * arrive in, and that bodies of an erased case arriving later are dropped
  * in the commit that stores them.

@@ -1,5 +1,5 @@
 /*
- * The log-first store (node/log.h) and its indexers (node/index.h): ingest
+ * The log-first store (node/log/log.h) and its indexers (node/ingest/index.h): ingest
  * only appends and the case indexer catches up after; a rebuild from the
  * log equals what was maintained step by step; a damaged derived table is
  * found by the check and mended by a rebuild; a format-1 store upgrades on

@@ -1,5 +1,5 @@
 /* Text checks (common/utf8.c), their use where text enters a node and
- * where it is shown, and the bulk loader's case numbers (node/bulk.c). */
+ * where it is shown, and the bulk loader's case numbers (node/ingest/bulk.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * Network key rotation (node/netkey.h): the rotation body, which keys are in
+ * Network key rotation (node/trust/netkey.h): the rotation body, which keys are in
  * force when, and rotations arriving by ingest: applied when the district
  * published them, in the batch that also brings the district's certificate;
  * refused from a community; an old rotation brought again changes nothing;

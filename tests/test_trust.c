@@ -1,4 +1,4 @@
-/* Root statements (node/trust.h): encode, decode, sign, open, validity. */
+/* Root statements (node/trust/trust.h): encode, decode, sign, open, validity. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* The trust view read back from a damaged store (node/trustview.c): a trust
+/* The trust view read back from a damaged store (node/trust/trustview.c): a trust
  * record is a statement filed under kind || statement key || entry id, and a
  * record whose key or value was damaged answers for no key:
  *  - a flipped byte in a certificate's table key does not certify the key

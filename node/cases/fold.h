@@ -232,7 +232,7 @@ int dk_event_check_new(const struct dk_event *ev);
  * Validates first; on any error out is left as it was. Returns 0, the codes
  * of dk_event_validate(), or DK_ENOMEM. Whatever decodes re-encodes to the
  * same bytes, so dk_event_check_new() is not applied here but where a node
- * makes a new event (node/cases.c, node/bulk.c). */
+ * makes a new event (node/cases/tables.c, node/ingest/bulk.c). */
 int dk_event_encode(const struct dk_event *ev, struct dk_buf *out);
 
 /* Decodes an untrusted body. ev must be initialised (or zeroed); on success
@@ -412,7 +412,7 @@ int dk_case_state_decode(const uint8_t *data, size_t len, struct dk_case_state *
  * outcome, referral, items, the deadline and the times, revisits and the
  * work log), in a compact binary form, so that a report reads one small
  * row per case instead of the whole state. The store keeps it beside the
- * state, encrypted like it (node/cases.c). Appends to out; returns 0,
+ * state, encrypted like it (node/cases/tables.c). Appends to out; returns 0,
  * DK_ELIMIT (a string or list too long for the format) or DK_ENOMEM; on
  * error out is left as it was. */
 int dk_case_report_encode(const struct dk_case_state *s, struct dk_buf *out);

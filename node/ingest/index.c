@@ -1,5 +1,5 @@
 /*
- * The case indexer: derived state that follows the log (node/index.h).
+ * The case indexer: derived state that follows the log (node/ingest/index.h).
  */
 #include "node/ingest/index.h"
 
@@ -10,40 +10,6 @@
 #include "common/error.h"
 #include "common/limits.h"
 #include "node/node_int.h"
-
-#define CURSOR_KEY "cases"
-
-int dk__index_cursor(struct dk_txn *t, uint64_t *pos) {
-  const uint8_t *v;
-  size_t vlen;
-  int rc = dk_txn_get(t, DK_T_INDEXERS, CURSOR_KEY, strlen(CURSOR_KEY), &v, &vlen);
-  if (rc == DK_ENOTFOUND) {
-    *pos = 1;
-    return 0;
-  }
-  if (rc != 0)
-    return rc;
-  if (vlen != 8)
-    return DK_EFORMAT;
-  *pos = dk_be64_get(v);
-  return 0;
-}
-
-int dk__index_cursor_set(struct dk_txn *t, uint64_t pos) {
-  uint8_t v[8];
-  dk_be64_put(v, pos);
-  return dk_txn_put(t, DK_T_INDEXERS, CURSOR_KEY, strlen(CURSOR_KEY), v, sizeof(v));
-}
-
-int dk__index_local(struct dk_txn *t, uint64_t first_pos) {
-  uint64_t cur, end;
-  int rc = dk__index_cursor(t, &cur);
-  if (rc == 0)
-    rc = dk_log_end(t, &end);
-  if (rc == 0 && cur == first_pos && end > cur)
-    rc = dk__index_cursor_set(t, end);
-  return rc;
-}
 
 static int id_cmp(const void *a, const void *b) { return memcmp(a, b, DK_HASH_BYTES); }
 
@@ -267,7 +233,7 @@ int dk_node_index_step(dk_node *n, int *more) {
   rc = dk_store_write(n->store, run_fn, &c);
   if (rc == 0 && n->scrub_pending) {
     n->scrub_pending = 0;
-    /* What the erasure freed is overwritten now (node/erase.c). */
+    /* What the erasure freed is overwritten now (node/cases/erase.c). */
     int src = dk__store_scrub(n);
     if (src != 0)
       dk_node_logf(n, DK_LOG_WARN, "could not overwrite the pages an erasure freed: %s",

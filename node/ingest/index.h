@@ -1,7 +1,7 @@
 /*
  * Indexers: derived state that follows the log.
  *
- * Ingest only appends to the log (node/log.h). The case indexer then reads
+ * Ingest only appends to the log (node/log/log.h). The case indexer then reads
  * the entries from its cursor (the first position it has not indexed, kept
  * in the indexers table) to the end of the log, in transactions of its own
  * of up to DK_INDEX_BATCH_ENTRIES entries, and maintains from them:
@@ -71,13 +71,6 @@ int dk_node_index_check(dk_node *n, void (*cb)(void *ctx, const struct dk_index_
 
 /* Indexes up to max entries from the cursor within t; *done gets how many. */
 int dk__index_txn(dk_node *n, struct dk_txn *t, uint64_t max, uint64_t *done);
-/* The first position not yet indexed, and its setter. */
-int dk__index_cursor(struct dk_txn *t, uint64_t *pos);
-int dk__index_cursor_set(struct dk_txn *t, uint64_t pos);
-/* For local writes that indexed their own entries from first_pos (the
- * log's end when their transaction began): moves the cursor to the log's
- * end when it stood at first_pos. Otherwise the indexer will index them
- * again later, which is harmless: every index write is idempotent. */
-int dk__index_local(struct dk_txn *t, uint64_t first_pos);
+/* The indexer's cursor (dk__index_cursor, ...): node/node_int.h. */
 
 #endif

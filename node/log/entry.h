@@ -35,14 +35,14 @@ enum dk_entry_type {
   DK_ENTRY_OFFICE = 4,     /* seq 1 of every log: whose log it is; body = office block */
   DK_ENTRY_WITNESS = 5,    /* a parent cosigns a child's head; body = witness block */
   /* Statements signed by the deployment root, in the district's log
-   * (node/trust.h); like OFFICE and WITNESS they name no case. */
+   * (node/trust/trust.h); like OFFICE and WITNESS they name no case. */
   DK_ENTRY_CERT = 6,       /* a node key speaks for an office in a role */
   DK_ENTRY_REVOKE = 7,     /* a node key is revoked from a time on */
   DK_ENTRY_AUDITOR = 8,    /* an auditor key may read a subtree's cases */
-  DK_ENTRY_ERASE = 9,      /* erases a case; case_id set; body = erase block (node/erase.h) */
-  DK_ENTRY_FORK = 10,      /* two signed entries for one position; body = fork block (node/fork.h) */
+  DK_ENTRY_ERASE = 9,      /* erases a case; case_id set; body = erase block (node/cases/erase.h) */
+  DK_ENTRY_FORK = 10,      /* two signed entries for one position; body = fork block (log/fork.h) */
   /* The district's next network key, sealed to each certified office;
-   * names no case; body = rotation block (node/netkey.h). */
+   * names no case; body = rotation block (node/trust/netkey.h). */
   DK_ENTRY_NETKEY = 11,
 };
 #define DK_ENTRY_TYPE_MAX 11

@@ -3,7 +3,7 @@
  * from a backup or rebuilt from its key file writes nothing to its own log
  * until a sync with its parent has brought back what it wrote after the
  * copy. The mark is a meta record; the evidence that the log is whole is the
- * parent's newest witness of it (node/replica.c, dk_node_witness).
+ * parent's newest witness of it (node/peers/peers.c, dk_node_witness).
  */
 #include <string.h>
 

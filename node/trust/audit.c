@@ -1,5 +1,5 @@
 /*
- * Writing an audit bundle of one case from the store (node/audit.h).
+ * Writing an audit bundle of one case from the store (node/trust/audit.h).
  *
  * Everything is read in one read transaction, so the bundle is a snapshot:
  * a sync committing meanwhile cannot make it inconsistent.

@@ -1,5 +1,5 @@
 /*
- * Verifying an audit bundle from its bytes alone (node/audit.h).
+ * Verifying an audit bundle from its bytes alone (node/trust/audit.h).
  *
  * The procedure is the one docs/PROTOCOL.md §12.4 writes down for other
  * implementations: walk the chunks, check every entry of every log from
@@ -599,7 +599,7 @@ static int entry_order(const void *a, const void *b) {
 }
 
 /* What the root's statements say of key writing as (office, role) at
- * at_ms. Same rules as a node's trust view (node/trust.h): a revocation at
+ * at_ms. Same rules as a node's trust view (node/trust/trust.h): a revocation at
  * r covers entries after r; a certificate is in force on [not_before,
  * not_after). */
 static enum dk_audit_cert author_status(const struct vctx *v, const uint8_t *key,

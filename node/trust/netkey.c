@@ -1,6 +1,6 @@
 /*
  * Network keys: the key given at init, and rotations published by the
- * district (node/netkey.h for the entry, docs/operations.md for the
+ * district (node/trust/netkey.h for the entry, docs/operations.md for the
  * procedure).
  *
  * Meta records (DK_T_META):

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the audit bundle verifier (node/audit.h).
+ * libFuzzer target for the audit bundle verifier (node/trust/audit.h).
  *
  * The first input byte picks a mode (its low two bits), the rest is a
  * bundle, always verified with the identity of docs/PROTOCOL.md §10 (seed

@@ -3,7 +3,7 @@
  * overflow was: the bytes of a ledger file (CSV in any encoding, or an XLSX
  * when they start with a zip signature) are decoded, parsed, every row
  * checked, and loaded into a real node in a temporary directory
- * (cli/ledger.c, cli/ledger_xlsx.c, cli/cmd_import.c, node/bulk.c).
+ * (cli/ledger.c, cli/ledger_xlsx.c, cli/cmd_import.c, node/ingest/bulk.c).
  *
  * Properties checked (abort() on violation):
  *   - nothing crashes, overflows or leaks (the sanitizers watch);

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the values docket reads back from LMDB (node/store.h
+ * libFuzzer target for the values docket reads back from LMDB (node/store/store.h
  * names the tables): LMDB keeps no checksums, so a damaged disk hands these
  * decoders any bytes at all.
  *

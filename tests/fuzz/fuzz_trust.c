@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for the decoders of root statements (certificates,
- * revocations, auditor grants; node/trust.h) and fork blocks
- * (node/fork.h): entry bodies that arrive from other nodes.
+ * revocations, auditor grants; node/trust/trust.h) and fork blocks
+ * (node/log/fork.h): entry bodies that arrive from other nodes.
  *
  * The first input byte picks what the rest is (mod 4): 0-2 a statement of
  * entry type 6, 7 or 8 (decoded bare, and opened as a signed body against a

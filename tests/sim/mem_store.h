@@ -4,7 +4,7 @@
  *
  * It holds real entries (signed headers, signatures, bodies) per log, sorted
  * by log key; every ingest runs all the checks of the contract in
- * sync_store.h with the node/entry.h functions and is one "commit": it
+ * sync_store.h with the node/log/entry.h functions and is one "commit": it
  * stores all of a batch or nothing. Fork proofs are kept. The store owns all
  * its memory; the identity passed to init is borrowed and must outlive it.
  * Not thread-safe; no globals.
