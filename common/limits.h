@@ -76,6 +76,11 @@
 /* Entries appended per LMDB transaction on bulk paths (group commit). */
 #define DK_BULK_BATCH_ENTRIES 4096
 
+/* Page walks of a store (node/store/store.c) before damage is reported: a
+ * walk that ran while another process committed can see a meta page half
+ * written; real damage shows in every walk. */
+#define DK_CHECK_ATTEMPTS 4
+
 /* Entries the case indexer (node/ingest/index.c) takes per transaction when it
  * catches up with the log: large enough that a burst of events on one case
  * folds it once, small enough that the random pages of the case tables it

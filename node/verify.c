@@ -119,17 +119,12 @@ void dk_node_case_number(dk_node *n, const uint8_t case_id[DK_HASH_BYTES],
 int dk_node_check_pages(const char *dir,
                         void (*cb)(void *ctx, const char *table, uint64_t page, const char *what),
                         void *ctx, uint64_t *damaged) {
-  struct dk_txn t;
   dk_store *s;
   *damaged = 0;
   int rc = dk_store_open(dir, DK_STORE_UNCHECKED, &s);
   if (rc != 0)
     return rc;
-  rc = dk_store_read_begin(s, &t);
-  if (rc == 0) {
-    rc = dk_store_check_pages(&t, cb, ctx, damaged);
-    dk_store_read_end(&t);
-  }
+  rc = dk_store_check(s, cb, ctx, damaged);
   dk_store_close(s);
   return rc;
 }

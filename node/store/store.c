@@ -228,13 +228,8 @@ int dk_store_open(const char *dir, int flags, dk_store **out) {
      * past the heap page LMDB copies it into: no command uses the store
      * before its pages were checked. The walk reads every page once, so
      * only stores up to DK_OPEN_WALK_BYTES_MAX get it here. */
-    struct dk_txn t;
     uint64_t damaged = 0;
-    rc = dk_store_read_begin(s, &t);
-    if (rc == 0) {
-      rc = dk_store_check_pages(&t, NULL, NULL, &damaged);
-      dk_store_read_end(&t);
-    }
+    rc = dk_store_check(s, NULL, NULL, &damaged);
     if (rc == 0 && damaged > 0)
       rc = DK_EDAMAGED;
     if (rc != 0) {
@@ -976,11 +971,20 @@ int dk_store_check_pages(struct dk_txn *t,
   w->cb = cb;
   w->ctx = ctx;
   int rc = 0;
+  /* The meta pages are the only pages a writer in another process
+   * overwrites while this snapshot is read (LMDB alternates them): copied
+   * once, so that the walk reads one state of them. A copy taken while a
+   * writer was writing one, or after two commits replaced this snapshot's,
+   * fails the checks below; dk_store_check() then takes a new snapshot. */
+  uint8_t copy[2][256];
+  _Static_assert(PG_HDR + 136 <= sizeof(copy[0]), "a meta page's head fits the copy");
+  for (int i = 0; i < 2; i++)
+    memcpy(copy[i], w->map + (size_t)i * w->psize, sizeof(copy[i]));
   /* The meta page of this snapshot: the one whose txnid is the txn's. */
   uint64_t txnid = (uint64_t)mdb_txn_id(t->txn);
   const uint8_t *meta = NULL;
   for (int i = 0; i < 2; i++) {
-    const uint8_t *m = w->map + (size_t)i * w->psize + PG_HDR;
+    const uint8_t *m = copy[i] + PG_HDR;
     if (rd64(m + 128) == txnid)
       meta = m;
   }
@@ -994,8 +998,8 @@ int dk_store_check_pages(struct dk_txn *t,
    * an older snapshot, silently. Once both were written, their ids are
    * consecutive and each on its own page. */
   for (int i = 0; i < 2; i++) {
-    const uint8_t *m = w->map + (size_t)i * w->psize + PG_HDR;
-    uint64_t id = rd64(m + 128), other = rd64(w->map + (size_t)(1 - i) * w->psize + PG_HDR + 128);
+    const uint8_t *m = copy[i] + PG_HDR;
+    uint64_t id = rd64(m + 128), other = rd64(copy[1 - i] + PG_HDR + 128);
     w->table = "(meta)";
     if (rd32(m) != 0xBEEFC0DEu || rd32(m + 4) != 1 || rd64(m - PG_HDR) != (uint64_t)i ||
         (rd16(m - PG_HDR + 10) & 0x7f) != PG_META) {
@@ -1034,5 +1038,27 @@ out:
     *damaged = w->damaged;
   free(w->seen);
   free(w);
+  return rc;
+}
+
+int dk_store_check(dk_store *s,
+                   void (*cb)(void *ctx, const char *table, uint64_t page, const char *what),
+                   void *ctx, uint64_t *damaged) {
+  /* Damage stays; a writer in another process moving on under the walk
+   * (its meta page half written when it was copied) does not: damage is
+   * reported only when fresh snapshots keep showing it, and the pages are
+   * named from the last of them. */
+  int rc = 0;
+  for (int attempt = 0; attempt < DK_CHECK_ATTEMPTS; attempt++) {
+    struct dk_txn t;
+    int last = attempt == DK_CHECK_ATTEMPTS - 1;
+    rc = dk_store_read_begin(s, &t);
+    if (rc != 0)
+      return rc;
+    rc = dk_store_check_pages(&t, last ? cb : NULL, ctx, damaged);
+    dk_store_read_end(&t);
+    if (rc != 0 || *damaged == 0)
+      return rc;
+  }
   return rc;
 }

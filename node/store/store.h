@@ -152,6 +152,14 @@ int dk_store_check_pages(struct dk_txn *t,
                                     const char *what),
                          void *ctx, uint64_t *damaged);
 
+/* dk_store_check_pages() on fresh snapshots until one shows no damage, at
+ * most DK_CHECK_ATTEMPTS times; cb hears only the last walk. What every
+ * caller that is not inside a transaction uses: a writer in another process
+ * can make one walk see a half-written meta page. */
+int dk_store_check(dk_store *s,
+                   void (*cb)(void *ctx, const char *table, uint64_t page, const char *what),
+                   void *ctx, uint64_t *damaged);
+
 /* LMDB's last committed transaction id: moves when any process commits. */
 uint64_t dk_store_last_txn(dk_store *s);
 
