@@ -79,6 +79,9 @@ fuzz:
 	mkdir -p build-fuzz/corpus/stored
 	build-fuzz/fuzz_stored -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	  build-fuzz/corpus/stored tests/fuzz/corpus/stored
+	mkdir -p build-fuzz/corpus/csv
+	build-fuzz/fuzz_csv -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  build-fuzz/corpus/csv tests/fuzz/corpus/csv
 
 # make install [PREFIX=/usr/local] [DESTDIR=staging]: the binary, man pages,
 # the systemd unit, bash completion and an example config. The prefix is
