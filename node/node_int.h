@@ -57,6 +57,15 @@ int dk__store_upgrade(dk_node *n);
 /* store/base.c: strings in the meta table. */
 int dk__meta_get_str(struct dk_txn *t, const char *key, char *out, size_t cap);
 int dk__meta_put_str(struct dk_txn *t, const char *key, const char *val);
+/* A growing list of 32-byte keys (case ids, log keys), for collecting the
+ * keys of a table before writing to it in the same transaction. Starts
+ * zeroed; push returns 0 or DK_ENOMEM; free releases it. */
+struct dk__keys {
+  uint8_t (*k)[32];
+  size_t count, cap;
+};
+int dk__keys_push(struct dk__keys *a, const uint8_t key[32]);
+void dk__keys_free(struct dk__keys *a);
 
 /* cases/tables.c, shared with verify.c and the replication ingest path. */
 int dk__case_key_load(dk_node *n, struct dk_txn *t, const uint8_t *case_id, uint8_t *key);

@@ -464,58 +464,73 @@ out:
   return rc;
 }
 
+/* One transaction of the fill: the report rows of up to
+ * DK_INDEX_BATCH_ENTRIES cases after `from`, so that the dirty pages (kept
+ * in the heap by LMDB) stay bounded however large the store. Restartable:
+ * it writes only its outputs (next, done). */
+struct fill_ctx {
+  dk_node *n;
+  uint8_t from[DK_HASH_BYTES];
+  int have_from;
+  uint8_t next[DK_HASH_BYTES];
+  int done;
+};
+
 static int fill_fn(struct dk_txn *t, void *arg) {
-  dk_node *n = arg;
+  struct fill_ctx *c = arg;
+  c->done = 0;
   char v[8];
-  if (dk__meta_get_str(t, REPORT_ROWS_META, v, sizeof(v)) == 0 && strcmp(v, "1") == 0)
+  if (dk__meta_get_str(t, REPORT_ROWS_META, v, sizeof(v)) == 0 && strcmp(v, "1") == 0) {
+    c->done = 1;
     return 0;
-  int rc = dk_txn_clear(t, DK_T_REPORT);
+  }
+  /* Rows left by an earlier fill that stopped go: they are written again. */
+  int rc = c->have_from ? 0 : dk_txn_clear(t, DK_T_REPORT);
   struct dk_iter it;
   if (rc == 0)
-    rc = dk_iter_open(t, DK_T_CASES, NULL, 0, &it);
+    rc = c->have_from ? dk_iter_open_at(t, DK_T_CASES, c->from, DK_HASH_BYTES, &it)
+                      : dk_iter_open(t, DK_T_CASES, NULL, 0, &it);
   if (rc != 0)
     return rc;
   /* Keys first: writing to the table an iterator walks is not allowed,
    * and the states are saved again through dk__case_state_save. */
-  uint8_t(*ids)[DK_HASH_BYTES] = NULL;
-  size_t count = 0, cap = 0;
+  struct dk__keys ids = {0};
   const uint8_t *k;
   size_t klen;
-  while ((rc = dk_iter_next(&it, &k, &klen, NULL, NULL)) == 0) {
-    if (klen != DK_HASH_BYTES)
+  while (ids.count < DK_INDEX_BATCH_ENTRIES &&
+         (rc = dk_iter_next(&it, &k, &klen, NULL, NULL)) == 0) {
+    if (klen != DK_HASH_BYTES || (c->have_from && memcmp(k, c->from, DK_HASH_BYTES) == 0))
       continue;
-    if (count == cap) {
-      size_t ncap = cap ? cap * 2 : 1024;
-      void *p = realloc(ids, ncap * DK_HASH_BYTES);
-      if (p == NULL) {
-        rc = DK_ENOMEM;
-        break;
-      }
-      ids = p;
-      cap = ncap;
-    }
-    memcpy(ids[count++], k, DK_HASH_BYTES);
+    rc = dk__keys_push(&ids, k);
+    if (rc != 0)
+      break;
   }
   dk_iter_close(&it);
+  int more = rc == 0 && ids.count == DK_INDEX_BATCH_ENTRIES;
   if (rc == DK_ENOTFOUND)
     rc = 0;
   struct dk_case_state s;
   dk_case_state_init(&s);
-  for (size_t i = 0; i < count && rc == 0; i++) {
-    rc = dk__case_state_load(n, t, ids[i], &s);
+  for (size_t i = 0; i < ids.count && rc == 0; i++) {
+    rc = dk__case_state_load(c->n, t, ids.k[i], &s);
     if (rc == 0)
-      rc = dk__case_state_save(n, t, &s);
+      rc = dk__case_state_save(c->n, t, &s);
   }
   dk_case_state_release(&s);
-  free(ids);
-  if (rc == 0)
+  if (rc == 0 && more)
+    memcpy(c->next, ids.k[ids.count - 1], DK_HASH_BYTES);
+  dk__keys_free(&ids);
+  if (rc == 0 && !more) {
     rc = dk__meta_put_str(t, REPORT_ROWS_META, "1");
+    c->done = 1;
+  }
   return rc;
 }
 
 int dk__report_rows_fill(dk_node *n) {
   if (!n->unlocked)
     return 0;
+  /* Filled already (every store but one just upgraded): a read, no commit. */
   struct dk_txn t;
   int rc = dk_store_read_begin(n->store, &t);
   if (rc != 0)
@@ -523,7 +538,19 @@ int dk__report_rows_fill(dk_node *n) {
   char v[8];
   int have = dk__meta_get_str(&t, REPORT_ROWS_META, v, sizeof(v)) == 0 && strcmp(v, "1") == 0;
   dk_store_read_end(&t);
-  return have ? 0 : dk_store_write(n->store, fill_fn, n);
+  if (have)
+    return 0;
+  struct fill_ctx c;
+  memset(&c, 0, sizeof(c));
+  c.n = n;
+  while (rc == 0) {
+    rc = dk_store_write(n->store, fill_fn, &c);
+    if (rc != 0 || c.done)
+      break;
+    memcpy(c.from, c.next, DK_HASH_BYTES);
+    c.have_from = 1;
+  }
+  return rc;
 }
 
 /* Reads and decrypts every event of a case this node holds. On success the

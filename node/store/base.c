@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
@@ -118,3 +119,22 @@ const struct dk_identity *dk_node_identity(const dk_node *n) {
 int dk_node_unlocked(const dk_node *n) { return n->unlocked; }
 
 const struct dk_case_config *dk_node_case_config(const dk_node *n) { return &n->case_cfg; }
+
+int dk__keys_push(struct dk__keys *a, const uint8_t key[32]) {
+  if (a->count == a->cap) {
+    size_t ncap = a->cap ? a->cap * 2 : 64;
+    void *p = realloc(a->k, ncap * 32);
+    if (p == NULL)
+      return DK_ENOMEM;
+    a->k = p;
+    a->cap = ncap;
+  }
+  memcpy(a->k[a->count++], key, 32);
+  return 0;
+}
+
+void dk__keys_free(struct dk__keys *a) {
+  free(a->k);
+  a->k = NULL;
+  a->count = a->cap = 0;
+}
