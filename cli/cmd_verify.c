@@ -114,6 +114,12 @@ static void on_progress(void *arg, uint64_t done, uint64_t total) {
             (unsigned long long)total);
 }
 
+static void on_check_progress(void *arg, uint64_t done, uint64_t total) {
+  (void)arg;
+  fprintf(stderr, _("\rchecking derived state: %llu/%llu entries indexed again"),
+          (unsigned long long)done, (unsigned long long)total);
+}
+
 int cmd_verify(struct cli *c, int argc, char **argv) {
   int repair = 0;
   const struct cli_opt opts[] = {
@@ -176,11 +182,11 @@ int cmd_verify(struct cli *c, int argc, char **argv) {
   uint64_t ndiff = 0, after = 0;
   int repaired = 0;
   if (rc == 0)
-    rc = dk_node_index_check(n, on_diff, &dc, &ndiff);
+    rc = dk_node_index_check(n, on_diff, vc.tty ? on_check_progress : NULL, &dc, &ndiff);
   if (rc == 0 && repair && ndiff > 0) {
     rc = dk_node_index_rebuild(n);
     if (rc == 0)
-      rc = dk_node_index_check(n, NULL, NULL, &after);
+      rc = dk_node_index_check(n, NULL, NULL, NULL, &after);
     repaired = rc == 0 && after == 0;
   }
   dk_node_close(n);

@@ -52,7 +52,8 @@
   X(EUNAUTH, 40, "a log not authorised here: its key holds no certificate (or pin) " \
                  "for the office it claims")                                     \
   X(ERESTORED, 41, "this node was restored or rebuilt: run 'docket sync' with its " \
-                   "parent before writing")
+                   "parent before writing")                                  \
+  X(EROFS, 42, "a write to a table this transaction may only read")
 
 enum dk_error {
   DK_OK = 0,

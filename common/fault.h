@@ -1,5 +1,6 @@
 #ifndef DK_FAULT_H
 #define DK_FAULT_H
+#include <stddef.h>
 /* Fault hooks for tests (curl's torture mode, SQLite's test VFS).
  *
  * Library code marks a point in the protocol with DK_FAULT("name"). In the
@@ -39,6 +40,12 @@ unsigned long long dk_fault_clock_shift_ms(void) __attribute__((weak));
  * readers accept them as they accept any limits within bounds. Not in the
  * installed binary, like the points. */
 int dk_fault_cheap_kdf(void) __attribute__((weak));
+
+/* The store's first map, in tests: a unit test that defines
+ * dk_fault_map_bytes() (returning non-zero) opens stores with a map of that
+ * many bytes instead of DK_MAP_BYTES_INITIAL, so that a small store already
+ * makes its map grow. Nothing defines it in the installed binary. */
+size_t dk_fault_map_bytes(void) __attribute__((weak));
 
 #define DK_FAULT(name)                                                                            \
   do {                                                                                            \

@@ -25,6 +25,11 @@
 
 #include "tests/lib/node_fixture.h"
 
+/* The first map of the stores this test opens (common/fault.h); 0: the
+ * default. */
+static size_t map_bytes;
+size_t dk_fault_map_bytes(void) { return map_bytes; }
+
 struct fixture {
   char root[64];
   dk_node *lanxin, *beidu;
@@ -81,7 +86,7 @@ static uint64_t lag(dk_node *n) {
 
 static uint64_t diffs(dk_node *n) {
   uint64_t c = 99;
-  assert_int_equal(dk_node_index_check(n, NULL, NULL, &c), 0);
+  assert_int_equal(dk_node_index_check(n, NULL, NULL, NULL, &c), 0);
   return c;
 }
 
@@ -163,7 +168,7 @@ static void test_check_finds_and_rebuild_repairs(void **state) {
   assert_int_equal(dk_store_write(f->lanxin->store, del_event_fn, f->cases[2]), 0);
   struct seen s = {0};
   uint64_t count = 0;
-  assert_int_equal(dk_node_index_check(f->lanxin, on_diff, &s, &count), 0);
+  assert_int_equal(dk_node_index_check(f->lanxin, on_diff, NULL, &s, &count), 0);
   assert_int_equal(count, 2);
   assert_int_equal(s.cases, 1);
   assert_int_equal(s.case_events, 1);
@@ -330,7 +335,7 @@ static void test_report_rows_checked_repaired_and_filled(void **state) {
   assert_int_not_equal(dk_node_report_foreach(f->lanxin, count_case, &cases), 0);
   int seen = 0;
   uint64_t count = 0;
-  assert_int_equal(dk_node_index_check(f->lanxin, on_report_diff, &seen, &count), 0);
+  assert_int_equal(dk_node_index_check(f->lanxin, on_report_diff, NULL, &seen, &count), 0);
   assert_int_equal(seen, 1);
   assert_int_equal(dk_node_index_rebuild(f->lanxin), 0);
   assert_int_equal(diffs(f->lanxin), 0);
@@ -397,7 +402,7 @@ static void test_counters_and_trust_checked_and_repaired(void **state) {
   assert_int_not_equal(dk_node_case_open(f->lanxin, &ev, id, number), 0);
   int seen[2] = {0, 0};
   uint64_t count = 0;
-  assert_int_equal(dk_node_index_check(f->lanxin, on_table_diff, seen, &count), 0);
+  assert_int_equal(dk_node_index_check(f->lanxin, on_table_diff, NULL, seen, &count), 0);
   assert_int_equal(seen[0], 1);
   assert_int_equal(seen[1], 1);
   assert_int_equal(dk_node_index_rebuild(f->lanxin), 0);
@@ -546,6 +551,96 @@ static void test_newer_format_refused(void **state) {
   assert_int_equal(dk_node_open(dir, PASS, strlen(PASS), &f->beidu), 0);
 }
 
+/* The check on a store whose rebuild does not fit the map it has: the map
+ * grows between the check's transactions, never under an open read
+ * transaction (which would see the file through a mapping that is gone,
+ * and report the sound store as damaged). The rebuild's transactions stay
+ * small, so its memory does not grow with the store. */
+/* A value larger than any map left over: the map must grow for it. */
+static int pad_fn(struct dk_txn *t, void *arg) {
+  (void)arg;
+  static uint8_t pad[4 << 20];
+  return dk_txn_put(t, DK_T_META, "pad", 3, pad, sizeof(pad));
+}
+
+static void test_check_on_a_store_larger_than_its_map(void **state) {
+  struct fixture *f = *state;
+  char dir[128];
+  snprintf(dir, sizeof(dir), "%s/small", f->root);
+  map_bytes = 64 * 4096;
+  dk_node *n = make(f->root, "small", "zhanhe/beidu/xinhe", DK_OFFICE_COMMUNITY, "XH");
+  uint8_t id[DK_HASH_BYTES], first[DK_HASH_BYTES];
+  char summary[64];
+  for (int i = 0; i < 400; i++) {
+    snprintf(summary, sizeof(summary), "Dispute over a shared wall, number %d", i);
+    open_case(n, summary, "Liu Yang", id);
+    note(n, id, "Both neighbours came to the office; a mediator was named");
+    if (i == 0)
+      memcpy(first, id, sizeof(first));
+  }
+  /* Opened again with a map of its used pages only (LMDB never maps less
+   * than the file's pages): any rebuild must grow it. */
+  dk_node_close(n);
+  map_bytes = 4096;
+  n = NULL;
+  assert_int_equal(dk_node_open(dir, PASS, strlen(PASS), &n), 0);
+  map_bytes = 0;
+  assert_int_equal(diffs(n), 0);
+  /* Damage is still found, and the rebuild mends it. */
+  assert_int_equal(dk_store_write(n->store, del_state_fn, first), 0);
+  struct seen s;
+  memset(&s, 0, sizeof(s));
+  uint64_t count = 0;
+  assert_int_equal(dk_node_index_check(n, on_diff, NULL, &s, &count), 0);
+  assert_true(count >= 1);
+  assert_int_equal(s.cases, 1);
+  assert_memory_equal(s.case_id, first, DK_HASH_BYTES);
+  assert_int_equal(dk_node_index_rebuild(n), 0);
+  assert_int_equal(diffs(n), 0);
+  /* Nothing is left in the shadow tables. */
+  struct dk_txn t;
+  assert_int_equal(dk_store_read_begin(n->store, &t), 0);
+  dk_txn_shadow(&t, 1);
+  uint64_t rows = 99;
+  assert_int_equal(dk_txn_count(&t, DK_T_CASES, &rows), 0);
+  assert_int_equal(rows, 0);
+  assert_int_equal(dk_txn_count(&t, DK_T_CASE_EVENTS, &rows), 0);
+  assert_int_equal(rows, 0);
+  /* A shadow view may read the log but never write it. */
+  const uint8_t *k, *v;
+  size_t klen, vlen;
+  assert_int_equal(dk_txn_last(&t, DK_T_ENTRIES, &k, &klen, &v, &vlen), 0);
+  dk_store_read_end(&t);
+  dk_node_close(n);
+  /* Under an open read transaction the map is not grown: the write that
+   * needs it fails, and succeeds once the reader has ended. */
+  map_bytes = 4096;
+  n = NULL;
+  assert_int_equal(dk_node_open(dir, PASS, strlen(PASS), &n), 0);
+  map_bytes = 0;
+  assert_int_equal(dk_store_read_begin(n->store, &t), 0);
+  assert_int_equal(dk_store_write(n->store, pad_fn, NULL), DK_EMAPFULL);
+  dk_store_read_end(&t);
+  assert_int_equal(dk_store_write(n->store, pad_fn, NULL), 0);
+  dk_node_close(n);
+}
+
+static int shadow_put_entry_fn(struct dk_txn *t, void *arg) {
+  (void)arg;
+  dk_txn_shadow(t, 1);
+  return dk_txn_put(t, DK_T_ENTRIES, "\xff\xff\xff\xff\xff\xff\xff\xff", 8, "x", 1);
+}
+
+static void test_shadow_view_cannot_write_the_log(void **state) {
+  struct fixture *f = *state;
+  assert_int_equal(dk_store_shadow_open(f->lanxin->store), 0);
+  assert_int_equal(dk_store_write(f->lanxin->store, shadow_put_entry_fn, NULL), DK_EROFS);
+  assert_int_equal(diffs(f->lanxin), 0);
+  struct dk_verify_report rep;
+  assert_int_equal(dk_node_verify(f->lanxin, NULL, NULL, NULL, &rep), 0);
+  assert_int_equal(rep.problems, 0);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -562,6 +657,9 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_upgrade_from_format1, setup, teardown),
       cmocka_unit_test_setup_teardown(test_newer_format_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_check_on_a_store_larger_than_its_map, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_shadow_view_cannot_write_the_log, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

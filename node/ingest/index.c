@@ -580,53 +580,275 @@ static int check_table(struct check_ctx *c, struct dk_txn *new_t, enum dk_table 
   return rc;
 }
 
-static int check_fn(struct dk_txn *t, void *arg) {
-  struct check_ctx *c = arg;
-  dk_node *n = c->n;
-  int rc = reset_fn(t, n);
-  uint64_t done = 1;
-  while (rc == 0 && done > 0)
-    rc = dk__index_txn(n, t, DK_INDEX_BATCH_ENTRIES, &done);
-  if (rc == 0)
-    rc = counters_rebuild(n, t);
-  static const struct {
-    enum dk_table tb;
-    const char *name;
-  } T[] = {{DK_T_CASES, "cases"},       {DK_T_CASE_EVENTS, "case_events"},
-           {DK_T_CASE_OPENS, "case_opens"}, {DK_T_CASE_KEYS, "case_keys"},
-           {DK_T_GRANTS, "grants"},     {DK_T_NUMBERS, "numbers"},
-           {DK_T_REPORT, "report_rows"}, {DK_T_COUNTERS, "counters"},
-           {DK_T_TRUST, "trust"}};
-  for (size_t i = 0; i < sizeof(T) / sizeof(T[0]) && rc == 0; i++)
-    rc = check_table(c, t, T[i].tb, T[i].name);
-  return rc == 0 ? DK_ECANCELED : rc; /* never commit the rebuild */
+/* ---- the check: a rebuild in the shadow tables ------------------------------
+ *
+ * The rebuild runs in the shadow tables (node/store/store.h), in
+ * transactions of bounded size that commit, so that its memory does not
+ * grow with the store and the map may grow between them; no read
+ * transaction is open meanwhile. The shadows are then compared with the
+ * stored tables in one read transaction, and emptied. The shadow view can
+ * only read the log: the rebuild never changes what is stored. */
+
+#define CHECK_COPY_ROWS 16384 /* rows a seeding transaction copies */
+#define CHECK_ATTEMPTS 8      /* rebuilds tried while another process writes */
+
+/* Seeding the shadows with what a rebuild keeps (reset_fn): the meta table
+ * (configuration, erasure marks), every case key, the tombstones, and the
+ * grants and numbers of tombstoned cases; CHECK_COPY_ROWS rows of the
+ * stored table a transaction. */
+struct seed_ctx {
+  dk_node *n;
+  enum dk_table tb;
+  struct kept *kp;
+  size_t kept_at_start;
+  uint8_t from[128]; /* the first row still to copy (flen 0: the table's first) */
+  size_t flen;
+  uint8_t next[128]; /* set by a transaction: the first row it left */
+  size_t nlen;
+  int end;           /* set by a transaction: it reached the end of the table */
+};
+
+static int seed_row(struct seed_ctx *c, struct dk_txn *live, struct dk_txn *t, const uint8_t *k,
+                    size_t klen, const uint8_t *v, size_t vlen) {
+  switch (c->tb) {
+  case DK_T_CASES: {
+    if (klen != DK_HASH_BYTES)
+      return 0;
+    struct dk_case_state st;
+    dk_case_state_init(&st);
+    int rc = 0;
+    if (dk__case_state_load(c->n, live, k, &st) == 0 && st.erased_at_ms != 0) {
+      rc = dk__case_state_save(c->n, t, &st);
+      if (rc == 0 && c->kp->count == c->kp->cap) {
+        size_t ncap = c->kp->cap ? c->kp->cap * 2 : 16;
+        void *p = realloc(c->kp->ids, ncap * DK_HASH_BYTES);
+        if (p == NULL)
+          rc = DK_ENOMEM;
+        else {
+          c->kp->ids = p;
+          c->kp->cap = ncap;
+        }
+      }
+      if (rc == 0)
+        memcpy(c->kp->ids[c->kp->count++], k, DK_HASH_BYTES);
+    }
+    dk_case_state_release(&st);
+    return rc;
+  }
+  case DK_T_GRANTS:
+    return klen >= DK_HASH_BYTES && kept_has(c->kp, k) ? dk_txn_put(t, c->tb, k, klen, v, vlen)
+                                                       : 0;
+  case DK_T_NUMBERS:
+    return vlen == DK_HASH_BYTES && kept_has(c->kp, v) ? dk_txn_put(t, c->tb, k, klen, v, vlen)
+                                                       : 0;
+  default: /* meta, case keys: every row */
+    return dk_txn_put(t, c->tb, k, klen, v, vlen);
+  }
 }
 
+static int seed_fn(struct dk_txn *t, void *arg) {
+  struct seed_ctx *c = arg;
+  struct dk_txn live = *t; /* the same transaction, seen without the shadows */
+  dk_txn_shadow(&live, 0);
+  dk_txn_shadow(t, 1);
+  c->kp->count = c->kept_at_start; /* a retried transaction starts again */
+  c->end = 0;
+  struct dk_iter it;
+  int rc = c->flen ? dk_iter_open_at(&live, c->tb, c->from, c->flen, &it)
+                   : dk_iter_open(&live, c->tb, NULL, 0, &it);
+  if (rc != 0)
+    return rc;
+  const uint8_t *k, *v;
+  size_t klen, vlen;
+  for (size_t rows = 0; rc == 0; rows++) {
+    rc = dk_iter_next(&it, &k, &klen, &v, &vlen);
+    if (rc == DK_ENOTFOUND) {
+      rc = 0;
+      c->end = 1;
+      break;
+    }
+    if (rc != 0)
+      break;
+    if (klen > sizeof(c->next) || klen == 0)
+      continue; /* no derived table has such keys; the comparison names it */
+    if (rows == CHECK_COPY_ROWS) {
+      memcpy(c->next, k, klen);
+      c->nlen = klen;
+      break;
+    }
+    rc = seed_row(c, &live, t, k, klen, v, vlen);
+  }
+  dk_iter_close(&it);
+  return rc != 0 ? rc : live.err; /* a read of the stored tables failed */
+}
+
+/* Copies table tb, filtered as seed_row() says, into its shadow. */
+static int seed_table(dk_node *n, enum dk_table tb, struct kept *kp) {
+  struct seed_ctx *c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return DK_ENOMEM;
+  c->n = n;
+  c->tb = tb;
+  c->kp = kp;
+  int rc;
+  for (;;) {
+    c->kept_at_start = kp->count;
+    rc = dk_store_write(n->store, seed_fn, c);
+    if (rc != 0 || c->end)
+      break;
+    memcpy(c->from, c->next, c->nlen);
+    c->flen = c->nlen;
+  }
+  free(c);
+  return rc;
+}
+
+static int shadow_clear_fn(struct dk_txn *t, void *arg) {
+  (void)arg;
+  return dk_txn_shadow_clear(t);
+}
+
+static int shadow_trust_fn(struct dk_txn *t, void *arg) {
+  dk_txn_shadow(t, 1);
+  int rc = dk__trust_reindex(arg, t);
+  if (rc == 0)
+    rc = dk__index_cursor_set(t, 1);
+  return rc;
+}
+
+static int shadow_index_fn(struct dk_txn *t, void *arg) {
+  struct run_ctx *c = arg;
+  dk_txn_shadow(t, 1);
+  return dk__index_txn(c->n, t, DK_INDEX_BATCH_ENTRIES, &c->done);
+}
+
+static int shadow_counters_fn(struct dk_txn *t, void *arg) {
+  dk_txn_shadow(t, 1);
+  return counters_rebuild(arg, t);
+}
+
+/* The rebuild, from empty shadows to the end of the log. */
+static int shadow_rebuild(dk_node *n) {
+  int rc = dk_store_write(n->store, shadow_clear_fn, NULL);
+  struct kept kp = {NULL, 0, 0};
+  static const enum dk_table SEEDED[] = {DK_T_META, DK_T_CASE_KEYS, DK_T_CASES, DK_T_GRANTS,
+                                         DK_T_NUMBERS};
+  for (size_t i = 0; i < sizeof(SEEDED) / sizeof(SEEDED[0]) && rc == 0; i++) {
+    rc = seed_table(n, SEEDED[i], &kp);
+    if (rc == 0 && SEEDED[i] == DK_T_CASES && kp.count > 1)
+      qsort(kp.ids, kp.count, DK_HASH_BYTES, id_cmp); /* in key order already; cheap */
+  }
+  free(kp.ids);
+  if (rc == 0)
+    rc = dk_store_write(n->store, shadow_trust_fn, n);
+  return rc;
+}
+
+/* Where the shadow indexer is, and the end of the log. */
+static int shadow_position(dk_node *n, uint64_t *pos, uint64_t *end) {
+  struct dk_txn t;
+  int rc = dk_store_read_begin(n->store, &t);
+  if (rc != 0)
+    return rc;
+  struct dk_txn sh = t;
+  dk_txn_shadow(&sh, 1);
+  rc = dk__index_cursor(&sh, pos);
+  if (rc == 0)
+    rc = dk_log_end(&t, end);
+  dk_store_read_end(&t);
+  return rc;
+}
+
+/* Indexes the shadows up to the end of the log, and their counters. */
+static int shadow_follow(dk_node *n, void (*progress)(void *ctx, uint64_t done, uint64_t total),
+                         void *ctx) {
+  struct run_ctx c = {n, 1};
+  int rc = 0;
+  while (rc == 0 && c.done > 0) {
+    rc = dk_store_write(n->store, shadow_index_fn, &c);
+    uint64_t pos, end;
+    if (rc == 0 && progress && shadow_position(n, &pos, &end) == 0)
+      progress(ctx, pos > end ? end : pos, end);
+  }
+  if (rc == 0)
+    rc = dk_store_write(n->store, shadow_counters_fn, n);
+  return rc;
+}
+
+static const struct {
+  enum dk_table tb;
+  const char *name;
+} CHECKED[] = {{DK_T_CASES, "cases"},         {DK_T_CASE_EVENTS, "case_events"},
+               {DK_T_CASE_OPENS, "case_opens"}, {DK_T_CASE_KEYS, "case_keys"},
+               {DK_T_GRANTS, "grants"},       {DK_T_NUMBERS, "numbers"},
+               {DK_T_REPORT, "report_rows"},  {DK_T_COUNTERS, "counters"},
+               {DK_T_TRUST, "trust"}};
+
 int dk_node_index_check(dk_node *n, void (*cb)(void *ctx, const struct dk_index_diff *d),
-                        void *ctx, uint64_t *count) {
+                        void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
+                        uint64_t *count) {
+  *count = 0;
   if (!n->unlocked)
     return DK_ENOKEY;
   /* Bring the indexer up to the log first, so that only real differences
-   * remain; then compare a snapshot with a rebuild that is thrown away. */
+   * remain. */
   int rc = dk_node_index_run(n);
-  if (rc != 0)
-    return rc;
-  struct dk_txn old;
-  rc = dk_store_read_begin(n->store, &old);
-  if (rc != 0)
-    return rc;
+  if (rc == 0)
+    rc = dk_store_shadow_open(n->store);
+  int scrub = n->scrub_pending;
+  if (rc == 0)
+    rc = shadow_rebuild(n);
   struct check_ctx c;
   memset(&c, 0, sizeof(c));
   c.n = n;
-  c.old = &old;
   c.cb = cb;
   c.cbctx = ctx;
   dk_buf_init_secure(&c.a);
   dk_buf_init_secure(&c.b);
-  rc = dk_store_write(n->store, check_fn, &c);
-  if (rc == DK_ECANCELED)
-    rc = 0;
-  dk_store_read_end(&old);
+  /* Compare where both have indexed the same log: another process (a
+   * running `docket serve`) may append and index meanwhile. */
+  int compared = 0;
+  for (int attempt = 0; attempt < CHECK_ATTEMPTS && rc == 0 && !compared; attempt++) {
+    rc = dk_node_index_run(n);
+    if (rc == 0)
+      rc = shadow_follow(n, progress, ctx);
+    struct dk_txn old, sh;
+    if (rc == 0)
+      rc = dk_store_read_begin(n->store, &old);
+    if (rc != 0)
+      break;
+    sh = old;
+    dk_txn_shadow(&sh, 1);
+    /* Both have indexed every entry the log holds (their cursors may still
+     * differ where the last entries are gone from a damaged store). */
+    uint64_t lc, sc, last = 0;
+    const uint8_t *lk;
+    size_t lklen;
+    rc = dk__index_cursor(&old, &lc);
+    if (rc == 0)
+      rc = dk__index_cursor(&sh, &sc);
+    if (rc == 0) {
+      rc = dk_txn_last(&old, DK_T_ENTRIES, &lk, &lklen, NULL, NULL);
+      if (rc == 0 && lklen == 8)
+        last = dk_be64_get(lk);
+      if (rc == DK_ENOTFOUND)
+        rc = 0;
+    }
+    if (rc == 0 && last < lc && last < sc) {
+      c.old = &old;
+      for (size_t i = 0; i < sizeof(CHECKED) / sizeof(CHECKED[0]) && rc == 0; i++)
+        rc = check_table(&c, &sh, CHECKED[i].tb, CHECKED[i].name);
+      compared = 1;
+    }
+    dk_store_read_end(&old);
+  }
+  if (rc == 0 && !compared)
+    rc = DK_ELOCKED; /* the log kept growing under the check */
+  /* What the rebuild put in the shadows goes, whatever happened. */
+  int crc = n->store ? dk_store_write(n->store, shadow_clear_fn, NULL) : 0;
+  if (rc == 0)
+    rc = crc;
+  n->scrub_pending = scrub; /* the rebuild freed nothing of the stored tables */
   dk_buf_release(&c.a);
   dk_buf_release(&c.b);
   *count = c.count;

@@ -61,11 +61,15 @@ struct dk_index_diff {
   const uint8_t *case_id;      /* the case it concerns, or NULL */
   const char *what;            /* "missing", "extra", "differs" */
 };
-/* Rebuilds in a transaction that is thrown away and reports every row that
- * differs; *count gets how many. Needs the node unlocked (states are
- * compared decrypted: their ciphertext has a random nonce). */
+/* Rebuilds in the store's shadow tables (node/store/store.h), in
+ * transactions of DK_INDEX_BATCH_ENTRIES entries, compares the shadows with
+ * the stored tables, reports every row that differs, and empties the
+ * shadows; *count gets how many rows differ. progress (may be NULL) is told
+ * how far the rebuild has got in log positions. Needs the node unlocked
+ * (states are compared decrypted: their ciphertext has a random nonce). */
 int dk_node_index_check(dk_node *n, void (*cb)(void *ctx, const struct dk_index_diff *d),
-                        void *ctx, uint64_t *count);
+                        void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
+                        uint64_t *count);
 
 /* ---- private to node/ ---- */
 

@@ -23,9 +23,21 @@ static const char *const TABLE_NAMES[DK_T_COUNT] = {
     "report_rows",
 };
 
+/* The shadow of each derived table (DK_SHADOWED): where `docket verify`
+ * rebuilds derived state to compare it with the stored one. */
+static const char *const SHADOW_PREFIX = "shadow:";
+#define DK_SHADOWED                                                                           \
+  ((1u << DK_T_META) | (1u << DK_T_CASE_OPENS) | (1u << DK_T_CASES) |                         \
+   (1u << DK_T_CASE_EVENTS) | (1u << DK_T_CASE_KEYS) | (1u << DK_T_NUMBERS) |                 \
+   (1u << DK_T_COUNTERS) | (1u << DK_T_GRANTS) | (1u << DK_T_TRUST) |                         \
+   (1u << DK_T_INDEXERS) | (1u << DK_T_REPORT))
+
 struct dk_store {
   MDB_env *env;
   MDB_dbi dbi[DK_T_COUNT];
+  MDB_dbi shadow_dbi[DK_T_COUNT]; /* valid once shadow_open */
+  int shadow_open;
+  int readers; /* read transactions of this handle now open */
   int damaged; /* a page fault or LMDB assertion was confined: never write again */
   uint64_t used_bytes; /* of data.mdb, by its meta page at open */
   char dir[4096];
@@ -167,12 +179,15 @@ int dk_store_open(const char *dir, int flags, dk_store **out) {
   mrc = mdb_env_create(&s->env);
   if (mrc != 0)
     goto fail;
-  mrc = mdb_env_set_maxdbs(s->env, DK_T_COUNT + 4);
+  mrc = mdb_env_set_maxdbs(s->env, 2 * DK_T_COUNT + 4);
   if (mrc != 0)
     goto fail;
   /* A larger existing map is kept (LMDB adopts the file's size when it is
    * bigger than what we set). */
-  mrc = mdb_env_set_mapsize(s->env, DK_MAP_BYTES_INITIAL);
+  size_t map = DK_MAP_BYTES_INITIAL;
+  if (dk_fault_map_bytes != 0 && dk_fault_map_bytes() != 0)
+    map = dk_fault_map_bytes(); /* unit tests only (common/fault.h) */
+  mrc = mdb_env_set_mapsize(s->env, map);
   if (mrc != 0)
     goto fail;
   mrc = mdb_env_set_maxreaders(s->env, 126);
@@ -281,6 +296,11 @@ static int begin(dk_store *s, int write, MDB_txn **txn) {
 }
 
 static int grow(dk_store *s) {
+  /* mdb_env_set_mapsize() maps the file anew: a read transaction of this
+   * process still open would read through the old mapping, and every value
+   * it had handed out would point outside the new one. */
+  if (s->readers > 0)
+    return DK_EMAPFULL;
   MDB_envinfo info;
   int mrc = mdb_env_info(s->env, &info);
   if (mrc != 0)
@@ -293,7 +313,7 @@ static int grow(dk_store *s) {
 
 int dk_store_write(dk_store *s, int (*fn)(struct dk_txn *t, void *ctx), void *ctx) {
   for (;;) {
-    struct dk_txn t = {s, NULL, 1, 0, NULL, NULL};
+    struct dk_txn t = {s, NULL, 1, 0, NULL, NULL, 0};
     int rc = begin(s, 1, &t.txn);
     if (rc != 0)
       return rc;
@@ -334,9 +354,11 @@ int dk_store_read_begin(dk_store *s, struct dk_txn *t) {
   t->err = 0;
   t->txn = NULL;
   t->map_lo = t->map_hi = NULL;
+  t->shadow = 0;
   int rc = begin(s, 0, &t->txn);
   if (rc != 0)
     return rc;
+  s->readers++;
   /* Values of a read transaction lie in the map, inside the file: the
    * bounds that in_file() checks every value and key against. The file
    * holds at least the pages of the newest meta (checked at open; LMDB
@@ -390,9 +412,64 @@ static int in_file(const struct dk_txn *t, const MDB_val *v) {
 }
 
 void dk_store_read_end(struct dk_txn *t) {
-  if (t->txn)
+  if (t->txn) {
     mdb_txn_abort(t->txn);
+    t->store->readers--;
+  }
   t->txn = NULL;
+}
+
+/* The table a call on t reaches: the shadow of a derived table in a shadow
+ * view; in it, the log and the other tables are read-only. */
+static int table_may(const struct dk_txn *t, enum dk_table tb, int writes) {
+  if (!t->shadow)
+    return 0;
+  if (DK_SHADOWED & (1u << tb))
+    return t->store->shadow_open ? 0 : DK_EINVAL;
+  return writes ? DK_EROFS : 0;
+}
+
+static MDB_dbi table(const struct dk_txn *t, enum dk_table tb) {
+  return t->shadow && (DK_SHADOWED & (1u << tb)) ? t->store->shadow_dbi[tb] : t->store->dbi[tb];
+}
+
+int dk_store_shadow_open(dk_store *s) {
+  if (s->shadow_open)
+    return 0;
+  MDB_txn *txn;
+  int rc = begin(s, 1, &txn);
+  if (rc != 0)
+    return rc;
+  volatile int mrc = 0;
+  for (volatile int i = 0; i < DK_T_COUNT && mrc == 0; i++) {
+    if (!(DK_SHADOWED & (1u << i)))
+      continue;
+    char name[64];
+    snprintf(name, sizeof(name), "%s%s", SHADOW_PREFIX, TABLE_NAMES[i]);
+    GUARDED(s, mrc, mdb_dbi_open(txn, name, MDB_CREATE, &s->shadow_dbi[i]));
+  }
+  if (mrc != 0) {
+    mdb_txn_abort(txn);
+    return translate(s, mrc);
+  }
+  GUARDED(s, mrc, mdb_txn_commit(txn));
+  if (mrc != 0)
+    return translate(s, mrc);
+  s->shadow_open = 1;
+  return 0;
+}
+
+void dk_txn_shadow(struct dk_txn *t, int on) { t->shadow = on ? 1 : 0; }
+
+int dk_txn_shadow_clear(struct dk_txn *t) {
+  int rc = 0;
+  int was = t->shadow;
+  t->shadow = 1;
+  for (int i = 0; i < DK_T_COUNT && rc == 0; i++)
+    if (DK_SHADOWED & (1u << i))
+      rc = dk_txn_clear(t, (enum dk_table)i);
+  t->shadow = was;
+  return rc;
 }
 
 static int fail(struct dk_txn *t, int rc) {
@@ -406,8 +483,10 @@ int dk_txn_get(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen,
   if (t->err)
     return DK_ETXN;
   MDB_val k = {klen, (void *)key}, v;
-  int mrc;
-  GUARDED(t->store, mrc, mdb_get(t->txn, t->store->dbi[tb], &k, &v));
+  int mrc = table_may(t, tb, 0);
+  if (mrc != 0)
+    return fail(t, mrc);
+  GUARDED(t->store, mrc, mdb_get(t->txn, table(t, tb), &k, &v));
   if (mrc == 0 && !in_file(t, &v))
     mrc = MDB_CORRUPTED;
   if (mrc == MDB_NOTFOUND)
@@ -424,8 +503,10 @@ static int put(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen,
   if (t->err)
     return DK_ETXN;
   MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
-  int mrc;
-  GUARDED(t->store, mrc, mdb_put(t->txn, t->store->dbi[tb], &k, &v, flags));
+  int mrc = table_may(t, tb, 1);
+  if (mrc != 0)
+    return fail(t, mrc);
+  GUARDED(t->store, mrc, mdb_put(t->txn, table(t, tb), &k, &v, flags));
   if (mrc == MDB_KEYEXIST)
     return DK_EEXIST;
   if (mrc != 0)
@@ -448,7 +529,10 @@ static int cursor_get(struct dk_txn *t, enum dk_table tb, MDB_val *k, MDB_val *v
   if (t->err)
     return DK_ETXN;
   MDB_cursor *cur;
-  int mrc = mdb_cursor_open(t->txn, t->store->dbi[tb], &cur);
+  int mrc = table_may(t, tb, 0);
+  if (mrc != 0)
+    return fail(t, mrc);
+  mrc = mdb_cursor_open(t->txn, table(t, tb), &cur);
   if (mrc != 0)
     return fail(t, translate(t->store, mrc));
   MDB_val want = *k;
@@ -509,8 +593,10 @@ int dk_txn_seek_le(struct dk_txn *t, enum dk_table tb, const void *key, size_t k
 int dk_txn_clear(struct dk_txn *t, enum dk_table tb) {
   if (t->err)
     return DK_ETXN;
-  int mrc;
-  GUARDED(t->store, mrc, mdb_drop(t->txn, t->store->dbi[tb], 0));
+  int mrc = table_may(t, tb, 1);
+  if (mrc != 0)
+    return fail(t, mrc);
+  GUARDED(t->store, mrc, mdb_drop(t->txn, table(t, tb), 0));
   return mrc == 0 ? 0 : fail(t, translate(t->store, mrc));
 }
 
@@ -552,8 +638,10 @@ int dk_txn_del(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen)
   if (t->err)
     return DK_ETXN;
   MDB_val k = {klen, (void *)key};
-  int mrc;
-  GUARDED(t->store, mrc, mdb_del(t->txn, t->store->dbi[tb], &k, NULL));
+  int mrc = table_may(t, tb, 1);
+  if (mrc != 0)
+    return fail(t, mrc);
+  GUARDED(t->store, mrc, mdb_del(t->txn, table(t, tb), &k, NULL));
   if (mrc == MDB_NOTFOUND)
     return 0;
   if (mrc != 0)
@@ -567,7 +655,10 @@ int dk_txn_del_prefix(struct dk_txn *t, enum dk_table tb, const void *prefix, si
   if (plen == 0)
     return DK_EINVAL; /* dk_txn_clear empties a whole table */
   MDB_cursor *cur;
-  int mrc = mdb_cursor_open(t->txn, t->store->dbi[tb], &cur);
+  int mrc = table_may(t, tb, 1);
+  if (mrc != 0)
+    return fail(t, mrc);
+  mrc = mdb_cursor_open(t->txn, table(t, tb), &cur);
   if (mrc != 0)
     return fail(t, translate(t->store, mrc));
   MDB_val k = {plen, (void *)prefix}, v;
@@ -596,7 +687,10 @@ int dk_iter_open(struct dk_txn *t, enum dk_table tb, const void *prefix, size_t 
   if (plen)
     memcpy(it->prefix, prefix, plen);
   it->plen = plen;
-  int mrc = mdb_cursor_open(t->txn, t->store->dbi[tb], &it->cur);
+  int mrc = table_may(t, tb, 0);
+  if (mrc != 0)
+    return fail(t, mrc);
+  mrc = mdb_cursor_open(t->txn, table(t, tb), &it->cur);
   return mrc == 0 ? 0 : fail(t, translate(t->store, mrc));
 }
 
@@ -652,8 +746,10 @@ void dk_iter_close(struct dk_iter *it) {
 
 int dk_txn_count(struct dk_txn *t, enum dk_table tb, uint64_t *count) {
   MDB_stat st;
-  int mrc;
-  GUARDED(t->store, mrc, mdb_stat(t->txn, t->store->dbi[tb], &st));
+  int mrc = table_may(t, tb, 0);
+  if (mrc != 0)
+    return fail(t, mrc);
+  GUARDED(t->store, mrc, mdb_stat(t->txn, table(t, tb), &st));
   if (mrc != 0)
     return fail(t, translate(t->store, mrc));
   *count = st.ms_entries;

@@ -7,7 +7,9 @@
  *
  * Write transactions run through dk_store_write(), which owns the retry
  * policy: when the map is full it aborts, grows the map and runs the
- * callback again, so callbacks must be restartable (they derive everything
+ * callback again (never while a read transaction of the same handle is
+ * open: growing maps the file anew under it; the write then fails with
+ * DK_EMAPFULL), so callbacks must be restartable (they derive everything
  * they write from their inputs and what they read in the same transaction).
  * A transaction that saw an error is sticky-failed: every later call on it
  * returns DK_ETXN and dk_store_write() aborts it, so a half-done write is
@@ -63,6 +65,7 @@ struct dk_txn {
   /* A read transaction's view of the file (dk_store_read_begin): every key
    * and value handed out lies in it. NULL for write transactions. */
   const uint8_t *map_lo, *map_hi;
+  int shadow; /* a shadow view (dk_txn_shadow) */
 };
 
 /* Opens the environment in dir (creating it with DK_STORE_CREATE). Clears
@@ -134,6 +137,21 @@ void dk_iter_close(struct dk_iter *it);
 
 /* Number of keys in a table. */
 int dk_txn_count(struct dk_txn *t, enum dk_table tb, uint64_t *count);
+
+/* Shadow tables: a second copy of every derived table (case states and
+ * their indexes, numbers, counters, grants, case keys, report rows, the
+ * trust view, the indexers' cursors and the meta table that holds erasure
+ * marks), in which `docket verify` rebuilds derived state from the log in
+ * transactions of bounded size and then compares it with the stored one.
+ * dk_store_shadow_open() creates them (once per handle, in a transaction of
+ * its own). In a view with dk_txn_shadow(t, 1), every call on a derived
+ * table reaches its shadow, and the log and the other tables may be read
+ * but not written (DK_EROFS): a rebuild there can never change what is
+ * stored. A read transaction may be copied into a second struct dk_txn that
+ * shares it, one view of each. dk_txn_shadow_clear() empties the shadows. */
+int dk_store_shadow_open(dk_store *s);
+void dk_txn_shadow(struct dk_txn *t, int on);
+int dk_txn_shadow_clear(struct dk_txn *t);
 
 /* Tables of an older store format, by name, for the upgrade only:
  * iterate (DK_ENOTFOUND when absent) and drop. */
