@@ -94,3 +94,15 @@ int dk_fault_cheap_kdf(void) {
   const char *env = getenv("DOCKET_FAULT_CHEAP_KDF");
   return env != NULL && strcmp(env, "1") == 0;
 }
+
+/* DOCKET_FAULT_MAP_BYTES=N: stores open with a map of N bytes (LMDB never
+ * maps less than the file's pages), so that every run of docket-test grows
+ * the map as a large store does. */
+size_t dk_fault_map_bytes(void) {
+  const char *env = getenv("DOCKET_FAULT_MAP_BYTES");
+  if (env == NULL || *env == '\0')
+    return 0;
+  char *end;
+  unsigned long long v = strtoull(env, &end, 10);
+  return *end == '\0' && v >= 4096 && v <= ((unsigned long long)1 << 40) ? (size_t)v : 0;
+}

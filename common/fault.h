@@ -41,10 +41,11 @@ unsigned long long dk_fault_clock_shift_ms(void) __attribute__((weak));
  * installed binary, like the points. */
 int dk_fault_cheap_kdf(void) __attribute__((weak));
 
-/* The store's first map, in tests: a unit test that defines
- * dk_fault_map_bytes() (returning non-zero) opens stores with a map of that
- * many bytes instead of DK_MAP_BYTES_INITIAL, so that a small store already
- * makes its map grow. Nothing defines it in the installed binary. */
+/* The store's first map, in tests: where dk_fault_map_bytes() is defined
+ * and returns non-zero (a unit test's own definition, or docket-test with
+ * DOCKET_FAULT_MAP_BYTES=N), stores open with a map of that many bytes
+ * instead of DK_MAP_BYTES_INITIAL, so that a small store already makes its
+ * map grow. Nothing defines it in the installed binary. */
 size_t dk_fault_map_bytes(void) __attribute__((weak));
 
 #define DK_FAULT(name)                                                                            \

@@ -433,32 +433,6 @@ static MDB_dbi table(const struct dk_txn *t, enum dk_table tb) {
   return t->shadow && (DK_SHADOWED & (1u << tb)) ? t->store->shadow_dbi[tb] : t->store->dbi[tb];
 }
 
-int dk_store_shadow_open(dk_store *s) {
-  if (s->shadow_open)
-    return 0;
-  MDB_txn *txn;
-  int rc = begin(s, 1, &txn);
-  if (rc != 0)
-    return rc;
-  volatile int mrc = 0;
-  for (volatile int i = 0; i < DK_T_COUNT && mrc == 0; i++) {
-    if (!(DK_SHADOWED & (1u << i)))
-      continue;
-    char name[64];
-    snprintf(name, sizeof(name), "%s%s", SHADOW_PREFIX, TABLE_NAMES[i]);
-    GUARDED(s, mrc, mdb_dbi_open(txn, name, MDB_CREATE, &s->shadow_dbi[i]));
-  }
-  if (mrc != 0) {
-    mdb_txn_abort(txn);
-    return translate(s, mrc);
-  }
-  GUARDED(s, mrc, mdb_txn_commit(txn));
-  if (mrc != 0)
-    return translate(s, mrc);
-  s->shadow_open = 1;
-  return 0;
-}
-
 void dk_txn_shadow(struct dk_txn *t, int on) { t->shadow = on ? 1 : 0; }
 
 int dk_txn_shadow_clear(struct dk_txn *t) {
@@ -477,6 +451,30 @@ static int fail(struct dk_txn *t, int rc) {
     t->err = rc;
   return rc;
 }
+
+static int shadow_open_fn(struct dk_txn *t, void *arg) {
+  (void)arg;
+  dk_store *s = t->store;
+  volatile int mrc = 0;
+  for (volatile int i = 0; i < DK_T_COUNT && mrc == 0; i++) {
+    if (!(DK_SHADOWED & (1u << i)))
+      continue;
+    char name[64];
+    snprintf(name, sizeof(name), "%s%s", SHADOW_PREFIX, TABLE_NAMES[i]);
+    GUARDED(s, mrc, mdb_dbi_open(t->txn, name, MDB_CREATE, &s->shadow_dbi[i]));
+  }
+  return mrc == 0 ? 0 : fail(t, translate(s, mrc)); /* a full map is grown, and retried */
+}
+
+int dk_store_shadow_open(dk_store *s) {
+  if (s->shadow_open)
+    return 0;
+  int rc = dk_store_write(s, shadow_open_fn, NULL);
+  if (rc == 0)
+    s->shadow_open = 1;
+  return rc;
+}
+
 
 int dk_txn_get(struct dk_txn *t, enum dk_table tb, const void *key, size_t klen,
                const uint8_t **val, size_t *vlen) {
