@@ -32,6 +32,7 @@
 
 #include "common/error.h"
 #include "common/ratelog.h"
+#include "common/utf8.h"
 #include "replication/frame.h"
 #include "replication/handshake.h"
 #include "replication/node_store.h"
@@ -175,11 +176,14 @@ __attribute__((format(printf, 2, 3))) static void peer_error(struct conn *c, con
   if (dk_node_peer_get(c->net->n, c->peer.name, &p) != 0 ||
       memcmp(p.key, c->peer.key, DK_PK_BYTES) != 0)
     return; /* a certified peer this node has not pinned */
-  char msg[DK_PEER_ERROR_BYTES];
+  char raw[DK_PEER_ERROR_BYTES * 2], msg[DK_PEER_ERROR_BYTES];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
+  vsnprintf(raw, sizeof(raw), fmt, ap);
   va_end(ap);
+  /* A peer's refusal text is the peer's: stored as one line of UTF-8, cut
+   * on a character boundary, as every text in the store must be. */
+  dk_text_sanitize(msg, sizeof(msg), raw, strlen(raw), 0, DK_SANITIZE_TERMINAL, NULL);
   if (strcmp(msg, p.last_error) == 0)
     return; /* one write per new condition, not per attempt */
   memcpy(p.last_error, msg, sizeof(p.last_error));

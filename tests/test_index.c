@@ -641,6 +641,51 @@ static void test_shadow_view_cannot_write_the_log(void **state) {
   assert_int_equal(rep.problems, 0);
 }
 
+struct raw_row {
+  const char *key;
+  struct dk_peer *p;
+};
+
+static int put_peer_row_fn(struct dk_txn *t, void *arg) {
+  struct raw_row *r = arg;
+  struct dk_buf b;
+  dk_buf_init(&b);
+  int rc = dk__peer_encode(r->p, &b);
+  if (rc == 0)
+    rc = dk_txn_put(t, DK_T_PEERS, r->key, strlen(r->key), b.data, b.len);
+  dk_buf_release(&b);
+  return rc;
+}
+
+/* A peer record read back is checked like one given at entry: filed under
+ * its own name, with texts of UTF-8 and no control character. */
+static void test_damaged_peer_records_refused(void **state) {
+  struct fixture *f = *state;
+  struct dk_peer p, got;
+  memset(&p, 0, sizeof(p));
+  strcpy(p.name, "xinhe");
+  strcpy(p.office, "zhanhe/beidu/xinhe");
+  p.role = DK_OFFICE_COMMUNITY;
+  memset(p.key, 7, sizeof(p.key));
+  struct raw_row r = {"xinhe", &p};
+  assert_int_equal(dk_store_write(f->beidu->store, put_peer_row_fn, &r), 0);
+  assert_int_equal(dk_node_peer_get(f->beidu, "xinhe", &got), 0);
+  assert_string_equal(got.office, "zhanhe/beidu/xinhe");
+  /* The same record under another name. */
+  r.key = "xinhe2";
+  assert_int_equal(dk_store_write(f->beidu->store, put_peer_row_fn, &r), 0);
+  assert_int_equal(dk_node_peer_get(f->beidu, "xinhe2", &got), DK_EFORMAT);
+  /* An office that is not UTF-8, an error with an escape sequence. */
+  r.key = "xinhe";
+  strcpy(p.office, "zhanhe/beidu/\xff");
+  assert_int_equal(dk_store_write(f->beidu->store, put_peer_row_fn, &r), 0);
+  assert_int_equal(dk_node_peer_get(f->beidu, "xinhe", &got), DK_EFORMAT);
+  strcpy(p.office, "zhanhe/beidu/xinhe");
+  strcpy(p.last_error, "refused: \x1b[2J");
+  assert_int_equal(dk_store_write(f->beidu->store, put_peer_row_fn, &r), 0);
+  assert_int_equal(dk_node_peer_get(f->beidu, "xinhe", &got), DK_EFORMAT);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -660,6 +705,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_check_on_a_store_larger_than_its_map, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_shadow_view_cannot_write_the_log, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_damaged_peer_records_refused, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

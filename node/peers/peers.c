@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/fault.h"
 #include "common/mp.h"
+#include "common/utf8.h"
 #include "node/node_int.h"
 
 /* ---- witness ---------------------------------------------------------------- */
@@ -120,9 +121,24 @@ int dk__peer_decode(const uint8_t *v, size_t vlen, struct dk_peer *p) {
           dk_mp_get_u64(&f[10], &p->last_error_ms) == 0))) {
       p->role = (enum dk_office_role)role;
       rc = 0;
+      /* Its texts are shown and used as given (an address to dial): text
+       * that was never accepted at entry is the store's damage. */
+      if (dk_text_check(p->name, DK_TEXT_LINE) != 0 || dk_text_check(p->addr, DK_TEXT_LINE) != 0 ||
+          dk_text_check(p->office, DK_TEXT_LINE) != 0 ||
+          dk_text_check(p->last_error, DK_TEXT_LINE) != 0 || p->name[0] == '\0')
+        rc = DK_EFORMAT;
     }
   }
   msgpack_unpacked_destroy(&u);
+  return rc;
+}
+
+/* A row of the peers table: the record, filed under its own name. */
+static int peer_row(const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen,
+                    struct dk_peer *p) {
+  int rc = dk__peer_decode(v, vlen, p);
+  if (rc == 0 && (klen != strlen(p->name) || memcmp(k, p->name, klen) != 0))
+    rc = DK_EFORMAT;
   return rc;
 }
 
@@ -204,7 +220,7 @@ int dk__peers_iterate(struct dk_txn *t, int (*cb)(void *ctx, const struct dk_pee
     size_t klen, vlen;
     while ((rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0) {
       struct dk_peer p;
-      rc = dk__peer_decode(v, vlen, &p);
+      rc = peer_row(k, klen, v, vlen, &p);
       if (rc == 0)
         rc = cb(ctx, &p);
       if (rc != 0)
@@ -236,7 +252,7 @@ int dk_node_peer_get(dk_node *n, const char *name, struct dk_peer *out) {
   size_t vlen;
   rc = dk_txn_get(&t, DK_T_PEERS, name, strlen(name), &v, &vlen);
   if (rc == 0)
-    rc = dk__peer_decode(v, vlen, out);
+    rc = peer_row((const uint8_t *)name, strlen(name), v, vlen, out);
   dk_store_read_end(&t);
   return rc;
 }
