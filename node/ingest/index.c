@@ -767,8 +767,8 @@ static int shadow_follow(dk_node *n, void (*progress)(void *ctx, uint64_t done, 
   while (rc == 0 && c.done > 0) {
     rc = dk_store_write(n->store, shadow_index_fn, &c);
     uint64_t pos, end;
-    if (rc == 0 && progress && shadow_position(n, &pos, &end) == 0)
-      progress(ctx, pos > end ? end : pos, end);
+    if (rc == 0 && progress && shadow_position(n, &pos, &end) == 0 && pos > 0 && end > 0)
+      progress(ctx, (pos > end ? end : pos) - 1, end - 1); /* positions start at 1 */
   }
   if (rc == 0)
     rc = dk_store_write(n->store, shadow_counters_fn, n);
