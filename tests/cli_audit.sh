@@ -112,10 +112,23 @@ python3 - "$WORK/case.audit" "$WORK/sig.audit" "$WORK/tail.audit" <<'PY'
 import sys
 src, sig, tail = sys.argv[1:]
 b = bytearray(open(src, "rb").read())
-# The first signature of the first log chunk: bin8 of 64 bytes (c4 40) after
-# the head chunk (magic 8 + length 4 + head).
+# The first signature of the first log chunk, found by walking the chunk's
+# msgpack (docs/PROTOCOL.md section 12), never by searching for its bytes:
+# keys and hashes are random and can hold the same bytes anywhere.
 head = int.from_bytes(b[8:12], "big")
-at = b.index(b"\xc4\x40", 12 + head) + 2
+p = 12 + head + 4                       # the log chunk, after its length
+assert b[p] == 0x94 and b[p + 1:p + 5] == b"\xa3log", "first chunk is not a log chunk"
+p += 5
+assert b[p:p + 2] == b"\xc4\x20"; p += 34        # log key, bin 32
+x = b[p]; p += 1 if x < 0x80 else 1 + {0xcc: 1, 0xcd: 2, 0xce: 4, 0xcf: 8}[x]  # first seq
+x = b[p]; p += 1 if 0x90 <= x <= 0x9f else {0xdc: 3, 0xdd: 5}[x]  # entries array
+assert b[p] == 0x93; p += 1                     # the first record: [header, signature, body]
+x = b[p]
+if x == 0xc4: p += 2 + b[p + 1]
+elif x == 0xc5: p += 3 + int.from_bytes(b[p + 1:p + 3], "big")
+else: raise SystemExit("header is not bin 8 or bin 16")
+assert b[p:p + 2] == b"\xc4\x40", "no 64-byte signature after the header"
+at = p + 2
 s = bytearray(b); s[at + 10] ^= 0x01; open(sig, "wb").write(s)
 t = bytearray(b); t[-1] ^= 0x80; open(tail, "wb").write(t)
 PY
