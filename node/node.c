@@ -349,6 +349,7 @@ void dk_node_close(dk_node *n) {
   sodium_free(n->tmp_keys);
   dk_buf_release(&n->scratch_event);
   dk_buf_release(&n->scratch_state);
+  free(n->unerased);
   free(n);
 }
 

@@ -35,6 +35,10 @@ struct dk_node {
   int upgrade_needed; /* load_config found format 1 */
   int index_deferred; /* dk_node_index_defer(): ingest leaves indexing to the caller */
   int scrub_pending;  /* an erasure was indexed: overwrite the freed pages after the commit */
+  /* Cases whose bodies an honoured erasure covers but which the store still
+   * holds, found by dk_node_index_check's rebuild (dk__check_unerased). */
+  uint8_t (*unerased)[DK_HASH_BYTES];
+  size_t unerased_count, unerased_cap;
   enum dk_log_level log_level;
 };
 
@@ -234,6 +238,9 @@ int dk__erase_marked(struct dk_txn *t, const uint8_t *case_id);
  * when not (or its opening entry is not held); or an error. */
 int dk__erase_covers(struct dk_txn *t, const uint8_t *case_id);
 int dk__erase_mark(struct dk_txn *t, const uint8_t *case_id);
+/* In a shadow view, a body the erasure would delete is recorded here
+ * instead (ingest/index.c), for dk_node_index_check to name. */
+int dk__check_unerased(dk_node *n, const uint8_t *case_id);
 int dk__case_erase_apply(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
                          struct dk_erase_info *out);
 

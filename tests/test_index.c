@@ -201,6 +201,87 @@ static void test_erased_case_survives_rebuild(void **state) {
   dk_case_state_release(&s);
 }
 
+/* The rows of the bodies table, kept aside. */
+struct rows {
+  uint8_t key[16][8];
+  uint8_t *val[16];
+  size_t len[16], count;
+};
+
+static int save_bodies_fn(struct dk_txn *t, void *arg) {
+  struct rows *r = arg;
+  struct dk_iter it;
+  int rc = dk_iter_open(t, DK_T_BODIES, NULL, 0, &it);
+  const uint8_t *k, *v;
+  size_t klen, vlen;
+  while (rc == 0 && (rc = dk_iter_next(&it, &k, &klen, &v, &vlen)) == 0 && r->count < 16) {
+    if (klen != 8)
+      continue;
+    memcpy(r->key[r->count], k, 8);
+    r->val[r->count] = malloc(vlen);
+    memcpy(r->val[r->count], v, vlen);
+    r->len[r->count++] = vlen;
+  }
+  dk_iter_close(&it);
+  return rc == DK_ENOTFOUND ? 0 : rc;
+}
+
+static int restore_bodies_fn(struct dk_txn *t, void *arg) {
+  struct rows *r = arg;
+  int rc = 0;
+  for (size_t i = 0; i < r->count && rc == 0; i++)
+    rc = dk_txn_put(t, DK_T_BODIES, r->key[i], 8, r->val[i], r->len[i]);
+  return rc;
+}
+
+static uint64_t bodies(dk_node *n) {
+  struct dk_txn t;
+  uint64_t c = 0;
+  assert_int_equal(dk_store_read_begin(n->store, &t), 0);
+  assert_int_equal(dk_txn_count(&t, DK_T_BODIES, &c), 0);
+  dk_store_read_end(&t);
+  return c;
+}
+
+static void on_bodies_diff(void *ctx, const struct dk_index_diff *d) {
+  struct seen *s = ctx;
+  if (strcmp(d->table, "bodies") == 0 && d->case_id) {
+    s->cases++;
+    memcpy(s->case_id, d->case_id, DK_HASH_BYTES);
+  }
+}
+
+/* Bodies an honoured erasure covers, put back behind docket's back: the
+ * check names the case (its rebuild may not delete them), and a rebuild
+ * erases them again. */
+static void test_unerased_bodies_named_and_erased_by_rebuild(void **state) {
+  struct fixture *f = *state;
+  struct rows r;
+  memset(&r, 0, sizeof(r));
+  assert_int_equal(dk_store_write(f->lanxin->store, save_bodies_fn, &r), 0);
+  uint64_t before = bodies(f->lanxin);
+  struct dk_erase_info info;
+  assert_int_equal(dk_node_case_erase(f->lanxin, f->cases[0], "court order", &info), 0);
+  uint64_t erased = bodies(f->lanxin);
+  assert_true(erased < before);
+  assert_int_equal(diffs(f->lanxin), 0);
+  assert_int_equal(dk_store_write(f->lanxin->store, restore_bodies_fn, &r), 0);
+  uint64_t restored = bodies(f->lanxin); /* the erase entry's body too */
+  assert_int_equal(restored, before + 1);
+  struct seen s;
+  memset(&s, 0, sizeof(s));
+  uint64_t count = 0;
+  assert_int_equal(dk_node_index_check(f->lanxin, on_bodies_diff, NULL, &s, &count), 0);
+  assert_int_equal(s.cases, 1);
+  assert_memory_equal(s.case_id, f->cases[0], DK_HASH_BYTES);
+  /* The check deleted nothing. */
+  assert_int_equal(bodies(f->lanxin), restored);
+  assert_int_equal(dk_node_index_rebuild(f->lanxin), 0);
+  assert_int_equal(bodies(f->lanxin), erased);
+  assert_int_equal(diffs(f->lanxin), 0);
+  for (size_t i = 0; i < r.count; i++)
+    free(r.val[i]);
+}
 
 /* ---- report rows ----------------------------------------------------------- */
 
@@ -695,6 +776,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_check_finds_and_rebuild_repairs, setup, teardown),
       cmocka_unit_test_setup_teardown(test_erased_case_survives_rebuild, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unerased_bodies_named_and_erased_by_rebuild, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_report_rows_give_the_same_figures, setup, teardown),
       cmocka_unit_test_setup_teardown(test_report_rows_checked_repaired_and_filled, setup,
                                       teardown),

@@ -744,6 +744,22 @@ static int shadow_rebuild(dk_node *n) {
   return rc;
 }
 
+int dk__check_unerased(dk_node *n, const uint8_t *case_id) {
+  if (n->unerased_count &&
+      memcmp(n->unerased[n->unerased_count - 1], case_id, DK_HASH_BYTES) == 0)
+    return 0; /* the same case, body after body */
+  if (n->unerased_count == n->unerased_cap) {
+    size_t ncap = n->unerased_cap ? n->unerased_cap * 2 : 8;
+    void *p = realloc(n->unerased, ncap * DK_HASH_BYTES);
+    if (p == NULL)
+      return DK_ENOMEM;
+    n->unerased = p;
+    n->unerased_cap = ncap;
+  }
+  memcpy(n->unerased[n->unerased_count++], case_id, DK_HASH_BYTES);
+  return 0;
+}
+
 /* Where the shadow indexer is, and the end of the log. */
 static int shadow_position(dk_node *n, uint64_t *pos, uint64_t *end) {
   struct dk_txn t;
@@ -796,6 +812,7 @@ int dk_node_index_check(dk_node *n, void (*cb)(void *ctx, const struct dk_index_
   if (rc == 0)
     rc = dk_store_shadow_open(n->store);
   int scrub = n->scrub_pending;
+  n->unerased_count = 0;
   if (rc == 0)
     rc = shadow_rebuild(n);
   struct check_ctx c;
@@ -844,6 +861,17 @@ int dk_node_index_check(dk_node *n, void (*cb)(void *ctx, const struct dk_index_
   }
   if (rc == 0 && !compared)
     rc = DK_ELOCKED; /* the log kept growing under the check */
+  if (rc == 0 && n->unerased_count) {
+    /* Each case once, however many transactions of the rebuild touched it. */
+    qsort(n->unerased, n->unerased_count, DK_HASH_BYTES, id_cmp);
+    for (size_t i = 0; i < n->unerased_count; i++)
+      if (i == 0 || memcmp(n->unerased[i - 1], n->unerased[i], DK_HASH_BYTES) != 0)
+        diff(&c, "bodies", n->unerased[i], DK_HASH_BYTES, n->unerased[i],
+             "bodies an erasure covers are still held");
+  }
+  free(n->unerased);
+  n->unerased = NULL;
+  n->unerased_count = n->unerased_cap = 0;
   /* What the rebuild put in the shadows goes, whatever happened. */
   int crc = n->store ? dk_store_write(n->store, shadow_clear_fn, NULL) : 0;
   if (rc == 0)
