@@ -238,8 +238,9 @@ int dk__erase_marked(struct dk_txn *t, const uint8_t *case_id);
  * when not (or its opening entry is not held); or an error. */
 int dk__erase_covers(struct dk_txn *t, const uint8_t *case_id);
 int dk__erase_mark(struct dk_txn *t, const uint8_t *case_id);
-/* In a shadow view, a body the erasure would delete is recorded here
- * instead (ingest/index.c), for dk_node_index_check to name. */
+/* In a shadow view, a case whose bodies the erasure would delete is
+ * recorded in n->unerased instead (cases/erase.c), for
+ * dk_node_index_check (ingest/index.c) to name. */
 int dk__check_unerased(dk_node *n, const uint8_t *case_id);
 int dk__case_erase_apply(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
                          struct dk_erase_info *out);

@@ -249,6 +249,22 @@ int dk__erase_covers(struct dk_txn *t, const uint8_t *case_id) {
   return rc != 0 ? rc : covered;
 }
 
+int dk__check_unerased(dk_node *n, const uint8_t *case_id) {
+  if (n->unerased_count &&
+      memcmp(n->unerased[n->unerased_count - 1], case_id, DK_HASH_BYTES) == 0)
+    return 0; /* the same case, body after body */
+  if (n->unerased_count == n->unerased_cap) {
+    size_t ncap = n->unerased_cap ? n->unerased_cap * 2 : 8;
+    void *p = realloc(n->unerased, ncap * DK_HASH_BYTES);
+    if (p == NULL)
+      return DK_ENOMEM;
+    n->unerased = p;
+    n->unerased_cap = ncap;
+  }
+  memcpy(n->unerased[n->unerased_count++], case_id, DK_HASH_BYTES);
+  return 0;
+}
+
 int dk__case_erase_apply(dk_node *n, struct dk_txn *t, const uint8_t *case_id,
                          struct dk_erase_info *out) {
   char office[DK_NAME_BYTES_MAX];

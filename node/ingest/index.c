@@ -744,22 +744,6 @@ static int shadow_rebuild(dk_node *n) {
   return rc;
 }
 
-int dk__check_unerased(dk_node *n, const uint8_t *case_id) {
-  if (n->unerased_count &&
-      memcmp(n->unerased[n->unerased_count - 1], case_id, DK_HASH_BYTES) == 0)
-    return 0; /* the same case, body after body */
-  if (n->unerased_count == n->unerased_cap) {
-    size_t ncap = n->unerased_cap ? n->unerased_cap * 2 : 8;
-    void *p = realloc(n->unerased, ncap * DK_HASH_BYTES);
-    if (p == NULL)
-      return DK_ENOMEM;
-    n->unerased = p;
-    n->unerased_cap = ncap;
-  }
-  memcpy(n->unerased[n->unerased_count++], case_id, DK_HASH_BYTES);
-  return 0;
-}
-
 /* Where the shadow indexer is, and the end of the log. */
 static int shadow_position(dk_node *n, uint64_t *pos, uint64_t *end) {
   struct dk_txn t;
