@@ -268,6 +268,19 @@ struct kept {
   size_t count, cap;
 };
 
+static int kept_add(struct kept *kp, const uint8_t *id) {
+  if (kp->count == kp->cap) {
+    size_t ncap = kp->cap ? kp->cap * 2 : 16;
+    void *p = realloc(kp->ids, ncap * DK_HASH_BYTES);
+    if (p == NULL)
+      return DK_ENOMEM;
+    kp->ids = p;
+    kp->cap = ncap;
+  }
+  memcpy(kp->ids[kp->count++], id, DK_HASH_BYTES);
+  return 0;
+}
+
 static int kept_has(const struct kept *k, const uint8_t *id) {
   return k->count && bsearch(id, k->ids, k->count, DK_HASH_BYTES, id_cmp) != NULL;
 }
@@ -334,17 +347,9 @@ static int clear_states(dk_node *n, struct dk_txn *t, struct kept *kp) {
     int keep = dk__case_state_load(n, t, k, &s) == 0 && s.erased_at_ms != 0;
     dk_case_state_release(&s);
     if (keep) {
-      if (kp->count == kp->cap) {
-        size_t ncap = kp->cap ? kp->cap * 2 : 16;
-        void *p = realloc(kp->ids, ncap * DK_HASH_BYTES);
-        if (p == NULL) {
-          rc = DK_ENOMEM;
-          break;
-        }
-        kp->ids = p;
-        kp->cap = ncap;
-      }
-      memcpy(kp->ids[kp->count++], k, DK_HASH_BYTES);
+      rc = kept_add(kp, k);
+      if (rc != 0)
+        break;
       continue;
     }
     if (count == cap) {
@@ -619,18 +624,8 @@ static int seed_row(struct seed_ctx *c, struct dk_txn *live, struct dk_txn *t, c
     int rc = 0;
     if (dk__case_state_load(c->n, live, k, &st) == 0 && st.erased_at_ms != 0) {
       rc = dk__case_state_save(c->n, t, &st);
-      if (rc == 0 && c->kp->count == c->kp->cap) {
-        size_t ncap = c->kp->cap ? c->kp->cap * 2 : 16;
-        void *p = realloc(c->kp->ids, ncap * DK_HASH_BYTES);
-        if (p == NULL)
-          rc = DK_ENOMEM;
-        else {
-          c->kp->ids = p;
-          c->kp->cap = ncap;
-        }
-      }
       if (rc == 0)
-        memcpy(c->kp->ids[c->kp->count++], k, DK_HASH_BYTES);
+        rc = kept_add(c->kp, k);
     }
     dk_case_state_release(&st);
     return rc;
