@@ -170,11 +170,12 @@ int cmd_id(struct cli *c, int argc, char **argv) {
   }
   int out = 0;
   if (json) {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "key", hex, "office",
-                          cfg->office, "role", dk_office_role_name(cfg->role), "code", cfg->code,
-                          "listen", cfg->listen, "logs", (json_int_t)st.logs, "entries",
-                          (json_int_t)st.entries, "cases", (json_int_t)st.cases, "own_seq",
-                          (json_int_t)st.own_seq);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "key", hex,
+                          "office", cfg->office, "role", dk_office_role_name(cfg->role), "code",
+                          cfg->code, "listen", cfg->listen, "logs", (json_int_t)st.logs,
+                          "entries", (json_int_t)st.entries, "cases", (json_int_t)st.cases,
+                          "own_seq", (json_int_t)st.own_seq, "index_lag",
+                          (json_int_t)st.index_lag);
     out = cli_print_json(o);
   } else {
     printf(_("key:     %s\noffice:  %s\nrole:    %s\ncode:    %s\n"), hex, cfg->office,
@@ -183,6 +184,10 @@ int cmd_id(struct cli *c, int argc, char **argv) {
       printf(_("listen:  %s\n"), cfg->listen);
     printf(_("holds:   %llu entries in %llu logs, %llu cases\n"), (unsigned long long)st.entries,
            (unsigned long long)st.logs, (unsigned long long)st.cases);
+    if (st.index_lag > 0)
+      printf(_("         %llu entries not in the case tables yet (indexed when the node is next "
+               "unlocked)\n"),
+             (unsigned long long)st.index_lag);
   }
   dk_node_close(n);
   return out;

@@ -106,3 +106,11 @@ size_t dk_fault_map_bytes(void) {
   unsigned long long v = strtoull(env, &end, 10);
   return *end == '\0' && v >= 4096 && v <= ((unsigned long long)1 << 40) ? (size_t)v : 0;
 }
+
+/* DOCKET_FAULT_INDEX_HOLD=1: the transport never runs the node's indexer
+ * (between bursts, nor after a once sync), so that a test sees a burst
+ * stored and acknowledged with the case tables behind it. */
+int dk_fault_index_hold(void) {
+  const char *env = getenv("DOCKET_FAULT_INDEX_HOLD");
+  return env != NULL && strcmp(env, "1") == 0;
+}

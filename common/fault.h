@@ -48,6 +48,13 @@ int dk_fault_cheap_kdf(void) __attribute__((weak));
  * map grow. Nothing defines it in the installed binary. */
 size_t dk_fault_map_bytes(void) __attribute__((weak));
 
+/* The transport's indexer, in test builds: where dk_fault_index_hold() is
+ * defined and returns non-zero (docket-test with DOCKET_FAULT_INDEX_HOLD=1),
+ * `serve` and `sync` leave what they receive unindexed, as a burst is until
+ * the loop has time for it, so that a test can see the lag and what reads
+ * do with it. Nothing defines it in the installed binary. */
+int dk_fault_index_hold(void) __attribute__((weak));
+
 #define DK_FAULT(name)                                                                            \
   do {                                                                                            \
     if (dk_fault_point != 0)                                                                      \

@@ -416,6 +416,9 @@ int dk_node_stats(dk_node *n, struct dk_node_stats *out) {
       (rc = dk_txn_count(&t, DK_T_CASES, &out->cases)) == 0 &&
       (rc = dk_log_head(&t, n->pk, &h)) == 0)
     out->own_seq = h.seq;
+  uint64_t cur, end;
+  if (rc == 0 && (rc = dk__index_cursor(&t, &cur)) == 0 && (rc = dk_log_end(&t, &end)) == 0)
+    out->index_lag = end > cur ? end - cur : 0;
   dk_store_read_end(&t);
   return rc;
 }

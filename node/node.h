@@ -478,6 +478,10 @@ int dk_node_store_copy(dk_node *n, int fd);
 /* Counts: logs, entries and cases held. */
 struct dk_node_stats {
   uint64_t logs, entries, cases, own_seq;
+  /* Entries the case tables do not cover yet (0: up to date). `docket
+   * serve` indexes a burst after it, between sessions; any command that
+   * opens the node unlocked indexes what is left first. */
+  uint64_t index_lag;
 };
 int dk_node_stats(dk_node *n, struct dk_node_stats *out);
 

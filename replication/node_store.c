@@ -63,7 +63,8 @@ static int ns_ingest(void *ctx, const struct dk_wire_entry *entries, size_t n,
     raw[i].body_len = entries[i].body_len;
   }
   struct dk_ingest_stats st;
-  /* Append only; the case tables follow at settle (node/ingest/index.h). */
+  /* Append only; the case tables follow between bursts, when the
+   * transport runs the indexer (node/ingest/index.h). */
   dk_node_index_defer(ctx, 1);
   int rc = dk_node_ingest(ctx, raw, n, &st);
   dk_node_index_defer(ctx, 0);
@@ -76,8 +77,6 @@ static int ns_ingest(void *ctx, const struct dk_wire_entry *entries, size_t n,
   }
   return rc;
 }
-
-static int ns_settle(void *ctx, int *more) { return dk_node_index_step(ctx, more); }
 
 static int ns_witness(void *ctx, const uint8_t log[DK_PK_BYTES]) {
   return dk_node_witness(ctx, log);
@@ -94,5 +93,4 @@ void dk_node_store_init(struct dk_sync_store *store, dk_node *n) {
   store->ingest = ns_ingest;
   store->witness = ns_witness;
   store->mark = ns_mark;
-  store->settle = ns_settle;
 }

@@ -92,7 +92,7 @@ struct dk_sync {
   uint64_t waiting_since_ms; /* last time the peer made progress */
   uint64_t last_sent_ms;     /* last message sent (keepalive) */
   uint64_t last_received_ms; /* last message received (silence bound) */
-  int busy_settling;         /* a long settle ran since the last tick */
+  uint64_t busy_ms;          /* this side's own busy time since the last tick */
   uint64_t refusal_code;     /* the peer's REFUSED, when it sent one */
   char refusal_text[DK_NET_REASON_BYTES_MAX];
 
@@ -963,23 +963,10 @@ static int on_caught_up(struct dk_sync *s, const msgpack_object *f, uint32_t n) 
     return DK_EPROTO; /* it says it sent batches we never saw */
   s->recv_caught_up = 1;
   s->stats.local_lacks_entries = 0;
-  /* Every batch before this was acknowledged after its commit; what the
-   * node derives from them is brought up to date once for the burst. */
-  if (s->store.settle) {
-    int more = 1, steps = 0;
-    while (more) {
-      if ((rc = s->store.settle(s->store.ctx, &more)) != 0)
-        return rc;
-      /* The peer hears from this side between steps (the transport writes
-       * at once when it can), and this side's own work is not the peer's
-       * silence: the bound starts again at the next tick. */
-      if (more && (rc = send_ping(s)) != 0)
-        return rc;
-      steps++;
-    }
-    if (steps > 1)
-      s->busy_settling = 1;
-  }
+  /* Every batch before this was acknowledged after its commit. What the
+   * node derives from them follows on the node's own time, after the burst
+   * (the transport's indexer, node/ingest/index.h): the peer does not wait
+   * for it. */
   if (s->i_am_parent && s->peer_log_advanced) {
     /* One witness per catch-up round, over the child's head as now held. */
     s->peer_log_advanced = 0;
@@ -1232,6 +1219,8 @@ int dk_sync_poll(struct dk_sync *s, uint64_t mark) {
   return dk_sync_local_change(s);
 }
 
+void dk_sync_busy(struct dk_sync *s, uint64_t ms) { s->busy_ms += ms; }
+
 int dk_sync_tick(struct dk_sync *s, uint64_t now_ms) {
   if (s->error != 0)
     return s->error;
@@ -1241,10 +1230,16 @@ int dk_sync_tick(struct dk_sync *s, uint64_t now_ms) {
     return 0;
   /* The link: a peer silent for too long is gone (the connection is closed
    * and redialled); a link with nothing to carry gets a PING. */
-  if (s->busy_settling) {
-    /* What arrived while this side was settling is still unread. */
-    s->busy_settling = 0;
-    s->last_received_ms = s->now_ms;
+  if (s->busy_ms) {
+    /* While this side was busy with its own work, what the peer sent
+     * waited unread: that time is not the peer's silence. */
+    s->last_received_ms += s->busy_ms;
+    s->waiting_since_ms += s->busy_ms;
+    if (s->last_received_ms > s->now_ms)
+      s->last_received_ms = s->now_ms;
+    if (s->waiting_since_ms > s->now_ms)
+      s->waiting_since_ms = s->now_ms;
+    s->busy_ms = 0;
   }
   if (s->silence_ms && s->now_ms - s->last_received_ms >= s->silence_ms)
     return fail(s, DK_ETIMEDOUT);

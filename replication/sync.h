@@ -223,6 +223,12 @@ int dk_sync_poll(struct dk_sync *s, uint64_t mark);
  * may send a PING (keepalive_ms). */
 int dk_sync_tick(struct dk_sync *s, uint64_t now_ms);
 
+/* This side spent ms on work of its own (the node's indexer, between
+ * bursts) without reading the link: the next dk_sync_tick() does not count
+ * that time as the peer's silence, nor as waiting. What the peer sent
+ * meanwhile is still unread, not missing. */
+void dk_sync_busy(struct dk_sync *s, uint64_t ms);
+
 /* Copies the session's status. Always succeeds. */
 void dk_sync_status(const struct dk_sync *s, struct dk_sync_status *out);
 

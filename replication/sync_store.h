@@ -77,7 +77,8 @@ struct dk_sync_store {
    * key) are refused and counted, and the rest of the batch is stored.
    * Any other failure stores nothing and returns its code (DK_EBADSIG,
    * DK_EBADLINK, DK_ETIME, DK_EBADBODY, DK_EFORMAT, ...). What the node
-   * derives (case states) may follow later: at `settle`. */
+   * derives (case states) follows later, on the node's own time: the
+   * transport runs the node's indexer between bursts. */
   int (*ingest)(void *ctx, const struct dk_wire_entry *entries, size_t n,
                 struct dk_ingest_result *res);
 
@@ -92,14 +93,6 @@ struct dk_sync_store {
    * sees, which lags the meta page's id for a moment after each commit).
    * dk_sync_poll() compares a polled mark with it. */
   uint64_t (*mark)(void *ctx);
-
-  /* Optional (NULL: nothing to do): the peer has sent all it had for now;
-   * the node brings what it derives up to the entries ingested, once per
-   * burst rather than once per batch. One step per call: *more is set when
-   * another step is needed. Between steps the sync core sends the peer a
-   * PING, so that a long settle (a large burst) is not taken for a dead
-   * link by the peer's silence bound. */
-  int (*settle)(void *ctx, int *more);
 };
 
 /*

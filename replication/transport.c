@@ -31,10 +31,12 @@
 #include <uv.h>
 
 #include "common/error.h"
+#include "common/fault.h"
 #include "common/ratelog.h"
 #include "common/utf8.h"
 #include "replication/frame.h"
 #include "replication/handshake.h"
+#include "node/ingest/index.h"
 #include "replication/node_store.h"
 
 #define TIMER_MS 200
@@ -117,6 +119,14 @@ struct net {
   size_t conns_count;
   struct dk_ratelog refused_log; /* peers refused, strangers' handshakes failed */
   struct dk_ratelog limit_log;   /* connections over the limits */
+  /* The node's indexer, run between bursts (index_kick). */
+  uv_idle_t index_idle;
+  int index_active;        /* index_idle started */
+  int index_holding;       /* held back by a burst since index_held_ms */
+  uint64_t index_held_ms;  /* loop time */
+  uint64_t index_run_lag;  /* entries behind when the current run began; 0: none */
+  uint64_t index_run_t0;   /* uv_hrtime() then */
+  int index_failed;        /* a step failed: not tried again in this run */
 };
 
 struct wreq {
@@ -231,6 +241,7 @@ static void net_stop(struct net *net);
 static void conn_close(struct conn *c, int error);
 static void dial_start(struct dial *d);
 static void on_redial(uv_timer_t *t) { dial_start(t->data); }
+static void index_kick(struct net *net);
 
 /* ---- writing ------------------------------------------------------------- */
 
@@ -383,6 +394,7 @@ static void record_peer_sync(struct conn *c, const struct dk_sync_status *st) {
 /* After every call into the session: errors, progress, forwarding, the end. */
 static void after_sync_call(struct conn *c, int rc) {
   struct net *net = c->net;
+  index_kick(net);
   struct dk_sync_status st;
   dk_sync_status(c->sync, &st);
   if (rc != 0 || st.error != 0) {
@@ -984,6 +996,97 @@ static void on_incoming(uv_stream_t *server, int status) {
 
 /* ---- the loop -------------------------------------------------------------- */
 
+/* ---- the indexer, between bursts ------------------------------------------ */
+
+/* A burst (a peer's batches until its CAUGHT_UP) is only appended to the
+ * log and acknowledged; the case tables follow here, on the node's own
+ * time, one step (DK_INDEX_BATCH_ENTRIES entries) per loop iteration, so
+ * that the peer never waits for them and the loop answers other peers
+ * between steps. A session in the middle of a burst holds the indexer back,
+ * so that each case of the burst is folded once rather than once per batch;
+ * a peer that never finishes its burst holds it back INDEX_HOLD_MS_MAX at
+ * most before each step. Readers do not see the lag: a command that opens
+ * the node unlocked indexes what is left first (dk_node_open). */
+#define INDEX_HOLD_MS_MAX 30000
+
+static int burst_in_progress(struct net *net) {
+  for (struct conn *c = net->conns; c; c = c->next) {
+    if (c->phase != PH_SYNC || c->sync == NULL)
+      continue;
+    struct dk_sync_status st;
+    dk_sync_status(c->sync, &st);
+    if (st.hello_received && !st.recv_caught_up && !st.done && st.error == 0)
+      return 1;
+  }
+  return 0;
+}
+
+static void on_index_idle(uv_idle_t *h) {
+  struct net *net = h->data;
+  dk_node *n = net->n;
+  if (burst_in_progress(net)) {
+    uint64_t now = uv_now(&net->loop);
+    if (!net->index_holding) {
+      net->index_holding = 1;
+      net->index_held_ms = now;
+    }
+    if (now - net->index_held_ms < INDEX_HOLD_MS_MAX) {
+      /* The next frame, or the timer, looks again. */
+      uv_idle_stop(h);
+      net->index_active = 0;
+      return;
+    }
+  }
+  net->index_holding = 0;
+  int rc = 0;
+  if (net->index_run_lag == 0) {
+    uint64_t lag = 0;
+    rc = dk_node_index_lag(n, &lag);
+    if (rc == 0 && lag == 0) {
+      uv_idle_stop(h);
+      net->index_active = 0;
+      return;
+    }
+    net->index_run_lag = lag;
+    net->index_run_t0 = uv_hrtime();
+  }
+  uint64_t t0 = uv_hrtime();
+  int more = 0;
+  if (rc == 0)
+    rc = dk_node_index_step(n, &more);
+  uint64_t busy = (uv_hrtime() - t0) / 1000000;
+  uv_update_time(&net->loop);
+  for (struct conn *c = net->conns; c; c = c->next)
+    if (c->phase == PH_SYNC && c->sync)
+      dk_sync_busy(c->sync, busy);
+  if (rc != 0 || !more) {
+    uv_idle_stop(h);
+    net->index_active = 0;
+    double secs = (double)(uv_hrtime() - net->index_run_t0) / 1e9;
+    if (rc != 0) {
+      /* Kept for the next open of the node, which indexes what is left. */
+      net->index_failed = 1;
+      dk_node_logf(n, DK_LOG_ERROR, "could not bring the case tables up to date: %s",
+                   dk_strerror(rc));
+    } else {
+      dk_node_logf(n, DK_LOG_INFO, "case tables up to date: %llu entries indexed in %.1f s",
+                   (unsigned long long)net->index_run_lag, secs);
+    }
+    net->index_run_lag = 0;
+  }
+}
+
+/* Something may have been stored: the indexer looks, unless stopping or
+ * failed. */
+static int index_held(void) { return dk_fault_index_hold != 0 && dk_fault_index_hold(); }
+
+static void index_kick(struct net *net) {
+  if (net->stopping || net->index_active || net->index_failed || index_held())
+    return;
+  if (uv_idle_start(&net->index_idle, on_index_idle) == 0)
+    net->index_active = 1;
+}
+
 static void on_timer(uv_timer_t *t) {
   struct net *net = t->data;
   uint64_t now = now_ms(net);
@@ -1004,6 +1107,7 @@ static void on_timer(uv_timer_t *t) {
    * reader sees for a moment after another process commits, and a change
    * taken as seen then would wait for the next write to be sent. */
   uint64_t mark = dk_node_change_mark(net->n);
+  index_kick(net);
   struct conn *next;
   for (struct conn *c = net->conns; c; c = next) {
     next = c->next;
@@ -1036,6 +1140,8 @@ static void net_stop(struct net *net) {
   if (net->listening)
     uv_close((uv_handle_t *)&net->listener, on_handle_closed);
   uv_close((uv_handle_t *)&net->timer, on_handle_closed);
+  uv_close((uv_handle_t *)&net->index_idle, on_handle_closed);
+  net->index_active = 0;
   uv_close((uv_handle_t *)&net->sigint, on_handle_closed);
   uv_close((uv_handle_t *)&net->sigterm, on_handle_closed);
   for (size_t i = 0; i < net->ndials; i++)
@@ -1133,6 +1239,8 @@ int dk_net_run(dk_node *n, const struct dk_net_options *opt, struct dk_net_resul
   dk_ratelog_init(&net->refused_log, DK_LOG_REPEAT_BURST, DK_LOG_FLOOD_INTERVAL_MS);
   dk_ratelog_init(&net->limit_log, DK_LOG_REPEAT_BURST, DK_LOG_FLOOD_INTERVAL_MS);
   uv_timer_start(&net->timer, on_timer, TIMER_MS, TIMER_MS);
+  uv_idle_init(&net->loop, &net->index_idle);
+  net->index_idle.data = net;
 
   net->redial_ms_max = opt->redial_ms_max ? opt->redial_ms_max : REDIAL_MS_MAX;
   if (opt->peer) {
@@ -1176,6 +1284,16 @@ int dk_net_run(dk_node *n, const struct dk_net_options *opt, struct dk_net_resul
     net_stop(net);
   uv_run(&net->loop, UV_RUN_DEFAULT);
   uv_loop_close(&net->loop);
+  if (opt->peer && !net->index_failed && !index_held()) {
+    /* A once sync: what it received and the loop had no time to index is
+     * indexed now, after the link has closed, so that the peer did not wait
+     * for it. A failure here does not undo the sync (the entries are
+     * stored); the next open of the node tries again. */
+    int irc = dk_node_index_run(n);
+    if (irc != 0)
+      dk_node_logf(n, DK_LOG_ERROR, "could not bring the case tables up to date: %s",
+                   dk_strerror(irc));
+  }
   if (rc == 0 && opt->peer) {
     rc = net->once_result ? net->result : DK_ECONN;
     out->status = net->last;
