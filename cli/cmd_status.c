@@ -186,6 +186,11 @@ static void print_text(json_t *st) {
   human_bytes((uint64_t)json_integer_value(json_object_get(store, "bytes")), sz, sizeof(sz));
   human_bytes((uint64_t)json_integer_value(json_object_get(store, "free_bytes")), fr, sizeof(fr));
   printf(_("store:        %s; %s free on its disk\n"), sz, fr);
+  json_int_t lag = json_integer_value(json_object_get(store, "index_lag"));
+  if (lag > 0)
+    printf(_("              %lld entries not in the case tables yet (serve indexes them between "
+             "syncs)\n"),
+           (long long)lag);
   json_t *dw = json_object_get(store, "warning");
   if (json_is_string(dw))
     printf(_("              warning: %s\n"), json_string_value(dw));
@@ -293,6 +298,9 @@ int cmd_status(struct cli *c, int argc, char **argv) {
     json_object_set_new(store, "warning",
                         json_string(_("less than 256 MiB free: a sync or import may fail; free "
                                     "some space")));
+  struct dk_node_stats ns;
+  if (dk_node_stats(n, &ns) == 0)
+    json_object_set_new(store, "index_lag", json_integer((json_int_t)ns.index_lag));
   json_object_set_new(st, "store", store);
 
   if (json) {

@@ -140,6 +140,7 @@ if [ "$SYNC_ENTRIES" -gt 0 ]; then
   echo "== catch-up replication over loopback: community -> empty street, $SYNC_RUNS runs"
   RUN="$BENCH_DIR/catchup"
   : >"$BENCH_DIR/catchup.rates"
+  : >"$BENCH_DIR/catchup.indexed"
   : >"$BENCH_DIR/catchup.recv"
   : >"$BENCH_DIR/catchup.send"
   : >"$BENCH_DIR/catchup.recv-anon"
@@ -152,16 +153,27 @@ if [ "$SYNC_ENTRIES" -gt 0 ]; then
     cp -a "$SRC/community" "$SRC/street" "$RUN/"
     sync
     serve "$RUN/street" 127.0.0.1:$PORT
+    T0=$(date +%s%N)
     "$BUILD/bench/bench_cmd" 1 --out "$RUN/sync.json" --hwm-after 500 -- \
       "$DOCKET" --dir "$RUN/community" sync beidu --json --timeout 3600 >"$BENCH_DIR/cmd.out"
+    # The street's serve indexes the burst after the sync (its case tables:
+    # what a report reads); until when, from the start of the sync.
+    # A binary whose `id` shows no index_lag indexed within the sync. The
+    # wait reads serve's log, not `docket id`, so as not to load the cores.
+    if dk "$RUN/street" id --json | grep -q '"index_lag"'; then
+      until grep -q "case tables up to date" "$RUN/street.log"; do sleep 0.02; done
+    fi
+    IDX_MS=$((($(date +%s%N) - T0) / 1000000))
     RECV=$(stop_serve "$RUN/street")
     SENT=$(json_field "$RUN/sync.json" entries_sent)
     MS=$(awk '/^median_ms/ { print $3 }' "$BENCH_DIR/cmd.out")
     SEND_RSS=$(awk '/^hwm_after_kib/ { print $3 }' "$BENCH_DIR/cmd.out")
     SEND_ANON=$(awk '/^anon_after_kib/ { print $3 }' "$BENCH_DIR/cmd.out")
     RATE=$(awk -v e="$SENT" -v ms="$MS" 'BEGIN { printf "%.0f", e / (ms / 1000) }')
-    echo "run $r: $SENT entries in $MS ms = $RATE entries/s; receiver peak RSS $(echo "$RECV" | awk '{ printf "%.1f MiB (anonymous peak %.1f, file-backed %.1f at the end)", $1 / 1024, $2 / 1024, $3 / 1024 }'), sender $(awk -v k="$SEND_RSS" -v a="$SEND_ANON" 'BEGIN { printf "%.1f MiB (anonymous peak %.1f)", k / 1024, a / 1024 }') after its first 500 ms"
+    IRATE=$(awk -v e="$SENT" -v ms="$IDX_MS" 'BEGIN { printf "%.0f", e / (ms / 1000) }')
+    echo "run $r: $SENT entries in $MS ms = $RATE entries/s; case tables at the street up to date after $IDX_MS ms ($IRATE entries/s); receiver peak RSS $(echo "$RECV" | awk '{ printf "%.1f MiB (anonymous peak %.1f, file-backed %.1f at the end)", $1 / 1024, $2 / 1024, $3 / 1024 }'), sender $(awk -v k="$SEND_RSS" -v a="$SEND_ANON" 'BEGIN { printf "%.1f MiB (anonymous peak %.1f)", k / 1024, a / 1024 }') after its first 500 ms"
     echo "$RATE" >>"$BENCH_DIR/catchup.rates"
+    echo "$IRATE" >>"$BENCH_DIR/catchup.indexed"
     echo "$RECV" | awk '{ print $1 / 1024 }' >>"$BENCH_DIR/catchup.recv"
     echo "$SEND_RSS" | awk '{ print $1 / 1024 }' >>"$BENCH_DIR/catchup.send"
     echo "$RECV" | awk '{ print $2 / 1024 }' >>"$BENCH_DIR/catchup.recv-anon"
@@ -190,6 +202,8 @@ if [ "$SYNC_ENTRIES" -gt 0 ]; then
   fi
   printf "RESULT\tcatch-up replication, %s entries over loopback (median of %s)\t%s\tentries/s\t>=\t250000.0\n" \
     "$SENT" "$SYNC_RUNS" "$(median <"$BENCH_DIR/catchup.rates")" >>"$RESULTS"
+  printf "RESULT\t  until the street's case tables are up to date too (median)\t%s\tentries/s\t>=\t-\n" \
+    "$(median <"$BENCH_DIR/catchup.indexed")" >>"$RESULTS"
   printf "RESULT\treceiver (serve) peak RSS while catching up (median)\t%.1f\tMiB\t<=\t64.0\n" \
     "$(median <"$BENCH_DIR/catchup.recv")" >>"$RESULTS"
   printf "RESULT\t  of which anonymous (not the LMDB map), peak\t%.1f\tMiB\t<=\t64.0\n" \
@@ -272,6 +286,7 @@ grep '^RESULT' "$RESULTS" | awk -F '\t' -v ls="$LSIGN" -v lv="$LVER" -v la="$LAP
     else if ($2 ~ /verify/) lim = sprintf("Ed25519 verify %d/s x 2 cores", lv)
     else if ($2 ~ /^catch-up/) lim = sprintf("LMDB MDB_APPEND %d puts/s", la)
     else if ($2 ~ /^interactive append/) lim = sprintf("durable commit %.3f ms", lc)
-    printf "%-62s %14s %-10s %14s  %-8s %s\n", $2, $3, $4, $5 " " $6, met ? "met" : "NOT MET", lim
+    verdict = ($6 == "-") ? "-" : (met ? "met" : "NOT MET")
+    printf "%-62s %14s %-10s %14s  %-8s %s\n", $2, $3, $4, $5 " " $6, verdict, lim
   }'
 rm -rf "$NODE"

@@ -61,6 +61,8 @@ LAG=$(field beidu index_lag)
 expect_eq "no case state yet at the street" "0" "$(field beidu cases)"
 check "id says so" dk beidu id
 grep -q "entries not in the case tables yet" "$WORK/out" && ok || bad "docket id did not tell the lag: $(cat "$WORK/out")"
+check "status says so" dk beidu status --json
+expect_eq "status shows the lag" "$LAG" "$(json_get "['store']['index_lag']" <"$WORK/out")"
 if grep -q "case tables up to date" "$WORK/beidu.log"; then bad "the held indexer ran"; else ok; fi
 
 # --- a reader indexes what is left first
