@@ -75,8 +75,8 @@ enum dk_sync_mode {
 
 /* Defaults used when a config field is 0. */
 #define DK_SYNC_WINDOW_BATCHES_DEFAULT 4
-#define DK_SYNC_BATCH_ENTRIES_DEFAULT 512
-#define DK_SYNC_BATCH_BYTES_DEFAULT (256 * 1024)
+#define DK_SYNC_BATCH_ENTRIES_DEFAULT 1024
+#define DK_SYNC_BATCH_BYTES_DEFAULT (512 * 1024)
 
 struct dk_sync_config {
   uint8_t my_pk[DK_PK_BYTES];
