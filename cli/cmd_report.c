@@ -154,6 +154,9 @@ struct collect {
   struct cli_trend_month trend[CLI_TREND_MONTHS_MAX];
   size_t trend_count;
   uint64_t from_ms, to_ms;
+  /* trend_add's last local month and its bounds [lo, hi) (0, 0: none). */
+  uint64_t month_lo_ms, month_hi_ms;
+  char month[8];
 };
 
 /* Disputes mediated and agreed, by the month of their outcome (the last
@@ -163,10 +166,30 @@ static void trend_add(struct collect *c, const struct dk_case_state *s) {
       s->outcome_at_ms < c->from_ms || s->outcome_at_ms > c->to_ms)
     return;
   char month[8];
-  time_t t = (time_t)(s->outcome_at_ms / 1000);
-  struct tm tm;
-  localtime_r(&t, &tm);
-  strftime(month, sizeof(month), "%Y-%m", &tm);
+  uint64_t at = s->outcome_at_ms;
+  if (at >= c->month_lo_ms && at < c->month_hi_ms) {
+    memcpy(month, c->month, sizeof(month));
+  } else {
+    /* localtime_r per case is most of this function's cost: the local
+     * month of the last case is kept with its bounds, and most cases of a
+     * walk fall in a month just seen. */
+    time_t t = (time_t)(at / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(month, sizeof(month), "%Y-%m", &tm);
+    struct tm lo = {0}, hi = {0};
+    lo.tm_year = hi.tm_year = tm.tm_year;
+    lo.tm_mon = tm.tm_mon;
+    hi.tm_mon = tm.tm_mon + 1; /* mktime carries December into January */
+    lo.tm_mday = hi.tm_mday = 1;
+    lo.tm_isdst = hi.tm_isdst = -1;
+    time_t tlo = mktime(&lo), thi = mktime(&hi);
+    if (tlo != (time_t)-1 && thi != (time_t)-1 && tlo <= t && t < thi) {
+      c->month_lo_ms = (uint64_t)tlo * 1000;
+      c->month_hi_ms = (uint64_t)thi * 1000;
+      memcpy(c->month, month, sizeof(month));
+    }
+  }
   size_t i = 0;
   while (i < c->trend_count && strcmp(c->trend[i].month, month) < 0)
     i++;
