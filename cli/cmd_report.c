@@ -145,6 +145,8 @@ struct unauth_range {
   uint64_t first_seq;
 };
 
+#define MONTHS_KEPT 36
+
 struct collect {
   dk_node *n;
   const struct unauth_range *unauth;
@@ -154,9 +156,12 @@ struct collect {
   struct cli_trend_month trend[CLI_TREND_MONTHS_MAX];
   size_t trend_count;
   uint64_t from_ms, to_ms;
-  /* trend_add's last local month and its bounds [lo, hi) (0, 0: none). */
-  uint64_t month_lo_ms, month_hi_ms;
-  char month[8];
+  /* trend_add's local months met, with their bounds [lo, hi). */
+  struct {
+    uint64_t lo_ms, hi_ms;
+    char name[8];
+  } months[MONTHS_KEPT];
+  size_t months_count, months_next;
 };
 
 /* Disputes mediated and agreed, by the month of their outcome (the last
@@ -167,12 +172,15 @@ static void trend_add(struct collect *c, const struct dk_case_state *s) {
     return;
   char month[8];
   uint64_t at = s->outcome_at_ms;
-  if (at >= c->month_lo_ms && at < c->month_hi_ms) {
-    memcpy(month, c->month, sizeof(month));
+  size_t m = 0;
+  while (m < c->months_count && !(at >= c->months[m].lo_ms && at < c->months[m].hi_ms))
+    m++;
+  if (m < c->months_count) {
+    memcpy(month, c->months[m].name, sizeof(month));
   } else {
-    /* localtime_r per case is most of this function's cost: the local
-     * month of the last case is kept with its bounds, and most cases of a
-     * walk fall in a month just seen. */
+    /* localtime_r per case was most of this function's cost: the local
+     * months met are kept with their bounds (the cases of a walk come in
+     * no order of time, so one month is not enough). */
     time_t t = (time_t)(at / 1000);
     struct tm tm;
     localtime_r(&t, &tm);
@@ -185,9 +193,10 @@ static void trend_add(struct collect *c, const struct dk_case_state *s) {
     lo.tm_isdst = hi.tm_isdst = -1;
     time_t tlo = mktime(&lo), thi = mktime(&hi);
     if (tlo != (time_t)-1 && thi != (time_t)-1 && tlo <= t && t < thi) {
-      c->month_lo_ms = (uint64_t)tlo * 1000;
-      c->month_hi_ms = (uint64_t)thi * 1000;
-      memcpy(c->month, month, sizeof(month));
+      size_t k = c->months_count < MONTHS_KEPT ? c->months_count++ : c->months_next++ % MONTHS_KEPT;
+      c->months[k].lo_ms = (uint64_t)tlo * 1000;
+      c->months[k].hi_ms = (uint64_t)thi * 1000;
+      memcpy(c->months[k].name, month, sizeof(month));
     }
   }
   size_t i = 0;
