@@ -11,6 +11,11 @@
 #include "common/error.h"
 #include "common/fault.h"
 #include "crypto/keyfile.h"
+#include "node/cases/cases_int.h"
+#include "node/ingest/index.h"
+#include "node/log/log.h"
+#include "node/log/log_int.h"
+#include "node/upgrade_int.h"
 
 static uint64_t wall_clock_ms(void *ctx) {
   struct timespec ts;

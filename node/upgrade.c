@@ -15,7 +15,11 @@
 
 #include "common/error.h"
 #include "common/limits.h"
+#include "node/cases/cases_int.h"
+#include "node/ingest/index.h"
+#include "node/log/log.h"
 #include "node/node_int.h"
+#include "node/upgrade_int.h"
 
 #define UPGRADE_AT "upgrade.at" /* meta: the last log || seq moved */
 

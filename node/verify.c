@@ -10,7 +10,10 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "node/cases/cases_int.h"
+#include "node/log/log.h"
 #include "node/node_int.h"
+#include "node/trust/trust_int.h"
 
 #define VERIFY_BATCH 2048
 /* Missing entries named one by one before the rest are summed up. */

@@ -9,6 +9,13 @@
 # Reads only the build's object files (nm). Exits 1 if two folders of node/
 # call each other, directly or around a longer circle; a circle between two
 # files of one folder is reported but does not fail.
+#
+# Then the private headers: for each .c and .h file of node/, the folders
+# whose *_int.h headers it includes (node/cases/cases_int.h is node/cases's,
+# node/upgrade_int.h the top's). Exits 1 as well if folder A's files include
+# folder B's *_int.h while B's include A's, or around a longer circle.
+# node/node_int.h (the node struct and what every layer needs about the
+# node) is included by every layer and belongs to none, so it is not counted.
 set -eu
 
 build=${1:-build}
@@ -88,9 +95,41 @@ graph "files (caller -> files defining what it calls)" "$tmp/edges" | tee "$tmp/
 echo
 graph "folders" "$tmp/dedges" | tee "$tmp/dout" | grep -v '^cycles '
 
+# One line per include of a private header: "file header" (paths from the
+# source root, node/node_int.h left out).
+(cd "$src" && find node -name '*.[ch]' | LC_ALL=C sort) | while read -r f; do
+  sed -n 's|^[[:space:]]*#[[:space:]]*include[[:space:]]*"\(node/[^"]*_int\.h\)".*|\1|p' "$src/$f" |
+    while read -r h; do
+      [ "$h" = node/node_int.h ] || echo "$f $h"
+    done
+done > "$tmp/incs"
+
+echo
+echo "== private headers (file -> folders whose *_int.h it includes)"
+awk '
+  function dir(p) { return (split(p, s, "/") > 2) ? s[1] "/" s[2] : s[1] }
+  { d = dir($2); if (!(($1, d) in seen)) { seen[$1, d] = 1; out[$1] = out[$1] " " d } }
+  END { for (f in out) print f " ->" out[f] }' "$tmp/incs" | LC_ALL=C sort
+awk '
+  function dir(p) { return (split(p, s, "/") > 2) ? s[1] "/" s[2] : s[1] }
+  { a = dir($1); b = dir($2); if (a != b) print a, b }' "$tmp/incs" |
+  LC_ALL=C sort -u > "$tmp/iedges"
+echo
+graph "folders by private header (folder -> folders whose *_int.h its files include)" \
+  "$tmp/iedges" | tee "$tmp/iout" | grep -v '^cycles '
+
 fc=$(sed -n 's/^cycles //p' "$tmp/fout")
 dc=$(sed -n 's/^cycles //p' "$tmp/dout")
+ic=$(sed -n 's/^cycles //p' "$tmp/iout")
 echo
-echo "file cycles: $fc, folder cycles: $dc"
-[ "$dc" -eq 0 ] || exit 1
-exit 0
+echo "file cycles: $fc, folder cycles: $dc, private header cycles: $ic"
+status=0
+if [ "$dc" -ne 0 ]; then
+  echo "layers: folders of node/ call each other (folder cycles above)" >&2
+  status=1
+fi
+if [ "$ic" -ne 0 ]; then
+  echo "layers: folders of node/ include each other's *_int.h headers (private header cycles above)" >&2
+  status=1
+fi
+exit $status

@@ -20,7 +20,9 @@
 #include "common/error.h"
 #include "node/cases/erase.h"
 #include "node/ingest/index.h"
+#include "node/log/log.h"
 #include "node/node_int.h"
+#include "node/peers/peers_int.h"
 #include "node/report/report.h"
 
 #include "tests/lib/node_fixture.h"

@@ -21,6 +21,7 @@
 #include "crypto/crypto.h"
 #include "node/node_int.h"
 #include "node/trust/trust.h"
+#include "node/trust/trust_int.h"
 
 #define DAY_MS 86400000ull
 

@@ -18,6 +18,9 @@
 
 #include "common/error.h"
 #include "common/mp.h"
+#include "node/cases/cases_int.h"
+#include "node/log/log.h"
+#include "node/log/log_int.h"
 #include "node/node_int.h"
 
 #define ERASE_TAG "erase"

@@ -14,6 +14,8 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "node/cases/cases_int.h"
+#include "node/log/log.h"
 #include "node/node_int.h"
 
 /* ---- small helpers ------------------------------------------------------ */

@@ -11,7 +11,11 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "node/cases/cases_int.h"
+#include "node/log/log.h"
+#include "node/log/log_int.h"
 #include "node/node_int.h"
+#include "node/trust/trust_int.h"
 
 static int need_unlocked(const dk_node *n) { return n->unlocked ? 0 : DK_ENOKEY; }
 

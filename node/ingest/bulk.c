@@ -30,7 +30,10 @@
 
 #include "common/error.h"
 #include "common/fault.h"
+#include "node/cases/cases_int.h"
+#include "node/log/log.h"
 #include "node/node_int.h"
+#include "node/trust/trust_int.h"
 
 /* Entries in flight between the two threads. */
 #define RING 128

@@ -9,7 +9,10 @@
 
 #include "common/error.h"
 #include "common/limits.h"
+#include "node/cases/cases_int.h"
+#include "node/log/log.h"
 #include "node/node_int.h"
+#include "node/trust/trust_int.h"
 
 static int id_cmp(const void *a, const void *b) { return memcmp(a, b, DK_HASH_BYTES); }
 

@@ -75,6 +75,6 @@ int dk_node_index_check(dk_node *n, void (*cb)(void *ctx, const struct dk_index_
 
 /* Indexes up to max entries from the cursor within t; *done gets how many. */
 int dk__index_txn(dk_node *n, struct dk_txn *t, uint64_t max, uint64_t *done);
-/* The indexer's cursor (dk__index_cursor, ...): node/node_int.h. */
+/* The indexer's cursor (dk__index_cursor, ...): node/cases/cases_int.h. */
 
 #endif

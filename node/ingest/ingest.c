@@ -10,8 +10,13 @@
 #include "common/error.h"
 #include "common/fault.h"
 #include "common/mp.h"
+#include "node/ingest/index.h"
 #include "node/log/fork.h"
+#include "node/log/log.h"
+#include "node/log/log_int.h"
 #include "node/node_int.h"
+#include "node/peers/peers_int.h"
+#include "node/trust/trust_int.h"
 
 /* ---- heads and reads ----------------------------------------------------- */
 

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "node/log/log.h"
+#include "node/log/log_int.h"
 #include "node/node_int.h"
 
 #define META_RESTORED "restored"

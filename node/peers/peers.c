@@ -11,7 +11,10 @@
 #include "common/fault.h"
 #include "common/mp.h"
 #include "common/utf8.h"
+#include "node/log/log.h"
+#include "node/log/log_int.h"
 #include "node/node_int.h"
+#include "node/peers/peers_int.h"
 
 /* ---- witness ---------------------------------------------------------------- */
 

@@ -12,7 +12,10 @@
 
 #include "common/error.h"
 #include "common/mp.h"
+#include "node/cases/cases_int.h"
+#include "node/log/log.h"
 #include "node/node_int.h"
+#include "node/trust/trust_int.h"
 
 struct wlog {
   uint8_t key[DK_PK_BYTES];

@@ -10,7 +10,12 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "node/cases/cases_int.h"
+#include "node/log/log.h"
+#include "node/log/log_int.h"
 #include "node/node_int.h"
+#include "node/peers/peers_int.h"
+#include "node/trust/trust_int.h"
 
 /* ---- readers and grants -------------------------------------------------- */
 

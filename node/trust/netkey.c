@@ -31,8 +31,11 @@
 #include "common/error.h"
 #include "common/mp.h"
 #include "node/trust/netkey.h"
+#include "node/log/log.h"
+#include "node/log/log_int.h"
 #include "node/node_int.h"
 #include "node/trust/trust.h"
+#include "node/trust/trust_int.h"
 
 #define META_NETKEY "network_key"
 #define META_NETKEY_NEXT "network_key_next"

@@ -9,8 +9,11 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "node/log/log.h"
+#include "node/log/log_int.h"
 #include "node/node_int.h"
 #include "node/trust/trust.h"
+#include "node/trust/trust_int.h"
 
 /* ---- indexing --------------------------------------------------------------- */
 

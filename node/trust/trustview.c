@@ -14,8 +14,11 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "node/log/log.h"
 #include "node/node_int.h"
+#include "node/peers/peers_int.h"
 #include "node/trust/trust.h"
+#include "node/trust/trust_int.h"
 
 static uint64_t kind_type(uint8_t b) {
   return b == 'C' ? DK_ENTRY_CERT : b == 'R' ? DK_ENTRY_REVOKE : DK_ENTRY_AUDITOR;

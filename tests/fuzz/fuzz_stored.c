@@ -38,8 +38,9 @@
 #include "node/cases/erase.h"
 #include "node/log/fork.h"
 #include "node/log/log.h"
-#include "node/node_int.h"
+#include "node/peers/peers_int.h"
 #include "node/trust/trust.h"
+#include "node/trust/trust_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
