@@ -153,6 +153,63 @@ static int translate(const dk_store *s, int mrc) {
 
 const char *dk_store_dir(const dk_store *s) { return s->dir; }
 
+uint64_t dk_store_used_bytes(const dk_store *s) { return s->used_bytes; }
+
+/* LMDB's last page lies past the end of data.mdb. Either the file was cut
+ * short, or LMDB allocated pages at the end and gave them back in the same
+ * transaction without writing them (a large value put and deleted again;
+ * its free-list record saved twice): then every page past the end is in
+ * the free list, is never read, and is written before any use. 1 when
+ * every page from first to last is free; 0 when one is not, or the free
+ * list cannot be read (every read guarded: its pages may be the missing
+ * ones). */
+static int tail_is_free(dk_store *s, uint64_t first, uint64_t last) {
+  if (first > last || last - first >= ((uint64_t)1 << 26))
+    return 0;
+  size_t n = (size_t)(last - first + 1);
+  volatile size_t seen = 0;
+  uint8_t *free_map = calloc(n, 1);
+  if (free_map == NULL)
+    return 0;
+  MDB_txn *t0 = NULL;
+  MDB_cursor *c0 = NULL;
+  volatile int mrc;
+  GUARDED(s, mrc, mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t0));
+  MDB_txn *volatile txn = mrc == 0 ? t0 : NULL;
+  if (mrc == 0)
+    GUARDED(s, mrc, mdb_cursor_open(txn, 0, &c0)); /* dbi 0: LMDB's free list */
+  MDB_cursor *volatile cur = mrc == 0 ? c0 : NULL;
+  MDB_val k, v;
+  for (int op = MDB_FIRST; mrc == 0; op = MDB_NEXT) {
+    GUARDED(s, mrc, mdb_cursor_get(cur, &k, &v, op));
+    if (mrc != 0)
+      break;
+    /* A record: the count, then that many page numbers (MDB_IDL). */
+    const uint8_t *p = v.mv_data;
+    size_t words = v.mv_size / sizeof(size_t), count;
+    if (words == 0)
+      continue;
+    memcpy(&count, p, sizeof(count));
+    if (count > words - 1)
+      break; /* not a free-list record: the tail is not shown to be free */
+    for (size_t i = 1; i <= count; i++) {
+      size_t pg;
+      memcpy(&pg, p + i * sizeof(size_t), sizeof(pg));
+      if (pg >= first && pg <= last && !free_map[pg - first]) {
+        free_map[pg - first] = 1;
+        seen++;
+      }
+    }
+  }
+  if (cur)
+    mdb_cursor_close(cur);
+  if (txn)
+    mdb_txn_abort(txn);
+  free(free_map);
+  s->damaged = 0; /* a fault here answers 0, and the store is refused anyway */
+  return mrc == MDB_NOTFOUND && seen == n;
+}
+
 int dk_store_open(const char *dir, int flags, dk_store **out) {
   int rc;
   volatile int mrc; /* set under GUARDED and read after it: kept out of registers */
@@ -214,7 +271,9 @@ int dk_store_open(const char *dir, int flags, dk_store **out) {
     if (mrc != 0)
       goto fail;
     s->used_bytes = ((uint64_t)info.me_last_pgno + 1) * (uint64_t)est.ms_psize;
-    if (stat(path, &st) != 0 || (uint64_t)st.st_size < s->used_bytes) {
+    if (stat(path, &st) != 0 ||
+        ((uint64_t)st.st_size < s->used_bytes &&
+         !tail_is_free(s, (uint64_t)st.st_size / est.ms_psize, info.me_last_pgno))) {
       mdb_env_close(s->env);
       free(s);
       return DK_EDAMAGED;

@@ -183,5 +183,8 @@ uint64_t dk_store_last_txn(dk_store *s);
 
 /* Path of the environment's data file, for messages. */
 const char *dk_store_dir(const dk_store *s);
+/* The bytes the store's pages span, as its meta page said at open (LMDB's
+ * last page number + 1, times the page size). */
+uint64_t dk_store_used_bytes(const dk_store *s);
 
 #endif
