@@ -355,6 +355,7 @@ void dk_node_close(dk_node *n) {
   dk_buf_release(&n->scratch_event);
   dk_buf_release(&n->scratch_state);
   free(n->unerased);
+  free(n->peer_keys);
   free(n);
 }
 

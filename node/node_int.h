@@ -38,6 +38,12 @@ struct dk_node {
   uint8_t (*unerased)[DK_HASH_BYTES];
   size_t unerased_count, unerased_cap;
   enum dk_log_level log_level;
+  /* dk__peer_by_key's index of the peers table (node/peers/peers.c): the
+   * pinned peers' keys and names, sorted by key, as read snapshot
+   * peer_keys_snapshot saw them (0: none built). */
+  struct dk__peer_key *peer_keys;
+  size_t peer_keys_count;
+  uint64_t peer_keys_snapshot;
 };
 
 /* Meta keys. */

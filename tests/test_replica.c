@@ -241,6 +241,27 @@ static void fork_is_kept_as_proof(void **state) {
   dk_node_close(copy);
 }
 
+struct heads_find {
+  const uint8_t *log;
+  int found;
+};
+
+static int heads_find_cb(void *ctx, const uint8_t log[32], uint64_t seq, const uint8_t id[32],
+                         const char *office) {
+  (void)seq, (void)id, (void)office;
+  struct heads_find *h = ctx;
+  h->found |= memcmp(log, h->log, 32) == 0;
+  return 0;
+}
+
+/* Whether n offers log to its peers: without a root, only a pinned log
+ * (its pin looked up by key in an index kept per read snapshot). */
+static int offers(dk_node *n, const uint8_t *log) {
+  struct heads_find h = {log, 0};
+  assert_int_equal(dk_node_log_heads(n, heads_find_cb, &h), 0);
+  return h.found;
+}
+
 static void witness_and_peers(void **state) {
   struct fixture *f = *state;
   struct dk_ingest_stats st;
@@ -253,7 +274,11 @@ static void witness_and_peers(void **state) {
   assert_int_equal(dk_node_log_head(f->beidu, dk_node_pk(f->beidu), &after, id), 0);
   assert_int_equal(after, before + 1);
 
+  assert_true(offers(f->beidu, dk_node_pk(f->lanxin)));
   assert_int_equal(dk_node_peer_remove(f->beidu, "LX"), 0); /* the fixture's pin */
+  /* The index of pins by key follows every commit: unpinned, the log is no
+   * longer offered; pinned again, it is. */
+  assert_false(offers(f->beidu, dk_node_pk(f->lanxin)));
   struct dk_peer p;
   memset(&p, 0, sizeof(p));
   strcpy(p.name, "lanxin");
@@ -262,6 +287,7 @@ static void witness_and_peers(void **state) {
   strcpy(p.office, "zhanhe/beidu/lanxin");
   p.role = DK_OFFICE_COMMUNITY;
   assert_int_equal(dk_node_peer_add(f->beidu, &p), 0);
+  assert_true(offers(f->beidu, dk_node_pk(f->lanxin)));
   assert_int_equal(dk_node_peer_add(f->beidu, &p), DK_EEXIST);
   strcpy(p.name, "other-name-same-key");
   assert_int_equal(dk_node_peer_add(f->beidu, &p), DK_EEXIST);
@@ -269,6 +295,7 @@ static void witness_and_peers(void **state) {
   assert_int_equal(dk_node_peer_by_key(f->beidu, dk_node_pk(f->lanxin), &got), 0);
   assert_string_equal(got.name, "lanxin");
   assert_int_equal(dk_node_peer_remove(f->beidu, "lanxin"), 0);
+  assert_false(offers(f->beidu, dk_node_pk(f->lanxin)));
   assert_int_equal(dk_node_peer_remove(f->beidu, "lanxin"), DK_ENOTFOUND);
 
   /* A pinned peer whose log claims another office is refused. */

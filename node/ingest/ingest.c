@@ -497,7 +497,7 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
       }
       /* A pinned peer's log must say the office it was pinned with. */
       struct dk_peer p;
-      if (dk__peer_by_key(t, e->h.log, &p) == 0 && strcmp(p.office, info.office) != 0) {
+      if (dk__peer_by_key(n, t, e->h.log, &p) == 0 && strcmp(p.office, info.office) != 0) {
         rc = DK_EAUTH;
         break;
       }

@@ -273,10 +273,86 @@ static int match_key(void *ctx, const struct dk_peer *p) {
   return 1;
 }
 
-int dk__peer_by_key(struct dk_txn *t, const uint8_t key[DK_PK_BYTES], struct dk_peer *out) {
+static int peer_by_key_walk(struct dk_txn *t, const uint8_t key[DK_PK_BYTES],
+                            struct dk_peer *out) {
   struct by_key b = {key, out};
   int rc = dk__peers_iterate(t, match_key, &b);
   return rc == 1 ? 0 : rc == 0 ? DK_ENOTFOUND : rc;
+}
+
+struct dk__peer_key {
+  uint8_t key[DK_PK_BYTES];
+  size_t order; /* in the table's (name) order: the first of equal keys wins, as in the walk */
+  char name[sizeof(((struct dk_peer *)0)->name)];
+};
+
+static int peer_key_cmp(const void *a, const void *b) {
+  const struct dk__peer_key *x = a, *y = b;
+  int c = memcmp(x->key, y->key, DK_PK_BYTES);
+  return c != 0 ? c : x->order < y->order ? -1 : x->order > y->order;
+}
+
+struct keys_build {
+  struct dk__peer_key *k;
+  size_t count, cap;
+};
+
+static int keys_build_cb(void *ctx, const struct dk_peer *p) {
+  struct keys_build *b = ctx;
+  if (b->count == b->cap) {
+    size_t ncap = b->cap ? b->cap * 2 : 16;
+    void *q = realloc(b->k, ncap * sizeof(*b->k));
+    if (q == NULL)
+      return DK_ENOMEM;
+    b->k = q;
+    b->cap = ncap;
+  }
+  struct dk__peer_key *e = &b->k[b->count];
+  memcpy(e->key, p->key, DK_PK_BYTES);
+  e->order = b->count++;
+  memcpy(e->name, p->name, sizeof(e->name));
+  e->name[sizeof(e->name) - 1] = 0;
+  return 0;
+}
+
+int dk__peer_by_key(dk_node *n, struct dk_txn *t, const uint8_t key[DK_PK_BYTES],
+                    struct dk_peer *out) {
+  uint64_t snap = dk_txn_snapshot_id(t);
+  if (snap == 0)
+    return peer_by_key_walk(t, key, out);
+  if (n->peer_keys_snapshot != snap) {
+    /* Every row is read and checked as the walk would (a damaged row is
+     * the same error here as there). */
+    struct keys_build b = {0};
+    int rc = dk__peers_iterate(t, keys_build_cb, &b);
+    if (rc != 0) {
+      free(b.k);
+      return rc;
+    }
+    if (b.count > 1)
+      qsort(b.k, b.count, sizeof(*b.k), peer_key_cmp);
+    free(n->peer_keys);
+    n->peer_keys = b.k;
+    n->peer_keys_count = b.count;
+    n->peer_keys_snapshot = snap;
+  }
+  size_t lo = 0, hi = n->peer_keys_count;
+  while (lo < hi) { /* the first entry with a key >= key */
+    size_t mid = lo + (hi - lo) / 2;
+    if (memcmp(n->peer_keys[mid].key, key, DK_PK_BYTES) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == n->peer_keys_count || memcmp(n->peer_keys[lo].key, key, DK_PK_BYTES) != 0)
+    return DK_ENOTFOUND;
+  const char *name = n->peer_keys[lo].name;
+  const uint8_t *v;
+  size_t vlen;
+  int rc = dk_txn_get(t, DK_T_PEERS, name, strlen(name), &v, &vlen);
+  if (rc == 0)
+    rc = peer_row((const uint8_t *)name, strlen(name), v, vlen, out);
+  return rc;
 }
 
 int dk_node_peer_by_key(dk_node *n, const uint8_t key[DK_PK_BYTES], struct dk_peer *out) {

@@ -155,6 +155,10 @@ const char *dk_store_dir(const dk_store *s) { return s->dir; }
 
 uint64_t dk_store_used_bytes(const dk_store *s) { return s->used_bytes; }
 
+uint64_t dk_txn_snapshot_id(const struct dk_txn *t) {
+  return t->write || t->txn == NULL ? 0 : (uint64_t)mdb_txn_id(t->txn);
+}
+
 /* LMDB's last page lies past the end of data.mdb. Either the file was cut
  * short, or LMDB allocated pages at the end and gave them back in the same
  * transaction without writing them (a large value put and deleted again;

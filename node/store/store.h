@@ -186,5 +186,9 @@ const char *dk_store_dir(const dk_store *s);
 /* The bytes the store's pages span, as its meta page said at open (LMDB's
  * last page number + 1, times the page size). */
 uint64_t dk_store_used_bytes(const dk_store *s);
+/* The snapshot a read transaction sees (LMDB's transaction id): two read
+ * transactions with the same id see the same tables. 0 for a write
+ * transaction, whose tables change under it. */
+uint64_t dk_txn_snapshot_id(const struct dk_txn *t);
 
 #endif

@@ -436,7 +436,7 @@ int dk__trust_log_authorised(dk_node *n, struct dk_txn *t, const struct dk__trus
       return 0;
     struct dk_peer p;
     struct dk_txn *tt = t;
-    if (dk__peer_by_key(tt, log, &p) == 0)
+    if (dk__peer_by_key(n, tt, log, &p) == 0)
       return strcmp(p.office, office->office) == 0 ? 0 : DK_EUNAUTH;
     if (dk_office_valid(office->office) && (strcmp(office->office, n->cfg.office) == 0 ||
                                             strictly_covers(office->office, n->cfg.office)))
