@@ -34,7 +34,12 @@ done
 # indexes after the burst, until its case tables are up to date as well.
 SYNC_LINES=$(wc -l <"$RUN/trace")
 if "$DOCKET" --dir "$RUN/street" id --json | grep -q '"index_lag"'; then
-  until grep -q "case tables up to date" "$RUN/serve.log"; do sleep 0.1; done
+  until grep -q "case tables up to date" "$RUN/serve.log"; do
+    if grep -q "could not bring the case tables" "$RUN/serve.log" || ! kill -0 "$PID" 2>/dev/null; then
+      echo "bench-io: serve did not index the catch-up:" >&2; tail -n 3 "$RUN/serve.log" >&2; exit 1
+    fi
+    sleep 0.1
+  done
 fi
 # Stop the traced server (strace's child), then strace ends by itself.
 for c in $(cat /proc/$PID/task/*/children 2>/dev/null); do kill "$c" 2>/dev/null || true; done

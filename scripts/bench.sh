@@ -161,7 +161,12 @@ if [ "$SYNC_ENTRIES" -gt 0 ]; then
     # A binary whose `id` shows no index_lag indexed within the sync. The
     # wait reads serve's log, not `docket id`, so as not to load the cores.
     if dk "$RUN/street" id --json | grep -q '"index_lag"'; then
-      until grep -q "case tables up to date" "$RUN/street.log"; do sleep 0.02; done
+      until grep -q "case tables up to date" "$RUN/street.log"; do
+        if grep -q "could not bring the case tables" "$RUN/street.log" || ! kill -0 "$SERVE_PID" 2>/dev/null; then
+          echo "bench: the street's serve did not index the catch-up:" >&2; tail -n 3 "$RUN/street.log" >&2; exit 1
+        fi
+        sleep 0.02
+      done
     fi
     IDX_MS=$((($(date +%s%N) - T0) / 1000000))
     RECV=$(stop_serve "$RUN/street")

@@ -17,15 +17,6 @@ dk() { local d=$1; shift; "$DOCKET" --dir "$WORK/$d" "$@"; }
 key() { dk "$1" id --json | json_get "['key']"; }
 field() { dk "$1" id --json | json_get "['$2']"; }
 serve() { serve_node "$@" || bad "serve $1 did not start"; }
-# stop NAME: a clean stop (SIGTERM), reaped, so the next command has the store.
-stop() {
-  local pid
-  eval "pid=\${PID_$1:-}"
-  [ -n "$pid" ] || return 0
-  is_child "$pid" && kill "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  eval "PID_$1="
-}
 # The figures of a report, without what differs between two nodes by design
 # (who made it, when, the freshness of each office).
 figures() {
@@ -55,7 +46,7 @@ unset DOCKET_FAULT_INDEX_HOLD
 LXE=$(field lanxin entries)
 check "lanxin syncs while the street indexes nothing" dk lanxin sync --json
 expect_eq "every entry sent" "$LXE" "$(json_get "['entries_sent']" <"$WORK/out")"
-stop beidu
+stop_clean beidu
 LAG=$(field beidu index_lag)
 [ "$LAG" -ge "$LXE" ] && ok || bad "street index lag $LAG, wanted at least lanxin's $LXE entries"
 expect_eq "no case state yet at the street" "0" "$(field beidu cases)"
@@ -81,5 +72,5 @@ check "lanxin syncs" dk lanxin sync --json
 indexed() { [ "$(field beidu index_lag)" = 0 ] && grep -q "case tables up to date" "$WORK/beidu.log"; }
 if wait_for $WAIT indexed; then ok; else bad "serve never indexed the burst: lag $(field beidu index_lag)"; fi
 expect_eq "the new case folded by serve" "$((LXC + 1))" "$(field beidu cases)"
-stop beidu
+stop_clean beidu
 finish

@@ -17,15 +17,6 @@ trap 'if main_shell; then stop_all; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; fi 2>/
 dk() { local d=$1; shift; "$DOCKET" --dir "$WORK/$d" "$@"; }
 key() { dk "$1" id --json | json_get "['key']"; }
 serve() { serve_node "$@" || bad "serve $1 did not start"; }
-# stop NAME: a clean stop (SIGTERM), reaped, so the next command has the store.
-stop() {
-  local pid
-  eval "pid=\${PID_$1:-}"
-  [ -n "$pid" ] || return 0
-  is_child "$pid" && kill "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  eval "PID_$1="
-}
 # sync_up NAME: one-shot syncs with NAME's one pinned peer until a round
 # moves nothing (forwarding settles in a few rounds); at most 6 rounds.
 sync_up() {
@@ -91,13 +82,13 @@ expect_eq "hepan: every row" 6 "$(json_get "['imported']" <"$WORK/out")"
 # streets; then the streets pass it all on to the serving district.
 serve zhanhe
 sync_up beidu; sync_up nanwan
-stop zhanhe
+stop_clean zhanhe
 serve beidu; serve nanwan
 sync_up lanxin; sync_up xinhe; sync_up hepan
-stop beidu; stop nanwan
+stop_clean beidu; stop_clean nanwan
 serve zhanhe
 sync_up beidu; sync_up nanwan
-stop zhanhe
+stop_clean zhanhe
 # what each community reports on its own
 for c in lanxin xinhe hepan; do
   dk "$c" report --json >"$WORK/own-$c.json" 2>"$WORK/err" || bad "$c report: $(cat "$WORK/err")"

@@ -141,6 +141,18 @@ stop_node() {
   return 0
 }
 
+# stop_clean NAME: a clean stop (SIGTERM) of the serve process of NAME,
+# reaped, so that the next command has the store.
+stop_clean() {
+  local pid
+  eval "pid=\${PID_$1:-}"
+  [ -n "$pid" ] || return 0
+  is_child "$pid" && kill "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  eval "PID_$1="
+  return 0
+}
+
 stop_all() {
   local p
   for p in $PIDS; do is_child "$p" && kill "$p" 2>/dev/null; done
