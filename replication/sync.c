@@ -99,7 +99,15 @@ struct dk_sync {
   struct dk_buf out;     /* the message being built */
   struct dk_buf scratch; /* a batch's entries being built */
   struct dk_wire_entry *wire; /* DK_SYNC_BATCH_ENTRIES_MAX views of a received batch */
+  struct recv_pos *wire_pos;  /* and where each of them is, from its header */
   struct dk_sync_stats stats;
+};
+
+/* Where a received entry is: its header decoded once, for what follows the
+ * batch's ingest. */
+struct recv_pos {
+  uint8_t log[DK_PK_BYTES];
+  uint64_t seq;
 };
 
 /* ---------- small helpers ---------- */
@@ -867,6 +875,8 @@ static int on_batch(struct dk_sync *s, const msgpack_object *f, uint32_t n) {
     rc = check_offer(s, &h, e);
     if (rc != 0)
       return rc;
+    memcpy(s->wire_pos[i].log, h.log, DK_PK_BYTES);
+    s->wire_pos[i].seq = h.seq;
   }
   struct dk_sync_head before = {0}, after = {0};
   if (s->i_am_parent && (rc = s->store.head(s->store.ctx, s->peer_pk, &before)) != 0)
@@ -885,30 +895,32 @@ static int on_batch(struct dk_sync *s, const msgpack_object *f, uint32_t n) {
    * it just sent, so that nothing bounces back to it. */
   int repump = 0;
   for (uint32_t i = 0; i < a->size; i++) {
-    struct dk_header h;
+    const struct recv_pos *p = &s->wire_pos[i];
+    const struct dk_wire_entry *e = &s->wire[i];
     int found;
-    if (dk_header_decode(s->wire[i].header, s->wire[i].header_len, &h) != 0)
-      continue;
-    size_t at = log_find(s, h.log, &found);
+    size_t at = log_find(s, p->log, &found);
     struct log_state *l = found ? &s->logs[at] : NULL;
     if (l == NULL || !(l->flags & LOG_SEND) || (l->flags & LOG_FORKED))
       continue;
-    if (h.seq <= l->peer_seq) {
+    if (p->seq <= l->peer_seq) {
       /* An entry I may hold already: a fork when mine differs. */
       uint8_t mine[DK_HASH_BYTES], theirs[DK_HASH_BYTES];
       int have = 0;
-      if (h.seq > l->my_seq)
+      if (p->seq > l->my_seq)
         continue;
-      if ((rc = entry_id_at(s, l->log, h.seq, mine, &have)) != 0)
+      if ((rc = entry_id_at(s, l->log, p->seq, mine, &have)) != 0)
         return rc;
       if (!have)
         continue;
-      dk_entry_compute_id(s->wire[i].header, s->wire[i].header_len, s->wire[i].sig, theirs);
+      dk_entry_compute_id(e->header, e->header_len, e->sig, theirs);
       if (memcmp(mine, theirs, DK_HASH_BYTES) == 0)
         continue;
     }
-    l->peer_seq = h.seq;
-    dk_entry_compute_id(s->wire[i].header, s->wire[i].header_len, s->wire[i].sig, l->peer_id);
+    l->peer_seq = p->seq;
+    /* Only the id of the last entry of a stretch of one log is kept, and
+     * nothing before the stretch ends reads it. */
+    if (i + 1 == a->size || memcmp(s->wire_pos[i + 1].log, p->log, DK_PK_BYTES) != 0)
+      dk_entry_compute_id(e->header, e->header_len, e->sig, l->peer_id);
     l->flags &= ~LOG_CHECKED;
     if (at < s->cursor)
       s->cursor = at;
@@ -1054,7 +1066,8 @@ int dk_sync_new(struct dk_sync **out, const struct dk_sync_config *cfg,
   if (s == NULL)
     goto out;
   s->wire = calloc(DK_SYNC_BATCH_ENTRIES_MAX, sizeof(*s->wire));
-  if (s->wire == NULL)
+  s->wire_pos = calloc(DK_SYNC_BATCH_ENTRIES_MAX, sizeof(*s->wire_pos));
+  if (s->wire == NULL || s->wire_pos == NULL)
     goto out;
   memcpy(s->my_pk, cfg->my_pk, DK_PK_BYTES);
   memcpy(s->peer_pk, cfg->peer_pk, DK_PK_BYTES);
@@ -1094,6 +1107,7 @@ int dk_sync_new(struct dk_sync **out, const struct dk_sync_config *cfg,
 out:
   if (s != NULL) {
     free(s->wire);
+    free(s->wire_pos);
     free(s);
   }
   return rc;
@@ -1106,6 +1120,7 @@ void dk_sync_free(struct dk_sync *s) {
   dk_buf_release(&s->scratch);
   free(s->logs);
   free(s->wire);
+  free(s->wire_pos);
   free(s);
 }
 

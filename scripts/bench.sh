@@ -18,6 +18,10 @@
 #     each into fresh copies of both; entries/s of the sync process's wall
 #     time, the street's (receiver's) peak RSS from /proc/PID/status and the
 #     sender's from wait4;
+#   - catch-up into a full store: a second community with
+#     BENCH_GROW_ENTRIES (default 200 000; 0 skips) entries syncs into the
+#     street the last catch-up filled, and into an empty street, in turn,
+#     BENCH_SYNC_RUNS times each; the ratio of the two medians;
 #   - idle sync: a street and a district that both hold the same
 #     BENCH_SYNC_LOGS (default 10 000) community logs; messages and bytes of
 #     one `docket sync --json` once nothing is left to exchange.
@@ -34,6 +38,7 @@ APPENDS=${BENCH_APPENDS:-1000}
 SYNC_ENTRIES=${BENCH_SYNC_ENTRIES:-1000000}
 SYNC_RUNS=${BENCH_SYNC_RUNS:-3}
 SYNC_LOGS=${BENCH_SYNC_LOGS:-10000}
+GROW_ENTRIES=${BENCH_GROW_ENTRIES:-200000}
 PORT=${BENCH_PORT:-37400}
 DOCKET="$BUILD/docket"
 mkdir -p "$BENCH_DIR"
@@ -196,6 +201,64 @@ if [ "$SYNC_ENTRIES" -gt 0 ]; then
   echo "report $REPORT_MS ms; case show on the same node (the key unlock every command pays) $SHOW_MS ms"
   printf "RESULT\tyearly report over %s entries at the street (docket report --json, median of 5)\t%.3f\ts\t<=\t0.2\n" \
     "$SENT" "$(awk -v m="$REPORT_MS" 'BEGIN { print m / 1000 }')" >>"$RESULTS"
+
+  # Catch-up into a street that already holds the community's entries, and
+  # into an empty one, in turn: a second community of the street (hexi,
+  # BENCH_GROW_ENTRIES entries) syncs into each.
+  if [ -z "${BENCH_ONLY_CATCHUP:-}" ] && [ "$GROW_ENTRIES" -gt 0 ]; then
+    HEXI="$SRC/hexi-$GROW_ENTRIES"
+    if [ ! -f "$HEXI/ready" ]; then
+      echo "== building a second community with $GROW_ENTRIES entries (cached in $HEXI; not timed)"
+      rm -rf "$HEXI"
+      mkdir -p "$HEXI"
+      dk "$HEXI/hexi" init --office zhanhe/beidu/hexi --role community --code HX \
+        --network-key-file "$SRC/net.key" >/dev/null
+      dk "$HEXI/hexi" peer add --name beidu --key "$(key "$SRC/street")" --office zhanhe/beidu \
+        --role street --addr 127.0.0.1:$PORT >/dev/null
+      "$BUILD/bench/bench_sync_fill" "$HEXI/hexi" "$GROW_ENTRIES"
+      touch "$HEXI/ready"
+    fi
+    FULL="$BENCH_DIR/full-street"
+    rm -rf "$FULL"
+    mv "$RUN/street" "$FULL"
+    HELD=$SENT
+    echo "== catch-up of $GROW_ENTRIES entries into a street holding $HELD, and into an empty street, in turn ($SYNC_RUNS runs each)"
+    GROW="$BENCH_DIR/grow"
+    : >"$BENCH_DIR/grow.empty"
+    : >"$BENCH_DIR/grow.full"
+    r=0
+    while [ $r -lt "$SYNC_RUNS" ]; do
+      r=$((r + 1))
+      for into in empty full; do
+        rm -rf "$GROW"
+        mkdir -p "$GROW"
+        if [ $into = empty ]; then cp -a "$SRC/street" "$GROW/street"; else cp -a "$FULL" "$GROW/street"; fi
+        cp -a "$HEXI/hexi" "$GROW/"
+        dk "$GROW/street" peer list --json | grep -q '"hexi"' ||
+          dk "$GROW/street" peer add --name hexi --key "$(key "$GROW/hexi")" --office zhanhe/beidu/hexi \
+            --role community >/dev/null
+        sync
+        serve "$GROW/street" 127.0.0.1:$PORT
+        "$BUILD/bench/bench_cmd" 1 --out "$GROW/sync.json" -- \
+          "$DOCKET" --dir "$GROW/hexi" sync beidu --json --timeout 3600 >"$BENCH_DIR/cmd.out"
+        stop_serve "$GROW/street" >/dev/null
+        GSENT=$(json_field "$GROW/sync.json" entries_sent)
+        MS=$(awk '/^median_ms/ { print $3 }' "$BENCH_DIR/cmd.out")
+        RATE=$(awk -v e="$GSENT" -v ms="$MS" 'BEGIN { printf "%.0f", e / (ms / 1000) }')
+        echo "run $r, into the $into street: $GSENT entries in $MS ms = $RATE entries/s"
+        echo "$RATE" >>"$BENCH_DIR/grow.$into"
+      done
+    done
+    GE=$(median <"$BENCH_DIR/grow.empty")
+    GF=$(median <"$BENCH_DIR/grow.full")
+    printf "RESULT\tcatch-up of %s entries into a street holding %s (median of %s)\t%s\tentries/s\t>=\t-\n" \
+      "$GROW_ENTRIES" "$HELD" "$SYNC_RUNS" "$GF" >>"$RESULTS"
+    printf "RESULT\t  the same into an empty street, in turn with it (median)\t%s\tentries/s\t>=\t-\n" \
+      "$GE" >>"$RESULTS"
+    printf "RESULT\t  into the full street / into the empty one\t%s\tratio\t>=\t0.8\n" \
+      "$(awk -v f="$GF" -v e="$GE" 'BEGIN { printf "%.2f", f / e }')" >>"$RESULTS"
+    rm -rf "$GROW" "$FULL"
+  fi
   rm -rf "$RUN"
   if [ -z "${BENCH_NO_IO:-}" ] && command -v strace >/dev/null 2>&1; then
     echo "== bytes the receiver writes to its store per entry (strace of one catch-up; slower, not timed)"

@@ -5,7 +5,10 @@
  *    entries applies to that batch, wherever in the batch it stands, and the
  *    other logs' entries of the batch are stored;
  *  - a street that stored such entries before it learnt of the revocation
- *    stops offering them, and relaying what it does offer never fails. */
+ *    stops offering them, and relaying what it does offer never fails;
+ *  - within one run of a log's entries, each entry needs a certificate in
+ *    force at its own time: one that ended does not carry over to the next
+ *    entry, and the certificate that takes over is found. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,6 +41,20 @@ struct fixture {
   struct dk_identity root;
   dk_node *zhanhe, *beidu, *late, *lanxin, *xinhe;
 };
+
+static void certify_span(struct fixture *f, dk_node *n, const char *role, uint64_t not_before,
+                         uint64_t not_after) {
+  struct dk_statement s;
+  memset(&s, 0, sizeof(s));
+  s.type = DK_ENTRY_CERT;
+  memcpy(s.key, dk_node_pk(n), DK_PK_BYTES);
+  snprintf(s.office, sizeof(s.office), "%s", dk_node_config(n)->office);
+  snprintf(s.role, sizeof(s.role), "%s", role);
+  s.not_before_ms = not_before;
+  s.not_after_ms = not_after;
+  memcpy(s.root, f->root.pk, DK_PK_BYTES);
+  assert_int_equal(dk_node_statement_append(f->zhanhe, &f->root, &s), 0);
+}
 
 static void certify(struct fixture *f, dk_node *n, const char *role) {
   struct dk_statement s;
@@ -304,12 +321,48 @@ static void street_that_learnt_late(void **state) {
   assert_int_equal(head(f->zhanhe, f->lanxin), lx_good);
 }
 
+/* Hexi's first certificate ends and a second takes over; after that one
+ * ends, hexi's entries are refused. All of it reaches the street in one
+ * batch, hexi's log as one run. */
+static void certificates_end_within_a_run(void **state) {
+  struct fixture *f = *state;
+  dk_node *hexi = make(f->root_dir, "hexi", "zhanhe/beidu/hexi", DK_OFFICE_COMMUNITY, "HX");
+  dk_node_set_clock(hexi, now_fn, NULL);
+  assert_int_equal(dk_node_set_root(hexi, f->root.pk), 0);
+  uint64_t t = test_now, zh_before = head(f->zhanhe, f->zhanhe);
+  certify_span(f, hexi, "community", t - DAY_MS, t + DAY_MS);
+  certify_span(f, hexi, "community", t + DAY_MS, t + 3 * DAY_MS);
+  uint64_t zh_head = head(f->zhanhe, f->zhanhe);
+  /* A case under the first certificate, two under the second, one after. */
+  const uint64_t at[4] = {t + 1000, t + DAY_MS + 1000, t + 2 * DAY_MS, t + 3 * DAY_MS + 1000};
+  uint64_t heads[4];
+  uint8_t x[32];
+  for (int i = 0; i < 4; i++) {
+    test_now = at[i];
+    open_case(hexi, "Shared stairwell light broken", "Zhao Lei", x);
+    heads[i] = head(hexi, hexi);
+  }
+  struct batch bt = {0};
+  add_range(&bt, f->zhanhe, f->zhanhe, zh_before + 1, zh_head);
+  add_range(&bt, hexi, hexi, 1, heads[3]);
+  struct dk_ingest_stats st;
+  assert_int_equal(dk_node_ingest(f->beidu, bt.e, bt.n, &st), 0);
+  batch_free(&bt);
+  assert_int_equal(st.stored, (zh_head - zh_before) + heads[2]);
+  assert_int_equal(st.refused, heads[3] - heads[2]);
+  assert_int_equal(st.refused_why, DK_EUNAUTH);
+  assert_memory_equal(st.refused_log, dk_node_pk(hexi), DK_PK_BYTES);
+  assert_int_equal(head(f->beidu, hexi), heads[2]);
+  dk_node_close(hexi);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(revocation_in_the_same_batch, setup, teardown),
       cmocka_unit_test_setup_teardown(street_that_learnt_late, setup, teardown),
+      cmocka_unit_test_setup_teardown(certificates_end_within_a_run, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

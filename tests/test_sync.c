@@ -956,6 +956,42 @@ static void live_push_after_early_mark(void **state) {
   node_release(&street);
 }
 
+/* The community's own log goes up and comes back down (to restore it). A
+ * batch of several of its entries tells the street what the community
+ * holds; once the street's own heads show them too, the two heads are
+ * compared by id and must match: no fork. */
+static void own_log_batch_is_no_fork(void **state) {
+  struct node com, street;
+  node_init(&com, 3, "zhanhe/beidu/lanxin", "community");
+  node_init(&street, 2, "zhanhe/beidu", "street");
+  struct conn c;
+  conn_open(&c, &com, &street, DK_SYNC_LIVE, 0, 0);
+  run(&c, 100);
+  append_many(&com, 5);
+  assert_int_equal(dk_sync_local_change(c.a), 0);
+  run(&c, 100);
+  assert_int_equal(mem_store_log(&street.st, com.id.pk)->count, 6);
+  struct dk_sync_status sa, sb;
+  status(c.b, &sb);
+  uint64_t batches = sb.stats.batches_received;
+  assert_true(batches >= 2); /* the office entry, then the five in one batch */
+  /* The street's heads now show the five: compared with what the
+   * community said it holds. */
+  assert_int_equal(dk_sync_local_change(c.b), 0);
+  run(&c, 100);
+  status(c.a, &sa);
+  status(c.b, &sb);
+  assert_int_equal(sa.error, 0);
+  assert_int_equal(sb.error, 0);
+  assert_int_equal(sb.stats.peer_forks, 0);
+  assert_int_equal(sa.stats.forks, 0);
+  assert_false(mem_store_log(&street.st, com.id.pk)->forked);
+  assert_false(mem_store_log(&com.st, com.id.pk)->forked);
+  conn_close(&c);
+  node_release(&com);
+  node_release(&street);
+}
+
 /* ---------- vectors of docs/protocol-sync.md ---------- */
 
 static void hex_eq(const uint8_t *p, size_t n, const char *want) {
@@ -1051,6 +1087,7 @@ int main(void) {
       cmocka_unit_test(live_streaming),
       cmocka_unit_test(window_enforced),
       cmocka_unit_test(live_push_after_early_mark),
+      cmocka_unit_test(own_log_batch_is_no_fork),
       cmocka_unit_test(keepalive_and_silence),
       cmocka_unit_test(long_local_work_keeps_the_link),
       cmocka_unit_test(refusal_reason),

@@ -230,6 +230,7 @@ struct run {
   int office_known;   /* office below holds the log's seq-1 claim */
   int refused;        /* not authorised here: the rest of this run is refused */
   struct dk_office_info office;
+  struct dk__trust_memo auth; /* the run's authorisation so far */
 };
 
 enum { NEW = 1, DUP = 2, FORK = 3, REFUSED = 4 };
@@ -265,6 +266,7 @@ static int find_run(struct dk_txn *t, struct run *runs, size_t *nruns, size_t ca
   r->last_new = -1;
   r->refused = 0;
   r->office_known = 0;
+  memset(&r->auth, 0, sizeof(r->auth));
   const uint8_t *v;
   size_t vlen;
   rc = dk_txn_get(t, DK_T_LOGS, log, DK_PK_BYTES, &v, &vlen);
@@ -504,12 +506,14 @@ static int ingest_fn(struct dk_txn *t, void *arg) {
       if (e->h.seq == 1) {
         r->office = info;
         r->office_known = 1;
+        memset(&r->auth, 0, sizeof(r->auth));
       }
     }
     /* Authorisation: the log's key must hold a certificate for the office
      * it claims at the entry's time, not revoked (or, without a root, be
      * pinned or vouched for). What is refused is skipped, not fatal. */
-    int auth = r->office_known ? dk__trust_log_authorised(n, t, &tb, e->h.log, &r->office, &e->h)
+    int auth = r->office_known ? dk__trust_log_authorised(n, t, &tb, e->h.log, &r->office,
+                                                             &e->h, &r->auth)
                                : DK_EUNAUTH;
     if (auth == DK_ECERT || auth == DK_EUNAUTH) {
       refuse_run(c, r, auth);

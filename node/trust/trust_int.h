@@ -70,15 +70,28 @@ void dk__trust_batch_release(struct dk__trust_batch *b);
 int dk__trust_batch_add(struct dk__trust_batch *b, struct dk_txn *t, const struct dk_entry *e,
                         const char *office, const uint8_t *body, size_t body_len);
 
+/* What dk__trust_log_authorised learnt of one log, so that a run of its
+ * entries costs the store's lookups once, not once per entry. Zero it before
+ * the run's first entry; it holds only within one transaction that writes
+ * nothing in between, with the same batch and the same office. */
+struct dk__trust_memo {
+  int kind;   /* 0: nothing yet; 1: no root, `answer` holds for every entry; 2: root */
+  int answer; /* kind 1 */
+  int revoked_has;
+  uint64_t revoked_at_ms; /* kind 2: the earliest revocation, held or in the batch */
+  int cert_has; /* kind 2: a certificate for the office and role was found, */
+  uint64_t cert_not_before_ms, cert_not_after_ms; /* in force over this span */
+};
+
 /* Ingest authorisation (TRUST.md "Authorisation of logs"): may an entry of
  * log, whose seq-1 office entry claims office, be stored here? 0 when it
  * may; DK_ECERT when its key is revoked at the entry's time; DK_EUNAUTH
  * when its key holds no certificate for that office in force then (with a
  * root), or is not pinned or vouched for by a pinned relay (without one).
- * b may be NULL. */
+ * b and memo may be NULL. */
 int dk__trust_log_authorised(dk_node *n, struct dk_txn *t, const struct dk__trust_batch *b,
                              const uint8_t log[DK_PK_BYTES], const struct dk_office_info *office,
-                             const struct dk_header *h);
+                             const struct dk_header *h, struct dk__trust_memo *memo);
 /* The trust view's answers within t (see node.h). */
 int dk__trust_cert_valid(struct dk_txn *t, const uint8_t key[DK_PK_BYTES], uint64_t at_ms,
                          char *office, enum dk_office_role *role);

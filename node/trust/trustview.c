@@ -380,6 +380,8 @@ struct certified_ctx {
   uint64_t at;
   int any_time; /* the seq-1 office entry: a certificate at any time */
   int found;
+  const struct dk_statement *match; /* the one found */
+  struct dk_statement *held;        /* where the walk copies it */
 };
 
 static int cert_matches(struct certified_ctx *c, const struct dk_statement *s) {
@@ -392,8 +394,11 @@ static int cert_matches(struct certified_ctx *c, const struct dk_statement *s) {
 static int certified_cb(void *ctx, const struct dk_statement *s, uint64_t seq) {
   struct certified_ctx *c = ctx;
   (void)seq;
-  if (cert_matches(c, s))
+  if (cert_matches(c, s)) {
+    *c->held = *s;
+    c->match = c->held;
     c->found = 1;
+  }
   return c->found;
 }
 
@@ -418,45 +423,64 @@ static int relay_cb(void *ctx, const struct dk_peer *p) {
   return c->found;
 }
 
+/* Without a root: pins decide. This node's own log; a pinned key (its office
+ * was checked against the pin); the offices above this one and this office's
+ * other keys, which only the parent sends; and the offices below a pinned
+ * relay below this node (the street pinned its communities and refuses
+ * anything else, so the district takes its word for them). The answer does
+ * not depend on the entry. */
+static int pins_authorise(dk_node *n, struct dk_txn *t, const uint8_t log[DK_PK_BYTES],
+                          const struct dk_office_info *office) {
+  if (memcmp(log, n->pk, DK_PK_BYTES) == 0)
+    return 0;
+  struct dk_peer p;
+  if (dk__peer_by_key(n, t, log, &p) == 0)
+    return strcmp(p.office, office->office) == 0 ? 0 : DK_EUNAUTH;
+  if (dk_office_valid(office->office) && (strcmp(office->office, n->cfg.office) == 0 ||
+                                          strictly_covers(office->office, n->cfg.office)))
+    return 0;
+  struct relay_ctx rc2 = {office->office, n->cfg.office, 0};
+  int rc = dk__peers_iterate(t, relay_cb, &rc2);
+  if (rc < 0)
+    return rc;
+  return rc2.found ? 0 : DK_EUNAUTH;
+}
+
 int dk__trust_log_authorised(dk_node *n, struct dk_txn *t, const struct dk__trust_batch *b,
                              const uint8_t log[DK_PK_BYTES], const struct dk_office_info *office,
-                             const struct dk_header *h) {
-  uint8_t root[DK_PK_BYTES];
-  int rc = dk__trust_root(t, root);
-  if (rc != 0 && rc != DK_ENOTFOUND)
-    return rc;
-  if (rc == DK_ENOTFOUND) {
-    /* No root: pins decide. This node's own log; a pinned key (its office
-     * was checked against the pin); the offices above this one and this
-     * office's other keys, which only the parent sends; and the offices
-     * below a pinned relay below this node (the street pinned its
-     * communities and refuses anything else, so the district takes its
-     * word for them). */
-    if (memcmp(log, n->pk, DK_PK_BYTES) == 0)
-      return 0;
-    struct dk_peer p;
-    struct dk_txn *tt = t;
-    if (dk__peer_by_key(n, tt, log, &p) == 0)
-      return strcmp(p.office, office->office) == 0 ? 0 : DK_EUNAUTH;
-    if (dk_office_valid(office->office) && (strcmp(office->office, n->cfg.office) == 0 ||
-                                            strictly_covers(office->office, n->cfg.office)))
-      return 0;
-    struct relay_ctx rc2 = {office->office, n->cfg.office, 0};
-    rc = dk__peers_iterate(t, relay_cb, &rc2);
-    if (rc < 0)
+                             const struct dk_header *h, struct dk__trust_memo *memo) {
+  struct dk__trust_memo local = {0};
+  struct dk__trust_memo *m = memo ? memo : &local;
+  int rc;
+  if (m->kind == 1)
+    return m->answer;
+  if (m->kind == 0) {
+    uint8_t root[DK_PK_BYTES];
+    rc = dk__trust_root(t, root);
+    if (rc != 0 && rc != DK_ENOTFOUND)
       return rc;
-    return rc2.found ? 0 : DK_EUNAUTH;
-  }
-  /* Revoked at the entry's time, by what is held or by this batch. */
-  uint64_t r = 0;
-  int has = dk__trust_revoked_at(t, log, &r) == 0;
-  for (size_t i = 0; b && i < b->count; i++)
-    if (b->s[i].type == DK_ENTRY_REVOKE && memcmp(b->s[i].key, log, DK_PK_BYTES) == 0 &&
-        (!has || b->s[i].revoked_at_ms < r)) {
-      r = b->s[i].revoked_at_ms;
-      has = 1;
+    if (rc == DK_ENOTFOUND) {
+      rc = pins_authorise(n, t, log, office);
+      if (rc == 0 || rc == DK_EUNAUTH) {
+        m->kind = 1;
+        m->answer = rc;
+      }
+      return rc;
     }
-  if (dk_revoked_by(has, r, h->ts_ms))
+    /* Revoked: the earliest revocation held or brought by this batch. */
+    uint64_t r = 0;
+    int has = dk__trust_revoked_at(t, log, &r) == 0;
+    for (size_t i = 0; b && i < b->count; i++)
+      if (b->s[i].type == DK_ENTRY_REVOKE && memcmp(b->s[i].key, log, DK_PK_BYTES) == 0 &&
+          (!has || b->s[i].revoked_at_ms < r)) {
+        r = b->s[i].revoked_at_ms;
+        has = 1;
+      }
+    m->kind = 2;
+    m->revoked_has = has;
+    m->revoked_at_ms = r;
+  }
+  if (dk_revoked_by(m->revoked_has, m->revoked_at_ms, h->ts_ms))
     return DK_ECERT;
   /* Root statements carry their own authority (the root's signature, which
    * indexing checks): the district log's certificates, including the one
@@ -471,17 +495,31 @@ int dk__trust_log_authorised(dk_node *n, struct dk_txn *t, const struct dk__trus
     return 0;
   /* The office entry at seq 1 is written at 'docket init', before the
    * district could certify the key: a certificate for that office at any
-   * time covers it. Every later entry needs one in force at its time. */
-  struct certified_ctx c = {office, h->ts_ms, h->seq == 1 && h->type == DK_ENTRY_OFFICE, 0};
+   * time covers it. Every later entry needs one in force at its time. A
+   * certificate found for an earlier entry of the run is tried first. */
+  struct certified_ctx c = {office, h->ts_ms, h->seq == 1 && h->type == DK_ENTRY_OFFICE, 0,
+                            NULL, NULL};
+  if (m->cert_has &&
+      (c.any_time || (m->cert_not_before_ms <= c.at && c.at < m->cert_not_after_ms)))
+    return 0;
   for (size_t i = 0; b && i < b->count && !c.found; i++)
-    if (memcmp(b->s[i].key, log, DK_PK_BYTES) == 0 && cert_matches(&c, &b->s[i]))
+    if (memcmp(b->s[i].key, log, DK_PK_BYTES) == 0 && cert_matches(&c, &b->s[i])) {
       c.found = 1;
+      c.match = &b->s[i];
+    }
+  struct dk_statement held;
   if (!c.found) {
+    c.held = &held;
     rc = walk(t, 'C', log, certified_cb, &c);
     if (rc < 0)
       return rc;
   }
-  return c.found ? 0 : DK_EUNAUTH;
+  if (!c.found)
+    return DK_EUNAUTH;
+  m->cert_has = 1;
+  m->cert_not_before_ms = c.match->not_before_ms;
+  m->cert_not_after_ms = c.match->not_after_ms;
+  return 0;
 }
 
 /* ---- what is held but not authorised ----------------------------------------- */
@@ -493,7 +531,7 @@ static int entry_authorised(dk_node *n, struct dk_txn *t, const uint8_t *log,
   int rc = dk_log_read(t, log, seq, &e, NULL, NULL);
   if (rc != 0)
     return rc;
-  return dk__trust_log_authorised(n, t, NULL, log, office, &e.h);
+  return dk__trust_log_authorised(n, t, NULL, log, office, &e.h, NULL);
 }
 
 int dk__trust_relay_cap(dk_node *n, struct dk_txn *t, const uint8_t log[DK_PK_BYTES],
